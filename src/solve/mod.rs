@@ -1,7 +1,36 @@
-//! The solver: domains, construction, improvement, bound. No I/O.
+//! The solver: domains, structure, construction, improvement, bound. No I/O.
+//!
+//! 1. [`domain`]: every request's feasible options after the unary rules (parallel); an
+//!    empty domain gives the unplaced reason at once.
+//! 2. Structure: requests that share a patient, a provider, a resource or a link form
+//!    components (petgraph union-find), solved independently and in parallel.
+//! 3. [`construct`]: priority construction.
+//! 4. A component small enough is solved exactly by the [`milp`] (warm-started from the
+//!    construction); otherwise [`lns`] improves it with exact MILP repairs of neighbourhoods.
+//! 5. Bound: a proven optimum per exact component, the LP relaxation of the component model
+//!    otherwise (when it is small enough to solve).
 
+pub mod construct;
+pub mod domain;
+mod explain;
+pub mod lns;
+pub mod milp;
+pub mod state;
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use petgraph::unionfind::UnionFind;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::model::Modality;
 use crate::problem::Problem;
-use crate::schedule::Schedule;
+use crate::schedule::{Objective, Placed, Schedule, Stats, Status, Unplaced, UnplacedCode};
+
+use domain::Domains;
+use state::State;
 
 /// Solver options.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,15 +41,412 @@ pub struct SolveOptions {
     pub threads: usize,
     /// Seed of every random choice.
     pub seed: u64,
+    /// Deterministic work budget: neighbourhood repairs per component (unlimited when
+    /// `None`; the search then stops when it stalls or at the time limit).
+    pub work: Option<u64>,
 }
 
 impl Default for SolveOptions {
     fn default() -> Self {
-        SolveOptions { time_limit: 10.0, threads: 0, seed: 0 }
+        SolveOptions { time_limit: 10.0, threads: 0, seed: 0, work: None }
     }
 }
 
-/// Solves a validated problem.
-pub fn solve(_problem: &Problem, _options: &SolveOptions) -> Schedule {
-    unimplemented!("solver")
+/// Largest component (in options) given to the exact MILP whole.
+fn exact_limit() -> usize {
+    if cfg!(feature = "highs") {
+        60_000
+    } else {
+        3_000
+    }
+}
+
+/// Largest component (in options) whose LP relaxation is solved for the bound.
+fn relaxation_limit() -> usize {
+    if cfg!(feature = "highs") {
+        400_000
+    } else {
+        20_000
+    }
+}
+
+/// Solves a validated problem: every request comes back placed or unplaced with a reason.
+///
+/// # Example
+/// ```
+/// use careweek::{generate::{generate, GenerateOptions}, solve::{solve, SolveOptions}};
+/// let input = generate(&GenerateOptions { patients: 8, seed: 1, grid_min: 15 });
+/// let problem = careweek::validate::validate(input).unwrap();
+/// let schedule = solve(&problem, &SolveOptions { time_limit: 2.0, ..Default::default() });
+/// assert_eq!(schedule.placed.len() + schedule.unplaced.len(), problem.requests.len());
+/// ```
+pub fn solve(problem: &Problem, options: &SolveOptions) -> Schedule {
+    let started = Instant::now();
+    let threads = if options.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        options.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+    let run = || solve_in_pool(problem, options, started, threads);
+    match pool {
+        Ok(pool) => pool.install(run),
+        Err(_) => run(),
+    }
+}
+
+struct ComponentResult {
+    assign: Vec<(usize, Option<u32>)>,
+    bound: f64,
+    exact: bool,
+    construction: i64,
+    iterations: u64,
+}
+
+fn solve_in_pool(problem: &Problem, options: &SolveOptions, started: Instant, threads: usize) -> Schedule {
+    let deadline = started + Duration::from_secs_f64((options.time_limit * 0.92).max(0.05));
+    let domains = Domains::build(problem);
+    let components = components(problem, &domains);
+
+    let results: Vec<ComponentResult> = components
+        .par_iter()
+        .enumerate()
+        .map(|(k, comp)| solve_component(problem, &domains, comp, options.seed.wrapping_add(k as u64), options.work, deadline))
+        .collect();
+
+    let mut state = State::new(problem, &domains);
+    let mut bound = 0.0;
+    let mut exact = 0;
+    let mut construction = 0;
+    let mut iterations = 0;
+    for res in &results {
+        for &(r, oi) in &res.assign {
+            if let Some(oi) = oi {
+                state.assign[r] = None;
+                state.place(r, oi);
+            }
+        }
+        bound += res.bound;
+        exact += usize::from(res.exact);
+        construction += res.construction;
+        iterations += res.iterations;
+    }
+    // Requests outside every component (empty domains) are unplaced for certain.
+    let lonely: i64 = (0..problem.requests.len())
+        .filter(|&r| domains.opts[r].is_empty())
+        .map(|r| state::unplaced_weight(problem, r))
+        .sum();
+    bound += lonely as f64;
+    construction += lonely;
+
+    let objective = objective_terms(&state);
+    debug_assert_eq!(objective.total, state.total());
+    let total = objective.total as f64;
+    let bound = bound.min(total).max(0.0);
+    // Costs are integers: a bound within 1 of the total proves optimality.
+    let bound = if total - bound < 1.0 - 1e-6 { total } else { bound.ceil() };
+    let gap = if total > 0.0 { (total - bound) / total } else { 0.0 };
+    Schedule {
+        version: crate::model::FORMAT_VERSION,
+        placed: placed_list(&state),
+        unplaced: unplaced_list(&state),
+        objective,
+        bound,
+        gap,
+        status: if gap <= 0.0 { Status::Optimal } else { Status::Feasible },
+        stats: Stats {
+            backend: milp::backend_name().into(),
+            seconds: started.elapsed().as_secs_f64(),
+            threads,
+            seed: options.seed,
+            requests: problem.requests.len(),
+            options: domains.size(),
+            components: components.len(),
+            components_exact: exact,
+            construction_objective: construction,
+            iterations,
+        },
+    }
+}
+
+/// Groups requests that interact (patient, provider, resource, link); each group sorted,
+/// groups ordered by their first request. Requests with an empty domain are left out.
+fn components(problem: &Problem, domains: &Domains) -> Vec<Vec<usize>> {
+    let n = problem.requests.len();
+    let np = problem.providers.len();
+    let nq = problem.patients.len();
+    // Nodes: requests, then providers, resources, patients.
+    let mut uf = UnionFind::<usize>::new(n + np + problem.resources.len() + nq);
+    for (r, opts) in domains.opts.iter().enumerate() {
+        if opts.is_empty() {
+            continue;
+        }
+        uf.union(r, n + np + problem.resources.len() + problem.requests[r].patient);
+        for o in opts {
+            uf.union(r, n + o.provider as usize);
+            for &u in &o.resources {
+                uf.union(r, n + np + u as usize);
+            }
+        }
+    }
+    for p in &problem.precedences {
+        uf.union(p.before, p.after);
+    }
+    for g in &problem.same_day {
+        for w in g.windows(2) {
+            uf.union(w[0], w[1]);
+        }
+    }
+    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for r in 0..n {
+        if !domains.opts[r].is_empty() {
+            groups.entry(uf.find(r)).or_default().push(r);
+        }
+    }
+    let mut out: Vec<Vec<usize>> = groups.into_values().collect();
+    out.sort_by_key(|g| g[0]);
+    out
+}
+
+fn solve_component(
+    problem: &Problem,
+    domains: &Domains,
+    comp: &[usize],
+    seed: u64,
+    work: Option<u64>,
+    deadline: Instant,
+) -> ComponentResult {
+    let mut state = State::new(problem, domains);
+    construct::construct(&mut state, comp);
+    let construction = comp_total(&state, comp);
+    let size = milp::candidate_count(&state, comp);
+    let mut exact = false;
+    let mut bound = None;
+
+    if size <= exact_limit() {
+        let remaining = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
+        let warm: Vec<Option<u32>> = comp.iter().map(|&r| state.assign[r]).collect();
+        let mut empty = State::new(problem, domains);
+        for &r in comp {
+            empty.assign[r] = None;
+        }
+        if let Some(out) = milp::solve_subset(&empty, comp, Some(&warm), false, remaining * 0.6) {
+            let mut candidate = State::new(problem, domains);
+            if apply(&mut candidate, comp, &out.choice) && comp_total(&candidate, comp) <= comp_total(&state, comp) {
+                state = candidate;
+                if out.optimal {
+                    exact = true;
+                    bound = Some(comp_total(&state, comp) as f64);
+                }
+            }
+        }
+    }
+    let mut iterations = 0;
+    if !exact {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let budget = lns::Budget {
+            deadline,
+            max_iterations: work.unwrap_or(u64::MAX),
+            stall: if work.is_some() { u64::MAX } else { 400 + 4 * comp.len() as u64 },
+        };
+        iterations = lns::improve(&mut state, comp, &mut rng, budget);
+    }
+    if bound.is_none() && size <= relaxation_limit() {
+        let empty = State::new(problem, domains);
+        let remaining = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
+        if remaining > 0.05 {
+            if let Some(lp) = milp::solve_subset(&empty, comp, None, true, remaining) {
+                if lp.optimal {
+                    bound = Some(lp.objective - 1e-6);
+                }
+            }
+        }
+    }
+    ComponentResult {
+        assign: comp.iter().map(|&r| (r, state.assign[r])).collect(),
+        bound: bound.unwrap_or(0.0),
+        exact,
+        construction,
+        iterations,
+    }
+}
+
+/// Places a subset solution in prerequisite order, checking every placement.
+fn apply(state: &mut State, comp: &[usize], choice: &[Option<u32>]) -> bool {
+    let order = construct::order(state, comp);
+    for r in order {
+        let i = comp.iter().position(|&x| x == r).expect("member");
+        if let Some(oi) = choice[i] {
+            let pending = |x: usize| comp.contains(&x) && state.assign[x].is_none();
+            if !state.fits(r, oi, &pending) {
+                return false;
+            }
+            state.place(r, oi);
+        }
+    }
+    state.bundles_complete(comp)
+}
+
+/// The part of the objective that belongs to a component's requests and patients.
+fn comp_total(state: &State, comp: &[usize]) -> i64 {
+    let problem = state.problem;
+    let mut total = 0;
+    let mut patients: Vec<usize> = comp.iter().map(|&r| problem.requests[r].patient).collect();
+    patients.sort_unstable();
+    patients.dedup();
+    for &r in comp {
+        total += match state.placed(r) {
+            Some(o) => o.cost,
+            None => state::unplaced_weight(problem, r),
+        };
+    }
+    for q in patients {
+        for d in 0..problem.days.len() {
+            total += state.patient_day_cost(q, d, None);
+        }
+    }
+    total
+}
+
+fn objective_terms(state: &State) -> Objective {
+    let problem = state.problem;
+    let w = &problem.weights;
+    let mut obj = Objective::default();
+    for (r, req) in problem.requests.iter().enumerate() {
+        match state.placed(r) {
+            None => {
+                obj.unplaced += w.unplaced_per_priority * req.priority as i64;
+                if req.existing.as_ref().is_some_and(|e| !e.pinned) {
+                    obj.moved += w.moved;
+                }
+            }
+            Some(o) => {
+                let day = o.day as usize;
+                let patient = &problem.patients[req.patient];
+                if patient.prefers.is_some_and(|p| p != problem.part_of_day(day, o.start)) {
+                    obj.part_of_day += w.part_of_day;
+                }
+                if req.preferred_provider.is_some_and(|p| p != o.provider as usize) {
+                    obj.provider += w.provider;
+                }
+                if !patient.preferred_day[day] {
+                    obj.preferred_day += w.preferred_day;
+                }
+                if req.existing.as_ref().is_some_and(|e| !e.pinned) && !domain::same_as_existing(req.existing.as_ref(), o) {
+                    obj.moved += w.moved;
+                }
+            }
+        }
+    }
+    for q in 0..problem.patients.len() {
+        for d in 0..problem.days.len() {
+            let cost = state.patient_day_cost(q, d, None);
+            if cost > 0 {
+                obj.trips += w.trip;
+                obj.idle += cost - w.trip;
+            }
+        }
+    }
+    obj.with_total()
+}
+
+/// The instant of absolute minute 0: the week's first local midnight.
+pub fn week_origin(problem: &Problem) -> DateTime<Utc> {
+    let midnight = problem.input.week.start.and_time(chrono::NaiveTime::MIN);
+    problem
+        .tz
+        .from_local_datetime(&midnight)
+        .earliest()
+        .or_else(|| problem.tz.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
+}
+
+fn local(problem: &Problem, origin: DateTime<Utc>, minute: i32, site: Option<usize>) -> DateTime<FixedOffset> {
+    let instant = origin + chrono::Duration::minutes(minute as i64);
+    let tz = site.map_or(problem.tz, |s| problem.sites[s].tz);
+    instant.with_timezone(&tz).fixed_offset()
+}
+
+fn placed_list(state: &State) -> Vec<Placed> {
+    let problem = state.problem;
+    let input = &problem.input;
+    let origin = week_origin(problem);
+    let mut out: Vec<(i32, Placed)> = (0..problem.requests.len())
+        .filter_map(|r| {
+            let o = state.placed(r)?;
+            let site = o.site.map(|s| s as usize);
+            let tz_site = site.or(Some(problem.providers[o.provider as usize].site)).filter(|_| site.is_some());
+            Some((
+                o.start,
+                Placed {
+                    request: input.requests[r].id.clone(),
+                    patient: input.patients[problem.requests[r].patient].id.clone(),
+                    provider: input.providers[o.provider as usize].id.clone(),
+                    resources: o.resources.iter().map(|&u| input.resources[u as usize].id.clone()).collect(),
+                    site: site.map(|s| input.sites[s].id.clone()),
+                    start: local(problem, origin, o.start, tz_site),
+                    end: local(problem, origin, o.end, tz_site),
+                    modality: if site.is_some() { Modality::InPerson } else { Modality::Telehealth },
+                },
+            ))
+        })
+        .collect();
+    out.sort_by(|a, b| (a.0, &a.1.request).cmp(&(b.0, &b.1.request)));
+    out.into_iter().map(|x| x.1).collect()
+}
+
+fn unplaced_list(state: &State) -> Vec<Unplaced> {
+    let problem = state.problem;
+    let input = &problem.input;
+    (0..problem.requests.len())
+        .filter(|&r| state.assign[r].is_none())
+        .map(|r| {
+            let (code, reason) = unplaced_reason(state, r);
+            Unplaced {
+                request: input.requests[r].id.clone(),
+                patient: input.patients[problem.requests[r].patient].id.clone(),
+                code,
+                reason,
+            }
+        })
+        .collect()
+}
+
+fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
+    let problem = state.problem;
+    if let Some(reason) = &state.domains.empty[r] {
+        return reason.clone();
+    }
+    for &k in state.preds(r) {
+        let before = problem.precedences[k].before;
+        if state.assign[before].is_none() {
+            return (UnplacedCode::Link, explain::link(problem, r, before, "after"));
+        }
+    }
+    for &g in state.groups(r) {
+        if let Some(&m) = problem.same_day[g].iter().find(|&&m| m != r && state.domains.opts[m].is_empty()) {
+            return (UnplacedCode::Link, explain::link(problem, r, m, "on the same day as"));
+        }
+    }
+    let opts = &state.domains.opts[r];
+    let none = |_: usize| false;
+    let fits_but_trips = (0..opts.len() as u32)
+        .any(|oi| state.fits_resources(r, oi) && state.fits_patient(r, oi, false) && !state.fits_patient(r, oi, true));
+    if fits_but_trips {
+        return (UnplacedCode::MaxTrips, explain::max_trips(problem, r));
+    }
+    let fits_alone = (0..opts.len() as u32).any(|oi| state.fits_resources(r, oi) && state.fits_patient(r, oi, true));
+    if fits_alone && !(0..opts.len() as u32).any(|oi| state.fits(r, oi, &none)) {
+        if let Some(&k) = state.preds(r).first().or(state.succs(r).first()) {
+            let p = problem.precedences[k];
+            let other = if p.before == r { p.after } else { p.before };
+            return (UnplacedCode::Link, explain::link(problem, r, other, "timed relative to"));
+        }
+        if let Some(&g) = state.groups(r).first() {
+            let other = problem.same_day[g].iter().copied().find(|&m| m != r).unwrap_or(r);
+            return (UnplacedCode::Link, explain::link(problem, r, other, "on the same day as"));
+        }
+    }
+    (UnplacedCode::Capacity, explain::capacity(problem, r, opts.len()))
 }

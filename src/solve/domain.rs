@@ -1,0 +1,341 @@
+//! Per-request domains: every feasible (provider, resources, day, start) option after all
+//! unary rules, and, when none is left, the rule that emptied it.
+
+use rayon::prelude::*;
+
+use crate::model::Modality;
+use crate::problem::{Interval, Problem};
+use crate::schedule::UnplacedCode;
+
+use super::explain;
+
+/// One way to book a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opt {
+    /// Provider index.
+    pub provider: u32,
+    /// Day index.
+    pub day: u16,
+    /// Site index for in-person, `None` for telehealth.
+    pub site: Option<u16>,
+    /// Absolute start minute.
+    pub start: i32,
+    /// Absolute end minute.
+    pub end: i32,
+    /// Resource indices booked with it (requested kinds, then an interpreter if needed).
+    pub resources: Vec<u32>,
+    /// Soft cost of this option alone: part of day, provider, preferred day, moved booking.
+    pub cost: i64,
+}
+
+impl Opt {
+    /// The occupied interval.
+    pub fn interval(&self) -> Interval {
+        Interval::new(self.start, self.end)
+    }
+
+    /// Whether the patient travels for it.
+    pub fn in_person(&self) -> bool {
+        self.site.is_some()
+    }
+}
+
+/// Options of every request, with the reason of every empty domain.
+#[derive(Debug, Clone, Default)]
+pub struct Domains {
+    /// `opts[r]`, sorted by (day, start, provider, resources).
+    pub opts: Vec<Vec<Opt>>,
+    /// Why `opts[r]` is empty.
+    pub empty: Vec<Option<(UnplacedCode, String)>>,
+}
+
+impl Domains {
+    /// Builds every domain, in parallel over requests.
+    pub fn build(problem: &Problem) -> Domains {
+        let (opts, empty) = (0..problem.requests.len())
+            .into_par_iter()
+            .map(|r| match request_domain(problem, r) {
+                Ok(opts) if !opts.is_empty() => (opts, None),
+                Ok(_) => (
+                    Vec::new(),
+                    Some((
+                        UnplacedCode::Capacity,
+                        "no option left after the pinned booking".into(),
+                    )),
+                ),
+                Err(reason) => (Vec::new(), Some(reason)),
+            })
+            .unzip();
+        Domains { opts, empty }
+    }
+
+    /// Total number of options.
+    pub fn size(&self) -> usize {
+        self.opts.iter().map(Vec::len).sum()
+    }
+}
+
+/// Which unary rule a candidate failed, in the order they are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    ProviderHours,
+    PatientAvailable,
+    PatientBlocks,
+    Resources,
+    Done,
+}
+
+fn request_domain(problem: &Problem, r: usize) -> Result<Vec<Opt>, (UnplacedCode, String)> {
+    let req = &problem.requests[r];
+    let patient = &problem.patients[req.patient];
+    let raw_patient = &problem.input.patients[req.patient];
+    let modes: &[Modality] = match req.modality {
+        Modality::InPerson => &[Modality::InPerson],
+        Modality::Telehealth => &[Modality::Telehealth],
+        Modality::Either => &[Modality::InPerson, Modality::Telehealth],
+    };
+    let pinned = req.existing.as_ref().filter(|e| e.pinned);
+
+    let mut candidates: Vec<(usize, Modality)> = Vec::new();
+    for &p in &req.eligible {
+        let prov = &problem.input.providers[p];
+        let insured = match (&raw_patient.insurance, &prov.insurance) {
+            (Some(plan), Some(accepted)) => accepted.iter().any(|a| a == plan),
+            _ => true,
+        };
+        if !insured {
+            continue;
+        }
+        for &mode in modes {
+            let ok = match mode {
+                Modality::Telehealth => prov.telehealth && raw_patient.telehealth,
+                _ => true,
+            };
+            if ok {
+                candidates.push((p, mode));
+            }
+        }
+    }
+    if let Some(e) = pinned {
+        candidates.retain(|&(p, m)| p == e.provider && m == e.modality);
+    }
+    if candidates.is_empty() {
+        return Err((
+            UnplacedCode::NoEligibleProvider,
+            explain::no_eligible_provider(problem, r),
+        ));
+    }
+
+    let dur = req.duration;
+    let mut furthest = Stage::ProviderHours;
+    let mut missing_kind: Option<String> = None;
+    let mut out = Vec::new();
+    let day_hi = req.day_hi.min(problem.days.len().saturating_sub(1));
+    for &(p, mode) in &candidates {
+        let prov = &problem.providers[p];
+        let site = (mode == Modality::InPerson).then_some(prov.site);
+        let kinds = needed_kinds(problem, r, p);
+        for day in req.day_lo..=day_hi {
+            let day_start = problem.days[day].start;
+            for piece in &prov.free[day] {
+                if piece.end - piece.start < dur {
+                    continue;
+                }
+                furthest = furthest.max(Stage::PatientAvailable);
+                for avail in &patient.available[day] {
+                    let lo = piece.start.max(avail.start);
+                    let hi = piece.end.min(avail.end);
+                    if hi - lo < dur {
+                        continue;
+                    }
+                    furthest = furthest.max(Stage::PatientBlocks);
+                    let first = lo + (day_start - lo).rem_euclid(problem.grid);
+                    let mut t = first;
+                    while t + dur <= hi {
+                        let slot = Interval::new(t, t + dur);
+                        let blocked = patient
+                            .blocks
+                            .iter()
+                            .any(|b| slot.overlaps(&Interval::new(b.interval.start, b.recovery_end)));
+                        if !blocked {
+                            furthest = furthest.max(Stage::Resources);
+                            let before = out.len();
+                            push_with_resources(problem, r, p, day, site, slot, &kinds, &mut out);
+                            if out.len() > before {
+                                furthest = Stage::Done;
+                            } else if missing_kind.is_none() {
+                                missing_kind = kinds.iter().find(|k| k.units.is_empty()).map(|k| k.name.clone());
+                                if missing_kind.is_none() {
+                                    missing_kind = kinds.first().map(|k| k.name.clone());
+                                }
+                            }
+                        }
+                        t += problem.grid;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(e) = pinned {
+        out.retain(|o| {
+            o.start == e.start
+                && (e.resources.is_empty()
+                    || e.resources.iter().all(|&x| o.resources.contains(&(x as u32))))
+        });
+        out.truncate(1);
+    }
+    if out.is_empty() {
+        let reason = match furthest {
+            Stage::ProviderHours => (UnplacedCode::NoProviderHours, explain::no_provider_hours(problem, r)),
+            Stage::PatientAvailable => {
+                (UnplacedCode::PatientUnavailable, explain::patient_unavailable(problem, r))
+            }
+            Stage::PatientBlocks => (UnplacedCode::PatientBlocked, explain::patient_blocked(problem, r)),
+            Stage::Resources => (
+                UnplacedCode::NoResource,
+                explain::no_resource(problem, r, missing_kind.as_deref().unwrap_or("resource")),
+            ),
+            Stage::Done => (UnplacedCode::Capacity, explain::pinned_conflict(problem, r)),
+        };
+        return Err(reason);
+    }
+    for o in &mut out {
+        o.cost = option_cost(problem, r, o);
+    }
+    out.sort_by(|a, b| {
+        (a.day, a.start, a.provider, &a.resources, a.site).cmp(&(b.day, b.start, b.provider, &b.resources, b.site))
+    });
+    Ok(out)
+}
+
+/// A resource kind a request needs with a given provider, and the units that could serve.
+struct Kind {
+    name: String,
+    units: Vec<usize>,
+}
+
+fn needed_kinds(problem: &Problem, r: usize, p: usize) -> Vec<Kind> {
+    let req = &problem.requests[r];
+    let mut kinds: Vec<Kind> = req
+        .resource_kinds
+        .iter()
+        .map(|k| Kind {
+            name: k.clone(),
+            units: (0..problem.resources.len()).filter(|&u| &problem.resources[u].kind == k).collect(),
+        })
+        .collect();
+    if let Some(lang) = &req.language {
+        let speaks = problem.input.providers[p].languages.iter().any(|l| l.eq_ignore_ascii_case(lang));
+        if !speaks {
+            kinds.push(Kind {
+                name: format!("{lang} interpreter"),
+                units: (0..problem.resources.len())
+                    .filter(|&u| {
+                        let res = &problem.resources[u];
+                        res.kind == "interpreter"
+                            && res.language.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(lang))
+                    })
+                    .collect(),
+            });
+        }
+    }
+    kinds
+}
+
+/// Appends one option per combination of free resource units (first fitting units only, to
+/// keep domains compact: units of a kind are interchangeable apart from their calendars).
+#[allow(clippy::too_many_arguments)]
+fn push_with_resources(
+    problem: &Problem,
+    _r: usize,
+    p: usize,
+    day: usize,
+    site: Option<usize>,
+    slot: Interval,
+    kinds: &[Kind],
+    out: &mut Vec<Opt>,
+) {
+    const UNITS_PER_KIND: usize = 2;
+    let mut per_kind: Vec<Vec<u32>> = Vec::with_capacity(kinds.len());
+    for kind in kinds {
+        let free: Vec<u32> = kind
+            .units
+            .iter()
+            .copied()
+            .filter(|&u| {
+                let res = &problem.resources[u];
+                let site_ok = match (res.site, site) {
+                    (None, _) => true,
+                    (Some(rs), Some(s)) => rs == s,
+                    (Some(_), None) => false,
+                };
+                site_ok && res.free[day].iter().any(|w| w.contains(&slot))
+            })
+            .take(UNITS_PER_KIND)
+            .map(|u| u as u32)
+            .collect();
+        if free.is_empty() {
+            return;
+        }
+        per_kind.push(free);
+    }
+    let mut combos: Vec<Vec<u32>> = vec![Vec::new()];
+    for units in &per_kind {
+        let mut next = Vec::new();
+        for c in &combos {
+            for &u in units {
+                if !c.contains(&u) {
+                    let mut n = c.clone();
+                    n.push(u);
+                    next.push(n);
+                }
+            }
+        }
+        combos = next;
+    }
+    for resources in combos {
+        out.push(Opt {
+            provider: p as u32,
+            day: day as u16,
+            site: site.map(|s| s as u16),
+            start: slot.start,
+            end: slot.end,
+            resources,
+            cost: 0,
+        });
+    }
+}
+
+fn option_cost(problem: &Problem, r: usize, o: &Opt) -> i64 {
+    let w = &problem.weights;
+    let req = &problem.requests[r];
+    let patient = &problem.patients[req.patient];
+    let day = o.day as usize;
+    let mut cost = 0;
+    if let Some(pref) = patient.prefers {
+        if problem.part_of_day(day, o.start) != pref {
+            cost += w.part_of_day;
+        }
+    }
+    if let Some(pp) = req.preferred_provider {
+        if pp != o.provider as usize {
+            cost += w.provider;
+        }
+    }
+    if !patient.preferred_day[day] {
+        cost += w.preferred_day;
+    }
+    if let Some(e) = &req.existing {
+        if !e.pinned && !same_as_existing(req.existing.as_ref(), o) {
+            cost += w.moved;
+        }
+    }
+    cost
+}
+
+/// Whether an option reproduces the request's existing booking.
+pub fn same_as_existing(existing: Option<&crate::problem::ExistingIx>, o: &Opt) -> bool {
+    existing.is_some_and(|e| {
+        e.provider == o.provider as usize && e.start == o.start
+    })
+}

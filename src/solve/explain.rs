@@ -1,0 +1,246 @@
+//! Sentences a coordinator understands for requests that could not be placed: each names
+//! the rule that left no option, with the people, days and times involved.
+
+use crate::model::Modality;
+use crate::problem::Problem;
+use crate::time::{ClockTime, DayOfWeek};
+
+fn patient_name(problem: &Problem, r: usize) -> String {
+    let p = &problem.input.patients[problem.requests[r].patient];
+    p.name.clone().unwrap_or_else(|| p.id.clone())
+}
+
+fn what(problem: &Problem, r: usize) -> String {
+    let req = &problem.input.requests[r];
+    req.service
+        .clone()
+        .or_else(|| req.specialty.clone())
+        .unwrap_or_else(|| "appointment".into())
+}
+
+fn day_label(problem: &Problem, day: usize) -> String {
+    let d = &problem.days[day];
+    format!("{} {}", d.weekday.short_name(), d.date.format("%d %b"))
+}
+
+fn day_range(problem: &Problem, r: usize) -> String {
+    let req = &problem.requests[r];
+    let hi = req.day_hi.min(problem.days.len().saturating_sub(1));
+    if req.day_lo == 0 && hi + 1 == problem.days.len() {
+        "this week".into()
+    } else if req.day_lo == hi {
+        format!("on {}", day_label(problem, hi))
+    } else {
+        format!("between {} and {}", day_label(problem, req.day_lo), day_label(problem, hi))
+    }
+}
+
+fn provider_list(problem: &Problem, r: usize) -> String {
+    let names: Vec<String> = problem.requests[r]
+        .eligible
+        .iter()
+        .map(|&p| {
+            let prov = &problem.input.providers[p];
+            prov.name.clone().unwrap_or_else(|| prov.id.clone())
+        })
+        .collect();
+    names.join(", ")
+}
+
+/// No eligible provider passes insurance and modality rules.
+pub fn no_eligible_provider(problem: &Problem, r: usize) -> String {
+    let req = &problem.requests[r];
+    let patient = &problem.input.patients[req.patient];
+    let name = patient_name(problem, r);
+    if req.eligible.is_empty() {
+        return format!("no provider can do the {} for {name}", what(problem, r));
+    }
+    if let Some(plan) = &patient.insurance {
+        let insured = req.eligible.iter().any(|&p| {
+            problem.input.providers[p]
+                .insurance
+                .as_ref()
+                .is_none_or(|acc| acc.iter().any(|a| a == plan))
+        });
+        if !insured {
+            return format!(
+                "none of the eligible providers ({}) accepts {name}'s insurance plan '{plan}'",
+                provider_list(problem, r)
+            );
+        }
+    }
+    if req.modality == Modality::Telehealth {
+        if !patient.telehealth {
+            return format!(
+                "the {} is telehealth only, but {name} cannot do telehealth",
+                what(problem, r)
+            );
+        }
+        return format!(
+            "none of the eligible providers ({}) offers telehealth",
+            provider_list(problem, r)
+        );
+    }
+    if req.existing.as_ref().is_some_and(|e| e.pinned) {
+        return format!(
+            "the pinned booking of {name}'s {} names a provider or modality the request does not allow",
+            what(problem, r)
+        );
+    }
+    format!(
+        "no eligible provider ({}) fits {name}'s {}",
+        provider_list(problem, r),
+        what(problem, r)
+    )
+}
+
+/// No eligible provider has a long enough free window in the allowed days.
+pub fn no_provider_hours(problem: &Problem, r: usize) -> String {
+    let req = &problem.requests[r];
+    format!(
+        "no {}-minute window free in the calendars of {} {} for {}'s {}",
+        req.duration,
+        provider_list(problem, r),
+        day_range(problem, r),
+        patient_name(problem, r),
+        what(problem, r)
+    )
+}
+
+fn availability_summary(problem: &Problem, r: usize) -> String {
+    let patient = &problem.input.patients[problem.requests[r].patient];
+    match &patient.availability {
+        None => "at clinic hours".into(),
+        Some(week) => {
+            let mut parts = Vec::new();
+            for (day, windows) in week {
+                let w: Vec<String> = windows.iter().map(|w| format!("{}–{}", w.0, w.1)).collect();
+                if !w.is_empty() {
+                    parts.push(format!("{} {}", day.short_name(), w.join(", ")));
+                }
+            }
+            if parts.is_empty() {
+                "never".into()
+            } else {
+                format!("only {}", parts.join("; "))
+            }
+        }
+    }
+}
+
+/// The patient is never available when an eligible provider is free.
+pub fn patient_unavailable(problem: &Problem, r: usize) -> String {
+    let req = &problem.requests[r];
+    format!(
+        "{} is available {} and no eligible provider ({}) has {} free minutes then {}",
+        patient_name(problem, r),
+        availability_summary(problem, r),
+        provider_list(problem, r),
+        req.duration,
+        day_range(problem, r)
+    )
+}
+
+/// The patient's blocks and recovery leave no slot.
+pub fn patient_blocked(problem: &Problem, r: usize) -> String {
+    let req = &problem.requests[r];
+    let patient = &problem.input.patients[req.patient];
+    let mut blocks: Vec<String> = patient
+        .blocks
+        .iter()
+        .map(|b| {
+            let days: Vec<&str> = b.days.iter().map(|d: &DayOfWeek| d.short_name()).collect();
+            format!(
+                "{} ({} {}–{})",
+                b.label.as_deref().unwrap_or("block"),
+                days.join("/"),
+                b.start,
+                b.end
+            )
+        })
+        .collect();
+    for b in &patient.dated_blocks {
+        blocks.push(format!("{} ({} to {})", b.label.as_deref().unwrap_or("block"), b.start, b.end));
+    }
+    let recovery = if patient.recovery_min > 0 {
+        format!(" and {} of recovery after each", duration_words(patient.recovery_min))
+    } else {
+        String::new()
+    };
+    format!(
+        "no {} slot with {} outside {}'s {}{} {}",
+        what(problem, r),
+        provider_list(problem, r),
+        patient_name(problem, r),
+        blocks.join(", "),
+        recovery,
+        day_range(problem, r)
+    )
+}
+
+/// A needed resource is never free when the appointment could happen.
+pub fn no_resource(problem: &Problem, r: usize, kind: &str) -> String {
+    format!(
+        "no {kind} is free at any time {} and the provider could see {} for the {}",
+        patient_name(problem, r),
+        day_range(problem, r).replace("this week", "this week,"),
+        what(problem, r)
+    )
+    .replace(", and", " and")
+}
+
+/// The pinned booking breaks a rule.
+pub fn pinned_conflict(problem: &Problem, r: usize) -> String {
+    format!(
+        "the pinned booking of {}'s {} is outside the provider's, patient's or resources' free time",
+        patient_name(problem, r),
+        what(problem, r)
+    )
+}
+
+/// Slots exist, but other bookings take them.
+pub fn capacity(problem: &Problem, r: usize, slots: usize) -> String {
+    format!(
+        "all {slots} possible slot(s) for {}'s {} with {} {} are taken by higher-priority bookings or clash with {}'s other appointments, caps or travel",
+        patient_name(problem, r),
+        what(problem, r),
+        provider_list(problem, r),
+        day_range(problem, r),
+        patient_name(problem, r)
+    )
+}
+
+/// A linked request could not be placed compatibly.
+pub fn link(problem: &Problem, r: usize, other: usize, relation: &str) -> String {
+    format!(
+        "{}'s {} must be {relation} the {} ({}), which could not be placed compatibly",
+        patient_name(problem, r),
+        what(problem, r),
+        what(problem, other),
+        problem.input.requests[other].id
+    )
+}
+
+/// The patient's trip cap is used up.
+pub fn max_trips(problem: &Problem, r: usize) -> String {
+    let patient = &problem.input.patients[problem.requests[r].patient];
+    format!(
+        "{} can make at most {} trip(s) this week and the {} fits none of the days already used",
+        patient_name(problem, r),
+        patient.max_trips.unwrap_or(0),
+        what(problem, r)
+    )
+}
+
+fn duration_words(minutes: u32) -> String {
+    if minutes % 60 == 0 {
+        format!("{} h", minutes / 60)
+    } else {
+        format!("{} min", minutes)
+    }
+}
+
+#[allow(dead_code)]
+fn clock(minutes: u32) -> String {
+    ClockTime(minutes).to_string()
+}

@@ -1,0 +1,499 @@
+//! The exact MILP over a subset of requests, everything else fixed: the one owner of good_lp
+//! variables. Used as the repair step of the neighbourhood search, as the exact solve of a
+//! small component (the subset is the whole component), and relaxed as a lower bound.
+//!
+//! Model (time-indexed over the requests' remaining options):
+//! * `x[r,o]` chooses option `o` of free request `r`; `Σ_o x[r,o] ≤ 1` (`= 1` when forced);
+//! * provider-days and resource-days: at every option start, the options covering it sum to
+//!   at most 1 (interval cliques), and caps hold on what the fixed part left;
+//! * patient-days: for every option, it plus the clashing options (overlap or travel) of each
+//!   other free request of the patient sum to at most 1; caps per day;
+//! * trips `y[q,d]` above every in-person option of the day, capped by `max_trips`;
+//! * waiting: `first ≤ start`, `last ≥ end` of every in-person appointment of the day,
+//!   `idle ≥ last − first − Σ durations`;
+//! * precedence: `x[after,o] ≤ Σ x[before, compatible options]`; bundles: equal day sums.
+
+use std::collections::BTreeMap;
+
+use good_lp::{variable, Constraint, Expression, ProblemVariables, Variable};
+
+use super::state::{gap_ok, unplaced_weight, State};
+
+/// The outcome of a subset solve.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Chosen option (or none) for each free request, in the order given.
+    pub choice: Vec<Option<u32>>,
+    /// Whether the backend proved the choice optimal for the subset.
+    pub optimal: bool,
+    /// The subset's objective as the model counts it (its part of the total).
+    pub objective: f64,
+}
+
+/// Name of the MILP backend compiled in.
+pub fn backend_name() -> &'static str {
+    if cfg!(feature = "highs") {
+        "highs"
+    } else {
+        "microlp"
+    }
+}
+
+/// Number of candidate options the subset model would have (for size limits).
+pub fn candidate_count(state: &State, free: &[usize]) -> usize {
+    free.iter().map(|&r| state.domains.opts[r].len()).sum()
+}
+
+/// Solves the subset `free` (all unplaced in `state`) exactly, or its LP relaxation when
+/// `relax`, warm-started from `warm` (an option per free request) when given.
+pub fn solve_subset(
+    state: &State,
+    free: &[usize],
+    warm: Option<&[Option<u32>]>,
+    relax: bool,
+    time_limit: f64,
+) -> Option<Outcome> {
+    let model = Model::build(state, free, warm, relax)?;
+    model.solve(time_limit)
+}
+
+struct Model {
+    vars: ProblemVariables,
+    objective: Expression,
+    constant: f64,
+    constraints: Vec<Constraint>,
+    warm: Vec<(Variable, f64)>,
+    x: Vec<Vec<(u32, Variable)>>,
+    relax: bool,
+}
+
+impl Model {
+    fn build(state: &State, free: &[usize], warm: Option<&[Option<u32>]>, relax: bool) -> Option<Model> {
+        let problem = state.problem;
+        let n = problem.requests.len();
+        let mut slot = vec![usize::MAX; n];
+        for (i, &r) in free.iter().enumerate() {
+            slot[r] = i;
+        }
+        let is_free = |r: usize| slot[r] != usize::MAX;
+
+        // Candidates: options that fit everything fixed; links among free requests are modelled.
+        let mut cand: Vec<Vec<u32>> = free
+            .iter()
+            .map(|&r| {
+                let blocked_bundle = state.groups(r).iter().any(|&g| {
+                    problem.same_day[g]
+                        .iter()
+                        .any(|&m| !is_free(m) && state.assign[m].is_none())
+                });
+                if blocked_bundle {
+                    return Vec::new();
+                }
+                (0..state.domains.opts[r].len() as u32)
+                    .filter(|&oi| {
+                        state.fits_resources(r, oi)
+                            && state.fits_patient(r, oi, false)
+                            && state.fits_links(r, oi, &is_free)
+                    })
+                    .collect()
+            })
+            .collect();
+        // An `after` option with no compatible `before` option can never be chosen.
+        for p in &problem.precedences {
+            if is_free(p.before) && is_free(p.after) {
+                let (bi, ai) = (slot[p.before], slot[p.after]);
+                let before_ends: Vec<i32> = cand[bi].iter().map(|&o| state.opt(p.before, o).end).collect();
+                cand[ai].retain(|&o| {
+                    let s = state.opt(p.after, o).start;
+                    before_ends.iter().any(|&e| gap_ok(e, s, p.min_gap, p.max_gap))
+                });
+            }
+        }
+
+        let mut forced = vec![false; free.len()];
+        for (i, &r) in free.iter().enumerate() {
+            if problem.requests[r].existing.as_ref().is_some_and(|e| e.pinned) {
+                forced[i] = true;
+            }
+            for &k in state.succs(r) {
+                let a = problem.precedences[k].after;
+                if !is_free(a) && state.assign[a].is_some() {
+                    forced[i] = true;
+                }
+            }
+            for &g in state.groups(r) {
+                if problem.same_day[g].iter().any(|&m| !is_free(m) && state.assign[m].is_some()) {
+                    forced[i] = true;
+                }
+            }
+            if forced[i] && cand[i].is_empty() {
+                return None;
+            }
+        }
+
+        let mut vars = ProblemVariables::new();
+        let new_bin = |vars: &mut ProblemVariables| {
+            if relax {
+                vars.add(variable().min(0.0).max(1.0))
+            } else {
+                vars.add(variable().binary())
+            }
+        };
+        let mut objective = Expression::from(0.0);
+        let mut constant = 0.0;
+        let mut constraints: Vec<Constraint> = Vec::new();
+        let mut warm_values: Vec<(Variable, f64)> = Vec::new();
+        let mut x: Vec<Vec<(u32, Variable)>> = Vec::with_capacity(free.len());
+        for (i, &r) in free.iter().enumerate() {
+            let w = unplaced_weight(problem, r) as f64;
+            constant += w;
+            let mut row = Expression::from(0.0);
+            let mut xs = Vec::with_capacity(cand[i].len());
+            for &oi in &cand[i] {
+                let v = new_bin(&mut vars);
+                let o = state.opt(r, oi);
+                objective += (o.cost as f64 - w) * v;
+                row += v;
+                xs.push((oi, v));
+                let chosen = warm.and_then(|w| w[i]) == Some(oi);
+                warm_values.push((v, if chosen { 1.0 } else { 0.0 }));
+            }
+            if forced[i] {
+                constraints.push(row.eq(1.0));
+            } else if xs.len() > 1 {
+                constraints.push(row.leq(1.0));
+            }
+            x.push(xs);
+        }
+
+        // Provider-days and resource-days: cliques at option starts, residual caps.
+        let mut by_provider: BTreeMap<(u32, u16), Vec<(usize, i32, i32, Variable)>> = BTreeMap::new();
+        let mut by_resource: BTreeMap<(u32, u16), Vec<(usize, i32, i32, Variable)>> = BTreeMap::new();
+        for (i, &r) in free.iter().enumerate() {
+            for &(oi, v) in &x[i] {
+                let o = state.opt(r, oi);
+                by_provider.entry((o.provider, o.day)).or_default().push((i, o.start, o.end, v));
+                for &u in &o.resources {
+                    by_resource.entry((u, o.day)).or_default().push((i, o.start, o.end, v));
+                }
+            }
+        }
+        for (&(p, d), items) in &by_provider {
+            interval_cliques(items, &mut constraints);
+            if let Some(cap) = problem.providers[p as usize].max_per_day {
+                let left = cap as i64 - state.provider_day(p as usize, d as usize).len() as i64;
+                let requests = distinct(items.iter().map(|t| t.0));
+                if requests as i64 > left {
+                    let sum: Expression = items.iter().map(|t| t.3).sum();
+                    constraints.push(sum.leq(left.max(0) as f64));
+                }
+            }
+        }
+        for items in by_resource.values() {
+            interval_cliques(items, &mut constraints);
+        }
+
+        // Patients.
+        let mut by_patient: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (i, &r) in free.iter().enumerate() {
+            by_patient.entry(problem.requests[r].patient).or_default().push(i);
+        }
+        let ndays = problem.days.len();
+        for (&q, members) in &by_patient {
+            let patient = &problem.patients[q];
+            let mut trip_vars: Vec<Variable> = Vec::new();
+            let mut fixed_trip_days = 0u32;
+            for d in 0..ndays {
+                let fixed: Vec<&super::domain::Opt> =
+                    state.patient_day(q, d).iter().filter_map(|&r| state.placed(r as usize)).collect();
+                let fixed_ip: Vec<&&super::domain::Opt> = fixed.iter().filter(|o| o.in_person()).collect();
+                if !fixed_ip.is_empty() {
+                    fixed_trip_days += 1;
+                }
+                // Options of each member on this day.
+                let day_opts: Vec<Vec<(u32, Variable)>> = members
+                    .iter()
+                    .map(|&i| {
+                        x[i].iter()
+                            .copied()
+                            .filter(|&(oi, _)| state.opt(free[i], oi).day as usize == d)
+                            .collect()
+                    })
+                    .collect();
+                let active = day_opts.iter().filter(|v| !v.is_empty()).count();
+                if active == 0 {
+                    continue;
+                }
+                // Clashes between two free requests of the patient.
+                if active >= 2 {
+                    for (a, ma) in members.iter().enumerate() {
+                        for &(oa, va) in &day_opts[a] {
+                            let o1 = state.opt(free[*ma], oa);
+                            for (b, mb) in members.iter().enumerate() {
+                                if a == b || day_opts[b].is_empty() {
+                                    continue;
+                                }
+                                let clash: Vec<Variable> = day_opts[b]
+                                    .iter()
+                                    .filter(|&&(ob, _)| {
+                                        let o2 = state.opt(free[*mb], ob);
+                                        let sep = match (o1.site, o2.site) {
+                                            (Some(s1), Some(s2)) => problem.travel[s1 as usize][s2 as usize],
+                                            _ => 0,
+                                        };
+                                        !(o1.end + sep <= o2.start || o2.end + sep <= o1.start)
+                                    })
+                                    .map(|t| t.1)
+                                    .collect();
+                                if !clash.is_empty() {
+                                    let sum: Expression = clash.into_iter().sum::<Expression>() + va;
+                                    constraints.push(sum.leq(1.0));
+                                }
+                            }
+                        }
+                    }
+                    if let Some(cap) = patient.max_per_day {
+                        let left = cap as i64 - fixed.len() as i64;
+                        if (active as i64) > left {
+                            let sum: Expression = day_opts.iter().flatten().map(|t| t.1).sum();
+                            constraints.push(sum.leq(left.max(0) as f64));
+                        }
+                    }
+                }
+                // Trips.
+                let ip_rows: Vec<Vec<(u32, Variable, usize)>> = day_opts
+                    .iter()
+                    .enumerate()
+                    .map(|(k, v)| {
+                        v.iter()
+                            .filter(|&&(oi, _)| state.opt(free[members[k]], oi).in_person())
+                            .map(|&(oi, var)| (oi, var, members[k]))
+                            .collect()
+                    })
+                    .collect();
+                let ip_active = ip_rows.iter().filter(|v| !v.is_empty()).count();
+                if ip_active == 0 {
+                    continue;
+                }
+                if fixed_ip.is_empty() {
+                    let y = new_bin(&mut vars);
+                    objective += problem.weights.trip as f64 * y;
+                    for row in &ip_rows {
+                        if !row.is_empty() {
+                            let sum: Expression = row.iter().map(|t| t.1).sum();
+                            constraints.push(sum.leq(y));
+                        }
+                    }
+                    let on = ip_rows.iter().flatten().any(|t| warm.and_then(|w| w[t.2]) == Some(t.0));
+                    warm_values.push((y, if on { 1.0 } else { 0.0 }));
+                    trip_vars.push(y);
+                }
+                // Waiting.
+                if ip_active + fixed_ip.len() >= 2 && problem.weights.idle_per_min > 0 {
+                    let base = problem.days[d].start as f64;
+                    let big_m = (problem.days[d].end - problem.days[d].start) as f64 + 60.0;
+                    let first = vars.add(variable().min(0.0).max(big_m));
+                    let last = vars.add(variable().min(0.0).max(big_m));
+                    let idle = vars.add(variable().min(0.0));
+                    objective += problem.weights.idle_per_min as f64 * idle;
+                    let mut busy = Expression::from(0.0);
+                    for o in &fixed_ip {
+                        constraints.push(Expression::from(first).leq((o.start as f64) - base));
+                        constraints.push(Expression::from(last).geq((o.end as f64) - base));
+                        busy += (o.end - o.start) as f64;
+                    }
+                    for row in ip_rows.iter().filter(|r| !r.is_empty()) {
+                        let mut starts = Expression::from(0.0);
+                        let mut ends = Expression::from(0.0);
+                        let mut used = Expression::from(0.0);
+                        for &(oi, v, m) in row {
+                            let o = state.opt(free[m], oi);
+                            starts += (o.start as f64 - base) * v;
+                            ends += (o.end as f64 - base) * v;
+                            used += v;
+                            busy += (o.end - o.start) as f64 * v;
+                        }
+                        constraints.push(Expression::from(first).leq(starts + big_m - big_m * used));
+                        constraints.push(Expression::from(last).geq(ends));
+                    }
+                    constraints.push(Expression::from(idle).geq(Expression::from(last) - first - busy));
+                    if let Some(w) = warm {
+                        let mut spans: Vec<(i32, i32)> = fixed_ip.iter().map(|o| (o.start, o.end)).collect();
+                        for &(oi, _, m) in ip_rows.iter().flatten() {
+                            if w[m] == Some(oi) {
+                                let o = state.opt(free[m], oi);
+                                spans.push((o.start, o.end));
+                            }
+                        }
+                        spans.sort_unstable();
+                        let (f, l, id) = match (spans.first(), spans.last()) {
+                            (Some(a), Some(b)) => {
+                                let id: i32 = spans.windows(2).map(|p| (p[1].0 - p[0].1).max(0)).sum();
+                                (a.0 as f64 - base, b.1 as f64 - base, id as f64)
+                            }
+                            _ => (big_m, 0.0, 0.0),
+                        };
+                        warm_values.push((first, f));
+                        warm_values.push((last, l));
+                        warm_values.push((idle, id));
+                    }
+                }
+            }
+            if let Some(max) = patient.max_trips {
+                let left = max as i64 - fixed_trip_days as i64;
+                if (trip_vars.len() as i64) > left {
+                    let sum: Expression = trip_vars.iter().copied().sum();
+                    constraints.push(sum.leq(left.max(0) as f64));
+                }
+            }
+        }
+
+        // Precedence among free requests.
+        for p in &problem.precedences {
+            if !(is_free(p.before) && is_free(p.after)) {
+                continue;
+            }
+            let (bi, ai) = (slot[p.before], slot[p.after]);
+            for &(oa, va) in &x[ai] {
+                let s = state.opt(p.after, oa).start;
+                let ok: Expression = x[bi]
+                    .iter()
+                    .filter(|&&(ob, _)| gap_ok(state.opt(p.before, ob).end, s, p.min_gap, p.max_gap))
+                    .map(|t| t.1)
+                    .sum();
+                constraints.push(Expression::from(va).leq(ok));
+            }
+        }
+        // Same-day bundles among free requests.
+        for members in &problem.same_day {
+            let inside: Vec<usize> = members.iter().copied().filter(|&m| is_free(m)).collect();
+            for pair in inside.windows(2) {
+                let (a, b) = (slot[pair[0]], slot[pair[1]]);
+                for d in 0..ndays as u16 {
+                    let sa: Expression =
+                        x[a].iter().filter(|t| state.opt(pair[0], t.0).day == d).map(|t| t.1).sum();
+                    let sb: Expression =
+                        x[b].iter().filter(|t| state.opt(pair[1], t.0).day == d).map(|t| t.1).sum();
+                    constraints.push(sa.eq(sb));
+                }
+            }
+        }
+
+        let warm = if warm.is_some() { warm_values } else { Vec::new() };
+        Some(Model { vars, objective, constant, constraints, warm, x, relax })
+    }
+
+    fn solve(self, time_limit: f64) -> Option<Outcome> {
+        let Model { vars, objective, constant, constraints, warm, x, relax } = self;
+        if x.iter().all(Vec::is_empty) {
+            return Some(Outcome { choice: vec![None; x.len()], optimal: true, objective: constant });
+        }
+        let (values, optimal, value) = backend::run(vars, objective.clone(), constraints, warm, time_limit, &x)?;
+        let choice = x
+            .iter()
+            .zip(&values)
+            .map(|(xs, vals)| xs.iter().zip(vals).find(|(_, &v)| v > 0.5).map(|((oi, _), _)| *oi))
+            .collect();
+        let _ = relax;
+        Some(Outcome { choice, optimal, objective: constant + value })
+    }
+}
+
+fn distinct(it: impl Iterator<Item = usize>) -> usize {
+    let mut v: Vec<usize> = it.collect();
+    v.sort_unstable();
+    v.dedup();
+    v.len()
+}
+
+/// For intervals of several requests on one provider-day (or resource-day): at every
+/// interval start, the intervals covering it sum to at most 1.
+fn interval_cliques(items: &[(usize, i32, i32, Variable)], constraints: &mut Vec<Constraint>) {
+    if distinct(items.iter().map(|t| t.0)) < 2 {
+        return;
+    }
+    let mut points: Vec<i32> = items.iter().map(|t| t.1).collect();
+    points.sort_unstable();
+    points.dedup();
+    let mut last: Option<Vec<usize>> = None;
+    for t in points {
+        let covering: Vec<usize> = (0..items.len()).filter(|&k| items[k].1 <= t && t < items[k].2).collect();
+        if distinct(covering.iter().map(|&k| items[k].0)) < 2 {
+            continue;
+        }
+        // Consecutive points often give the same clique or a subset of the previous one.
+        if let Some(prev) = &last {
+            if covering.iter().all(|k| prev.contains(k)) {
+                continue;
+            }
+        }
+        let sum: Expression = covering.iter().map(|&k| items[k].3).sum();
+        constraints.push(sum.leq(1.0));
+        last = Some(covering);
+    }
+}
+
+
+#[cfg(not(feature = "highs"))]
+mod backend {
+    use good_lp::solvers::microlp::microlp;
+    use good_lp::{Constraint, Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, Variable};
+    use good_lp::{WithInitialSolution, WithTimeLimit};
+
+    pub fn run(
+        vars: ProblemVariables,
+        objective: Expression,
+        constraints: Vec<Constraint>,
+        warm: Vec<(Variable, f64)>,
+        time_limit: f64,
+        x: &[Vec<(u32, Variable)>],
+    ) -> Option<(Vec<Vec<f64>>, bool, f64)> {
+        let mut model = vars.minimise(objective.clone()).using(microlp).with_time_limit(time_limit.max(0.01));
+        if !warm.is_empty() {
+            model = model.with_initial_solution(warm);
+        }
+        for c in constraints {
+            model.add_constraint(c);
+        }
+        let sol = model.solve().ok()?;
+        let values = x.iter().map(|xs| xs.iter().map(|&(_, v)| sol.value(v)).collect()).collect();
+        let optimal = matches!(sol.status(), SolutionStatus::Optimal);
+        Some((values, optimal, sol.eval(&objective)))
+    }
+}
+
+#[cfg(feature = "highs")]
+mod backend {
+    use good_lp::solvers::highs::highs;
+    use good_lp::{Constraint, Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, Variable};
+    use good_lp::{WithInitialSolution, WithTimeLimit};
+
+    pub fn run(
+        vars: ProblemVariables,
+        objective: Expression,
+        constraints: Vec<Constraint>,
+        warm: Vec<(Variable, f64)>,
+        time_limit: f64,
+        x: &[Vec<(u32, Variable)>],
+    ) -> Option<(Vec<Vec<f64>>, bool, f64)> {
+        let mut model = vars
+            .minimise(objective.clone())
+            .using(highs)
+            .with_time_limit(time_limit.max(0.01))
+            .set_threads(1)
+            .set_option("mip_rel_gap", 0.0)
+            // Every cost is an integer: a remaining gap below 1 proves optimality.
+            .set_option("mip_abs_gap", 0.999);
+        if !warm.is_empty() {
+            model = model.with_initial_solution(warm);
+        }
+        for c in constraints {
+            model.add_constraint(c);
+        }
+        let sol = model.solve().ok()?;
+        let values = x.iter().map(|xs| xs.iter().map(|&(_, v)| sol.value(v)).collect()).collect();
+        let optimal = matches!(sol.status(), SolutionStatus::Optimal | SolutionStatus::GapLimit);
+        Some((values, optimal, sol.eval(&objective)))
+    }
+}
+

@@ -1,0 +1,370 @@
+//! A partial schedule with incremental feasibility checks and objective bookkeeping: the
+//! one place that knows how placed appointments interact (overlaps, caps, travel, links).
+
+use crate::problem::Problem;
+
+use super::domain::{Domains, Opt};
+
+/// Occupied `(start, end, request)` intervals of one provider-day or resource-day.
+type Busy = Vec<(i32, i32, u32)>;
+
+/// A partial schedule over a problem's domains.
+#[derive(Clone)]
+pub struct State<'a> {
+    /// The problem.
+    pub problem: &'a Problem,
+    /// The domains options refer to.
+    pub domains: &'a Domains,
+    /// Chosen option index per request.
+    pub assign: Vec<Option<u32>>,
+    ndays: usize,
+    provider_busy: Vec<Busy>,
+    resource_busy: Vec<Busy>,
+    patient_day: Vec<Vec<u32>>,
+    patient_trips: Vec<u32>,
+    /// Precedence indices where the request is `after`.
+    preds: Vec<Vec<usize>>,
+    /// Precedence indices where the request is `before`.
+    succs: Vec<Vec<usize>>,
+    /// Same-day group indices per request.
+    groups: Vec<Vec<usize>>,
+    /// Current objective total.
+    total: i64,
+}
+
+impl<'a> State<'a> {
+    /// An empty schedule: nothing placed.
+    pub fn new(problem: &'a Problem, domains: &'a Domains) -> Self {
+        let n = problem.requests.len();
+        let ndays = problem.days.len();
+        let mut preds = vec![Vec::new(); n];
+        let mut succs = vec![Vec::new(); n];
+        for (i, p) in problem.precedences.iter().enumerate() {
+            preds[p.after].push(i);
+            succs[p.before].push(i);
+        }
+        let mut groups = vec![Vec::new(); n];
+        for (g, members) in problem.same_day.iter().enumerate() {
+            for &r in members {
+                if !groups[r].contains(&g) {
+                    groups[r].push(g);
+                }
+            }
+        }
+        let total = (0..n).map(|r| unplaced_weight(problem, r)).sum();
+        State {
+            problem,
+            domains,
+            assign: vec![None; n],
+            ndays,
+            provider_busy: vec![Vec::new(); problem.providers.len() * ndays],
+            resource_busy: vec![Vec::new(); problem.resources.len() * ndays],
+            patient_day: vec![Vec::new(); problem.patients.len() * ndays],
+            patient_trips: vec![0; problem.patients.len()],
+            preds,
+            succs,
+            groups,
+            total,
+        }
+    }
+
+    /// The current objective total.
+    pub fn total(&self) -> i64 {
+        self.total
+    }
+
+    /// Option `oi` of request `r`.
+    pub fn opt(&self, r: usize, oi: u32) -> &'a Opt {
+        &self.domains.opts[r][oi as usize]
+    }
+
+    /// The chosen option of `r`, if placed.
+    pub fn placed(&self, r: usize) -> Option<&'a Opt> {
+        self.assign[r].map(|oi| self.opt(r, oi))
+    }
+
+    /// Precedence indices where `r` comes second.
+    pub fn preds(&self, r: usize) -> &[usize] {
+        &self.preds[r]
+    }
+
+    /// Precedence indices where `r` comes first.
+    pub fn succs(&self, r: usize) -> &[usize] {
+        &self.succs[r]
+    }
+
+    /// Same-day groups of `r`.
+    pub fn groups(&self, r: usize) -> &[usize] {
+        &self.groups[r]
+    }
+
+    /// Requests placed for patient `q` on day `d`.
+    pub fn patient_day(&self, q: usize, d: usize) -> &[u32] {
+        &self.patient_day[q * self.ndays + d]
+    }
+
+    /// Requests placed with provider `p` on day `d`, as `(start, end, request)`.
+    pub fn provider_day(&self, p: usize, d: usize) -> &[(i32, i32, u32)] {
+        &self.provider_busy[p * self.ndays + d]
+    }
+
+    /// Requests booked on resource `u` on day `d`.
+    pub fn resource_day(&self, u: usize, d: usize) -> &[(i32, i32, u32)] {
+        &self.resource_busy[u * self.ndays + d]
+    }
+
+    /// Days patient `q` travels, so far.
+    pub fn trips(&self, q: usize) -> u32 {
+        self.patient_trips[q]
+    }
+
+    /// Whether option `oi` of unplaced `r` fits everything placed, with every link to
+    /// requests for which `ignore` is true left to the caller.
+    pub fn fits(&self, r: usize, oi: u32, ignore: &dyn Fn(usize) -> bool) -> bool {
+        self.fits_resources(r, oi) && self.fits_patient(r, oi, true) && self.fits_links(r, oi, ignore)
+    }
+
+    /// Provider, resources: overlap and provider cap.
+    pub fn fits_resources(&self, r: usize, oi: u32) -> bool {
+        let o = self.opt(r, oi);
+        let d = o.day as usize;
+        let p = o.provider as usize;
+        let busy = &self.provider_busy[p * self.ndays + d];
+        if let Some(cap) = self.problem.providers[p].max_per_day {
+            if busy.len() as u32 >= cap {
+                return false;
+            }
+        }
+        if busy.iter().any(|&(s, e, _)| s < o.end && o.start < e) {
+            return false;
+        }
+        o.resources.iter().all(|&u| {
+            !self.resource_busy[u as usize * self.ndays + d]
+                .iter()
+                .any(|&(s, e, _)| s < o.end && o.start < e)
+        })
+    }
+
+    /// Patient: one at a time, travel, cap per day and (if `trips`) the trip cap.
+    pub fn fits_patient(&self, r: usize, oi: u32, trips: bool) -> bool {
+        let o = self.opt(r, oi);
+        let q = self.problem.requests[r].patient;
+        let d = o.day as usize;
+        let patient = &self.problem.patients[q];
+        let today = &self.patient_day[q * self.ndays + d];
+        if let Some(cap) = patient.max_per_day {
+            if today.len() as u32 >= cap {
+                return false;
+            }
+        }
+        let mut travels_today = false;
+        for &r2 in today {
+            let o2 = self.placed(r2 as usize).expect("listed requests are placed");
+            let sep = match (o.site, o2.site) {
+                (Some(a), Some(b)) => {
+                    travels_today = true;
+                    self.problem.travel[a as usize][b as usize]
+                }
+                _ => 0,
+            };
+            if !(o.end + sep <= o2.start || o2.end + sep <= o.start) {
+                return false;
+            }
+        }
+        if trips && o.in_person() && !travels_today {
+            if let Some(max) = patient.max_trips {
+                let already = today.iter().any(|&r2| self.placed(r2 as usize).is_some_and(Opt::in_person));
+                if !already && self.patient_trips[q] >= max {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Precedences and same-day bundles with placed requests (and unplaced prerequisites).
+    pub fn fits_links(&self, r: usize, oi: u32, ignore: &dyn Fn(usize) -> bool) -> bool {
+        let o = self.opt(r, oi);
+        for &i in &self.preds[r] {
+            let p = self.problem.precedences[i];
+            if ignore(p.before) {
+                continue;
+            }
+            match self.placed(p.before) {
+                None => return false,
+                Some(b) => {
+                    if !gap_ok(b.end, o.start, p.min_gap, p.max_gap) {
+                        return false;
+                    }
+                }
+            }
+        }
+        for &i in &self.succs[r] {
+            let p = self.problem.precedences[i];
+            if ignore(p.after) {
+                continue;
+            }
+            if let Some(a) = self.placed(p.after) {
+                if !gap_ok(o.end, a.start, p.min_gap, p.max_gap) {
+                    return false;
+                }
+            }
+        }
+        for &g in &self.groups[r] {
+            for &m in &self.problem.same_day[g] {
+                if m == r || ignore(m) {
+                    continue;
+                }
+                if let Some(x) = self.placed(m) {
+                    if x.day != o.day {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Objective change if `r` were placed with option `oi` (negative is better).
+    pub fn insert_delta(&self, r: usize, oi: u32) -> i64 {
+        let o = self.opt(r, oi);
+        let q = self.problem.requests[r].patient;
+        let d = o.day as usize;
+        let before = self.patient_day_cost(q, d, None);
+        let after = self.patient_day_cost(q, d, Some(o));
+        o.cost - unplaced_weight(self.problem, r) + after - before
+    }
+
+    /// Trip and idle cost of patient `q` on day `d`, with `extra` added.
+    pub fn patient_day_cost(&self, q: usize, d: usize, extra: Option<&Opt>) -> i64 {
+        let mut spans: Vec<(i32, i32)> = self.patient_day[q * self.ndays + d]
+            .iter()
+            .filter_map(|&r| self.placed(r as usize))
+            .chain(extra)
+            .filter(|o| o.in_person())
+            .map(|o| (o.start, o.end))
+            .collect();
+        if spans.is_empty() {
+            return 0;
+        }
+        spans.sort_unstable();
+        let w = &self.problem.weights;
+        let idle: i64 = spans.windows(2).map(|p| (p[1].0 - p[0].1).max(0) as i64).sum();
+        w.trip + w.idle_per_min * idle
+    }
+
+    /// Places `r` with option `oi` (no check: call [`State::fits`] first).
+    pub fn place(&mut self, r: usize, oi: u32) {
+        debug_assert!(self.assign[r].is_none());
+        let delta = self.insert_delta(r, oi);
+        let o = self.opt(r, oi);
+        let q = self.problem.requests[r].patient;
+        let d = o.day as usize;
+        let had_trip = self.travels(q, d);
+        insert_sorted(&mut self.provider_busy[o.provider as usize * self.ndays + d], (o.start, o.end, r as u32));
+        for &u in &o.resources {
+            insert_sorted(&mut self.resource_busy[u as usize * self.ndays + d], (o.start, o.end, r as u32));
+        }
+        self.patient_day[q * self.ndays + d].push(r as u32);
+        self.assign[r] = Some(oi);
+        if !had_trip && self.travels(q, d) {
+            self.patient_trips[q] += 1;
+        }
+        self.total += delta;
+    }
+
+    /// Unplaces `r` (no cascade: see [`State::dependants`]).
+    pub fn remove(&mut self, r: usize) {
+        let Some(oi) = self.assign[r] else { return };
+        let o = self.opt(r, oi);
+        let q = self.problem.requests[r].patient;
+        let d = o.day as usize;
+        let had_trip = self.travels(q, d);
+        self.provider_busy[o.provider as usize * self.ndays + d].retain(|x| x.2 != r as u32);
+        for &u in &o.resources {
+            self.resource_busy[u as usize * self.ndays + d].retain(|x| x.2 != r as u32);
+        }
+        self.patient_day[q * self.ndays + d].retain(|&x| x != r as u32);
+        self.assign[r] = None;
+        if had_trip && !self.travels(q, d) {
+            self.patient_trips[q] -= 1;
+        }
+        let delta = self.insert_delta(r, oi);
+        self.total -= delta;
+    }
+
+    fn travels(&self, q: usize, d: usize) -> bool {
+        self.patient_day[q * self.ndays + d]
+            .iter()
+            .any(|&r| self.placed(r as usize).is_some_and(Opt::in_person))
+    }
+
+    /// Requests that must leave with `r`: placed successors (transitively) and bundle mates.
+    pub fn dependants(&self, r: usize) -> Vec<usize> {
+        let mut out = vec![r];
+        let mut i = 0;
+        while i < out.len() {
+            let x = out[i];
+            let mut next: Vec<usize> = self.succs[x].iter().map(|&k| self.problem.precedences[k].after).collect();
+            for &g in &self.groups[x] {
+                next.extend(self.problem.same_day[g].iter().copied());
+            }
+            for y in next {
+                if self.assign[y].is_some() && !out.contains(&y) {
+                    out.push(y);
+                }
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// Whether every same-day bundle is all placed or all unplaced.
+    pub fn bundles_complete(&self, requests: &[usize]) -> bool {
+        requests.iter().all(|&r| {
+            self.groups[r].iter().all(|&g| {
+                let members = &self.problem.same_day[g];
+                let placed = members.iter().filter(|&&m| self.assign[m].is_some()).count();
+                placed == 0 || placed == members.len()
+            })
+        })
+    }
+
+    /// Recomputes the objective total from scratch (for checks).
+    pub fn recompute_total(&self) -> i64 {
+        let mut total = 0;
+        for r in 0..self.assign.len() {
+            match self.placed(r) {
+                Some(o) => total += o.cost,
+                None => total += unplaced_weight(self.problem, r),
+            }
+        }
+        for q in 0..self.problem.patients.len() {
+            for d in 0..self.ndays {
+                total += self.patient_day_cost(q, d, None);
+            }
+        }
+        total
+    }
+}
+
+/// Cost of leaving `r` unplaced: priority weight, plus the moved weight for a movable booking.
+pub fn unplaced_weight(problem: &Problem, r: usize) -> i64 {
+    let req = &problem.requests[r];
+    let mut w = problem.weights.unplaced_per_priority * req.priority as i64;
+    if req.existing.as_ref().is_some_and(|e| !e.pinned) {
+        w += problem.weights.moved;
+    }
+    w
+}
+
+/// Whether `after_start - before_end` lies in `[min, max]`.
+pub fn gap_ok(before_end: i32, after_start: i32, min: i32, max: Option<i32>) -> bool {
+    let gap = after_start - before_end;
+    gap >= min && max.is_none_or(|m| gap <= m)
+}
+
+fn insert_sorted(v: &mut Busy, x: (i32, i32, u32)) {
+    let i = v.partition_point(|y| y.0 < x.0);
+    v.insert(i, x);
+}

@@ -1,0 +1,345 @@
+//! Relational properties of the solver on random small caseloads: every schedule passes the
+//! independent checker, every request comes back exactly once, the exact MILP matches a
+//! brute-force optimum on tiny cases, the bound never exceeds that optimum, and the output
+//! does not depend on the thread count.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use proptest::prelude::*;
+
+use careweek::check::check;
+use careweek::model::*;
+use careweek::schedule::{Objective, Placed, Schedule, Stats, Status};
+use careweek::solve::{solve, SolveOptions};
+use careweek::time::{ClockTime, DayOfWeek};
+use careweek::validate::validate;
+
+fn monday() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 3, 3).unwrap()
+}
+
+fn window(a: u32, b: u32) -> Window {
+    Window(ClockTime(a), ClockTime(b))
+}
+
+/// Parameters of one random caseload.
+#[derive(Debug, Clone)]
+struct Shape {
+    days: u32,
+    sites: usize,
+    travel: u32,
+    providers: Vec<(usize, u32, u32, Option<u32>)>, // site, open, close, cap
+    patients: Vec<(Option<(u32, u32)>, Option<(u32, u32, u32)>, Option<u32>, Option<PartOfDay>)>,
+    requests: Vec<(usize, usize, u32, u32, bool)>, // patient, provider mask, duration slots, priority, telehealth
+    precedence: Option<(usize, usize, u32)>,
+}
+
+fn shape(max_requests: usize, days: u32) -> impl Strategy<Value = Shape> {
+    let providers = prop::collection::vec(
+        (0usize..2, 8u32..11, 12u32..15, prop::option::of(1u32..3)),
+        1..=3,
+    );
+    let patients = prop::collection::vec(
+        (
+            prop::option::of((8u32..10, 12u32..16)),
+            prop::option::of((0u32..2, 9u32..12, 0u32..2)),
+            prop::option::of(1u32..3),
+            prop::option::of(prop_oneof![Just(PartOfDay::Morning), Just(PartOfDay::Afternoon)]),
+        ),
+        1..=3,
+    );
+    let requests = prop::collection::vec((0usize..3, 1usize..8, 1u32..4, 1u32..6, prop::bool::weighted(0.2)), 1..=max_requests);
+    (providers, patients, requests, 1usize..3, 15u32..60, prop::option::of((0usize..8, 0usize..8, 0u32..3)))
+        .prop_map(move |(providers, patients, requests, sites, travel, precedence)| Shape {
+            days,
+            sites,
+            travel,
+            providers,
+            patients,
+            requests,
+            precedence,
+        })
+}
+
+fn build(shape: &Shape, grid: u32) -> Input {
+    let sites: Vec<Site> = (0..shape.sites)
+        .map(|s| Site { id: format!("s{s}"), name: None, timezone: None })
+        .collect();
+    let travel = if shape.sites > 1 {
+        vec![Travel { from: "s0".into(), to: "s1".into(), minutes: shape.travel }]
+    } else {
+        vec![]
+    };
+    let providers: Vec<Provider> = shape
+        .providers
+        .iter()
+        .enumerate()
+        .map(|(i, &(site, open, close, cap))| {
+            let mut hours = BTreeMap::new();
+            for d in 0..shape.days as usize {
+                hours.insert(DayOfWeek::ALL[d], vec![window(open * 60, close * 60)]);
+            }
+            Provider {
+                id: format!("dr{i}"),
+                name: None,
+                specialty: "gp".into(),
+                site: format!("s{}", site.min(shape.sites - 1)),
+                hours,
+                exceptions: vec![],
+                bookings: vec![],
+                max_per_day: cap,
+                languages: vec![],
+                insurance: None,
+                telehealth: true,
+            }
+        })
+        .collect();
+    let patients: Vec<Patient> = shape
+        .patients
+        .iter()
+        .enumerate()
+        .map(|(i, &(avail, block, cap, prefers))| {
+            let availability = avail.map(|(a, b)| {
+                (0..shape.days as usize).map(|d| (DayOfWeek::ALL[d], vec![window(a * 60, b * 60)])).collect()
+            });
+            let blocks = block
+                .filter(|&(d, _, _)| d < shape.days)
+                .map(|(d, h, _)| RecurringBlock {
+                    days: vec![DayOfWeek::ALL[d as usize]],
+                    start: ClockTime(h * 60),
+                    end: ClockTime(h * 60 + 60),
+                    label: Some("dialysis".into()),
+                })
+                .into_iter()
+                .collect();
+            Patient {
+                id: format!("pt{i}"),
+                name: None,
+                availability,
+                availability_overrides: vec![],
+                blocks,
+                dated_blocks: vec![],
+                recovery_min: block.map_or(0, |b| b.2 * 30),
+                max_per_day: cap,
+                max_trips: None,
+                prefers,
+                preferred_days: vec![],
+                preferred_provider: None,
+                language: None,
+                telehealth: true,
+                insurance: None,
+            }
+        })
+        .collect();
+    let np = providers.len();
+    let requests: Vec<Request> = shape
+        .requests
+        .iter()
+        .enumerate()
+        .map(|(i, &(patient, mask, slots, priority, tele))| {
+            let named: Vec<String> = (0..np).filter(|p| mask & (1 << p) != 0).map(|p| format!("dr{p}")).collect();
+            Request {
+                id: format!("r{i}"),
+                patient: format!("pt{}", patient.min(patients.len() - 1)),
+                service: None,
+                specialty: Some("gp".into()),
+                providers: named,
+                duration_min: slots * grid,
+                modality: if tele { Modality::Telehealth } else { Modality::InPerson },
+                priority,
+                earliest: None,
+                latest: None,
+                preferred_provider: None,
+                resources: vec![],
+                existing: None,
+            }
+        })
+        .collect();
+    let mut links = vec![];
+    if let Some((a, b, gap)) = shape.precedence {
+        if a < b && b < requests.len() {
+            links.push(Link::Precedence {
+                before: requests[a].id.clone(),
+                after: requests[b].id.clone(),
+                min_gap_min: gap * 30,
+                max_gap_min: None,
+            });
+        }
+    }
+    Input {
+        version: FORMAT_VERSION,
+        week: Week { start: monday(), days: shape.days, grid_min: grid, timezone: "UTC".into() },
+        weights: Weights::default(),
+        sites,
+        travel,
+        providers,
+        resources: vec![],
+        patients,
+        requests,
+        links,
+    }
+}
+
+fn options(seed: u64, threads: usize) -> SolveOptions {
+    SolveOptions { time_limit: 20.0, threads, seed, work: Some(60) }
+}
+
+/// Every schedule of every feasible combination, by brute force over (provider, day, start),
+/// judged by the checker alone: the optimum objective.
+fn brute_force(input: &Input) -> i64 {
+    let grid = input.week.grid_min;
+    let mut choices: Vec<Vec<Option<Placed>>> = Vec::new();
+    for req in &input.requests {
+        let mut opts = vec![None];
+        let eligible: Vec<&Provider> = if req.providers.is_empty() {
+            input.providers.iter().collect()
+        } else {
+            input.providers.iter().filter(|p| req.providers.contains(&p.id)).collect()
+        };
+        for p in eligible {
+            for d in 0..input.week.days {
+                let date = monday() + chrono::Duration::days(d as i64);
+                let Some(ws) = p.hours.get(&DayOfWeek::of(date)) else { continue };
+                for w in ws {
+                    let mut t = w.0 .0;
+                    while t + req.duration_min <= w.1 .0 {
+                        let at = |m: u32| {
+                            Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap())
+                                .fixed_offset()
+                                + chrono::Duration::minutes(m as i64)
+                        };
+                        let tele = req.modality == Modality::Telehealth;
+                        opts.push(Some(Placed {
+                            request: req.id.clone(),
+                            patient: req.patient.clone(),
+                            provider: p.id.clone(),
+                            resources: vec![],
+                            site: if tele { None } else { Some(p.site.clone()) },
+                            start: at(t),
+                            end: at(t + req.duration_min),
+                            modality: if tele { Modality::Telehealth } else { Modality::InPerson },
+                        }));
+                        t += grid;
+                    }
+                }
+            }
+        }
+        choices.push(opts);
+    }
+    let mut best = i64::MAX;
+    let mut idx = vec![0usize; choices.len()];
+    loop {
+        let mut schedule = Schedule {
+            version: 1,
+            placed: vec![],
+            unplaced: vec![],
+            objective: Objective::default(),
+            bound: 0.0,
+            gap: 0.0,
+            status: Status::Feasible,
+            stats: Stats::default(),
+        };
+        for (k, &i) in idx.iter().enumerate() {
+            match &choices[k][i] {
+                Some(p) => schedule.placed.push(p.clone()),
+                None => schedule.unplaced.push(careweek::schedule::Unplaced {
+                    request: input.requests[k].id.clone(),
+                    patient: input.requests[k].patient.clone(),
+                    code: careweek::schedule::UnplacedCode::Capacity,
+                    reason: String::new(),
+                }),
+            }
+        }
+        let report = check(input, &schedule);
+        let hard: Vec<_> = report.violations.iter().filter(|v| v.constraint != "objective_mismatch").collect();
+        if hard.is_empty() {
+            best = best.min(report.objective.total);
+        }
+        // Next combination.
+        let mut k = 0;
+        loop {
+            if k == idx.len() {
+                return best;
+            }
+            idx[k] += 1;
+            if idx[k] < choices[k].len() {
+                break;
+            }
+            idx[k] = 0;
+            k += 1;
+        }
+    }
+}
+
+fn assert_valid(input: &Input, schedule: &Schedule) {
+    let report = check(input, schedule);
+    assert!(report.violations.is_empty(), "checker found: {:#?}", report.violations);
+    assert_eq!(report.objective, schedule.objective);
+    let mut ids: Vec<&str> = schedule
+        .placed
+        .iter()
+        .map(|p| p.request.as_str())
+        .chain(schedule.unplaced.iter().map(|u| u.request.as_str()))
+        .collect();
+    ids.sort_unstable();
+    let mut want: Vec<&str> = input.requests.iter().map(|r| r.id.as_str()).collect();
+    want.sort_unstable();
+    assert_eq!(ids, want, "every request exactly once");
+    assert!(schedule.bound <= schedule.objective.total as f64 + 1e-6);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn schedules_pass_the_checker(shape in shape(8, 3), seed in 0u64..1000) {
+        let input = build(&shape, 30);
+        let Ok(problem) = validate(input.clone()) else { return Ok(()) };
+        let schedule = solve(&problem, &options(seed, 2));
+        assert_valid(&input, &schedule);
+    }
+
+    #[test]
+    fn exact_optimum_matches_brute_force(shape in shape(3, 1), seed in 0u64..1000) {
+        let input = build(&shape, 60);
+        let Ok(problem) = validate(input.clone()) else { return Ok(()) };
+        let schedule = solve(&problem, &options(seed, 1));
+        assert_valid(&input, &schedule);
+        let best = brute_force(&input);
+        prop_assert!(schedule.bound <= best as f64 + 1e-6, "bound {} above optimum {}", schedule.bound, best);
+        prop_assert!(schedule.objective.total >= best);
+        if schedule.gap == 0.0 {
+            prop_assert_eq!(schedule.objective.total, best);
+        }
+    }
+
+    #[test]
+    fn output_does_not_depend_on_threads(shape in shape(8, 2), seed in 0u64..1000) {
+        let input = build(&shape, 30);
+        let Ok(problem) = validate(input) else { return Ok(()) };
+        let one = solve(&problem, &options(seed, 1));
+        let two = solve(&problem, &options(seed, 2));
+        prop_assert_eq!(one.placed, two.placed);
+        prop_assert_eq!(one.objective, two.objective);
+    }
+}
+
+#[test]
+fn tiny_cases_are_solved_to_proven_optimality() {
+    let shape = Shape {
+        days: 1,
+        sites: 2,
+        travel: 30,
+        providers: vec![(0, 9, 12, None), (1, 9, 13, Some(2))],
+        patients: vec![(None, None, None, Some(PartOfDay::Morning)), (Some((9, 12)), None, Some(2), None)],
+        requests: vec![(0, 1, 2, 3, false), (0, 2, 1, 2, false), (1, 3, 2, 5, false)],
+        precedence: Some((0, 1, 0)),
+    };
+    let input = build(&shape, 60);
+    let problem = validate(input.clone()).expect("valid");
+    let schedule = solve(&problem, &options(7, 1));
+    assert_valid(&input, &schedule);
+    assert_eq!(schedule.gap, 0.0);
+    assert_eq!(schedule.objective.total, brute_force(&input));
+}
