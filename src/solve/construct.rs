@@ -28,7 +28,11 @@ pub fn order(state: &State, requests: &[usize]) -> Vec<usize> {
         }
     }
     let mut out = requests.to_vec();
-    out.sort_by_key(|&r| (std::cmp::Reverse(eff[r]), depth[r], state.domains.opts[r].len(), r));
+    // Pinned bookings first: they are kept exactly, whatever else wants their slot.
+    out.sort_by_key(|&r| {
+        let pinned = problem.requests[r].existing.as_ref().is_some_and(|e| e.pinned);
+        (!pinned, std::cmp::Reverse(eff[r]), depth[r], state.domains.opts[r].len(), r)
+    });
     out
 }
 

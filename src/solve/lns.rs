@@ -2,6 +2,7 @@
 //! request, one patient's week, one provider-day), repair it exactly with the subset MILP
 //! when small enough (greedily otherwise), keep the result when it is no worse.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rand::seq::SliceRandom;
@@ -14,13 +15,15 @@ use super::state::State;
 
 /// Search limits.
 #[derive(Debug, Clone, Copy)]
-pub struct Budget {
+pub struct Budget<'a> {
     /// Stop at this instant.
     pub deadline: Instant,
     /// Stop after this many repairs.
     pub max_iterations: u64,
     /// Stop after this many repairs in a row without improvement.
     pub stall: u64,
+    /// Stop when set.
+    pub cancel: &'a AtomicBool,
 }
 
 /// Largest neighbourhood (in candidate options) repaired by the MILP.
@@ -29,7 +32,13 @@ const MILP_OPTIONS: usize = 2500;
 const MAX_FREE: usize = 14;
 
 /// Improves `state` over the requests of `component`; returns the repairs performed.
-pub fn improve(state: &mut State, component: &[usize], rng: &mut ChaCha8Rng, budget: Budget) -> u64 {
+pub fn improve(
+    state: &mut State,
+    component: &[usize],
+    rng: &mut ChaCha8Rng,
+    budget: Budget,
+    on_improve: &dyn Fn(i64, &State),
+) -> u64 {
     let problem = state.problem;
     let mut patients: Vec<usize> = component.iter().map(|&r| problem.requests[r].patient).collect();
     patients.sort_unstable();
@@ -44,7 +53,11 @@ pub fn improve(state: &mut State, component: &[usize], rng: &mut ChaCha8Rng, bud
     }
     let mut iterations = 0;
     let mut since_improvement = 0;
-    while iterations < budget.max_iterations && since_improvement < budget.stall && Instant::now() < budget.deadline {
+    while iterations < budget.max_iterations
+        && since_improvement < budget.stall
+        && Instant::now() < budget.deadline
+        && !budget.cancel.load(Ordering::Relaxed)
+    {
         iterations += 1;
         let kind = rng.gen_range(0..3);
         let mut free: Vec<usize> = match kind {
@@ -77,11 +90,7 @@ pub fn improve(state: &mut State, component: &[usize], rng: &mut ChaCha8Rng, bud
         for &r in &free {
             state.remove(r);
         }
-        let repaired = if milp::candidate_count(state, &free) <= MILP_OPTIONS {
-            milp_repair(state, &free, &old)
-        } else {
-            false
-        };
+        let repaired = milp_repair(state, &free, &old);
         if !repaired {
             let mut order = free.clone();
             order.shuffle(rng);
@@ -90,6 +99,7 @@ pub fn improve(state: &mut State, component: &[usize], rng: &mut ChaCha8Rng, bud
         let after = state.total();
         if after < before {
             since_improvement = 0;
+            on_improve(after, state);
         } else {
             since_improvement += 1;
         }
@@ -116,7 +126,7 @@ fn restore(state: &mut State, free: &[usize], old: &[Option<u32>]) {
 
 /// Repairs `free` with the exact subset MILP; false (state untouched) when it fails.
 fn milp_repair(state: &mut State, free: &[usize], old: &[Option<u32>]) -> bool {
-    let Some(outcome) = milp::solve_subset(state, free, Some(old), false, 2.0) else {
+    let Some(outcome) = milp::solve_subset(state, free, Some(old), false, 2.0, MILP_OPTIONS) else {
         return false;
     };
     let order = construct::order(state, free);

@@ -39,21 +39,35 @@ pub fn backend_name() -> &'static str {
     }
 }
 
+/// Solves a pure LP (continuous variables) to optimality; its optimum, or `None`.
+pub fn solve_lp(
+    vars: ProblemVariables,
+    objective: Expression,
+    constraints: Vec<Constraint>,
+    time_limit: f64,
+) -> Option<f64> {
+    let (_, optimal, value) = backend::run(vars, objective, constraints, Vec::new(), time_limit, &[])?;
+    optimal.then_some(value)
+}
+
 /// Number of candidate options the subset model would have (for size limits).
 pub fn candidate_count(state: &State, free: &[usize]) -> usize {
     free.iter().map(|&r| state.domains.opts[r].len()).sum()
 }
 
 /// Solves the subset `free` (all unplaced in `state`) exactly, or its LP relaxation when
-/// `relax`, warm-started from `warm` (an option per free request) when given.
+/// `relax`, warm-started from `warm` (an option per free request) when given. `None` when
+/// the subset is infeasible, has more than `max_candidates` options that fit the fixed
+/// part, or the backend fails.
 pub fn solve_subset(
     state: &State,
     free: &[usize],
     warm: Option<&[Option<u32>]>,
     relax: bool,
     time_limit: f64,
+    max_candidates: usize,
 ) -> Option<Outcome> {
-    let model = Model::build(state, free, warm, relax)?;
+    let model = Model::build(state, free, warm, relax, max_candidates)?;
     model.solve(time_limit)
 }
 
@@ -68,7 +82,13 @@ struct Model {
 }
 
 impl Model {
-    fn build(state: &State, free: &[usize], warm: Option<&[Option<u32>]>, relax: bool) -> Option<Model> {
+    fn build(
+        state: &State,
+        free: &[usize],
+        warm: Option<&[Option<u32>]>,
+        relax: bool,
+        max_candidates: usize,
+    ) -> Option<Model> {
         let problem = state.problem;
         let n = problem.requests.len();
         let mut slot = vec![usize::MAX; n];
@@ -98,6 +118,9 @@ impl Model {
                     .collect()
             })
             .collect();
+        if cand.iter().map(Vec::len).sum::<usize>() > max_candidates {
+            return None;
+        }
         // An `after` option with no compatible `before` option can never be chosen.
         for p in &problem.precedences {
             if is_free(p.before) && is_free(p.after) {

@@ -10,6 +10,7 @@
 //! 5. Bound: a proven optimum per exact component, the LP relaxation of the component model
 //!    otherwise (when it is small enough to solve).
 
+pub mod bound;
 pub mod construct;
 pub mod domain;
 mod explain;
@@ -17,6 +18,8 @@ pub mod lns;
 pub mod milp;
 pub mod state;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
@@ -33,7 +36,7 @@ use domain::Domains;
 use state::State;
 
 /// Solver options.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct SolveOptions {
     /// Wall-clock limit in seconds.
     pub time_limit: f64,
@@ -44,11 +47,67 @@ pub struct SolveOptions {
     /// Deterministic work budget: neighbourhood repairs per component (unlimited when
     /// `None`; the search then stops when it stalls or at the time limit).
     pub work: Option<u64>,
+    /// Set to true (from any thread) to stop early with the best schedule so far.
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// Called when the incumbent improves, with the running objective and bound.
+    pub progress: Option<Arc<dyn Fn(&Progress) + Send + Sync>>,
 }
 
 impl Default for SolveOptions {
     fn default() -> Self {
-        SolveOptions { time_limit: 10.0, threads: 0, seed: 0, work: None }
+        SolveOptions { time_limit: 10.0, threads: 0, seed: 0, work: None, cancel: None, progress: None }
+    }
+}
+
+impl std::fmt::Debug for SolveOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SolveOptions")
+            .field("time_limit", &self.time_limit)
+            .field("threads", &self.threads)
+            .field("seed", &self.seed)
+            .field("work", &self.work)
+            .field("cancel", &self.cancel.is_some())
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// A progress report: the objective of the best schedule so far and the bound proven so far.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Objective total of the incumbent (components not yet constructed count as unplaced).
+    pub incumbent: i64,
+    /// Lower bound proven so far (components without one count 0).
+    pub bound: f64,
+    /// Seconds since the solve started.
+    pub elapsed: f64,
+}
+
+/// Running totals per component, for progress reports.
+struct Tracker {
+    started: Instant,
+    incumbent: Vec<i64>,
+    bound: Vec<f64>,
+    callback: Option<Arc<dyn Fn(&Progress) + Send + Sync>>,
+}
+
+impl Tracker {
+    fn update(tracker: &Mutex<Tracker>, k: usize, incumbent: Option<i64>, bound: Option<f64>) {
+        let Ok(mut t) = tracker.lock() else { return };
+        if let Some(v) = incumbent {
+            t.incumbent[k] = v;
+        }
+        if let Some(b) = bound {
+            t.bound[k] = b;
+        }
+        if let Some(cb) = &t.callback {
+            let p = Progress {
+                incumbent: t.incumbent.iter().sum(),
+                bound: t.bound.iter().sum(),
+                elapsed: t.started.elapsed().as_secs_f64(),
+            };
+            cb(&p);
+        }
     }
 }
 
@@ -108,10 +167,32 @@ fn solve_in_pool(problem: &Problem, options: &SolveOptions, started: Instant, th
     let domains = Domains::build(problem);
     let components = components(problem, &domains);
 
+    let tracker = Mutex::new(Tracker {
+        started,
+        incumbent: components
+            .iter()
+            .map(|c| c.iter().map(|&r| state::unplaced_weight(problem, r)).sum())
+            .collect(),
+        bound: vec![0.0; components.len()],
+        callback: options.progress.clone(),
+    });
+    let never = AtomicBool::new(false);
+    let cancel: &AtomicBool = options.cancel.as_deref().unwrap_or(&never);
     let results: Vec<ComponentResult> = components
         .par_iter()
         .enumerate()
-        .map(|(k, comp)| solve_component(problem, &domains, comp, options.seed.wrapping_add(k as u64), options.work, deadline))
+        .map(|(k, comp)| {
+            let ctx = Context {
+                problem,
+                domains: &domains,
+                seed: options.seed.wrapping_add(k as u64),
+                work: options.work,
+                deadline,
+                cancel,
+                report: &|incumbent, bound| Tracker::update(&tracker, k, incumbent, bound),
+            };
+            solve_component(&ctx, comp)
+        })
         .collect();
 
     let mut state = State::new(problem, &domains);
@@ -208,29 +289,35 @@ fn components(problem: &Problem, domains: &Domains) -> Vec<Vec<usize>> {
     out
 }
 
-fn solve_component(
-    problem: &Problem,
-    domains: &Domains,
-    comp: &[usize],
+/// What every component solve shares.
+struct Context<'a> {
+    problem: &'a Problem,
+    domains: &'a Domains,
     seed: u64,
     work: Option<u64>,
     deadline: Instant,
-) -> ComponentResult {
+    cancel: &'a AtomicBool,
+    report: &'a (dyn Fn(Option<i64>, Option<f64>) + Sync),
+}
+
+fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
+    let (problem, domains, deadline) = (ctx.problem, ctx.domains, ctx.deadline);
     let mut state = State::new(problem, domains);
     construct::construct(&mut state, comp);
     let construction = comp_total(&state, comp);
+    (ctx.report)(Some(construction), None);
     let size = milp::candidate_count(&state, comp);
     let mut exact = false;
     let mut bound = None;
 
-    if size <= exact_limit() {
+    if size <= exact_limit() && !ctx.cancel.load(Ordering::Relaxed) {
         let remaining = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
         let warm: Vec<Option<u32>> = comp.iter().map(|&r| state.assign[r]).collect();
         let mut empty = State::new(problem, domains);
         for &r in comp {
             empty.assign[r] = None;
         }
-        if let Some(out) = milp::solve_subset(&empty, comp, Some(&warm), false, remaining * 0.6) {
+        if let Some(out) = milp::solve_subset(&empty, comp, Some(&warm), false, remaining * 0.6, usize::MAX) {
             let mut candidate = State::new(problem, domains);
             if apply(&mut candidate, comp, &out.choice) && comp_total(&candidate, comp) <= comp_total(&state, comp) {
                 state = candidate;
@@ -241,26 +328,30 @@ fn solve_component(
             }
         }
     }
-    let mut iterations = 0;
-    if !exact {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let budget = lns::Budget {
-            deadline,
-            max_iterations: work.unwrap_or(u64::MAX),
-            stall: if work.is_some() { u64::MAX } else { 400 + 4 * comp.len() as u64 },
-        };
-        iterations = lns::improve(&mut state, comp, &mut rng, budget);
-    }
+    let empty = State::new(problem, domains);
+    let share = |f: f64| deadline.saturating_duration_since(Instant::now()).as_secs_f64() * f;
     if bound.is_none() && size <= relaxation_limit() {
-        let empty = State::new(problem, domains);
-        let remaining = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
-        if remaining > 0.05 {
-            if let Some(lp) = milp::solve_subset(&empty, comp, None, true, remaining) {
-                if lp.optimal {
-                    bound = Some(lp.objective - 1e-6);
-                }
+        if let Some(lp) = milp::solve_subset(&empty, comp, None, true, share(0.3), usize::MAX) {
+            if lp.optimal {
+                bound = Some(lp.objective - 1e-6);
             }
         }
+    }
+    if bound.is_none() {
+        bound = bound::aggregated_bound(&empty, comp, share(0.3)).map(|b| b - 1e-6);
+    }
+    (ctx.report)(Some(comp_total(&state, comp)), bound);
+    let mut iterations = 0;
+    if !exact {
+        let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
+        let budget = lns::Budget {
+            deadline,
+            max_iterations: ctx.work.unwrap_or(u64::MAX),
+            stall: if ctx.work.is_some() { u64::MAX } else { 400 + 4 * comp.len() as u64 },
+            cancel: ctx.cancel,
+        };
+        let on_improve = |_total: i64, state: &State| (ctx.report)(Some(comp_total(state, comp)), None);
+        iterations = lns::improve(&mut state, comp, &mut rng, budget, &on_improve);
     }
     ComponentResult {
         assign: comp.iter().map(|&r| (r, state.assign[r])).collect(),
