@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod check;
 pub mod generate;
 pub mod model;
@@ -39,6 +40,7 @@ pub mod solve;
 pub mod time;
 pub mod validate;
 
+pub use batch::{solve_batch, BatchResult};
 pub use check::{check, CheckReport, Violation};
 pub use generate::{generate, GenerateOptions};
 pub use model::Input;
