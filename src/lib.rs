@@ -48,3 +48,8 @@ pub use problem::Problem;
 pub use schedule::{Objective, Placed, Schedule, Unplaced, UnplacedCode};
 pub use solve::{solve, Progress, SolveOptions};
 pub use validate::{parse_input, validate, InputIssue, ValidationReport};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
