@@ -14,7 +14,7 @@ fn solve_sizes(c: &mut Criterion) {
     for patients in [30usize, 100, 300] {
         let input = generate(&GenerateOptions { patients, seed: 1, grid_min: 15 });
         let problem = validate(input).expect("generated caseloads are valid");
-        let options = SolveOptions { time_limit: 60.0, threads: 2, seed: 1, work: Some(200) };
+        let options = SolveOptions { time_limit: 60.0, threads: 2, seed: 1, work: Some(200), ..Default::default() };
         let schedule = solve(&problem, &options);
         eprintln!(
             "patients {patients}: requests {}, placed {}, objective {}, bound {:.0}, gap {:.2}%",

@@ -182,7 +182,7 @@ fn build(shape: &Shape, grid: u32) -> Input {
 }
 
 fn options(seed: u64, threads: usize) -> SolveOptions {
-    SolveOptions { time_limit: 20.0, threads, seed, work: Some(60) }
+    SolveOptions { time_limit: 20.0, threads, seed, work: Some(60), ..Default::default() }
 }
 
 /// Every schedule of every feasible combination, by brute force over (provider, day, start),
