@@ -12,9 +12,19 @@ fn solve_sizes(c: &mut Criterion) {
     let mut group = c.benchmark_group("solve");
     group.sample_size(10);
     for patients in [30usize, 100, 300] {
-        let input = generate(&GenerateOptions { patients, seed: 1, grid_min: 15 });
+        let input = generate(&GenerateOptions {
+            patients,
+            seed: 1,
+            grid_min: 15,
+        });
         let problem = validate(input).expect("generated caseloads are valid");
-        let options = SolveOptions { time_limit: 60.0, threads: 2, seed: 1, work: Some(200), ..Default::default() };
+        let options = SolveOptions {
+            time_limit: 60.0,
+            threads: 2,
+            seed: 1,
+            work: Some(200),
+            ..Default::default()
+        };
         let schedule = solve(&problem, &options);
         eprintln!(
             "patients {patients}: requests {}, placed {}, objective {}, bound {:.0}, gap {:.2}%",
@@ -24,9 +34,11 @@ fn solve_sizes(c: &mut Criterion) {
             schedule.bound,
             100.0 * schedule.gap
         );
-        group.bench_with_input(BenchmarkId::from_parameter(patients), &problem, |b, problem| {
-            b.iter(|| solve(problem, &options))
-        });
+        group.bench_with_input(
+            BenchmarkId::from_parameter(patients),
+            &problem,
+            |b, problem| b.iter(|| solve(problem, &options)),
+        );
     }
     group.finish();
 }

@@ -23,13 +23,20 @@ pub struct BatchResult {
 /// Solves every `(name, json_text)` caseload with `options` (each solve single-threaded;
 /// `options.threads` caseloads at a time), calling `emit` for each result in input order.
 /// A caseload in the refbench format is imported first.
-pub fn solve_batch(caseloads: Vec<(String, String)>, options: &SolveOptions, mut emit: impl FnMut(BatchResult)) {
+pub fn solve_batch(
+    caseloads: Vec<(String, String)>,
+    options: &SolveOptions,
+    mut emit: impl FnMut(BatchResult),
+) {
     let threads = if options.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         options.threads
     };
-    let single = SolveOptions { threads: 1, ..options.clone() };
+    let single = SolveOptions {
+        threads: 1,
+        ..options.clone()
+    };
     let (tx, rx) = mpsc::channel::<BatchResult>();
     let total = caseloads.len();
     std::thread::scope(|scope| {
@@ -38,11 +45,18 @@ pub fn solve_batch(caseloads: Vec<(String, String)>, options: &SolveOptions, mut
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
             let work = || {
                 use rayon::prelude::*;
-                caseloads.into_par_iter().enumerate().for_each_with(tx, |tx, (index, (name, text))| {
-                    let outcome = solve_text(&text, single);
-                    // The receiver only goes away if the caller panicked; nothing to do then.
-                    let _ = tx.send(BatchResult { index, name, outcome });
-                });
+                caseloads.into_par_iter().enumerate().for_each_with(
+                    tx,
+                    |tx, (index, (name, text))| {
+                        let outcome = solve_text(&text, single);
+                        // The receiver only goes away if the caller panicked; nothing to do then.
+                        let _ = tx.send(BatchResult {
+                            index,
+                            name,
+                            outcome,
+                        });
+                    },
+                );
             };
             match pool {
                 Ok(pool) => pool.install(work),

@@ -133,9 +133,8 @@ impl FromStr for LocalDateTime {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || {
-            format!("invalid local date-time {s:?}: expected \"YYYY-MM-DDTHH:MM\" (no offset)")
-        };
+        let bad =
+            || format!("invalid local date-time {s:?}: expected \"YYYY-MM-DDTHH:MM\" (no offset)");
         let (d, t) = s.split_once('T').ok_or_else(bad)?;
         let date = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad())?;
         if t == "24:00" || t == "24:00:00" {

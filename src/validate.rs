@@ -1,14 +1,58 @@
 //! Raw input → [`Problem`], or every problem found, at once.
+//!
+//! Nothing is modelled before the whole input has been checked. Each problem is reported
+//! with a stable code, the JSON path of the offending value, the ids involved and a hint:
+//!
+//! | code | problem |
+//! |------|---------|
+//! | E001 | JSON syntax error (line, column) |
+//! | E002 | wrong type, missing field or invalid value (date, time, enum) |
+//! | E003 | unknown field |
+//! | E004 | unsupported format version |
+//! | E005 | unknown IANA time zone |
+//! | E006 | `week.days` outside 1..=7 |
+//! | E007 | `week.grid_min` not 5, 10, 15, 30 or 60 |
+//! | E008 | duplicate id |
+//! | E009 | unknown site id |
+//! | E010 | unknown provider id |
+//! | E011 | unknown resource id |
+//! | E012 | unknown patient id |
+//! | E013 | unknown request id |
+//! | E014 | travel matrix: pair missing, duplicated, or from a site to itself |
+//! | E015 | a window or interval that ends at or before it starts |
+//! | E016 | duration zero or not a multiple of the grid |
+//! | E017 | duration longer than every working window of every eligible provider |
+//! | E018 | request with neither `specialty` nor `providers` |
+//! | E019 | priority outside 1..=5 |
+//! | E020 | earliest after latest, or a date window that misses the week |
+//! | E021 | a dated item outside the week |
+//! | E022 | existing booking off the grid, outside the horizon, or with modality `either` |
+//! | E023 | pinned booking with a provider not eligible for its request |
+//! | E024 | resource kind that no resource has |
+//! | E025 | precedence of a request on itself, or `min_gap_min` above `max_gap_min` |
+//! | E026 | precedence cycle |
+//! | E027 | `same_day` link with fewer than two requests |
+//! | E028 | negative objective weight |
+//! | E029 | recurring block on no weekday, or starting and ending at the same time |
 
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Days, LocalResult, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use petgraph::graph::DiGraph;
 use serde::{Deserialize, Serialize};
 
-use crate::model::Input;
-use crate::problem::Problem;
+use crate::model::{DatedInterval, Input, Link, Modality, WeeklyWindows, Window, FORMAT_VERSION};
+use crate::problem::{
+    BlockIx, Day, ExistingIx, Interval, PatientIx, Precedence, Problem, ProviderIx, RequestIx,
+    ResourceIx, SiteIx,
+};
+use crate::time::{DayOfWeek, LocalDateTime, MINUTES_PER_DAY};
 
 /// One problem found in the input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputIssue {
-    /// Stable code, "E001".."E099".
+    /// Stable code, "E001".."E099" (see the module documentation).
     pub code: String,
     /// JSON path of the offending value, e.g. `requests[14].patient`.
     pub path: String,
@@ -16,6 +60,16 @@ pub struct InputIssue {
     pub message: String,
     /// What to do about it.
     pub hint: String,
+}
+
+impl std::fmt::Display for InputIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "error[{}] {}: {}\n  hint: {}",
+            self.code, self.path, self.message, self.hint
+        )
+    }
 }
 
 /// Every problem found in an input.
@@ -26,12 +80,1245 @@ pub struct ValidationReport {
     pub issues: Vec<InputIssue>,
 }
 
+impl ValidationReport {
+    /// A report of one issue.
+    pub fn single(
+        code: &str,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        ValidationReport {
+            issues: vec![InputIssue {
+                code: code.into(),
+                path: path.into(),
+                message: message.into(),
+                hint: hint.into(),
+            }],
+        }
+    }
+}
+
 /// Parses JSON text into an [`Input`]; a syntax, type or unknown-field error names its path.
-pub fn parse_input(_text: &str) -> Result<Input, ValidationReport> {
-    unimplemented!("validate helper")
+///
+/// # Errors
+/// A [`ValidationReport`] with one issue (serde stops at the first error): E001 syntax,
+/// E002 type or value, E003 unknown field.
+///
+/// # Example
+/// ```
+/// let err = careweek::parse_input(r#"{"version": 1, "wek": {}}"#).unwrap_err();
+/// assert_eq!(err.issues[0].code, "E003");
+/// assert_eq!(err.issues[0].path, "wek");
+/// ```
+pub fn parse_input(text: &str) -> Result<Input, ValidationReport> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed: Result<Input, _> = serde_path_to_error::deserialize(&mut de);
+    if parsed.is_ok() {
+        if let Err(e) = de.end() {
+            return Err(ValidationReport::single(
+                "E001",
+                "$",
+                e.to_string(),
+                "remove what follows the top-level object",
+            ));
+        }
+    }
+    parsed.map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." || path.is_empty() {
+            "$".to_string()
+        } else {
+            path
+        };
+        let inner = e.into_inner();
+        let msg = inner.to_string();
+        let (code, hint) = match inner.classify() {
+            serde_json::error::Category::Syntax
+            | serde_json::error::Category::Eof
+            | serde_json::error::Category::Io => (
+                "E001",
+                format!(
+                    "fix the JSON syntax at line {}, column {}",
+                    inner.line(),
+                    inner.column()
+                ),
+            ),
+            serde_json::error::Category::Data if msg.starts_with("unknown field") => (
+                "E003",
+                "remove or rename the field: names are snake_case and listed in the README"
+                    .to_string(),
+            ),
+            serde_json::error::Category::Data if msg.starts_with("missing field") => {
+                ("E002", "add the required field".to_string())
+            }
+            serde_json::error::Category::Data => (
+                "E002",
+                "give a value of the documented type and form".to_string(),
+            ),
+        };
+        // serde_json appends " at line L column C"; the path already says where.
+        let message = match msg.rfind(" at line ") {
+            Some(i) if code != "E001" => msg[..i].to_string(),
+            _ => msg,
+        };
+        ValidationReport::single(code, path, message, hint)
+    })
 }
 
 /// Checks an input and builds its indexed form.
-pub fn validate(_input: Input) -> Result<Problem, ValidationReport> {
-    unimplemented!("validate helper")
+///
+/// # Errors
+/// A [`ValidationReport`] listing every problem found, in input order.
+///
+/// # Example
+/// ```
+/// let input = careweek::generate(&careweek::GenerateOptions { patients: 3, seed: 1, grid_min: 15 });
+/// let problem = careweek::validate(input).expect("generated caseloads are valid");
+/// assert_eq!(problem.days.len(), 6);
+/// ```
+pub fn validate(input: Input) -> Result<Problem, ValidationReport> {
+    let mut v = Validator {
+        input: &input,
+        issues: Vec::new(),
+    };
+    let ctx = v.check();
+    if !v.issues.is_empty() {
+        return Err(ValidationReport { issues: v.issues });
+    }
+    let ctx = ctx.expect("a context exists when there is no issue");
+    Ok(build(&input, &ctx))
+}
+
+/// Resolved basics every later check needs.
+struct Ctx {
+    tz: Tz,
+    site_tz: Vec<Tz>,
+    origin: DateTime<Utc>,
+}
+
+struct Validator<'a> {
+    input: &'a Input,
+    issues: Vec<InputIssue>,
+}
+
+fn index_of<'a>(ids: impl Iterator<Item = &'a str>) -> HashMap<&'a str, usize> {
+    let mut map = HashMap::new();
+    for (i, id) in ids.enumerate() {
+        map.entry(id).or_insert(i);
+    }
+    map
+}
+
+impl<'a> Validator<'a> {
+    fn push(
+        &mut self,
+        code: &str,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.issues.push(InputIssue {
+            code: code.into(),
+            path: path.into(),
+            message: message.into(),
+            hint: hint.into(),
+        });
+    }
+
+    fn unknown(
+        &mut self,
+        code: &str,
+        path: String,
+        what: &str,
+        id: &str,
+        known: &HashMap<&str, usize>,
+    ) {
+        let similar = known
+            .keys()
+            .filter(|k| k.eq_ignore_ascii_case(id))
+            .min()
+            .copied();
+        let hint = match similar {
+            Some(s) => format!("ids are case-sensitive; did you mean '{s}'?"),
+            None => {
+                format!("ids are case-sensitive; add a {what} with id '{id}' or fix the reference")
+            }
+        };
+        self.push(code, path, format!("no {what} '{id}'"), hint);
+    }
+
+    fn duplicates<'b>(&mut self, list: &str, ids: impl Iterator<Item = &'b str>) {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, id) in ids.enumerate() {
+            if let Some(first) = seen.get(id) {
+                self.push(
+                    "E008",
+                    format!("{list}[{i}].id"),
+                    format!("duplicate id '{id}' (also {list}[{first}])"),
+                    "give every entry a unique id",
+                );
+            } else {
+                seen.insert(id, i);
+            }
+        }
+    }
+
+    fn zone(&mut self, name: &str, path: String) -> Option<Tz> {
+        match name.parse::<Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                self.push(
+                    "E005",
+                    path,
+                    format!("unknown time zone '{name}'"),
+                    "use an IANA time zone name such as \"America/New_York\" or \"Europe/Paris\"",
+                );
+                None
+            }
+        }
+    }
+
+    fn windows(&mut self, path: &str, weekly: &WeeklyWindows) {
+        for (day, ws) in weekly {
+            self.window_list(&format!("{path}.{}", day_key(*day)), ws);
+        }
+    }
+
+    fn window_list(&mut self, path: &str, ws: &[Window]) {
+        for (i, w) in ws.iter().enumerate() {
+            if w.1 <= w.0 {
+                self.push(
+                    "E015",
+                    format!("{path}[{i}]"),
+                    format!("window {}–{} ends at or before it starts", w.0, w.1),
+                    "write windows as [start, end] with end after start; split a window that crosses midnight",
+                );
+            }
+        }
+    }
+
+    fn dated(&mut self, path: &str, iv: &DatedInterval, week: (NaiveDate, NaiveDate)) {
+        if iv.end <= iv.start {
+            self.push(
+                "E015",
+                path.to_string(),
+                format!(
+                    "interval {} – {} ends at or before it starts",
+                    iv.start, iv.end
+                ),
+                "the end must be after the start",
+            );
+        } else if iv.end.date() < week.0
+            || (iv.end.date() == week.0 && iv.end.minute_of_day() == 0)
+            || iv.start.date() > week.1
+        {
+            self.push(
+                "E021",
+                path.to_string(),
+                format!(
+                    "interval {} – {} lies outside the week {} – {}",
+                    iv.start, iv.end, week.0, week.1
+                ),
+                "check the year and month, or leave it out",
+            );
+        }
+    }
+
+    fn check(&mut self) -> Option<Ctx> {
+        let input = self.input;
+        if input.version != FORMAT_VERSION {
+            self.push(
+                "E004",
+                "version",
+                format!("format version {} is not supported", input.version),
+                format!("this release reads version {FORMAT_VERSION}"),
+            );
+        }
+        let tz = self.zone(&input.week.timezone, "week.timezone".into());
+        if !(1..=7).contains(&input.week.days) {
+            self.push(
+                "E006",
+                "week.days",
+                format!("{} days", input.week.days),
+                "plan 1 to 7 days (6 = Monday to Saturday)",
+            );
+        }
+        if ![5, 10, 15, 30, 60].contains(&input.week.grid_min) {
+            self.push(
+                "E007",
+                "week.grid_min",
+                format!("grid of {} minutes", input.week.grid_min),
+                "use 5, 10, 15, 30 or 60",
+            );
+        }
+        let days = input.week.days.clamp(1, 7) as u64;
+        let first = input.week.start;
+        let last = first.checked_add_days(Days::new(days - 1)).unwrap_or(first);
+        let week = (first, last);
+        let grid = input.week.grid_min.max(1);
+
+        let w = &input.weights;
+        for (name, value) in [
+            ("unplaced_per_priority", w.unplaced_per_priority),
+            ("trip", w.trip),
+            ("idle_per_min", w.idle_per_min),
+            ("part_of_day", w.part_of_day),
+            ("provider", w.provider),
+            ("preferred_day", w.preferred_day),
+            ("moved", w.moved),
+        ] {
+            if value < 0 {
+                self.push(
+                    "E028",
+                    format!("weights.{name}"),
+                    format!("negative weight {value}"),
+                    "weights are costs: use 0 or more",
+                );
+            }
+        }
+
+        // Sites.
+        self.duplicates("sites", input.sites.iter().map(|s| s.id.as_str()));
+        let sites = index_of(input.sites.iter().map(|s| s.id.as_str()));
+        let mut site_tz = Vec::new();
+        for (i, s) in input.sites.iter().enumerate() {
+            let z = match &s.timezone {
+                Some(name) => self.zone(name, format!("sites[{i}].timezone")),
+                None => tz,
+            };
+            site_tz.push(z.or(tz).unwrap_or(Tz::UTC));
+        }
+        let mut pairs: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+        for (i, t) in input.travel.iter().enumerate() {
+            let a = sites.get(t.from.as_str()).copied();
+            let b = sites.get(t.to.as_str()).copied();
+            if a.is_none() {
+                self.unknown("E009", format!("travel[{i}].from"), "site", &t.from, &sites);
+            }
+            if b.is_none() {
+                self.unknown("E009", format!("travel[{i}].to"), "site", &t.to, &sites);
+            }
+            if let (Some(a), Some(b)) = (a, b) {
+                if a == b {
+                    self.push(
+                        "E014",
+                        format!("travel[{i}]"),
+                        format!("travel from site '{}' to itself", t.from),
+                        "remove it: travel within a site is 0",
+                    );
+                } else if let Some(prev) = pairs.insert((a.min(b), a.max(b)), i) {
+                    self.push(
+                        "E014",
+                        format!("travel[{i}]"),
+                        format!(
+                            "travel between '{}' and '{}' given twice (also travel[{prev}])",
+                            t.from, t.to
+                        ),
+                        "give each pair of sites once: travel is symmetric",
+                    );
+                }
+            }
+        }
+        for a in 0..input.sites.len() {
+            for b in a + 1..input.sites.len() {
+                if !pairs.contains_key(&(a, b))
+                    && sites.get(input.sites[a].id.as_str()) == Some(&a)
+                    && sites.get(input.sites[b].id.as_str()) == Some(&b)
+                {
+                    self.push(
+                        "E014",
+                        "travel",
+                        format!(
+                            "no travel time between sites '{}' and '{}'",
+                            input.sites[a].id, input.sites[b].id
+                        ),
+                        "add {\"from\", \"to\", \"minutes\"} for every pair of distinct sites",
+                    );
+                }
+            }
+        }
+
+        // Providers.
+        self.duplicates("providers", input.providers.iter().map(|p| p.id.as_str()));
+        let providers = index_of(input.providers.iter().map(|p| p.id.as_str()));
+        for (i, p) in input.providers.iter().enumerate() {
+            if !sites.contains_key(p.site.as_str()) {
+                self.unknown(
+                    "E009",
+                    format!("providers[{i}].site"),
+                    "site",
+                    &p.site,
+                    &sites,
+                );
+            }
+            self.windows(&format!("providers[{i}].hours"), &p.hours);
+            for (j, e) in p.exceptions.iter().enumerate() {
+                self.dated(&format!("providers[{i}].exceptions[{j}]"), e, week);
+            }
+            for (j, e) in p.bookings.iter().enumerate() {
+                self.dated(&format!("providers[{i}].bookings[{j}]"), e, week);
+            }
+        }
+
+        // Resources.
+        self.duplicates("resources", input.resources.iter().map(|r| r.id.as_str()));
+        let resources = index_of(input.resources.iter().map(|r| r.id.as_str()));
+        for (i, r) in input.resources.iter().enumerate() {
+            if let Some(s) = &r.site {
+                if !sites.contains_key(s.as_str()) {
+                    self.unknown("E009", format!("resources[{i}].site"), "site", s, &sites);
+                }
+            }
+            if let Some(h) = &r.hours {
+                self.windows(&format!("resources[{i}].hours"), h);
+            }
+            for (j, e) in r.exceptions.iter().enumerate() {
+                self.dated(&format!("resources[{i}].exceptions[{j}]"), e, week);
+            }
+        }
+
+        // Patients.
+        self.duplicates("patients", input.patients.iter().map(|p| p.id.as_str()));
+        let patients = index_of(input.patients.iter().map(|p| p.id.as_str()));
+        for (i, q) in input.patients.iter().enumerate() {
+            if let Some(a) = &q.availability {
+                self.windows(&format!("patients[{i}].availability"), a);
+            }
+            for (j, o) in q.availability_overrides.iter().enumerate() {
+                if o.date < week.0 || o.date > week.1 {
+                    self.push(
+                        "E021",
+                        format!("patients[{i}].availability_overrides[{j}].date"),
+                        format!(
+                            "date {} is outside the week {} – {}",
+                            o.date, week.0, week.1
+                        ),
+                        "check the date, or leave the override out",
+                    );
+                }
+                self.window_list(
+                    &format!("patients[{i}].availability_overrides[{j}].windows"),
+                    &o.windows,
+                );
+            }
+            for (j, b) in q.blocks.iter().enumerate() {
+                if b.days.is_empty() || b.start == b.end {
+                    self.push(
+                        "E029",
+                        format!("patients[{i}].blocks[{j}]"),
+                        format!("recurring block '{}' recurs on no weekday or has no length", b.label.as_deref().unwrap_or("block")),
+                        "list the weekdays and give an end different from the start (an earlier end runs past midnight)",
+                    );
+                }
+            }
+            for (j, e) in q.dated_blocks.iter().enumerate() {
+                self.dated(&format!("patients[{i}].dated_blocks[{j}]"), e, week);
+            }
+            if let Some(pp) = &q.preferred_provider {
+                if !providers.contains_key(pp.as_str()) {
+                    self.unknown(
+                        "E010",
+                        format!("patients[{i}].preferred_provider"),
+                        "provider",
+                        pp,
+                        &providers,
+                    );
+                }
+            }
+        }
+
+        // Resource kinds present, and the longest working window per provider.
+        let kinds: Vec<&str> = input.resources.iter().map(|r| r.kind.as_str()).collect();
+        let longest: Vec<u32> = input
+            .providers
+            .iter()
+            .map(|p| {
+                // A broken window is reported once (E015), not again as a duration that fits nothing.
+                p.hours
+                    .values()
+                    .flatten()
+                    .map(|w| {
+                        if w.1 > w.0 {
+                            w.1.minutes() - w.0.minutes()
+                        } else {
+                            u32::MAX
+                        }
+                    })
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+
+        // Requests.
+        self.duplicates("requests", input.requests.iter().map(|r| r.id.as_str()));
+        let requests = index_of(input.requests.iter().map(|r| r.id.as_str()));
+        for (i, r) in input.requests.iter().enumerate() {
+            let path = format!("requests[{i}]");
+            if !patients.contains_key(r.patient.as_str()) {
+                self.unknown(
+                    "E012",
+                    format!("{path}.patient"),
+                    "patient",
+                    &r.patient,
+                    &patients,
+                );
+            }
+            let mut eligible = Vec::new();
+            for (j, p) in r.providers.iter().enumerate() {
+                match providers.get(p.as_str()) {
+                    Some(&k) => eligible.push(k),
+                    None => self.unknown(
+                        "E010",
+                        format!("{path}.providers[{j}]"),
+                        "provider",
+                        p,
+                        &providers,
+                    ),
+                }
+            }
+            if r.providers.is_empty() {
+                match &r.specialty {
+                    Some(s) => eligible.extend(input.providers.iter().enumerate().filter(|(_, p)| &p.specialty == s).map(|(k, _)| k)),
+                    None => self.push(
+                        "E018",
+                        path.clone(),
+                        format!("request '{}' names neither a specialty nor providers", r.id),
+                        "add \"specialty\" (any provider of it) or \"providers\" (a list of provider ids)",
+                    ),
+                }
+            }
+            if r.duration_min == 0 || r.duration_min % grid != 0 {
+                self.push(
+                    "E016",
+                    format!("{path}.duration_min"),
+                    format!("duration {} min of request '{}' is not a positive multiple of the {grid}-minute grid", r.duration_min, r.id),
+                    format!("round it to a multiple of {grid}"),
+                );
+            } else if !eligible.is_empty() && eligible.iter().all(|&k| longest[k] < r.duration_min)
+            {
+                let best = eligible.iter().map(|&k| longest[k]).max().unwrap_or(0);
+                self.push(
+                    "E017",
+                    format!("{path}.duration_min"),
+                    format!("duration {} min of request '{}' is longer than every working window of its eligible providers (longest {best} min)", r.duration_min, r.id),
+                    "check the duration's unit (minutes) or the providers' hours",
+                );
+            }
+            if !(1..=5).contains(&r.priority) {
+                self.push(
+                    "E019",
+                    format!("{path}.priority"),
+                    format!("priority {} of request '{}'", r.priority, r.id),
+                    "use 1 (routine) to 5 (urgent)",
+                );
+            }
+            if let (Some(e), Some(l)) = (r.earliest, r.latest) {
+                if e > l {
+                    self.push(
+                        "E020",
+                        format!("{path}.earliest"),
+                        format!("earliest {e} is after latest {l}"),
+                        "swap them or fix one date",
+                    );
+                }
+            }
+            if r.earliest.is_some_and(|e| e > week.1) || r.latest.is_some_and(|l| l < week.0) {
+                self.push(
+                    "E020",
+                    format!(
+                        "{path}.{}",
+                        if r.earliest.is_some_and(|e| e > week.1) {
+                            "earliest"
+                        } else {
+                            "latest"
+                        }
+                    ),
+                    format!(
+                        "the date window of request '{}' misses the week {} – {}",
+                        r.id, week.0, week.1
+                    ),
+                    "plan it in the week it is due, or fix the date",
+                );
+            }
+            if let Some(pp) = &r.preferred_provider {
+                if !providers.contains_key(pp.as_str()) {
+                    self.unknown(
+                        "E010",
+                        format!("{path}.preferred_provider"),
+                        "provider",
+                        pp,
+                        &providers,
+                    );
+                }
+            }
+            for (j, k) in r.resources.iter().enumerate() {
+                if !kinds.contains(&k.as_str()) {
+                    self.push(
+                        "E024",
+                        format!("{path}.resources[{j}]"),
+                        format!("no resource of kind '{k}' (request '{}')", r.id),
+                        "add a resource of that kind or fix the kind's spelling",
+                    );
+                }
+            }
+            if let Some(e) = &r.existing {
+                let ep = format!("{path}.existing");
+                match providers.get(e.provider.as_str()) {
+                    None => self.unknown("E010", format!("{ep}.provider"), "provider", &e.provider, &providers),
+                    Some(k) if e.pinned && !eligible.contains(k) && !eligible.is_empty() => self.push(
+                        "E023",
+                        format!("{ep}.provider"),
+                        format!("pinned booking of request '{}' is with '{}', who is not eligible for it", r.id, e.provider),
+                        "name that provider in the request's providers, or unpin the booking",
+                    ),
+                    Some(_) => {}
+                }
+                for (j, u) in e.resources.iter().enumerate() {
+                    if !resources.contains_key(u.as_str()) {
+                        self.unknown(
+                            "E011",
+                            format!("{ep}.resources[{j}]"),
+                            "resource",
+                            u,
+                            &resources,
+                        );
+                    }
+                }
+                if e.modality.unwrap_or(r.modality) == Modality::Either {
+                    self.push(
+                        "E022",
+                        format!("{ep}.modality"),
+                        format!("existing booking of request '{}' does not say whether it is in person or telehealth", r.id),
+                        "set existing.modality to \"in_person\" or \"telehealth\"",
+                    );
+                }
+                let date = e.start.date();
+                if date < week.0 || date > week.1 {
+                    self.push(
+                        "E022",
+                        format!("{ep}.start"),
+                        format!(
+                            "existing booking of request '{}' at {} is outside the week",
+                            r.id, e.start
+                        ),
+                        "drop the existing booking or plan the week that holds it",
+                    );
+                } else if e.start.minute_of_day() % grid != 0 {
+                    self.push(
+                        "E022",
+                        format!("{ep}.start"),
+                        format!(
+                            "existing booking of request '{}' at {} is off the {grid}-minute grid",
+                            r.id, e.start
+                        ),
+                        "use a finer grid_min or round the booking",
+                    );
+                }
+            }
+        }
+
+        // Links.
+        let mut graph = DiGraph::<usize, ()>::new();
+        let nodes: Vec<_> = (0..input.requests.len())
+            .map(|i| graph.add_node(i))
+            .collect();
+        for (i, link) in input.links.iter().enumerate() {
+            let path = format!("links[{i}]");
+            let member = |v: &mut Self, field: String, id: &str| -> Option<usize> {
+                let found = requests.get(id).copied();
+                if found.is_none() {
+                    v.unknown("E013", format!("{path}.{field}"), "request", id, &requests);
+                }
+                found
+            };
+            match link {
+                Link::Precedence {
+                    before,
+                    after,
+                    min_gap_min,
+                    max_gap_min,
+                } => {
+                    let b = member(self, "before".into(), before);
+                    let a = member(self, "after".into(), after);
+                    if max_gap_min.is_some_and(|m| m < *min_gap_min) {
+                        self.push(
+                            "E025",
+                            format!("{path}.max_gap_min"),
+                            format!(
+                                "max_gap_min {} is below min_gap_min {min_gap_min}",
+                                max_gap_min.unwrap_or(0)
+                            ),
+                            "make max_gap_min at least min_gap_min",
+                        );
+                    }
+                    if let (Some(b), Some(a)) = (b, a) {
+                        if a == b {
+                            self.push(
+                                "E025",
+                                path.clone(),
+                                format!("request '{before}' precedes itself"),
+                                "link two different requests",
+                            );
+                        } else {
+                            graph.add_edge(nodes[b], nodes[a], ());
+                        }
+                    }
+                }
+                Link::BackToBack { first, second, .. } => {
+                    let b = member(self, "first".into(), first);
+                    let a = member(self, "second".into(), second);
+                    if let (Some(b), Some(a)) = (b, a) {
+                        if a == b {
+                            self.push(
+                                "E025",
+                                path.clone(),
+                                format!("request '{first}' follows itself"),
+                                "link two different requests",
+                            );
+                        } else {
+                            graph.add_edge(nodes[b], nodes[a], ());
+                        }
+                    }
+                }
+                Link::SameDay { requests: members } => {
+                    for (j, id) in members.iter().enumerate() {
+                        member(self, format!("requests[{j}]"), id);
+                    }
+                    if members.len() < 2 {
+                        self.push(
+                            "E027",
+                            format!("{path}.requests"),
+                            "a same_day link needs two or more requests",
+                            "add the other requests or remove the link",
+                        );
+                    }
+                }
+            }
+        }
+        for scc in petgraph::algo::tarjan_scc(&graph) {
+            if scc.len() < 2 {
+                continue;
+            }
+            let mut members: Vec<usize> = scc.iter().map(|n| graph[*n]).collect();
+            members.sort_unstable();
+            let cycle = cycle_through(&graph, &nodes, &members);
+            let names: Vec<&str> = cycle
+                .iter()
+                .map(|&r| input.requests[r].id.as_str())
+                .collect();
+            self.push(
+                "E026",
+                "links",
+                format!("precedence cycle {} -> {}", names.join(" -> "), names[0]),
+                "remove or reverse one of these links: no order can satisfy them all",
+            );
+        }
+
+        let tz = tz?;
+        let origin = instant(tz, input.week.start, 0);
+        Some(Ctx {
+            tz,
+            site_tz,
+            origin,
+        })
+    }
+}
+
+/// A cycle through the smallest member of a strongly connected set, in link order.
+fn cycle_through(
+    graph: &DiGraph<usize, ()>,
+    nodes: &[petgraph::graph::NodeIndex],
+    members: &[usize],
+) -> Vec<usize> {
+    let start = members[0];
+    let mut path = vec![start];
+    let mut seen = vec![start];
+    // Depth-first inside the set until an edge returns to the start.
+    fn dfs(
+        graph: &DiGraph<usize, ()>,
+        nodes: &[petgraph::graph::NodeIndex],
+        members: &[usize],
+        start: usize,
+        path: &mut Vec<usize>,
+        seen: &mut Vec<usize>,
+    ) -> bool {
+        let here = *path.last().expect("non-empty path");
+        let mut next: Vec<usize> = graph.neighbors(nodes[here]).map(|n| graph[n]).collect();
+        next.sort_unstable();
+        for n in next {
+            if n == start {
+                return true;
+            }
+            if members.binary_search(&n).is_ok() && !seen.contains(&n) {
+                seen.push(n);
+                path.push(n);
+                if dfs(graph, nodes, members, start, path, seen) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    dfs(graph, nodes, members, start, &mut path, &mut seen);
+    path
+}
+
+fn day_key(d: DayOfWeek) -> &'static str {
+    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][d.index()]
+}
+
+/// The instant of a local wall-clock time; a time skipped by a DST change moves forward to
+/// the first valid instant, an ambiguous one takes the earlier.
+fn instant(tz: Tz, date: NaiveDate, minute: u32) -> DateTime<Utc> {
+    let date = date
+        .checked_add_days(Days::new((minute / MINUTES_PER_DAY) as u64))
+        .unwrap_or(date);
+    let m = minute % MINUTES_PER_DAY;
+    let naive = date
+        .and_hms_opt(m / 60, m % 60, 0)
+        .expect("minute of day below 1440");
+    for shift in 0..=180i64 {
+        let t = naive + chrono::Duration::minutes(shift);
+        match tz.from_local_datetime(&t) {
+            LocalResult::Single(x) => return x.with_timezone(&Utc),
+            LocalResult::Ambiguous(a, _) => return a.with_timezone(&Utc),
+            LocalResult::None => continue,
+        }
+    }
+    Utc.from_utc_datetime(&naive)
+}
+
+fn build(input: &Input, ctx: &Ctx) -> Problem {
+    let tz = ctx.tz;
+    let abs = |zone: Tz, date: NaiveDate, minute: u32| -> i32 {
+        (instant(zone, date, minute) - ctx.origin).num_minutes() as i32
+    };
+    let abs_local = |zone: Tz, t: LocalDateTime| abs(zone, t.date(), t.minute_of_day());
+    let ndays = input.week.days as usize;
+    let dates: Vec<NaiveDate> = (0..ndays)
+        .map(|i| {
+            input
+                .week
+                .start
+                .checked_add_days(Days::new(i as u64))
+                .expect("valid date")
+        })
+        .collect();
+    let days: Vec<Day> = dates
+        .iter()
+        .map(|&date| Day {
+            date,
+            weekday: DayOfWeek::of(date),
+            start: abs(tz, date, 0),
+            end: abs(tz, date, MINUTES_PER_DAY),
+        })
+        .collect();
+    let site_ix: HashMap<&str, usize> = index_of(input.sites.iter().map(|s| s.id.as_str()));
+    let provider_ix = index_of(input.providers.iter().map(|p| p.id.as_str()));
+    let resource_ix = index_of(input.resources.iter().map(|r| r.id.as_str()));
+    let patient_ix = index_of(input.patients.iter().map(|p| p.id.as_str()));
+    let request_ix = index_of(input.requests.iter().map(|r| r.id.as_str()));
+
+    let ns = input.sites.len();
+    let mut travel = vec![vec![0; ns]; ns];
+    for t in &input.travel {
+        let (a, b) = (site_ix[t.from.as_str()], site_ix[t.to.as_str()]);
+        travel[a][b] = t.minutes as i32;
+        travel[b][a] = t.minutes as i32;
+    }
+
+    // Windows of a weekly pattern on each day, minus dated cuts, in a zone.
+    let weekly =
+        |zone: Tz, hours: Option<&WeeklyWindows>, cuts: &[DatedInterval]| -> Vec<Vec<Interval>> {
+            let cuts: Vec<Interval> = cuts
+                .iter()
+                .map(|c| Interval::new(abs_local(zone, c.start), abs_local(zone, c.end)))
+                .collect();
+            days.iter()
+                .map(|d| {
+                    let windows: Vec<Interval> = match hours {
+                        None => vec![Interval::new(d.start, d.end)],
+                        Some(h) => h
+                            .get(&d.weekday)
+                            .map(|ws| {
+                                ws.iter()
+                                    .map(|w| {
+                                        Interval::new(
+                                            abs(zone, d.date, w.0.minutes()),
+                                            abs(zone, d.date, w.1.minutes()),
+                                        )
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    };
+                    subtract(windows, &cuts)
+                })
+                .collect()
+        };
+
+    let providers: Vec<ProviderIx> = input
+        .providers
+        .iter()
+        .map(|p| {
+            let site = site_ix[p.site.as_str()];
+            let cuts: Vec<DatedInterval> =
+                p.exceptions.iter().chain(&p.bookings).cloned().collect();
+            ProviderIx {
+                site,
+                free: weekly(ctx.site_tz[site], Some(&p.hours), &cuts),
+                max_per_day: p.max_per_day,
+            }
+        })
+        .collect();
+    let resources: Vec<ResourceIx> = input
+        .resources
+        .iter()
+        .map(|r| {
+            let site = r.site.as_ref().map(|s| site_ix[s.as_str()]);
+            let zone = site.map_or(tz, |s| ctx.site_tz[s]);
+            ResourceIx {
+                kind: r.kind.clone(),
+                site,
+                language: r.language.clone(),
+                free: weekly(zone, r.hours.as_ref(), &r.exceptions),
+            }
+        })
+        .collect();
+    let patients: Vec<PatientIx> = input
+        .patients
+        .iter()
+        .map(|q| {
+            let mut available = weekly(tz, q.availability.as_ref(), &[]);
+            for o in &q.availability_overrides {
+                if let Some(i) = dates.iter().position(|&d| d == o.date) {
+                    available[i] = o
+                        .windows
+                        .iter()
+                        .map(|w| {
+                            Interval::new(
+                                abs(tz, o.date, w.0.minutes()),
+                                abs(tz, o.date, w.1.minutes()),
+                            )
+                        })
+                        .filter(|iv| iv.end > iv.start)
+                        .collect();
+                }
+            }
+            let mut blocks = Vec::new();
+            let recovery = q.recovery_min as i32;
+            // The day before the horizon too: a night shift or its recovery may reach into it.
+            let eve = input.week.start.pred_opt();
+            for b in &q.blocks {
+                for date in eve.into_iter().chain(dates.iter().copied()) {
+                    if !b.days.contains(&DayOfWeek::of(date)) {
+                        continue;
+                    }
+                    let start = abs(tz, date, b.start.minutes());
+                    let end = if b.end > b.start {
+                        abs(tz, date, b.end.minutes())
+                    } else {
+                        abs(tz, date, b.end.minutes() + MINUTES_PER_DAY)
+                    };
+                    blocks.push(BlockIx {
+                        interval: Interval::new(start, end),
+                        recovery_end: end + recovery,
+                        label: b.label.clone().unwrap_or_else(|| "block".into()),
+                    });
+                }
+            }
+            for b in &q.dated_blocks {
+                let iv = Interval::new(abs_local(tz, b.start), abs_local(tz, b.end));
+                blocks.push(BlockIx {
+                    interval: iv,
+                    recovery_end: iv.end + recovery,
+                    label: b.label.clone().unwrap_or_else(|| "block".into()),
+                });
+            }
+            blocks.sort_by_key(|b| (b.interval, b.recovery_end));
+            PatientIx {
+                available,
+                blocks,
+                max_per_day: q.max_per_day,
+                max_trips: q.max_trips,
+                prefers: q.prefers,
+                preferred_day: days
+                    .iter()
+                    .map(|d| q.preferred_days.is_empty() || q.preferred_days.contains(&d.weekday))
+                    .collect(),
+            }
+        })
+        .collect();
+
+    let day_index = |date: NaiveDate| (date - input.week.start).num_days();
+    let requests: Vec<RequestIx> = input
+        .requests
+        .iter()
+        .map(|r| {
+            let patient = patient_ix[r.patient.as_str()];
+            let eligible: Vec<usize> = if r.providers.is_empty() {
+                let s = r.specialty.as_deref().unwrap_or_default();
+                input
+                    .providers
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.specialty == s)
+                    .map(|(k, _)| k)
+                    .collect()
+            } else {
+                let mut e: Vec<usize> = r
+                    .providers
+                    .iter()
+                    .map(|p| provider_ix[p.as_str()])
+                    .collect();
+                e.dedup();
+                e
+            };
+            let own = r
+                .preferred_provider
+                .as_ref()
+                .map(|p| provider_ix[p.as_str()]);
+            let patients_choice = input.patients[patient]
+                .preferred_provider
+                .as_ref()
+                .map(|p| provider_ix[p.as_str()])
+                .filter(|p| eligible.contains(p));
+            let day_lo = r.earliest.map_or(0, |e| day_index(e).max(0) as usize);
+            let day_hi = r.latest.map_or(ndays - 1, |l| {
+                (day_index(l).min(ndays as i64 - 1)).max(0) as usize
+            });
+            let existing = r.existing.as_ref().map(|e| ExistingIx {
+                provider: provider_ix[e.provider.as_str()],
+                start: abs_local(tz, e.start),
+                modality: e.modality.unwrap_or(r.modality),
+                resources: e
+                    .resources
+                    .iter()
+                    .map(|u| resource_ix[u.as_str()])
+                    .collect(),
+                pinned: e.pinned,
+            });
+            RequestIx {
+                patient,
+                eligible,
+                duration: r.duration_min as i32,
+                modality: r.modality,
+                priority: r.priority,
+                day_lo,
+                day_hi,
+                preferred_provider: own.or(patients_choice),
+                resource_kinds: r.resources.clone(),
+                language: input.patients[patient].language.clone(),
+                existing,
+            }
+        })
+        .collect();
+
+    let mut precedences = Vec::new();
+    let mut same_day = Vec::new();
+    for link in &input.links {
+        match link {
+            Link::Precedence {
+                before,
+                after,
+                min_gap_min,
+                max_gap_min,
+            } => precedences.push(Precedence {
+                before: request_ix[before.as_str()],
+                after: request_ix[after.as_str()],
+                min_gap: *min_gap_min as i32,
+                max_gap: max_gap_min.map(|m| m as i32),
+            }),
+            Link::BackToBack {
+                first,
+                second,
+                max_wait_min,
+            } => {
+                let (b, a) = (request_ix[first.as_str()], request_ix[second.as_str()]);
+                precedences.push(Precedence {
+                    before: b,
+                    after: a,
+                    min_gap: 0,
+                    max_gap: Some(*max_wait_min as i32),
+                });
+                same_day.push(vec![b, a]);
+            }
+            Link::SameDay { requests } => {
+                let mut g: Vec<usize> = requests.iter().map(|r| request_ix[r.as_str()]).collect();
+                g.sort_unstable();
+                g.dedup();
+                if g.len() >= 2 {
+                    same_day.push(g);
+                }
+            }
+        }
+    }
+
+    Problem {
+        input: input.clone(),
+        grid: input.week.grid_min as i32,
+        tz,
+        days,
+        sites: ctx.site_tz.iter().map(|&tz| SiteIx { tz }).collect(),
+        travel,
+        providers,
+        resources,
+        patients,
+        requests,
+        precedences,
+        same_day,
+        weights: input.weights.clone(),
+    }
+}
+
+/// `windows` minus every cut; pieces stay separate, empty ones are dropped.
+fn subtract(windows: Vec<Interval>, cuts: &[Interval]) -> Vec<Interval> {
+    let mut pieces: Vec<Interval> = windows.into_iter().filter(|w| w.end > w.start).collect();
+    for c in cuts {
+        let mut next = Vec::with_capacity(pieces.len() + 1);
+        for p in pieces {
+            if !p.overlaps(c) {
+                next.push(p);
+                continue;
+            }
+            if p.start < c.start {
+                next.push(Interval::new(p.start, c.start));
+            }
+            if c.end < p.end {
+                next.push(Interval::new(c.end, p.end));
+            }
+        }
+        pieces = next;
+    }
+    pieces.sort();
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> serde_json::Value {
+        serde_json::json!({
+            "version": 1,
+            "week": {"start": "2026-10-19", "days": 7, "grid_min": 15, "timezone": "Europe/Paris"},
+            "sites": [{"id": "main"}, {"id": "far", "timezone": "Europe/London"}],
+            "travel": [{"from": "main", "to": "far", "minutes": 40}],
+            "providers": [
+                {"id": "dr-a", "specialty": "cardiology", "site": "main",
+                 "hours": {"mon": [["09:00", "12:00"]], "sun": [["09:00", "12:00"]]},
+                 "bookings": [{"start": "2026-10-19T10:00", "end": "2026-10-19T10:30"}]},
+                {"id": "dr-b", "specialty": "lab", "site": "far", "hours": {"mon": [["09:00", "12:00"]]}}
+            ],
+            "patients": [{"id": "p1", "blocks": [{"days": ["mon"], "start": "22:00", "end": "06:00", "label": "night shift"}],
+                          "recovery_min": 60,
+                          "availability_overrides": [{"date": "2026-10-20", "windows": []}]}],
+            "requests": [
+                {"id": "r1", "patient": "p1", "specialty": "lab", "duration_min": 15},
+                {"id": "r2", "patient": "p1", "specialty": "cardiology", "duration_min": 30}
+            ],
+            "links": [{"kind": "back_to_back", "first": "r1", "second": "r2", "max_wait_min": 60}]
+        })
+    }
+
+    fn run(v: serde_json::Value) -> Result<Problem, ValidationReport> {
+        validate(parse_input(&v.to_string())?)
+    }
+
+    #[test]
+    fn a_week_over_the_autumn_change_keeps_elapsed_minutes() {
+        let p = run(base()).expect("valid");
+        // Sunday 2026-10-25 gains an hour in Paris.
+        assert_eq!(p.days[6].end - p.days[6].start, 1500);
+        assert_eq!(p.days[5].end - p.days[5].start, 1440);
+        // Sunday 09:00 in Paris is 6*1440 + 9*60 + 60 elapsed minutes after Monday midnight.
+        assert_eq!(
+            p.providers[0].free[6],
+            vec![Interval::new(6 * 1440 + 600, 6 * 1440 + 780)]
+        );
+        // The booking splits Monday's window; London is an hour behind Paris.
+        assert_eq!(
+            p.providers[0].free[0],
+            vec![Interval::new(540, 600), Interval::new(630, 720)]
+        );
+        assert_eq!(p.providers[1].free[0], vec![Interval::new(600, 780)]);
+    }
+
+    #[test]
+    fn night_shifts_run_past_midnight_and_overrides_replace_the_pattern() {
+        let p = run(base()).expect("valid");
+        let monday_shift = p.patients[0]
+            .blocks
+            .iter()
+            .find(|b| b.interval.start == 22 * 60)
+            .expect("Monday shift");
+        assert_eq!(monday_shift.interval.end, 1440 + 360);
+        assert_eq!(monday_shift.recovery_end, 1440 + 420);
+        assert!(p.patients[0].available[1].is_empty());
+        assert_eq!(p.patients[0].available[0], vec![Interval::new(0, 1440)]);
+    }
+
+    #[test]
+    fn back_to_back_becomes_a_precedence_and_a_bundle() {
+        let p = run(base()).expect("valid");
+        assert_eq!(
+            p.precedences,
+            vec![Precedence {
+                before: 0,
+                after: 1,
+                min_gap: 0,
+                max_gap: Some(60)
+            }]
+        );
+        assert_eq!(p.same_day, vec![vec![0, 1]]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let mut v = base();
+        v["requests"][0]["patient"] = "P1".into();
+        v["providers"][1]["hours"]["mon"][0] = serde_json::json!(["12:00", "09:00"]);
+        v["links"] = serde_json::json!([
+            {"kind": "precedence", "before": "r1", "after": "r2"},
+            {"kind": "precedence", "before": "r2", "after": "r1"}
+        ]);
+        let err = run(v).unwrap_err();
+        let got: Vec<(&str, &str)> = err
+            .issues
+            .iter()
+            .map(|i| (i.code.as_str(), i.path.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("E015", "providers[1].hours.mon[0]"),
+                ("E012", "requests[0].patient"),
+                ("E026", "links")
+            ]
+        );
+        assert!(err.issues[1].hint.contains("did you mean 'p1'"));
+        assert!(err.issues[2].message.contains("r1 -> r2 -> r1"));
+    }
+
+    #[test]
+    fn parse_errors_name_their_path() {
+        let mut v = base();
+        v["requests"][1]["duration"] = 30.into();
+        let err = parse_input(&v.to_string()).unwrap_err();
+        assert_eq!(
+            (err.issues[0].code.as_str(), err.issues[0].path.as_str()),
+            ("E003", "requests[1].duration")
+        );
+        let mut v = base();
+        v["requests"][1]["duration_min"] = "thirty".into();
+        let err = parse_input(&v.to_string()).unwrap_err();
+        assert_eq!(
+            (err.issues[0].code.as_str(), err.issues[0].path.as_str()),
+            ("E002", "requests[1].duration_min")
+        );
+        let err = parse_input("{\"version\": 1,").unwrap_err();
+        assert_eq!(err.issues[0].code, "E001");
+    }
 }

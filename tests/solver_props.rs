@@ -30,7 +30,12 @@ struct Shape {
     sites: usize,
     travel: u32,
     providers: Vec<(usize, u32, u32, Option<u32>)>, // site, open, close, cap
-    patients: Vec<(Option<(u32, u32)>, Option<(u32, u32, u32)>, Option<u32>, Option<PartOfDay>)>,
+    patients: Vec<(
+        Option<(u32, u32)>,
+        Option<(u32, u32, u32)>,
+        Option<u32>,
+        Option<PartOfDay>,
+    )>,
     requests: Vec<(usize, usize, u32, u32, bool)>, // patient, provider mask, duration slots, priority, telehealth
     precedence: Option<(usize, usize, u32)>,
 }
@@ -45,29 +50,58 @@ fn shape(max_requests: usize, days: u32) -> impl Strategy<Value = Shape> {
             prop::option::of((8u32..10, 12u32..16)),
             prop::option::of((0u32..2, 9u32..12, 0u32..2)),
             prop::option::of(1u32..3),
-            prop::option::of(prop_oneof![Just(PartOfDay::Morning), Just(PartOfDay::Afternoon)]),
+            prop::option::of(prop_oneof![
+                Just(PartOfDay::Morning),
+                Just(PartOfDay::Afternoon)
+            ]),
         ),
         1..=3,
     );
-    let requests = prop::collection::vec((0usize..3, 1usize..8, 1u32..4, 1u32..6, prop::bool::weighted(0.2)), 1..=max_requests);
-    (providers, patients, requests, 1usize..3, 15u32..60, prop::option::of((0usize..8, 0usize..8, 0u32..3)))
-        .prop_map(move |(providers, patients, requests, sites, travel, precedence)| Shape {
-            days,
-            sites,
-            travel,
-            providers,
-            patients,
-            requests,
-            precedence,
-        })
+    let requests = prop::collection::vec(
+        (
+            0usize..3,
+            1usize..8,
+            1u32..4,
+            1u32..6,
+            prop::bool::weighted(0.2),
+        ),
+        1..=max_requests,
+    );
+    (
+        providers,
+        patients,
+        requests,
+        1usize..3,
+        15u32..60,
+        prop::option::of((0usize..8, 0usize..8, 0u32..3)),
+    )
+        .prop_map(
+            move |(providers, patients, requests, sites, travel, precedence)| Shape {
+                days,
+                sites,
+                travel,
+                providers,
+                patients,
+                requests,
+                precedence,
+            },
+        )
 }
 
 fn build(shape: &Shape, grid: u32) -> Input {
     let sites: Vec<Site> = (0..shape.sites)
-        .map(|s| Site { id: format!("s{s}"), name: None, timezone: None })
+        .map(|s| Site {
+            id: format!("s{s}"),
+            name: None,
+            timezone: None,
+        })
         .collect();
     let travel = if shape.sites > 1 {
-        vec![Travel { from: "s0".into(), to: "s1".into(), minutes: shape.travel }]
+        vec![Travel {
+            from: "s0".into(),
+            to: "s1".into(),
+            minutes: shape.travel,
+        }]
     } else {
         vec![]
     };
@@ -101,7 +135,9 @@ fn build(shape: &Shape, grid: u32) -> Input {
         .enumerate()
         .map(|(i, &(avail, block, cap, prefers))| {
             let availability = avail.map(|(a, b)| {
-                (0..shape.days as usize).map(|d| (DayOfWeek::ALL[d], vec![window(a * 60, b * 60)])).collect()
+                (0..shape.days as usize)
+                    .map(|d| (DayOfWeek::ALL[d], vec![window(a * 60, b * 60)]))
+                    .collect()
             });
             let blocks = block
                 .filter(|&(d, _, _)| d < shape.days)
@@ -138,7 +174,10 @@ fn build(shape: &Shape, grid: u32) -> Input {
         .iter()
         .enumerate()
         .map(|(i, &(patient, mask, slots, priority, tele))| {
-            let named: Vec<String> = (0..np).filter(|p| mask & (1 << p) != 0).map(|p| format!("dr{p}")).collect();
+            let named: Vec<String> = (0..np)
+                .filter(|p| mask & (1 << p) != 0)
+                .map(|p| format!("dr{p}"))
+                .collect();
             Request {
                 id: format!("r{i}"),
                 patient: format!("pt{}", patient.min(patients.len() - 1)),
@@ -146,7 +185,11 @@ fn build(shape: &Shape, grid: u32) -> Input {
                 specialty: Some("gp".into()),
                 providers: named,
                 duration_min: slots * grid,
-                modality: if tele { Modality::Telehealth } else { Modality::InPerson },
+                modality: if tele {
+                    Modality::Telehealth
+                } else {
+                    Modality::InPerson
+                },
                 priority,
                 earliest: None,
                 latest: None,
@@ -169,7 +212,12 @@ fn build(shape: &Shape, grid: u32) -> Input {
     }
     Input {
         version: FORMAT_VERSION,
-        week: Week { start: monday(), days: shape.days, grid_min: grid, timezone: "UTC".into() },
+        week: Week {
+            start: monday(),
+            days: shape.days,
+            grid_min: grid,
+            timezone: "UTC".into(),
+        },
         weights: Weights::default(),
         sites,
         travel,
@@ -182,7 +230,13 @@ fn build(shape: &Shape, grid: u32) -> Input {
 }
 
 fn options(seed: u64, threads: usize) -> SolveOptions {
-    SolveOptions { time_limit: 20.0, threads, seed, work: Some(60), ..Default::default() }
+    SolveOptions {
+        time_limit: 20.0,
+        threads,
+        seed,
+        work: Some(60),
+        ..Default::default()
+    }
 }
 
 /// Every schedule of every feasible combination, by brute force over (provider, day, start),
@@ -195,12 +249,18 @@ fn brute_force(input: &Input) -> i64 {
         let eligible: Vec<&Provider> = if req.providers.is_empty() {
             input.providers.iter().collect()
         } else {
-            input.providers.iter().filter(|p| req.providers.contains(&p.id)).collect()
+            input
+                .providers
+                .iter()
+                .filter(|p| req.providers.contains(&p.id))
+                .collect()
         };
         for p in eligible {
             for d in 0..input.week.days {
                 let date = monday() + chrono::Duration::days(d as i64);
-                let Some(ws) = p.hours.get(&DayOfWeek::of(date)) else { continue };
+                let Some(ws) = p.hours.get(&DayOfWeek::of(date)) else {
+                    continue;
+                };
                 for w in ws {
                     let mut t = w.0 .0;
                     while t + req.duration_min <= w.1 .0 {
@@ -218,7 +278,11 @@ fn brute_force(input: &Input) -> i64 {
                             site: if tele { None } else { Some(p.site.clone()) },
                             start: at(t),
                             end: at(t + req.duration_min),
-                            modality: if tele { Modality::Telehealth } else { Modality::InPerson },
+                            modality: if tele {
+                                Modality::Telehealth
+                            } else {
+                                Modality::InPerson
+                            },
                         }));
                         t += grid;
                     }
@@ -252,7 +316,11 @@ fn brute_force(input: &Input) -> i64 {
             }
         }
         let report = check(input, &schedule);
-        let hard: Vec<_> = report.violations.iter().filter(|v| v.constraint != "objective_mismatch").collect();
+        let hard: Vec<_> = report
+            .violations
+            .iter()
+            .filter(|v| v.constraint != "objective_mismatch")
+            .collect();
         if hard.is_empty() {
             best = best.min(report.objective.total);
         }
@@ -274,7 +342,11 @@ fn brute_force(input: &Input) -> i64 {
 
 fn assert_valid(input: &Input, schedule: &Schedule) {
     let report = check(input, schedule);
-    assert!(report.violations.is_empty(), "checker found: {:#?}", report.violations);
+    assert!(
+        report.violations.is_empty(),
+        "checker found: {:#?}",
+        report.violations
+    );
     assert_eq!(report.objective, schedule.objective);
     let mut ids: Vec<&str> = schedule
         .placed
@@ -332,8 +404,15 @@ fn tiny_cases_are_solved_to_proven_optimality() {
         sites: 2,
         travel: 30,
         providers: vec![(0, 9, 12, None), (1, 9, 13, Some(2))],
-        patients: vec![(None, None, None, Some(PartOfDay::Morning)), (Some((9, 12)), None, Some(2), None)],
-        requests: vec![(0, 1, 2, 3, false), (0, 2, 1, 2, false), (1, 3, 2, 5, false)],
+        patients: vec![
+            (None, None, None, Some(PartOfDay::Morning)),
+            (Some((9, 12)), None, Some(2), None),
+        ],
+        requests: vec![
+            (0, 1, 2, 3, false),
+            (0, 2, 1, 2, false),
+            (1, 3, 2, 5, false),
+        ],
         precedence: Some((0, 1, 0)),
     };
     let input = build(&shape, 60);

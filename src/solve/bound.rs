@@ -29,7 +29,9 @@ pub fn aggregated_bound(state: &State, comp: &[usize], time_limit: f64) -> Optio
         let dur = problem.requests[r].duration as f64;
         let mut groups: BTreeMap<(u32, u16, bool), i64> = BTreeMap::new();
         for o in &state.domains.opts[r] {
-            let cost = groups.entry((o.provider, o.day, o.in_person())).or_insert(i64::MAX);
+            let cost = groups
+                .entry((o.provider, o.day, o.in_person()))
+                .or_insert(i64::MAX);
             *cost = (*cost).min(o.cost);
         }
         let mut row = Vec::new();
@@ -45,14 +47,21 @@ pub fn aggregated_bound(state: &State, comp: &[usize], time_limit: f64) -> Optio
         }
         per_request.insert(r, row.clone());
         let sum: Expression = row.iter().copied().sum();
-        if problem.requests[r].existing.as_ref().is_some_and(|e| e.pinned) {
+        if problem.requests[r]
+            .existing
+            .as_ref()
+            .is_some_and(|e| e.pinned)
+        {
             constraints.push(sum.eq(1.0));
         } else {
             constraints.push(sum.leq(1.0));
         }
     }
     for (&(p, d), items) in &provider_day {
-        let free: i32 = problem.providers[p as usize].free[d as usize].iter().map(|w| w.end - w.start).sum();
+        let free: i32 = problem.providers[p as usize].free[d as usize]
+            .iter()
+            .map(|w| w.end - w.start)
+            .sum();
         let load: Expression = items.iter().map(|&(dur, z)| dur * z).sum();
         constraints.push(load.leq(free as f64));
         if let Some(cap) = problem.providers[p as usize].max_per_day {
@@ -62,7 +71,10 @@ pub fn aggregated_bound(state: &State, comp: &[usize], time_limit: f64) -> Optio
     }
     for (&(q, d), items) in &patient_day {
         let patient = &problem.patients[q];
-        let free: i32 = patient.available[d as usize].iter().map(|w| w.end - w.start).sum();
+        let free: i32 = patient.available[d as usize]
+            .iter()
+            .map(|w| w.end - w.start)
+            .sum();
         let load: Expression = items.iter().map(|&(dur, z)| dur * z).sum();
         constraints.push(load.leq(free as f64));
         if let Some(cap) = patient.max_per_day {

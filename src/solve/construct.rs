@@ -30,8 +30,17 @@ pub fn order(state: &State, requests: &[usize]) -> Vec<usize> {
     let mut out = requests.to_vec();
     // Pinned bookings first: they are kept exactly, whatever else wants their slot.
     out.sort_by_key(|&r| {
-        let pinned = problem.requests[r].existing.as_ref().is_some_and(|e| e.pinned);
-        (!pinned, std::cmp::Reverse(eff[r]), depth[r], state.domains.opts[r].len(), r)
+        let pinned = problem.requests[r]
+            .existing
+            .as_ref()
+            .is_some_and(|e| e.pinned);
+        (
+            !pinned,
+            std::cmp::Reverse(eff[r]),
+            depth[r],
+            state.domains.opts[r].len(),
+            r,
+        )
     });
     out
 }
@@ -48,7 +57,12 @@ pub fn latest_starts(state: &State) -> Vec<i32> {
 
 /// Cheapest feasible option of `r` now, ties to the earliest start; `None` if nothing fits.
 /// An option that would leave an unplaced successor no possible start is skipped.
-pub fn best_option(state: &State, r: usize, latest: &[i32], ignore: &dyn Fn(usize) -> bool) -> Option<(i64, u32)> {
+pub fn best_option(
+    state: &State,
+    r: usize,
+    latest: &[i32],
+    ignore: &dyn Fn(usize) -> bool,
+) -> Option<(i64, u32)> {
     let problem = state.problem;
     let mut best: Option<(i64, i32, u32)> = None;
     for (oi, o) in state.domains.opts[r].iter().enumerate() {
@@ -106,7 +120,11 @@ pub fn construct(state: &mut State, requests: &[usize]) -> usize {
             .collect();
         members.sort_unstable();
         members.dedup();
-        let members: Vec<usize> = order.iter().copied().filter(|m| members.contains(m)).collect();
+        let members: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|m| members.contains(m))
+            .collect();
         placed += place_bundle(state, &members, &latest);
     }
     placed
@@ -150,5 +168,8 @@ fn done_contains(state: &State, x: usize) -> bool {
 
 /// Whether `r` must be placed whatever it costs (a pinned booking).
 pub fn forced(state: &State, r: usize) -> bool {
-    state.problem.requests[r].existing.as_ref().is_some_and(|e| e.pinned)
+    state.problem.requests[r]
+        .existing
+        .as_ref()
+        .is_some_and(|e| e.pinned)
 }

@@ -153,10 +153,9 @@ fn request_domain(problem: &Problem, r: usize) -> Result<Vec<Opt>, (UnplacedCode
                     let mut t = first;
                     while t + dur <= hi {
                         let slot = Interval::new(t, t + dur);
-                        let blocked = patient
-                            .blocks
-                            .iter()
-                            .any(|b| slot.overlaps(&Interval::new(b.interval.start, b.recovery_end)));
+                        let blocked = patient.blocks.iter().any(|b| {
+                            slot.overlaps(&Interval::new(b.interval.start, b.recovery_end))
+                        });
                         if !blocked {
                             furthest = furthest.max(Stage::Resources);
                             let before = out.len();
@@ -164,7 +163,10 @@ fn request_domain(problem: &Problem, r: usize) -> Result<Vec<Opt>, (UnplacedCode
                             if out.len() > before {
                                 furthest = Stage::Done;
                             } else if missing_kind.is_none() {
-                                missing_kind = kinds.iter().find(|k| k.units.is_empty()).map(|k| k.name.clone());
+                                missing_kind = kinds
+                                    .iter()
+                                    .find(|k| k.units.is_empty())
+                                    .map(|k| k.name.clone());
                                 if missing_kind.is_none() {
                                     missing_kind = kinds.first().map(|k| k.name.clone());
                                 }
@@ -180,17 +182,26 @@ fn request_domain(problem: &Problem, r: usize) -> Result<Vec<Opt>, (UnplacedCode
         out.retain(|o| {
             o.start == e.start
                 && (e.resources.is_empty()
-                    || e.resources.iter().all(|&x| o.resources.contains(&(x as u32))))
+                    || e.resources
+                        .iter()
+                        .all(|&x| o.resources.contains(&(x as u32))))
         });
         out.truncate(1);
     }
     if out.is_empty() {
         let reason = match furthest {
-            Stage::ProviderHours => (UnplacedCode::NoProviderHours, explain::no_provider_hours(problem, r)),
-            Stage::PatientAvailable => {
-                (UnplacedCode::PatientUnavailable, explain::patient_unavailable(problem, r))
-            }
-            Stage::PatientBlocks => (UnplacedCode::PatientBlocked, explain::patient_blocked(problem, r)),
+            Stage::ProviderHours => (
+                UnplacedCode::NoProviderHours,
+                explain::no_provider_hours(problem, r),
+            ),
+            Stage::PatientAvailable => (
+                UnplacedCode::PatientUnavailable,
+                explain::patient_unavailable(problem, r),
+            ),
+            Stage::PatientBlocks => (
+                UnplacedCode::PatientBlocked,
+                explain::patient_blocked(problem, r),
+            ),
             Stage::Resources => (
                 UnplacedCode::NoResource,
                 explain::no_resource(problem, r, missing_kind.as_deref().unwrap_or("resource")),
@@ -203,7 +214,13 @@ fn request_domain(problem: &Problem, r: usize) -> Result<Vec<Opt>, (UnplacedCode
         o.cost = option_cost(problem, r, o);
     }
     out.sort_by(|a, b| {
-        (a.day, a.start, a.provider, &a.resources, a.site).cmp(&(b.day, b.start, b.provider, &b.resources, b.site))
+        (a.day, a.start, a.provider, &a.resources, a.site).cmp(&(
+            b.day,
+            b.start,
+            b.provider,
+            &b.resources,
+            b.site,
+        ))
     });
     Ok(out)
 }
@@ -221,11 +238,16 @@ fn needed_kinds(problem: &Problem, r: usize, p: usize) -> Vec<Kind> {
         .iter()
         .map(|k| Kind {
             name: k.clone(),
-            units: (0..problem.resources.len()).filter(|&u| &problem.resources[u].kind == k).collect(),
+            units: (0..problem.resources.len())
+                .filter(|&u| &problem.resources[u].kind == k)
+                .collect(),
         })
         .collect();
     if let Some(lang) = &req.language {
-        let speaks = problem.input.providers[p].languages.iter().any(|l| l.eq_ignore_ascii_case(lang));
+        let speaks = problem.input.providers[p]
+            .languages
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case(lang));
         if !speaks {
             kinds.push(Kind {
                 name: format!("{lang} interpreter"),
@@ -233,7 +255,10 @@ fn needed_kinds(problem: &Problem, r: usize, p: usize) -> Vec<Kind> {
                     .filter(|&u| {
                         let res = &problem.resources[u];
                         res.kind == "interpreter"
-                            && res.language.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(lang))
+                            && res
+                                .language
+                                .as_deref()
+                                .is_some_and(|l| l.eq_ignore_ascii_case(lang))
                     })
                     .collect(),
             });
@@ -335,7 +360,5 @@ fn option_cost(problem: &Problem, r: usize, o: &Opt) -> i64 {
 
 /// Whether an option reproduces the request's existing booking.
 pub fn same_as_existing(existing: Option<&crate::problem::ExistingIx>, o: &Opt) -> bool {
-    existing.is_some_and(|e| {
-        e.provider == o.provider as usize && e.start == o.start
-    })
+    existing.is_some_and(|e| e.provider == o.provider as usize && e.start == o.start)
 }

@@ -31,7 +31,11 @@ fn day_range(problem: &Problem, r: usize) -> String {
     } else if req.day_lo == hi {
         format!("on {}", day_label(problem, hi))
     } else {
-        format!("between {} and {}", day_label(problem, req.day_lo), day_label(problem, hi))
+        format!(
+            "between {} and {}",
+            day_label(problem, req.day_lo),
+            day_label(problem, hi)
+        )
     }
 }
 
@@ -160,10 +164,18 @@ pub fn patient_blocked(problem: &Problem, r: usize) -> String {
         })
         .collect();
     for b in &patient.dated_blocks {
-        blocks.push(format!("{} ({} to {})", b.label.as_deref().unwrap_or("block"), b.start, b.end));
+        blocks.push(format!(
+            "{} ({} to {})",
+            b.label.as_deref().unwrap_or("block"),
+            b.start,
+            b.end
+        ));
     }
     let recovery = if patient.recovery_min > 0 {
-        format!(" and {} of recovery after each", duration_words(patient.recovery_min))
+        format!(
+            " and {} of recovery after each",
+            duration_words(patient.recovery_min)
+        )
     } else {
         String::new()
     };

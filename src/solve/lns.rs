@@ -40,14 +40,21 @@ pub fn improve(
     on_improve: &dyn Fn(i64, &State),
 ) -> u64 {
     let problem = state.problem;
-    let mut patients: Vec<usize> = component.iter().map(|&r| problem.requests[r].patient).collect();
+    let mut patients: Vec<usize> = component
+        .iter()
+        .map(|&r| problem.requests[r].patient)
+        .collect();
     patients.sort_unstable();
     patients.dedup();
     let mut by_patient: Vec<Vec<usize>> = vec![Vec::new(); problem.patients.len()];
     for &r in component {
         by_patient[problem.requests[r].patient].push(r);
     }
-    let placeable: Vec<usize> = component.iter().copied().filter(|&r| !state.domains.opts[r].is_empty()).collect();
+    let placeable: Vec<usize> = component
+        .iter()
+        .copied()
+        .filter(|&r| !state.domains.opts[r].is_empty())
+        .collect();
     if placeable.is_empty() {
         return 0;
     }
@@ -148,9 +155,21 @@ fn milp_repair(state: &mut State, free: &[usize], old: &[Option<u32>]) -> bool {
     true
 }
 
-fn around_unplaced(state: &State, placeable: &[usize], by_patient: &[Vec<usize>], rng: &mut ChaCha8Rng) -> Vec<usize> {
-    let unplaced: Vec<usize> = placeable.iter().copied().filter(|&r| state.assign[r].is_none()).collect();
-    let Some(&r) = unplaced.choose_weighted(rng, |&r| state.problem.requests[r].priority).ok() else {
+fn around_unplaced(
+    state: &State,
+    placeable: &[usize],
+    by_patient: &[Vec<usize>],
+    rng: &mut ChaCha8Rng,
+) -> Vec<usize> {
+    let unplaced: Vec<usize> = placeable
+        .iter()
+        .copied()
+        .filter(|&r| state.assign[r].is_none())
+        .collect();
+    let Some(&r) = unplaced
+        .choose_weighted(rng, |&r| state.problem.requests[r].priority)
+        .ok()
+    else {
         return provider_day(state, placeable, by_patient, rng);
     };
     let opts = &state.domains.opts[r];
@@ -173,7 +192,12 @@ fn around_unplaced(state: &State, placeable: &[usize], by_patient: &[Vec<usize>]
     free
 }
 
-fn provider_day(state: &State, placeable: &[usize], by_patient: &[Vec<usize>], rng: &mut ChaCha8Rng) -> Vec<usize> {
+fn provider_day(
+    state: &State,
+    placeable: &[usize],
+    by_patient: &[Vec<usize>],
+    rng: &mut ChaCha8Rng,
+) -> Vec<usize> {
     let r = placeable[rng.gen_range(0..placeable.len())];
     let opts = &state.domains.opts[r];
     let o = &opts[rng.gen_range(0..opts.len())];

@@ -46,7 +46,8 @@ pub fn solve_lp(
     constraints: Vec<Constraint>,
     time_limit: f64,
 ) -> Option<f64> {
-    let (_, optimal, value) = backend::run(vars, objective, constraints, Vec::new(), time_limit, &[])?;
+    let (_, optimal, value) =
+        backend::run(vars, objective, constraints, Vec::new(), time_limit, &[])?;
     optimal.then_some(value)
 }
 
@@ -125,17 +126,26 @@ impl Model {
         for p in &problem.precedences {
             if is_free(p.before) && is_free(p.after) {
                 let (bi, ai) = (slot[p.before], slot[p.after]);
-                let before_ends: Vec<i32> = cand[bi].iter().map(|&o| state.opt(p.before, o).end).collect();
+                let before_ends: Vec<i32> = cand[bi]
+                    .iter()
+                    .map(|&o| state.opt(p.before, o).end)
+                    .collect();
                 cand[ai].retain(|&o| {
                     let s = state.opt(p.after, o).start;
-                    before_ends.iter().any(|&e| gap_ok(e, s, p.min_gap, p.max_gap))
+                    before_ends
+                        .iter()
+                        .any(|&e| gap_ok(e, s, p.min_gap, p.max_gap))
                 });
             }
         }
 
         let mut forced = vec![false; free.len()];
         for (i, &r) in free.iter().enumerate() {
-            if problem.requests[r].existing.as_ref().is_some_and(|e| e.pinned) {
+            if problem.requests[r]
+                .existing
+                .as_ref()
+                .is_some_and(|e| e.pinned)
+            {
                 forced[i] = true;
             }
             for &k in state.succs(r) {
@@ -145,7 +155,10 @@ impl Model {
                 }
             }
             for &g in state.groups(r) {
-                if problem.same_day[g].iter().any(|&m| !is_free(m) && state.assign[m].is_some()) {
+                if problem.same_day[g]
+                    .iter()
+                    .any(|&m| !is_free(m) && state.assign[m].is_some())
+                {
                     forced[i] = true;
                 }
             }
@@ -190,14 +203,22 @@ impl Model {
         }
 
         // Provider-days and resource-days: cliques at option starts, residual caps.
-        let mut by_provider: BTreeMap<(u32, u16), Vec<(usize, i32, i32, Variable)>> = BTreeMap::new();
-        let mut by_resource: BTreeMap<(u32, u16), Vec<(usize, i32, i32, Variable)>> = BTreeMap::new();
+        let mut by_provider: BTreeMap<(u32, u16), Vec<(usize, i32, i32, Variable)>> =
+            BTreeMap::new();
+        let mut by_resource: BTreeMap<(u32, u16), Vec<(usize, i32, i32, Variable)>> =
+            BTreeMap::new();
         for (i, &r) in free.iter().enumerate() {
             for &(oi, v) in &x[i] {
                 let o = state.opt(r, oi);
-                by_provider.entry((o.provider, o.day)).or_default().push((i, o.start, o.end, v));
+                by_provider
+                    .entry((o.provider, o.day))
+                    .or_default()
+                    .push((i, o.start, o.end, v));
                 for &u in &o.resources {
-                    by_resource.entry((u, o.day)).or_default().push((i, o.start, o.end, v));
+                    by_resource
+                        .entry((u, o.day))
+                        .or_default()
+                        .push((i, o.start, o.end, v));
                 }
             }
         }
@@ -219,7 +240,10 @@ impl Model {
         // Patients.
         let mut by_patient: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (i, &r) in free.iter().enumerate() {
-            by_patient.entry(problem.requests[r].patient).or_default().push(i);
+            by_patient
+                .entry(problem.requests[r].patient)
+                .or_default()
+                .push(i);
         }
         let ndays = problem.days.len();
         for (&q, members) in &by_patient {
@@ -227,9 +251,13 @@ impl Model {
             let mut trip_vars: Vec<Variable> = Vec::new();
             let mut fixed_trip_days = 0u32;
             for d in 0..ndays {
-                let fixed: Vec<&super::domain::Opt> =
-                    state.patient_day(q, d).iter().filter_map(|&r| state.placed(r as usize)).collect();
-                let fixed_ip: Vec<&&super::domain::Opt> = fixed.iter().filter(|o| o.in_person()).collect();
+                let fixed: Vec<&super::domain::Opt> = state
+                    .patient_day(q, d)
+                    .iter()
+                    .filter_map(|&r| state.placed(r as usize))
+                    .collect();
+                let fixed_ip: Vec<&&super::domain::Opt> =
+                    fixed.iter().filter(|o| o.in_person()).collect();
                 if !fixed_ip.is_empty() {
                     fixed_trip_days += 1;
                 }
@@ -261,7 +289,9 @@ impl Model {
                                     .filter(|&&(ob, _)| {
                                         let o2 = state.opt(free[*mb], ob);
                                         let sep = match (o1.site, o2.site) {
-                                            (Some(s1), Some(s2)) => problem.travel[s1 as usize][s2 as usize],
+                                            (Some(s1), Some(s2)) => {
+                                                problem.travel[s1 as usize][s2 as usize]
+                                            }
                                             _ => 0,
                                         };
                                         !(o1.end + sep <= o2.start || o2.end + sep <= o1.start)
@@ -269,7 +299,8 @@ impl Model {
                                     .map(|t| t.1)
                                     .collect();
                                 if !clash.is_empty() {
-                                    let sum: Expression = clash.into_iter().sum::<Expression>() + va;
+                                    let sum: Expression =
+                                        clash.into_iter().sum::<Expression>() + va;
                                     constraints.push(sum.leq(1.0));
                                 }
                             }
@@ -307,7 +338,10 @@ impl Model {
                             constraints.push(sum.leq(y));
                         }
                     }
-                    let on = ip_rows.iter().flatten().any(|t| warm.and_then(|w| w[t.2]) == Some(t.0));
+                    let on = ip_rows
+                        .iter()
+                        .flatten()
+                        .any(|t| warm.and_then(|w| w[t.2]) == Some(t.0));
                     warm_values.push((y, if on { 1.0 } else { 0.0 }));
                     trip_vars.push(y);
                 }
@@ -336,12 +370,15 @@ impl Model {
                             used += v;
                             busy += (o.end - o.start) as f64 * v;
                         }
-                        constraints.push(Expression::from(first).leq(starts + big_m - big_m * used));
+                        constraints
+                            .push(Expression::from(first).leq(starts + big_m - big_m * used));
                         constraints.push(Expression::from(last).geq(ends));
                     }
-                    constraints.push(Expression::from(idle).geq(Expression::from(last) - first - busy));
+                    constraints
+                        .push(Expression::from(idle).geq(Expression::from(last) - first - busy));
                     if let Some(w) = warm {
-                        let mut spans: Vec<(i32, i32)> = fixed_ip.iter().map(|o| (o.start, o.end)).collect();
+                        let mut spans: Vec<(i32, i32)> =
+                            fixed_ip.iter().map(|o| (o.start, o.end)).collect();
                         for &(oi, _, m) in ip_rows.iter().flatten() {
                             if w[m] == Some(oi) {
                                 let o = state.opt(free[m], oi);
@@ -351,7 +388,8 @@ impl Model {
                         spans.sort_unstable();
                         let (f, l, id) = match (spans.first(), spans.last()) {
                             (Some(a), Some(b)) => {
-                                let id: i32 = spans.windows(2).map(|p| (p[1].0 - p[0].1).max(0)).sum();
+                                let id: i32 =
+                                    spans.windows(2).map(|p| (p[1].0 - p[0].1).max(0)).sum();
                                 (a.0 as f64 - base, b.1 as f64 - base, id as f64)
                             }
                             _ => (big_m, 0.0, 0.0),
@@ -381,7 +419,9 @@ impl Model {
                 let s = state.opt(p.after, oa).start;
                 let ok: Expression = x[bi]
                     .iter()
-                    .filter(|&&(ob, _)| gap_ok(state.opt(p.before, ob).end, s, p.min_gap, p.max_gap))
+                    .filter(|&&(ob, _)| {
+                        gap_ok(state.opt(p.before, ob).end, s, p.min_gap, p.max_gap)
+                    })
                     .map(|t| t.1)
                     .sum();
                 constraints.push(Expression::from(va).leq(ok));
@@ -393,32 +433,72 @@ impl Model {
             for pair in inside.windows(2) {
                 let (a, b) = (slot[pair[0]], slot[pair[1]]);
                 for d in 0..ndays as u16 {
-                    let sa: Expression =
-                        x[a].iter().filter(|t| state.opt(pair[0], t.0).day == d).map(|t| t.1).sum();
-                    let sb: Expression =
-                        x[b].iter().filter(|t| state.opt(pair[1], t.0).day == d).map(|t| t.1).sum();
+                    let sa: Expression = x[a]
+                        .iter()
+                        .filter(|t| state.opt(pair[0], t.0).day == d)
+                        .map(|t| t.1)
+                        .sum();
+                    let sb: Expression = x[b]
+                        .iter()
+                        .filter(|t| state.opt(pair[1], t.0).day == d)
+                        .map(|t| t.1)
+                        .sum();
                     constraints.push(sa.eq(sb));
                 }
             }
         }
 
-        let warm = if warm.is_some() { warm_values } else { Vec::new() };
-        Some(Model { vars, objective, constant, constraints, warm, x, relax })
+        let warm = if warm.is_some() {
+            warm_values
+        } else {
+            Vec::new()
+        };
+        Some(Model {
+            vars,
+            objective,
+            constant,
+            constraints,
+            warm,
+            x,
+            relax,
+        })
     }
 
     fn solve(self, time_limit: f64) -> Option<Outcome> {
-        let Model { vars, objective, constant, constraints, warm, x, relax } = self;
+        let Model {
+            vars,
+            objective,
+            constant,
+            constraints,
+            warm,
+            x,
+            relax,
+        } = self;
         if x.iter().all(Vec::is_empty) {
-            return Some(Outcome { choice: vec![None; x.len()], optimal: true, objective: constant });
+            return Some(Outcome {
+                choice: vec![None; x.len()],
+                optimal: true,
+                objective: constant,
+            });
         }
-        let (values, optimal, value) = backend::run(vars, objective.clone(), constraints, warm, time_limit, &x)?;
+        let (values, optimal, value) =
+            backend::run(vars, objective.clone(), constraints, warm, time_limit, &x)?;
         let choice = x
             .iter()
             .zip(&values)
-            .map(|(xs, vals)| xs.iter().zip(vals).find(|(_, &v)| v > 0.5).map(|((oi, _), _)| *oi))
+            .map(|(xs, vals)| {
+                xs.iter()
+                    .zip(vals)
+                    .find(|(_, &v)| v > 0.5)
+                    .map(|((oi, _), _)| *oi)
+            })
             .collect();
         let _ = relax;
-        Some(Outcome { choice, optimal, objective: constant + value })
+        Some(Outcome {
+            choice,
+            optimal,
+            objective: constant + value,
+        })
     }
 }
 
@@ -440,7 +520,9 @@ fn interval_cliques(items: &[(usize, i32, i32, Variable)], constraints: &mut Vec
     points.dedup();
     let mut last: Option<Vec<usize>> = None;
     for t in points {
-        let covering: Vec<usize> = (0..items.len()).filter(|&k| items[k].1 <= t && t < items[k].2).collect();
+        let covering: Vec<usize> = (0..items.len())
+            .filter(|&k| items[k].1 <= t && t < items[k].2)
+            .collect();
         if distinct(covering.iter().map(|&k| items[k].0)) < 2 {
             continue;
         }
@@ -456,11 +538,12 @@ fn interval_cliques(items: &[(usize, i32, i32, Variable)], constraints: &mut Vec
     }
 }
 
-
 #[cfg(not(feature = "highs"))]
 mod backend {
     use good_lp::solvers::microlp::microlp;
-    use good_lp::{Constraint, Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, Variable};
+    use good_lp::{
+        Constraint, Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, Variable,
+    };
     use good_lp::{WithInitialSolution, WithTimeLimit};
 
     pub fn run(
@@ -471,7 +554,10 @@ mod backend {
         time_limit: f64,
         x: &[Vec<(u32, Variable)>],
     ) -> Option<(Vec<Vec<f64>>, bool, f64)> {
-        let mut model = vars.minimise(objective.clone()).using(microlp).with_time_limit(time_limit.max(0.01));
+        let mut model = vars
+            .minimise(objective.clone())
+            .using(microlp)
+            .with_time_limit(time_limit.max(0.01));
         if !warm.is_empty() {
             model = model.with_initial_solution(warm);
         }
@@ -479,7 +565,10 @@ mod backend {
             model.add_constraint(c);
         }
         let sol = model.solve().ok()?;
-        let values = x.iter().map(|xs| xs.iter().map(|&(_, v)| sol.value(v)).collect()).collect();
+        let values = x
+            .iter()
+            .map(|xs| xs.iter().map(|&(_, v)| sol.value(v)).collect())
+            .collect();
         let optimal = matches!(sol.status(), SolutionStatus::Optimal);
         Some((values, optimal, sol.eval(&objective)))
     }
@@ -488,7 +577,9 @@ mod backend {
 #[cfg(feature = "highs")]
 mod backend {
     use good_lp::solvers::highs::highs;
-    use good_lp::{Constraint, Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, Variable};
+    use good_lp::{
+        Constraint, Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, Variable,
+    };
     use good_lp::{WithInitialSolution, WithTimeLimit};
 
     pub fn run(
@@ -514,9 +605,14 @@ mod backend {
             model.add_constraint(c);
         }
         let sol = model.solve().ok()?;
-        let values = x.iter().map(|xs| xs.iter().map(|&(_, v)| sol.value(v)).collect()).collect();
-        let optimal = matches!(sol.status(), SolutionStatus::Optimal | SolutionStatus::GapLimit);
+        let values = x
+            .iter()
+            .map(|xs| xs.iter().map(|&(_, v)| sol.value(v)).collect())
+            .collect();
+        let optimal = matches!(
+            sol.status(),
+            SolutionStatus::Optimal | SolutionStatus::GapLimit
+        );
         Some((values, optimal, sol.eval(&objective)))
     }
 }
-

@@ -55,7 +55,14 @@ pub struct SolveOptions {
 
 impl Default for SolveOptions {
     fn default() -> Self {
-        SolveOptions { time_limit: 10.0, threads: 0, seed: 0, work: None, cancel: None, progress: None }
+        SolveOptions {
+            time_limit: 10.0,
+            threads: 0,
+            seed: 0,
+            work: None,
+            cancel: None,
+            progress: None,
+        }
     }
 }
 
@@ -162,7 +169,12 @@ struct ComponentResult {
     iterations: u64,
 }
 
-fn solve_in_pool(problem: &Problem, options: &SolveOptions, started: Instant, threads: usize) -> Schedule {
+fn solve_in_pool(
+    problem: &Problem,
+    options: &SolveOptions,
+    started: Instant,
+    threads: usize,
+) -> Schedule {
     let deadline = started + Duration::from_secs_f64((options.time_limit * 0.92).max(0.05));
     let domains = Domains::build(problem);
     let components = components(problem, &domains);
@@ -225,8 +237,16 @@ fn solve_in_pool(problem: &Problem, options: &SolveOptions, started: Instant, th
     let total = objective.total as f64;
     let bound = bound.min(total).max(0.0);
     // Costs are integers: a bound within 1 of the total proves optimality.
-    let bound = if total - bound < 1.0 - 1e-6 { total } else { bound.ceil() };
-    let gap = if total > 0.0 { (total - bound) / total } else { 0.0 };
+    let bound = if total - bound < 1.0 - 1e-6 {
+        total
+    } else {
+        bound.ceil()
+    };
+    let gap = if total > 0.0 {
+        (total - bound) / total
+    } else {
+        0.0
+    };
     Schedule {
         version: crate::model::FORMAT_VERSION,
         placed: placed_list(&state),
@@ -234,7 +254,11 @@ fn solve_in_pool(problem: &Problem, options: &SolveOptions, started: Instant, th
         objective,
         bound,
         gap,
-        status: if gap <= 0.0 { Status::Optimal } else { Status::Feasible },
+        status: if gap <= 0.0 {
+            Status::Optimal
+        } else {
+            Status::Feasible
+        },
         stats: Stats {
             backend: milp::backend_name().into(),
             seconds: started.elapsed().as_secs_f64(),
@@ -262,7 +286,10 @@ fn components(problem: &Problem, domains: &Domains) -> Vec<Vec<usize>> {
         if opts.is_empty() {
             continue;
         }
-        uf.union(r, n + np + problem.resources.len() + problem.requests[r].patient);
+        uf.union(
+            r,
+            n + np + problem.resources.len() + problem.requests[r].patient,
+        );
         for o in opts {
             uf.union(r, n + o.provider as usize);
             for &u in &o.resources {
@@ -311,15 +338,26 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     let mut bound = None;
 
     if size <= exact_limit() && !ctx.cancel.load(Ordering::Relaxed) {
-        let remaining = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
+        let remaining = deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64();
         let warm: Vec<Option<u32>> = comp.iter().map(|&r| state.assign[r]).collect();
         let mut empty = State::new(problem, domains);
         for &r in comp {
             empty.assign[r] = None;
         }
-        if let Some(out) = milp::solve_subset(&empty, comp, Some(&warm), false, remaining * 0.6, usize::MAX) {
+        if let Some(out) = milp::solve_subset(
+            &empty,
+            comp,
+            Some(&warm),
+            false,
+            remaining * 0.6,
+            usize::MAX,
+        ) {
             let mut candidate = State::new(problem, domains);
-            if apply(&mut candidate, comp, &out.choice) && comp_total(&candidate, comp) <= comp_total(&state, comp) {
+            if apply(&mut candidate, comp, &out.choice)
+                && comp_total(&candidate, comp) <= comp_total(&state, comp)
+            {
                 state = candidate;
                 if out.optimal {
                     exact = true;
@@ -329,7 +367,12 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         }
     }
     let empty = State::new(problem, domains);
-    let share = |f: f64| deadline.saturating_duration_since(Instant::now()).as_secs_f64() * f;
+    let share = |f: f64| {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64()
+            * f
+    };
     if bound.is_none() && size <= relaxation_limit() {
         if let Some(lp) = milp::solve_subset(&empty, comp, None, true, share(0.3), usize::MAX) {
             if lp.optimal {
@@ -347,10 +390,15 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         let budget = lns::Budget {
             deadline,
             max_iterations: ctx.work.unwrap_or(u64::MAX),
-            stall: if ctx.work.is_some() { u64::MAX } else { 400 + 4 * comp.len() as u64 },
+            stall: if ctx.work.is_some() {
+                u64::MAX
+            } else {
+                400 + 4 * comp.len() as u64
+            },
             cancel: ctx.cancel,
         };
-        let on_improve = |_total: i64, state: &State| (ctx.report)(Some(comp_total(state, comp)), None);
+        let on_improve =
+            |_total: i64, state: &State| (ctx.report)(Some(comp_total(state, comp)), None);
         iterations = lns::improve(&mut state, comp, &mut rng, budget, &on_improve);
     }
     ComponentResult {
@@ -414,16 +462,24 @@ fn objective_terms(state: &State) -> Objective {
             Some(o) => {
                 let day = o.day as usize;
                 let patient = &problem.patients[req.patient];
-                if patient.prefers.is_some_and(|p| p != problem.part_of_day(day, o.start)) {
+                if patient
+                    .prefers
+                    .is_some_and(|p| p != problem.part_of_day(day, o.start))
+                {
                     obj.part_of_day += w.part_of_day;
                 }
-                if req.preferred_provider.is_some_and(|p| p != o.provider as usize) {
+                if req
+                    .preferred_provider
+                    .is_some_and(|p| p != o.provider as usize)
+                {
                     obj.provider += w.provider;
                 }
                 if !patient.preferred_day[day] {
                     obj.preferred_day += w.preferred_day;
                 }
-                if req.existing.as_ref().is_some_and(|e| !e.pinned) && !domain::same_as_existing(req.existing.as_ref(), o) {
+                if req.existing.as_ref().is_some_and(|e| !e.pinned)
+                    && !domain::same_as_existing(req.existing.as_ref(), o)
+                {
                     obj.moved += w.moved;
                 }
             }
@@ -448,12 +504,22 @@ pub fn week_origin(problem: &Problem) -> DateTime<Utc> {
         .tz
         .from_local_datetime(&midnight)
         .earliest()
-        .or_else(|| problem.tz.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
+        .or_else(|| {
+            problem
+                .tz
+                .from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                .earliest()
+        })
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
 }
 
-fn local(problem: &Problem, origin: DateTime<Utc>, minute: i32, site: Option<usize>) -> DateTime<FixedOffset> {
+fn local(
+    problem: &Problem,
+    origin: DateTime<Utc>,
+    minute: i32,
+    site: Option<usize>,
+) -> DateTime<FixedOffset> {
     let instant = origin + chrono::Duration::minutes(minute as i64);
     let tz = site.map_or(problem.tz, |s| problem.sites[s].tz);
     instant.with_timezone(&tz).fixed_offset()
@@ -467,18 +533,28 @@ fn placed_list(state: &State) -> Vec<Placed> {
         .filter_map(|r| {
             let o = state.placed(r)?;
             let site = o.site.map(|s| s as usize);
-            let tz_site = site.or(Some(problem.providers[o.provider as usize].site)).filter(|_| site.is_some());
+            let tz_site = site
+                .or(Some(problem.providers[o.provider as usize].site))
+                .filter(|_| site.is_some());
             Some((
                 o.start,
                 Placed {
                     request: input.requests[r].id.clone(),
                     patient: input.patients[problem.requests[r].patient].id.clone(),
                     provider: input.providers[o.provider as usize].id.clone(),
-                    resources: o.resources.iter().map(|&u| input.resources[u as usize].id.clone()).collect(),
+                    resources: o
+                        .resources
+                        .iter()
+                        .map(|&u| input.resources[u as usize].id.clone())
+                        .collect(),
                     site: site.map(|s| input.sites[s].id.clone()),
                     start: local(problem, origin, o.start, tz_site),
                     end: local(problem, origin, o.end, tz_site),
-                    modality: if site.is_some() { Modality::InPerson } else { Modality::Telehealth },
+                    modality: if site.is_some() {
+                        Modality::InPerson
+                    } else {
+                        Modality::Telehealth
+                    },
                 },
             ))
         })
@@ -512,32 +588,58 @@ fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
     for &k in state.preds(r) {
         let before = problem.precedences[k].before;
         if state.assign[before].is_none() {
-            return (UnplacedCode::Link, explain::link(problem, r, before, "after"));
+            return (
+                UnplacedCode::Link,
+                explain::link(problem, r, before, "after"),
+            );
         }
     }
     for &g in state.groups(r) {
-        if let Some(&m) = problem.same_day[g].iter().find(|&&m| m != r && state.domains.opts[m].is_empty()) {
-            return (UnplacedCode::Link, explain::link(problem, r, m, "on the same day as"));
+        if let Some(&m) = problem.same_day[g]
+            .iter()
+            .find(|&&m| m != r && state.domains.opts[m].is_empty())
+        {
+            return (
+                UnplacedCode::Link,
+                explain::link(problem, r, m, "on the same day as"),
+            );
         }
     }
     let opts = &state.domains.opts[r];
     let none = |_: usize| false;
-    let fits_but_trips = (0..opts.len() as u32)
-        .any(|oi| state.fits_resources(r, oi) && state.fits_patient(r, oi, false) && !state.fits_patient(r, oi, true));
+    let fits_but_trips = (0..opts.len() as u32).any(|oi| {
+        state.fits_resources(r, oi)
+            && state.fits_patient(r, oi, false)
+            && !state.fits_patient(r, oi, true)
+    });
     if fits_but_trips {
         return (UnplacedCode::MaxTrips, explain::max_trips(problem, r));
     }
-    let fits_alone = (0..opts.len() as u32).any(|oi| state.fits_resources(r, oi) && state.fits_patient(r, oi, true));
+    let fits_alone = (0..opts.len() as u32)
+        .any(|oi| state.fits_resources(r, oi) && state.fits_patient(r, oi, true));
     if fits_alone && !(0..opts.len() as u32).any(|oi| state.fits(r, oi, &none)) {
         if let Some(&k) = state.preds(r).first().or(state.succs(r).first()) {
             let p = problem.precedences[k];
             let other = if p.before == r { p.after } else { p.before };
-            return (UnplacedCode::Link, explain::link(problem, r, other, "timed relative to"));
+            return (
+                UnplacedCode::Link,
+                explain::link(problem, r, other, "timed relative to"),
+            );
         }
         if let Some(&g) = state.groups(r).first() {
-            let other = problem.same_day[g].iter().copied().find(|&m| m != r).unwrap_or(r);
-            return (UnplacedCode::Link, explain::link(problem, r, other, "on the same day as"));
+            let other = problem.same_day[g]
+                .iter()
+                .copied()
+                .find(|&m| m != r)
+                .unwrap_or(r);
+            return (
+                UnplacedCode::Link,
+                explain::link(problem, r, other, "on the same day as"),
+            );
         }
     }
-    (UnplacedCode::Capacity, explain::capacity(problem, r, opts.len()))
+    (
+        UnplacedCode::Capacity,
+        explain::capacity(problem, r, opts.len()),
+    )
 }

@@ -121,7 +121,9 @@ impl<'a> State<'a> {
     /// Whether option `oi` of unplaced `r` fits everything placed, with every link to
     /// requests for which `ignore` is true left to the caller.
     pub fn fits(&self, r: usize, oi: u32, ignore: &dyn Fn(usize) -> bool) -> bool {
-        self.fits_resources(r, oi) && self.fits_patient(r, oi, true) && self.fits_links(r, oi, ignore)
+        self.fits_resources(r, oi)
+            && self.fits_patient(r, oi, true)
+            && self.fits_links(r, oi, ignore)
     }
 
     /// Provider, resources: overlap and provider cap.
@@ -159,7 +161,9 @@ impl<'a> State<'a> {
         }
         let mut travels_today = false;
         for &r2 in today {
-            let o2 = self.placed(r2 as usize).expect("listed requests are placed");
+            let o2 = self
+                .placed(r2 as usize)
+                .expect("listed requests are placed");
             let sep = match (o.site, o2.site) {
                 (Some(a), Some(b)) => {
                     travels_today = true;
@@ -173,7 +177,9 @@ impl<'a> State<'a> {
         }
         if trips && o.in_person() && !travels_today {
             if let Some(max) = patient.max_trips {
-                let already = today.iter().any(|&r2| self.placed(r2 as usize).is_some_and(Opt::in_person));
+                let already = today
+                    .iter()
+                    .any(|&r2| self.placed(r2 as usize).is_some_and(Opt::in_person));
                 if !already && self.patient_trips[q] >= max {
                     return false;
                 }
@@ -249,7 +255,10 @@ impl<'a> State<'a> {
         }
         spans.sort_unstable();
         let w = &self.problem.weights;
-        let idle: i64 = spans.windows(2).map(|p| (p[1].0 - p[0].1).max(0) as i64).sum();
+        let idle: i64 = spans
+            .windows(2)
+            .map(|p| (p[1].0 - p[0].1).max(0) as i64)
+            .sum();
         w.trip + w.idle_per_min * idle
     }
 
@@ -261,9 +270,15 @@ impl<'a> State<'a> {
         let q = self.problem.requests[r].patient;
         let d = o.day as usize;
         let had_trip = self.travels(q, d);
-        insert_sorted(&mut self.provider_busy[o.provider as usize * self.ndays + d], (o.start, o.end, r as u32));
+        insert_sorted(
+            &mut self.provider_busy[o.provider as usize * self.ndays + d],
+            (o.start, o.end, r as u32),
+        );
         for &u in &o.resources {
-            insert_sorted(&mut self.resource_busy[u as usize * self.ndays + d], (o.start, o.end, r as u32));
+            insert_sorted(
+                &mut self.resource_busy[u as usize * self.ndays + d],
+                (o.start, o.end, r as u32),
+            );
         }
         self.patient_day[q * self.ndays + d].push(r as u32);
         self.assign[r] = Some(oi);
@@ -305,7 +320,10 @@ impl<'a> State<'a> {
         let mut i = 0;
         while i < out.len() {
             let x = out[i];
-            let mut next: Vec<usize> = self.succs[x].iter().map(|&k| self.problem.precedences[k].after).collect();
+            let mut next: Vec<usize> = self.succs[x]
+                .iter()
+                .map(|&k| self.problem.precedences[k].after)
+                .collect();
             for &g in &self.groups[x] {
                 next.extend(self.problem.same_day[g].iter().copied());
             }
@@ -324,7 +342,10 @@ impl<'a> State<'a> {
         requests.iter().all(|&r| {
             self.groups[r].iter().all(|&g| {
                 let members = &self.problem.same_day[g];
-                let placed = members.iter().filter(|&&m| self.assign[m].is_some()).count();
+                let placed = members
+                    .iter()
+                    .filter(|&&m| self.assign[m].is_some())
+                    .count();
                 placed == 0 || placed == members.len()
             })
         })
