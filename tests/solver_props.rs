@@ -311,7 +311,7 @@ fn brute_force(input: &Input) -> i64 {
                     request: input.requests[k].id.clone(),
                     patient: input.requests[k].patient.clone(),
                     code: careweek::schedule::UnplacedCode::Capacity,
-                    reason: String::new(),
+                    reason: "not chosen".into(),
                 }),
             }
         }
