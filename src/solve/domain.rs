@@ -66,7 +66,46 @@ impl Domains {
                 Err(reason) => (Vec::new(), Some(reason)),
             })
             .unzip();
-        Domains { opts, empty }
+        let mut domains = Domains { opts, empty };
+        domains.propagate_links(problem);
+        domains
+    }
+
+    /// Empties the domain of every request that can never be placed because a request it
+    /// depends on cannot: the `after` of an impossible `before`, and every member of a
+    /// same-day bundle with an impossible member. Runs to a fixpoint.
+    fn propagate_links(&mut self, problem: &Problem) {
+        loop {
+            let mut changed = false;
+            for p in &problem.precedences {
+                if self.opts[p.before].is_empty() && !self.opts[p.after].is_empty() {
+                    self.kill(problem, p.after, p.before, "after");
+                    changed = true;
+                }
+            }
+            for group in &problem.same_day {
+                if let Some(&dead) = group.iter().find(|&&m| self.opts[m].is_empty()) {
+                    for &m in group {
+                        if !self.opts[m].is_empty() {
+                            self.kill(problem, m, dead, "on the same day as");
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    fn kill(&mut self, problem: &Problem, r: usize, cause: usize, relation: &str) {
+        let why = self.empty[cause]
+            .as_ref()
+            .map_or(String::new(), |(_, reason)| format!(" ({reason})"));
+        let reason = format!("{}{why}", explain::link(problem, r, cause, relation));
+        self.opts[r].clear();
+        self.empty[r] = Some((UnplacedCode::Link, reason));
     }
 
     /// Total number of options.

@@ -225,7 +225,7 @@ pub fn capacity(problem: &Problem, r: usize, slots: usize) -> String {
 /// A linked request could not be placed compatibly.
 pub fn link(problem: &Problem, r: usize, other: usize, relation: &str) -> String {
     format!(
-        "{}'s {} must be {relation} the {} ({}), which could not be placed compatibly",
+        "{}'s {} must be {relation} the {} ({}), which cannot be placed compatibly",
         patient_name(problem, r),
         what(problem, r),
         what(problem, other),

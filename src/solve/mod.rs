@@ -333,6 +333,8 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     construct::construct(&mut state, comp);
     let construction = comp_total(&state, comp);
     (ctx.report)(Some(construction), None);
+    let t0 = Instant::now();
+    let trace = std::env::var_os("CAREWEEK_TRACE").is_some();
     let size = milp::candidate_count(&state, comp);
     let mut exact = false;
     let mut bound = None;
@@ -366,6 +368,14 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             }
         }
     }
+    if trace {
+        eprintln!(
+            "trace: comp {} reqs, {} cand, exact phase {:.2}s exact={exact}",
+            comp.len(),
+            size,
+            t0.elapsed().as_secs_f64()
+        );
+    }
     let empty = State::new(problem, domains);
     let share = |f: f64| {
         deadline
@@ -384,6 +394,13 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         bound = bound::aggregated_bound(&empty, comp, share(0.3)).map(|b| b - 1e-6);
     }
     (ctx.report)(Some(comp_total(&state, comp)), bound);
+    if trace {
+        eprintln!(
+            "trace: bound {bound:?} at {:.2}s, incumbent {}",
+            t0.elapsed().as_secs_f64(),
+            comp_total(&state, comp)
+        );
+    }
     let mut iterations = 0;
     if !exact {
         let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
