@@ -425,7 +425,7 @@ pub fn generate(options: &GenerateOptions) -> Input {
             };
             providers.push(Provider {
                 id: id.clone(),
-                name: Some(format!("Dr. {} ({spec})", LAST[(k * 7 + s) % LAST.len()])),
+                name: Some(format!("Dr. {}", LAST[(k * 7 + s) % LAST.len()])),
                 specialty: spec.into(),
                 site: site.into(),
                 hours,

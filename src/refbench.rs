@@ -1,21 +1,374 @@
 //! The neutral benchmark format (`refbench`): import an instance as an [`Input`] whose
 //! objective equals the benchmark's, and export a [`Schedule`] as a benchmark solution.
+//!
+//! How the benchmark's readings map onto the careweek model:
+//! - days count from `week_start` (a Monday) in a UTC week, so minutes are wall-clock minutes
+//!   and day `d` uses the weekday `d % 7`, as the benchmark's `hours` keys do;
+//! - `blocked` intervals become provider bookings (cut out of the working windows, which are
+//!   never merged, so "inside one window, overlapping no blocked interval" is kept);
+//! - patient `blocks` become dated blocks with the patient's `recovery_min`;
+//! - eligibility is the `eligible` list alone (named providers); a request with an empty
+//!   list gets a specialty no provider has, so it comes back unplaced;
+//! - every provider and patient may use telehealth (the request alone decides);
+//! - weights 1000 × priority unplaced, 60 a trip, 1 an idle minute, 20 part of day, 15
+//!   preferred provider, nothing for preferred days or moved bookings (the benchmark has
+//!   neither); trips, idle (between in-person appointments, travel included) and part of day
+//!   (telehealth included) are read exactly as the benchmark reads them.
 
-use crate::model::Input;
+use std::collections::BTreeMap;
+
+use chrono::{Days, NaiveDate};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::model::*;
 use crate::schedule::Schedule;
+use crate::time::{ClockTime, DayOfWeek, LocalDateTime};
 use crate::validate::ValidationReport;
 
+#[derive(Deserialize)]
+struct RbInstance {
+    #[serde(default)]
+    name: Option<String>,
+    week_start: NaiveDate,
+    days: u32,
+    grid_min: u32,
+    sites: Vec<RbSite>,
+    travel_min: BTreeMap<String, u32>,
+    providers: Vec<RbProvider>,
+    patients: Vec<RbPatient>,
+    requests: Vec<RbRequest>,
+    #[serde(default)]
+    precedences: Vec<RbPrecedence>,
+}
+
+#[derive(Deserialize)]
+struct RbSite {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct RbProvider {
+    id: String,
+    specialty: String,
+    site: String,
+    hours: BTreeMap<String, Vec<(u32, u32)>>,
+    #[serde(default)]
+    blocked: Vec<(u32, u32, u32)>,
+    #[serde(default)]
+    max_per_day: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct RbPatient {
+    id: String,
+    #[serde(default)]
+    available: Option<BTreeMap<String, Vec<(u32, u32)>>>,
+    #[serde(default)]
+    blocks: Vec<(u32, u32, u32)>,
+    #[serde(default)]
+    recovery_min: u32,
+    #[serde(default)]
+    max_per_day: Option<u32>,
+    #[serde(default)]
+    prefers: Option<PartOfDay>,
+}
+
+#[derive(Deserialize)]
+struct RbRequest {
+    id: String,
+    patient: String,
+    specialty: String,
+    duration_min: u32,
+    eligible: Vec<String>,
+    priority: u32,
+    earliest_day: u32,
+    latest_day: u32,
+    #[serde(default)]
+    telehealth: bool,
+    #[serde(default)]
+    preferred_provider: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RbPrecedence {
+    before: String,
+    after: String,
+    #[serde(default)]
+    min_gap_min: u32,
+    #[serde(default)]
+    max_gap_min: Option<u32>,
+}
+
 /// Whether JSON text looks like a refbench instance (has `grid_min` and `travel_min`).
-pub fn is_refbench(_text: &str) -> bool {
-    unimplemented!("refbench helper")
+///
+/// # Example
+/// ```
+/// assert!(careweek::refbench::is_refbench(r#"{"grid_min": 15, "travel_min": {}}"#));
+/// assert!(!careweek::refbench::is_refbench(r#"{"version": 1, "week": {}}"#));
+/// assert!(!careweek::refbench::is_refbench("not json"));
+/// ```
+pub fn is_refbench(text: &str) -> bool {
+    serde_json::from_str::<Value>(text)
+        .map(|v| v.get("grid_min").is_some() && v.get("travel_min").is_some())
+        .unwrap_or(false)
+}
+
+fn report(code: &str, path: &str, message: String, hint: &str) -> ValidationReport {
+    ValidationReport::single(code, path, message, hint)
+}
+
+fn clock(path: &str, minute: u32) -> Result<ClockTime, ValidationReport> {
+    if minute > 1440 {
+        return Err(report(
+            "R002",
+            path,
+            format!("minute {minute} is past the end of the day"),
+            "minutes run from 0 to 1440",
+        ));
+    }
+    Ok(ClockTime(minute))
+}
+
+fn local(date: NaiveDate, minute: u32) -> LocalDateTime {
+    let date = date + Days::new(u64::from(minute / 1440));
+    let m = minute % 1440;
+    LocalDateTime(
+        date.and_hms_opt(m / 60, m % 60, 0)
+            .expect("minute below 1440"),
+    )
+}
+
+fn weekly(
+    path: &str,
+    hours: &BTreeMap<String, Vec<(u32, u32)>>,
+) -> Result<WeeklyWindows, ValidationReport> {
+    let mut out = WeeklyWindows::new();
+    for (key, windows) in hours {
+        let day = key
+            .parse::<usize>()
+            .ok()
+            .filter(|&d| d < 7)
+            .ok_or_else(|| {
+                report(
+                    "R003",
+                    &format!("{path}.{key}"),
+                    format!("weekday key '{key}'"),
+                    "keys are \"0\" (Monday) to \"6\"",
+                )
+            })?;
+        let mut list = Vec::new();
+        for (i, &(s, e)) in windows.iter().enumerate() {
+            let p = format!("{path}.{key}[{i}]");
+            list.push(Window(clock(&p, s)?, clock(&p, e)?));
+        }
+        out.insert(DayOfWeek::ALL[day], list);
+    }
+    Ok(out)
+}
+
+fn dated(date0: NaiveDate, (day, s, e): (u32, u32, u32), label: &str) -> DatedInterval {
+    let date = date0 + Days::new(u64::from(day));
+    DatedInterval {
+        start: local(date, s),
+        end: local(date, e),
+        label: Some(label.into()),
+    }
 }
 
 /// Parses a refbench instance into an [`Input`].
-pub fn import(_text: &str) -> Result<Input, ValidationReport> {
-    unimplemented!("refbench helper")
+///
+/// # Errors
+/// A [`ValidationReport`] naming the JSON path of a malformed field (codes R001–R003); the
+/// resulting input still goes through [`crate::validate::validate`].
+pub fn import(text: &str) -> Result<Input, ValidationReport> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let rb: RbInstance = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        report(
+            "R001",
+            &path,
+            e.into_inner().to_string(),
+            "follow the instance format of the benchmark's PROBLEM.md",
+        )
+    })?;
+    let start = rb.week_start;
+    let mut travel = Vec::new();
+    for (key, &minutes) in &rb.travel_min {
+        let Some((a, b)) = key.split_once('|') else {
+            return Err(report(
+                "R003",
+                &format!("travel_min.{key}"),
+                format!("key '{key}'"),
+                "keys are \"siteA|siteB\"",
+            ));
+        };
+        if a < b {
+            travel.push(Travel {
+                from: a.into(),
+                to: b.into(),
+                minutes,
+            });
+        }
+    }
+    let mut providers = Vec::new();
+    for (i, p) in rb.providers.iter().enumerate() {
+        providers.push(Provider {
+            id: p.id.clone(),
+            name: None,
+            specialty: p.specialty.clone(),
+            site: p.site.clone(),
+            hours: weekly(&format!("providers[{i}].hours"), &p.hours)?,
+            exceptions: vec![],
+            bookings: p
+                .blocked
+                .iter()
+                .map(|&b| dated(start, b, "blocked"))
+                .collect(),
+            max_per_day: p.max_per_day,
+            languages: vec![],
+            insurance: None,
+            telehealth: true,
+        });
+    }
+    let mut patients = Vec::new();
+    for (i, q) in rb.patients.iter().enumerate() {
+        patients.push(Patient {
+            id: q.id.clone(),
+            name: None,
+            availability: q
+                .available
+                .as_ref()
+                .map(|a| weekly(&format!("patients[{i}].available"), a))
+                .transpose()?,
+            availability_overrides: vec![],
+            blocks: vec![],
+            dated_blocks: q.blocks.iter().map(|&b| dated(start, b, "block")).collect(),
+            recovery_min: q.recovery_min,
+            max_per_day: q.max_per_day,
+            max_trips: None,
+            prefers: q.prefers,
+            preferred_days: vec![],
+            preferred_provider: None,
+            language: None,
+            telehealth: true,
+            insurance: None,
+        });
+    }
+    let requests = rb
+        .requests
+        .iter()
+        .map(|r| Request {
+            id: r.id.clone(),
+            patient: r.patient.clone(),
+            service: None,
+            specialty: Some(if r.eligible.is_empty() {
+                format!("{} (no eligible provider)", r.specialty)
+            } else {
+                r.specialty.clone()
+            }),
+            providers: r.eligible.clone(),
+            duration_min: r.duration_min,
+            modality: if r.telehealth {
+                Modality::Telehealth
+            } else {
+                Modality::InPerson
+            },
+            priority: r.priority,
+            earliest: Some(start + Days::new(u64::from(r.earliest_day))),
+            latest: Some(start + Days::new(u64::from(r.latest_day))),
+            preferred_provider: r.preferred_provider.clone(),
+            resources: vec![],
+            existing: None,
+        })
+        .collect();
+    let links = rb
+        .precedences
+        .iter()
+        .map(|p| Link::Precedence {
+            before: p.before.clone(),
+            after: p.after.clone(),
+            min_gap_min: p.min_gap_min,
+            max_gap_min: p.max_gap_min,
+        })
+        .collect();
+    let _ = rb.name;
+    Ok(Input {
+        version: FORMAT_VERSION,
+        week: Week {
+            start,
+            days: rb.days,
+            grid_min: rb.grid_min,
+            timezone: "UTC".into(),
+        },
+        weights: Weights {
+            unplaced_per_priority: 1000,
+            trip: 60,
+            idle_per_min: 1,
+            part_of_day: 20,
+            provider: 15,
+            preferred_day: 0,
+            moved: 0,
+        },
+        sites: rb
+            .sites
+            .iter()
+            .map(|s| Site {
+                id: s.id.clone(),
+                name: None,
+                timezone: None,
+            })
+            .collect(),
+        travel,
+        providers,
+        resources: vec![],
+        patients,
+        requests,
+        links,
+    })
 }
 
-/// Writes a schedule of an imported instance as a refbench solution (JSON value).
-pub fn export(_input: &Input, _schedule: &Schedule) -> serde_json::Value {
-    unimplemented!("refbench helper")
+/// Writes a schedule of an imported instance as a refbench solution (JSON value): day index
+/// and minute of day per assignment, the unscheduled ids, and the objective, bound and gap.
+///
+/// # Example
+/// ```
+/// # use careweek::schedule::*;
+/// let input = careweek::generate(&careweek::GenerateOptions { patients: 2, seed: 1, grid_min: 15 });
+/// let schedule = careweek::solve(&careweek::validate(input.clone()).unwrap(), &Default::default());
+/// let out = careweek::refbench::export(&input, &schedule);
+/// let n = out["assignments"].as_array().unwrap().len() + out["unscheduled"].as_array().unwrap().len();
+/// assert_eq!(n, input.requests.len());
+/// ```
+pub fn export(input: &Input, schedule: &Schedule) -> Value {
+    let start = input.week.start;
+    let tz: chrono_tz::Tz = input.week.timezone.parse().unwrap_or(chrono_tz::Tz::UTC);
+    let assignments: Vec<Value> = schedule
+        .placed
+        .iter()
+        .map(|p| {
+            let local = p.start.with_timezone(&tz).naive_local();
+            let day = (local.date() - start).num_days();
+            let minute = local
+                .time()
+                .signed_duration_since(chrono::NaiveTime::MIN)
+                .num_minutes();
+            json!({"request": p.request, "provider": p.provider, "day": day, "start_min": minute})
+        })
+        .collect();
+    let unscheduled: Vec<&str> = schedule
+        .unplaced
+        .iter()
+        .map(|u| u.request.as_str())
+        .collect();
+    json!({
+        "assignments": assignments,
+        "unscheduled": unscheduled,
+        "objective": schedule.objective.total,
+        "bound": schedule.bound,
+        "gap": schedule.gap,
+        "status": schedule.status,
+        "solver": format!("careweek {} ({})", env!("CARGO_PKG_VERSION"), schedule.stats.backend),
+        "seconds": schedule.stats.seconds,
+    })
 }
