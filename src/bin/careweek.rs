@@ -289,16 +289,12 @@ fn run_solve(
     if let Some(out) = refbench_out {
         write_json(out, &refbench::export(&input, &schedule))?;
     }
-    match print {
-        OutputFormat::Text => print!("{}", report::render_text(&input, &schedule)),
-        OutputFormat::Json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&schedule)
-                    .map_err(|e| Failure::Other(e.to_string()))?
-            )
-        }
-    }
+    let text = match print {
+        OutputFormat::Text => report::render_text(&input, &schedule),
+        OutputFormat::Json => serde_json::to_string_pretty(&schedule).map_err(|e| Failure::Other(e.to_string()))? + "\n",
+    };
+    // A closed pipe (`| head`) is the reader's choice, not a failure.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(ExitCode::SUCCESS)
 }
 
