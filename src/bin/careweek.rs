@@ -291,7 +291,10 @@ fn run_solve(
     }
     let text = match print {
         OutputFormat::Text => report::render_text(&input, &schedule),
-        OutputFormat::Json => serde_json::to_string_pretty(&schedule).map_err(|e| Failure::Other(e.to_string()))? + "\n",
+        OutputFormat::Json => {
+            serde_json::to_string_pretty(&schedule).map_err(|e| Failure::Other(e.to_string()))?
+                + "\n"
+        }
     };
     // A closed pipe (`| head`) is the reader's choice, not a failure.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());

@@ -2,10 +2,23 @@
 //! what depends on it), prerequisites first, most constrained first; each placed at its
 //! cheapest feasible option. Same-day bundles are placed whole or not at all.
 
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
 use super::state::State;
 
 /// Insertion order of `requests` for construction and greedy repair.
 pub fn order(state: &State, requests: &[usize]) -> Vec<usize> {
+    order_with(state, requests, &|r| state.domains.opts[r].len() as u64)
+}
+
+/// [`order`] with a custom last criterion among equally urgent requests of equal depth
+/// (the domain size by default; a random key for diversified repairs).
+pub fn order_with(
+    state: &State,
+    requests: &[usize],
+    tiebreak: &dyn Fn(usize) -> u64,
+) -> Vec<usize> {
     let problem = state.problem;
     let n = problem.requests.len();
     let mut eff: Vec<u32> = problem.requests.iter().map(|r| r.priority).collect();
@@ -34,13 +47,7 @@ pub fn order(state: &State, requests: &[usize]) -> Vec<usize> {
             .existing
             .as_ref()
             .is_some_and(|e| e.pinned);
-        (
-            !pinned,
-            std::cmp::Reverse(eff[r]),
-            depth[r],
-            state.domains.opts[r].len(),
-            r,
-        )
+        (!pinned, std::cmp::Reverse(eff[r]), depth[r], tiebreak(r), r)
     });
     out
 }
@@ -62,9 +69,10 @@ pub fn best_option(
     r: usize,
     latest: &[i32],
     ignore: &dyn Fn(usize) -> bool,
+    noise: &mut dyn FnMut() -> i64,
 ) -> Option<(i64, u32)> {
     let problem = state.problem;
-    let mut best: Option<(i64, i32, u32)> = None;
+    let mut best: Option<(i64, i32, u32, i64)> = None;
     for (oi, o) in state.domains.opts[r].iter().enumerate() {
         let oi = oi as u32;
         if !state.fits(r, oi, ignore) {
@@ -78,17 +86,48 @@ pub fn best_option(
             continue;
         }
         let delta = state.insert_delta(r, oi);
-        if best.is_none_or(|(c, s, _)| (delta, o.start) < (c, s)) {
-            best = Some((delta, o.start, oi));
+        let judged = delta + noise();
+        if best.is_none_or(|(c, s, _, _)| (judged, o.start) < (c, s)) {
+            best = Some((judged, o.start, oi, delta));
         }
     }
-    best.map(|(c, _, oi)| (c, oi))
+    best.map(|(_, _, oi, delta)| (delta, oi))
 }
 
 /// Places the given requests greedily in [`order`]; returns how many were placed.
 pub fn construct(state: &mut State, requests: &[usize]) -> usize {
-    let latest = latest_starts(state);
     let order = order(state, requests);
+    insert_in_order(state, requests, &order, &mut || 0)
+}
+
+/// A diversified greedy repair: random order among equally urgent requests, and option costs
+/// blurred by up to `noise` so that near-ties go different ways.
+pub fn construct_randomized(
+    state: &mut State,
+    requests: &[usize],
+    rng: &mut ChaCha8Rng,
+    noise: i64,
+) -> usize {
+    let keys: Vec<(usize, u64)> = requests.iter().map(|&r| (r, rng.gen())).collect();
+    let key = |r: usize| keys.iter().find(|k| k.0 == r).map_or(0, |k| k.1);
+    let order = order_with(state, requests, &key);
+    let mut blur = || {
+        if noise > 0 {
+            rng.gen_range(0..noise)
+        } else {
+            0
+        }
+    };
+    insert_in_order(state, requests, &order, &mut blur)
+}
+
+fn insert_in_order(
+    state: &mut State,
+    requests: &[usize],
+    order: &[usize],
+    noise: &mut dyn FnMut() -> i64,
+) -> usize {
+    let latest = latest_starts(state);
     let in_scope = {
         let mut v = vec![false; state.problem.requests.len()];
         for &r in requests {
@@ -98,13 +137,13 @@ pub fn construct(state: &mut State, requests: &[usize]) -> usize {
     };
     let mut placed = 0;
     let no_ignore = |_: usize| false;
-    for &r in &order {
+    for &r in order {
         if state.assign[r].is_some() || state.domains.opts[r].is_empty() {
             continue;
         }
         let groups = state.groups(r).to_vec();
         if groups.is_empty() {
-            if let Some((delta, oi)) = best_option(state, r, &latest, &no_ignore) {
+            if let Some((delta, oi)) = best_option(state, r, &latest, &no_ignore, noise) {
                 if delta < 0 || forced(state, r) {
                     state.place(r, oi);
                     placed += 1;
@@ -125,13 +164,18 @@ pub fn construct(state: &mut State, requests: &[usize]) -> usize {
             .copied()
             .filter(|m| members.contains(m))
             .collect();
-        placed += place_bundle(state, &members, &latest);
+        placed += place_bundle(state, &members, &latest, noise);
     }
     placed
 }
 
 /// Places all of `members` or none; returns how many were placed.
-pub fn place_bundle(state: &mut State, members: &[usize], latest: &[i32]) -> usize {
+pub fn place_bundle(
+    state: &mut State,
+    members: &[usize],
+    latest: &[i32],
+    noise: &mut dyn FnMut() -> i64,
+) -> usize {
     let mut done: Vec<usize> = Vec::new();
     let mut total_delta = 0;
     // Members are ordered prerequisites first; links to members not yet placed are checked
@@ -139,7 +183,7 @@ pub fn place_bundle(state: &mut State, members: &[usize], latest: &[i32]) -> usi
     let pending = |m: usize| members.contains(&m);
     for &m in members {
         let ignore = |x: usize| pending(x) && !done_contains(state, x);
-        match best_option(state, m, latest, &ignore) {
+        match best_option(state, m, latest, &ignore, noise) {
             Some((delta, oi)) => {
                 state.place(m, oi);
                 total_delta += delta;

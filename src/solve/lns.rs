@@ -26,12 +26,31 @@ pub struct Budget<'a> {
     pub cancel: &'a AtomicBool,
 }
 
-/// Largest neighbourhood (in candidate options) repaired by the MILP.
-const MILP_OPTIONS: usize = 2500;
+/// Largest neighbourhood (in candidate options) repaired by the MILP: HiGHS solves such
+/// subproblems in milliseconds; the pure-Rust backend needs them much smaller.
+fn milp_options() -> usize {
+    if cfg!(feature = "highs") {
+        2500
+    } else {
+        150
+    }
+}
 /// Requests freed per neighbourhood.
 const MAX_FREE: usize = 14;
+/// Neighbourhood kinds: around an unplaced request, a patient's week, a provider-day, a
+/// specialty's day.
+const KINDS: usize = 4;
+/// Repair methods: exact MILP, randomised greedy.
+const METHODS: usize = 2;
 
 /// Improves `state` over the requests of `component`; returns the repairs performed.
+///
+/// Each iteration frees a neighbourhood and repairs it, exactly with the subset MILP when it
+/// is small enough, else (or when the MILP has not been paying off) with a randomised
+/// greedy. Moves that do not worsen the objective are kept, so the search drifts across
+/// plateaus; the best state seen is restored at the end. Neighbourhood kinds and repair
+/// methods are chosen in proportion to the improvement they have recently brought, counted
+/// per repair (not per second) so that a work budget gives the same result on any machine.
 pub fn improve(
     state: &mut State,
     component: &[usize],
@@ -58,6 +77,10 @@ pub fn improve(
     if placeable.is_empty() {
         return 0;
     }
+    let mut best_total = state.total();
+    let mut best: Vec<Option<u32>> = component.iter().map(|&r| state.assign[r]).collect();
+    // Recent payoff of each (kind, method): an exponential average of the gain per repair.
+    let mut payoff = [[1.0f64; METHODS]; KINDS];
     let mut iterations = 0;
     let mut since_improvement = 0;
     while iterations < budget.max_iterations
@@ -66,14 +89,15 @@ pub fn improve(
         && !budget.cancel.load(Ordering::Relaxed)
     {
         iterations += 1;
-        let kind = rng.gen_range(0..3);
+        let (kind, method) = pick(&payoff, rng);
         let mut free: Vec<usize> = match kind {
             0 => around_unplaced(state, &placeable, &by_patient, rng),
             1 => {
                 let q = patients[rng.gen_range(0..patients.len())];
                 by_patient[q].clone()
             }
-            _ => provider_day(state, &placeable, &by_patient, rng),
+            2 => provider_day(state, &placeable, &by_patient, rng),
+            _ => specialty_day(state, &placeable, rng),
         };
         if free.is_empty() {
             since_improvement += 1;
@@ -97,27 +121,54 @@ pub fn improve(
         for &r in &free {
             state.remove(r);
         }
-        let repaired = milp_repair(state, &free, &old);
+        let repaired = method == 0 && milp_repair(state, &free, &old);
         if !repaired {
-            let mut order = free.clone();
-            order.shuffle(rng);
-            construct::construct(state, &order);
+            construct::construct_randomized(state, &free, rng, problem.weights.trip.max(1) / 2);
         }
         let after = state.total();
-        if after < before {
-            since_improvement = 0;
-            on_improve(after, state);
-        } else {
-            since_improvement += 1;
-        }
+        let gain = (before - after).max(0) as f64;
+        payoff[kind][method] = 0.9 * payoff[kind][method] + 0.1 * (gain + 0.05);
         if after > before || !state.bundles_complete(&free) {
             for &r in &free {
                 state.remove(r);
             }
             restore(state, &free, &old);
         }
+        let now = state.total();
+        if now < best_total {
+            best_total = now;
+            for (k, &r) in component.iter().enumerate() {
+                best[k] = state.assign[r];
+            }
+            since_improvement = 0;
+            on_improve(now, state);
+        } else {
+            since_improvement += 1;
+        }
+    }
+    if state.total() > best_total {
+        for &r in component {
+            state.remove(r);
+        }
+        let all: Vec<usize> = component.to_vec();
+        restore(state, &all, &best);
     }
     iterations
+}
+
+/// A (neighbourhood kind, repair method) drawn in proportion to its payoff.
+fn pick(payoff: &[[f64; METHODS]; KINDS], rng: &mut ChaCha8Rng) -> (usize, usize) {
+    let total: f64 = payoff.iter().flatten().sum();
+    let mut x = rng.gen::<f64>() * total;
+    for (k, row) in payoff.iter().enumerate() {
+        for (m, &p) in row.iter().enumerate() {
+            if x < p {
+                return (k, m);
+            }
+            x -= p;
+        }
+    }
+    (KINDS - 1, METHODS - 1)
 }
 
 fn restore(state: &mut State, free: &[usize], old: &[Option<u32>]) {
@@ -133,7 +184,14 @@ fn restore(state: &mut State, free: &[usize], old: &[Option<u32>]) {
 
 /// Repairs `free` with the exact subset MILP; false (state untouched) when it fails.
 fn milp_repair(state: &mut State, free: &[usize], old: &[Option<u32>]) -> bool {
-    let Some(outcome) = milp::solve_subset(state, free, Some(old), false, 2.0, MILP_OPTIONS) else {
+    let Some(outcome) = milp::solve_subset(
+        state,
+        free,
+        Some(old),
+        false,
+        if cfg!(feature = "highs") { 1.0 } else { 0.2 },
+        milp_options(),
+    ) else {
         return false;
     };
     let order = construct::order(state, free);
@@ -212,5 +270,38 @@ fn provider_day(
     let q = state.problem.requests[r].patient;
     free.extend(by_patient[q].iter().copied());
     free.truncate(MAX_FREE + 4);
+    free
+}
+
+/// Every request booked with the providers of one specialty on one day (a random one among
+/// those a random request could use), plus the unplaced requests of that specialty.
+fn specialty_day(state: &State, placeable: &[usize], rng: &mut ChaCha8Rng) -> Vec<usize> {
+    let problem = state.problem;
+    let r = placeable[rng.gen_range(0..placeable.len())];
+    let opts = &state.domains.opts[r];
+    let day = opts[rng.gen_range(0..opts.len())].day as usize;
+    let specialty = &problem.input.providers[opts[0].provider as usize].specialty;
+    let mut free = Vec::new();
+    for (p, prov) in problem.input.providers.iter().enumerate() {
+        if &prov.specialty == specialty {
+            free.extend(state.provider_day(p, day).iter().map(|t| t.2 as usize));
+        }
+    }
+    free.shuffle(rng);
+    free.truncate(MAX_FREE);
+    let mut unplaced: Vec<usize> = placeable
+        .iter()
+        .copied()
+        .filter(|&x| {
+            state.assign[x].is_none()
+                && state.domains.opts[x].iter().any(|o| {
+                    o.day as usize == day
+                        && &problem.input.providers[o.provider as usize].specialty == specialty
+                })
+        })
+        .collect();
+    unplaced.shuffle(rng);
+    unplaced.truncate(6);
+    free.extend(unplaced);
     free
 }
