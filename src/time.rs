@@ -59,7 +59,7 @@ impl<'de> Deserialize<'de> for ClockTime {
 }
 
 /// A weekday, written `"mon"` … `"sun"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DayOfWeek {
     /// Monday.
@@ -103,6 +103,24 @@ impl DayOfWeek {
     /// Short English name, "Mon".
     pub fn short_name(self) -> &'static str {
         ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][self.index()]
+    }
+}
+
+// Read through a string (not serde's enum derive) so that a weekday used as a map key shows in
+// error paths ("hours.mon[0]") instead of an unknown segment.
+impl<'de> Deserialize<'de> for DayOfWeek {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        NAMES
+            .iter()
+            .position(|n| *n == s)
+            .map(|i| DayOfWeek::ALL[i])
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown weekday {s:?}: expected one of mon, tue, wed, thu, fri, sat, sun"
+                ))
+            })
     }
 }
 

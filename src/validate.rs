@@ -125,7 +125,8 @@ pub fn parse_input(text: &str) -> Result<Input, ValidationReport> {
         }
     }
     parsed.map_err(|e| {
-        let path = e.path().to_string();
+        // Unknown segments (a key not read yet when the text ended) say nothing useful.
+        let path = e.path().to_string().replace(".?", "").replace('?', "");
         let path = if path == "." || path.is_empty() {
             "$".to_string()
         } else {
@@ -588,7 +589,8 @@ impl<'a> Validator<'a> {
                     ),
                 }
             }
-            if r.duration_min == 0 || r.duration_min % grid != 0 {
+            let grid_ok = [5, 10, 15, 30, 60].contains(&input.week.grid_min);
+            if r.duration_min == 0 || (grid_ok && r.duration_min % grid != 0) {
                 self.push(
                     "E016",
                     format!("{path}.duration_min"),

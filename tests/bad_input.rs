@@ -1,0 +1,266 @@
+//! The bad-input corpus: every file under `tests/bad_input/` is a broken caseload; each must be
+//! rejected with exactly the listed (code, JSON path) issues, every message naming what is
+//! wrong, and nothing may panic. The README's own example must validate.
+
+use std::path::Path;
+
+use careweek::{parse_input, validate};
+
+const EXPECTED: &[(&str, &[(&str, &str)])] = &[
+    ("duplicate-provider-id", &[("E008", "providers[1].id")]),
+    (
+        "duplicate-request-id",
+        &[("E008", "requests[1].id"), ("E013", "links[0].after")],
+    ),
+    (
+        "duration-as-string",
+        &[("E002", "requests[1].duration_min")],
+    ),
+    (
+        "duration-fits-no-window",
+        &[("E017", "requests[1].duration_min")],
+    ),
+    ("duration-off-grid", &[("E016", "requests[1].duration_min")]),
+    ("earliest-after-latest", &[("E020", "requests[0].earliest")]),
+    (
+        "exception-outside-week",
+        &[("E021", "providers[0].exceptions[0]")],
+    ),
+    (
+        "existing-off-grid",
+        &[("E022", "requests[1].existing.start")],
+    ),
+    ("min-gap-above-max-gap", &[("E025", "links[0].max_gap_min")]),
+    ("missing-duration", &[("E002", "requests[0]")]),
+    (
+        "missing-travel-pair",
+        &[("E014", "travel"), ("E014", "travel")],
+    ),
+    ("negative-weight", &[("E028", "weights.trip")]),
+    (
+        "neither-specialty-nor-providers",
+        &[("E018", "requests[0]")],
+    ),
+    ("odd-grid", &[("E007", "week.grid_min")]),
+    (
+        "pinned-ineligible-provider",
+        &[("E023", "requests[1].existing.provider")],
+    ),
+    ("precedence-cycle", &[("E026", "links")]),
+    ("priority-out-of-range", &[("E019", "requests[1].priority")]),
+    ("same-day-alone", &[("E027", "links[1].requests")]),
+    (
+        "three-problems-at-once",
+        &[
+            ("E015", "providers[1].hours.tue[0]"),
+            ("E012", "requests[0].patient"),
+            ("E026", "links"),
+        ],
+    ),
+    (
+        "time-without-leading-zero",
+        &[("E002", "providers[0].hours.mon[0][0]")],
+    ),
+    ("too-many-days", &[("E006", "week.days")]),
+    ("travel-to-itself", &[("E014", "travel[1]")]),
+    ("truncated-json", &[("E001", "providers[0]")]),
+    (
+        "unknown-existing-resource",
+        &[("E011", "requests[1].existing.resources[0]")],
+    ),
+    ("unknown-link-request", &[("E013", "links[0].before")]),
+    ("unknown-modality", &[("E002", "requests[1].modality")]),
+    (
+        "unknown-named-provider",
+        &[("E010", "requests[0].providers[0]")],
+    ),
+    (
+        "unknown-nested-field",
+        &[("E003", "providers[0].speciality")],
+    ),
+    ("unknown-patient", &[("E012", "requests[0].patient")]),
+    ("unknown-provider-site", &[("E009", "providers[0].site")]),
+    (
+        "unknown-resource-kind",
+        &[("E024", "requests[1].resources[0]")],
+    ),
+    ("unknown-site-timezone", &[("E005", "sites[1].timezone")]),
+    ("unknown-top-level-field", &[("E003", "patinets")]),
+    ("unknown-week-timezone", &[("E005", "week.timezone")]),
+    ("unsupported-version", &[("E004", "version")]),
+    (
+        "window-ends-before-start",
+        &[("E015", "providers[0].hours.mon[0]")],
+    ),
+];
+
+fn corpus() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_input")
+}
+
+#[test]
+fn every_broken_file_gets_its_codes_and_paths() {
+    let mut failures = Vec::new();
+    for (name, want) in EXPECTED {
+        let text =
+            std::fs::read_to_string(corpus().join(format!("{name}.json"))).expect("corpus file");
+        let issues = match parse_input(&text).and_then(validate) {
+            Ok(_) => {
+                failures.push(format!("{name}: accepted"));
+                continue;
+            }
+            Err(report) => report.issues,
+        };
+        let got: Vec<(&str, &str)> = issues
+            .iter()
+            .map(|i| (i.code.as_str(), i.path.as_str()))
+            .collect();
+        if got != *want {
+            failures.push(format!("{name}: got {got:?}, want {want:?}"));
+        }
+        for issue in &issues {
+            assert!(
+                !issue.message.is_empty() && !issue.hint.is_empty(),
+                "{name}: {issue:?}"
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_corpus_and_the_table_list_the_same_files() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(corpus())
+        .expect("corpus dir")
+        .map(|e| {
+            e.expect("entry")
+                .path()
+                .file_stem()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = EXPECTED.iter().map(|(n, _)| n.to_string()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed);
+    assert!(listed.len() >= 25);
+}
+
+#[test]
+fn messages_name_the_ids_involved() {
+    let text = std::fs::read_to_string(corpus().join("unknown-patient.json")).unwrap();
+    let issue = &parse_input(&text).and_then(validate).unwrap_err().issues[0];
+    assert!(issue.message.contains("'Robert'"), "{issue:?}");
+    assert!(issue.hint.contains("did you mean 'robert'"), "{issue:?}");
+    let text = std::fs::read_to_string(corpus().join("precedence-cycle.json")).unwrap();
+    let issue = &parse_input(&text).and_then(validate).unwrap_err().issues[0];
+    assert!(
+        issue
+            .message
+            .contains("robert-lab -> robert-cardio -> robert-lab"),
+        "{issue:?}"
+    );
+}
+
+#[test]
+fn the_readme_example_and_the_shipped_week_are_valid() {
+    for file in ["tests/fixtures/readme-week.json", "data/example-week.json"] {
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+        if let Err(report) = parse_input(&text).and_then(validate) {
+            panic!("{file}: {:#?}", report.issues);
+        }
+    }
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn mutate(
+        value: &mut serde_json::Value,
+        path: &[usize],
+        replacement: &serde_json::Value,
+        delete: bool,
+    ) {
+        let mut cur = value;
+        for (depth, &k) in path.iter().enumerate() {
+            let last = depth + 1 == path.len();
+            match cur {
+                serde_json::Value::Object(map) if !map.is_empty() => {
+                    let key = map.keys().nth(k % map.len()).cloned().unwrap();
+                    if last {
+                        if delete {
+                            map.remove(&key);
+                        } else {
+                            map.insert(key, replacement.clone());
+                        }
+                        return;
+                    }
+                    cur = map.get_mut(&key).unwrap();
+                }
+                serde_json::Value::Array(items) if !items.is_empty() => {
+                    let i = k % items.len();
+                    if last {
+                        if delete {
+                            items.remove(i);
+                        } else {
+                            items[i] = replacement.clone();
+                        }
+                        return;
+                    }
+                    cur = &mut items[i];
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn json_leaf() -> impl Strategy<Value = serde_json::Value> {
+        prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            (-1.0e6f64..1.0e6).prop_map(serde_json::Value::from),
+            "[a-z0-9:T-]{0,12}".prop_map(serde_json::Value::from),
+            Just(serde_json::json!(["08:00", "07:00"])),
+            Just(serde_json::json!({})),
+            Just(serde_json::json!([])),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 120, ..ProptestConfig::default() })]
+
+        #[test]
+        fn mutated_inputs_are_rejected_or_accepted_without_panic(
+            path in prop::collection::vec(0usize..40, 1..6),
+            leaf in json_leaf(),
+            delete in any::<bool>(),
+            cut in 0usize..6000,
+            truncate in prop::bool::weighted(0.15),
+        ) {
+            let base = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example-week.json")).unwrap();
+            let mut value: serde_json::Value = serde_json::from_str(&base).unwrap();
+            mutate(&mut value, &path, &leaf, delete);
+            let mut text = value.to_string();
+            if truncate {
+                let mut at = cut.min(text.len());
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                text.truncate(at);
+            }
+            if let Ok(problem) = parse_input(&text).and_then(validate) {
+                // What validation lets through, the solver must take, and get right.
+                let options = careweek::SolveOptions { time_limit: 2.0, work: Some(5), threads: 1, ..Default::default() };
+                let schedule = careweek::solve(&problem, &options);
+                prop_assert_eq!(schedule.placed.len() + schedule.unplaced.len(), problem.requests.len());
+                let report = careweek::check(&problem.input, &schedule);
+                prop_assert!(report.violations.is_empty(), "{:?}", report.violations);
+            }
+        }
+    }
+}
