@@ -296,99 +296,102 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
                 ),
             );
         }
-        let Some(prov) = provider else {
+        // An unknown provider is flagged, but the appointment still takes part in every rule
+        // that does not need the provider (resources, patient, links, objective).
+        if provider.is_none() {
             c.flag(
                 "eligibility",
                 &[id],
                 format!("'{id}' is with unknown provider '{}'", p.provider),
             );
-            continue;
-        };
-        if !eligible(input, req, &prov.id) {
-            c.flag(
-                "eligibility",
-                &[id],
-                format!("'{id}' is with '{}', who is not eligible for it", prov.id),
-            );
         }
-        if let (Some(plan), Some(accepted)) = (
-            patient.and_then(|q| q.insurance.as_ref()),
-            prov.insurance.as_ref(),
-        ) {
-            if !accepted.contains(plan) {
+        if let Some(prov) = provider {
+            if !eligible(input, req, &prov.id) {
                 c.flag(
-                    "insurance",
+                    "eligibility",
+                    &[id],
+                    format!("'{id}' is with '{}', who is not eligible for it", prov.id),
+                );
+            }
+            if let (Some(plan), Some(accepted)) = (
+                patient.and_then(|q| q.insurance.as_ref()),
+                prov.insurance.as_ref(),
+            ) {
+                if !accepted.contains(plan) {
+                    c.flag(
+                        "insurance",
+                        &[id],
+                        format!(
+                            "'{id}': provider '{}' does not accept plan '{plan}'",
+                            prov.id
+                        ),
+                    );
+                }
+            }
+            if p.modality == Modality::Telehealth
+                && !(prov.telehealth && patient.is_some_and(|q| q.telehealth))
+            {
+                c.flag(
+                    "modality",
                     &[id],
                     format!(
-                        "'{id}': provider '{}' does not accept plan '{plan}'",
+                    "'{id}' is telehealth but provider '{}' or the patient does not do telehealth",
+                    prov.id
+                ),
+                );
+            }
+            let expected_site = in_person.then(|| prov.site.clone());
+            if p.site != expected_site {
+                c.flag(
+                    "site",
+                    &[id],
+                    format!(
+                        "'{id}' is at site {:?}, expected {:?}",
+                        p.site, expected_site
+                    ),
+                );
+            }
+
+            // Provider hours, exceptions and bookings, in the provider's site time zone.
+            let ptz = c.site_tz(&prov.site);
+            let pdate = start.with_timezone(&ptz).date_naive();
+            if !inside_weekly(ptz, &prov.hours, pdate, start, end) {
+                c.flag(
+                    "provider_hours",
+                    &[id],
+                    format!(
+                        "'{id}' at {} is outside {}'s working hours",
+                        c.show(start),
                         prov.id
                     ),
                 );
             }
-        }
-        if p.modality == Modality::Telehealth
-            && !(prov.telehealth && patient.is_some_and(|q| q.telehealth))
-        {
-            c.flag(
-                "modality",
-                &[id],
-                format!(
-                    "'{id}' is telehealth but provider '{}' or the patient does not do telehealth",
-                    prov.id
-                ),
-            );
-        }
-        let expected_site = in_person.then(|| prov.site.clone());
-        if p.site != expected_site {
-            c.flag(
-                "site",
-                &[id],
-                format!(
-                    "'{id}' is at site {:?}, expected {:?}",
-                    p.site, expected_site
-                ),
-            );
-        }
-
-        // Provider hours, exceptions and bookings, in the provider's site time zone.
-        let ptz = c.site_tz(&prov.site);
-        let pdate = start.with_timezone(&ptz).date_naive();
-        if !inside_weekly(ptz, &prov.hours, pdate, start, end) {
-            c.flag(
-                "provider_hours",
-                &[id],
-                format!(
-                    "'{id}' at {} is outside {}'s working hours",
-                    c.show(start),
-                    prov.id
-                ),
-            );
-        }
-        let cuts: Vec<DatedInterval> = prov
-            .exceptions
-            .iter()
-            .chain(&prov.bookings)
-            .cloned()
-            .collect();
-        if let Some(cut) = overlaps_dated(ptz, &cuts, start, end) {
-            c.flag(
-                "provider_hours",
-                &[id],
-                format!(
-                    "'{id}' at {} overlaps {}'s {} {} – {}",
-                    c.show(start),
-                    prov.id,
-                    cut.label.as_deref().unwrap_or("unavailability"),
-                    cut.start,
-                    cut.end
-                ),
-            );
+            let cuts: Vec<DatedInterval> = prov
+                .exceptions
+                .iter()
+                .chain(&prov.bookings)
+                .cloned()
+                .collect();
+            if let Some(cut) = overlaps_dated(ptz, &cuts, start, end) {
+                c.flag(
+                    "provider_hours",
+                    &[id],
+                    format!(
+                        "'{id}' at {} overlaps {}'s {} {} – {}",
+                        c.show(start),
+                        prov.id,
+                        cut.label.as_deref().unwrap_or("unavailability"),
+                        cut.start,
+                        cut.end
+                    ),
+                );
+            }
         }
 
         // Resources and the interpreter.
         let mut needed: Vec<(String, Option<String>)> =
             req.resources.iter().map(|k| (k.clone(), None)).collect();
-        if let Some(lang) = patient.and_then(|q| q.language.as_ref()) {
+        if let (Some(lang), Some(prov)) = (patient.and_then(|q| q.language.as_ref()), provider) {
             if !prov.languages.iter().any(|l| l.eq_ignore_ascii_case(lang)) {
                 needed.push(("interpreter".into(), Some(lang.clone())));
             }
@@ -559,7 +562,7 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
         appts.push(Appt {
             placed: p,
             req,
-            provider: Some(prov),
+            provider,
             start,
             end,
             date,

@@ -387,7 +387,11 @@ fn resources_missing_wrong_site_hours_and_overlap() {
             )],
         )
     });
-    assert_flags(&check(&late, &schedule()), "resource_hours", &["r-chen-echo"]);
+    assert_flags(
+        &check(&late, &schedule()),
+        "resource_hours",
+        &["r-chen-echo"],
+    );
 
     // The phone interpreter booked twice at once.
     let mut s = schedule();
@@ -406,7 +410,11 @@ fn resources_missing_wrong_site_hours_and_overlap() {
 fn interpreter_of_the_wrong_language() {
     let mut input = input();
     input.resources[1].language = Some("fr".into());
-    assert_flags(&check(&input, &schedule()), "interpreter", &["r-rob-cardio"]);
+    assert_flags(
+        &check(&input, &schedule()),
+        "interpreter",
+        &["r-rob-cardio"],
+    );
 
     // A provider who speaks the language needs none (case-insensitive).
     let mut speaks = self::input();
@@ -480,8 +488,7 @@ fn patient_max_per_day_and_max_trips() {
     assert!(check(&input, &schedule())
         .violations
         .iter()
-        .any(|v| v.constraint == "max_trips"
-            && v.requests.iter().any(|r| r == "r-chen-cardio")));
+        .any(|v| v.constraint == "max_trips" && v.requests.iter().any(|r| r == "r-chen-cardio")));
 }
 
 #[test]
