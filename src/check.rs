@@ -930,3 +930,64 @@ fn recompute(input: &Input, appts: &[Appt], schedule: &Schedule) -> Objective {
     }
     o.with_total()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Window;
+    use crate::time::ClockTime;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("a valid date")
+    }
+
+    #[test]
+    fn local_times_become_instants_across_daylight_saving() {
+        let paris: Tz = "Europe/Paris".parse().expect("a known zone");
+        // 2026-03-29: 02:00-03:00 does not exist; a skipped time moves past the gap.
+        let skipped = at(paris, date(2026, 3, 29), 150);
+        assert_eq!(skipped.to_rfc3339(), "2026-03-29T01:00:00+00:00");
+        // 2026-10-25: 02:00-03:00 happens twice; the first (summer) occurrence is taken.
+        let repeated = at(paris, date(2026, 10, 25), 150);
+        assert_eq!(repeated.to_rfc3339(), "2026-10-25T00:30:00+00:00");
+        // That Sunday has 25 hours: midnight to midnight is 1500 elapsed minutes.
+        assert_eq!(
+            minutes(
+                at(paris, date(2026, 10, 25), 0),
+                at(paris, date(2026, 10, 25), 1440)
+            ),
+            1500
+        );
+    }
+
+    #[test]
+    fn weekly_windows_are_not_merged() {
+        let utc = Tz::UTC;
+        let monday = date(2026, 3, 2);
+        let mut hours = WeeklyWindows::new();
+        hours.insert(
+            DayOfWeek::Mon,
+            vec![
+                Window(ClockTime(480), ClockTime(720)),
+                Window(ClockTime(720), ClockTime(1020)),
+            ],
+        );
+        let inside = |s: u32, e: u32| {
+            inside_weekly(utc, &hours, monday, at(utc, monday, s), at(utc, monday, e))
+        };
+        assert!(inside(480, 720));
+        assert!(inside(720, 750));
+        // Touching windows still do not make one window.
+        assert!(!inside(705, 735));
+        assert!(!inside(470, 500));
+        // Tuesday has no windows at all.
+        let tuesday = date(2026, 3, 3);
+        assert!(!inside_weekly(
+            utc,
+            &hours,
+            tuesday,
+            at(utc, tuesday, 600),
+            at(utc, tuesday, 630)
+        ));
+    }
+}
