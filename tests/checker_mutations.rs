@@ -682,3 +682,23 @@ fn nonsense_schedules_do_not_panic() {
     assert_flags(&report, "duration", &["r-ana-cardio"]);
     assert_flags(&report, "resource", &["r-ana-cardio"]);
 }
+
+#[test]
+fn night_shift_before_the_week_and_its_recovery_reach_into_monday() {
+    let mut input = input();
+    // Sunday 22:00 to Monday 06:00, then 180 minutes of recovery: Monday until 09:00.
+    input.patients[2].blocks.push(
+        serde_json::from_value(
+            json!({"days": ["sun"], "start": "22:00", "end": "06:00", "label": "night shift"}),
+        )
+        .expect("a block"),
+    );
+    input.patients[2].recovery_min = 180;
+    // r-ana-cardio at Monday 10:30 is clear of it.
+    assert!(check(&input, &schedule()).violations.is_empty());
+    let mut s = schedule();
+    let a = find(&mut s, "r-ana-cardio");
+    a.start = t("2026-03-02T08:30:00+01:00");
+    a.end = t("2026-03-02T09:00:00+01:00");
+    assert_flags(&check(&input, &s), "patient_block", &["r-ana-cardio"]);
+}
