@@ -86,6 +86,9 @@ pub fn solve_subset(
     out
 }
 
+/// An option occupying a provider- or resource-day: (request slot, start, end, variable).
+type Occupancy = (usize, i32, i32, Variable);
+
 struct Model {
     vars: ProblemVariables,
     objective: Expression,
@@ -217,10 +220,8 @@ impl Model {
         }
 
         // Provider-days and resource-days: cliques at option starts, residual caps.
-        let mut by_provider: BTreeMap<(u32, u16), Vec<(usize, i32, i32, Variable)>> =
-            BTreeMap::new();
-        let mut by_resource: BTreeMap<(u32, u16), Vec<(usize, i32, i32, Variable)>> =
-            BTreeMap::new();
+        let mut by_provider: BTreeMap<(u32, u16), Vec<Occupancy>> = BTreeMap::new();
+        let mut by_resource: BTreeMap<(u32, u16), Vec<Occupancy>> = BTreeMap::new();
         for (i, &r) in free.iter().enumerate() {
             for &(oi, v) in &x[i] {
                 let o = state.opt(r, oi);
@@ -763,13 +764,11 @@ fn add_waiting(
     for k in 0..n {
         let w = vars.add(variable().min(0.0).max(1.0));
         *objective += weight * grid as f64 * w;
-        for i in 0..items.len() {
-            for j in 0..items.len() {
+        for (i, ended_i) in ended.iter().enumerate() {
+            for (j, later_j) in later.iter().enumerate() {
                 if i != j {
-                    constraints
-                        .push(Expression::from(w).geq(
-                            ended[i][k].clone() + later[j][k].clone() - 1.0 - busy[k].clone(),
-                        ));
+                    let idle_if = ended_i[k].clone() + later_j[k].clone() - 1.0 - busy[k].clone();
+                    constraints.push(Expression::from(w).geq(idle_if));
                 }
             }
         }

@@ -35,6 +35,9 @@ use crate::schedule::{Objective, Placed, Schedule, Stats, Status, Unplaced, Unpl
 use domain::Domains;
 use state::State;
 
+/// A progress callback, called from solver threads.
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
 /// Solver options.
 #[derive(Clone)]
 pub struct SolveOptions {
@@ -50,7 +53,7 @@ pub struct SolveOptions {
     /// Set to true (from any thread) to stop early with the best schedule so far.
     pub cancel: Option<Arc<AtomicBool>>,
     /// Called when the incumbent improves, with the running objective and bound.
-    pub progress: Option<Arc<dyn Fn(&Progress) + Send + Sync>>,
+    pub progress: Option<ProgressFn>,
 }
 
 impl Default for SolveOptions {
@@ -95,7 +98,7 @@ struct Tracker {
     started: Instant,
     incumbent: Vec<i64>,
     bound: Vec<f64>,
-    callback: Option<Arc<dyn Fn(&Progress) + Send + Sync>>,
+    callback: Option<ProgressFn>,
 }
 
 impl Tracker {
