@@ -60,7 +60,10 @@ fn loads(problem: &Problem) -> BTreeMap<String, f64> {
     let input = &problem.input;
     let mut demand: BTreeMap<String, f64> = BTreeMap::new();
     for r in &input.requests {
-        let spec = r.specialty.clone().expect("generated requests name a specialty");
+        let spec = r
+            .specialty
+            .clone()
+            .expect("generated requests name a specialty");
         *demand.entry(spec).or_default() += f64::from(r.duration_min);
     }
     let mut free: BTreeMap<String, f64> = BTreeMap::new();
@@ -99,7 +102,11 @@ fn providers_are_loaded_75_to_95_percent_from_100_patients() {
 #[test]
 fn the_week_has_the_promised_ingredients() {
     let input = generate(&opts(120, 3, 15));
-    let specialties: Vec<&str> = input.providers.iter().map(|p| p.specialty.as_str()).collect();
+    let specialties: Vec<&str> = input
+        .providers
+        .iter()
+        .map(|p| p.specialty.as_str())
+        .collect();
     for s in [
         "cardiology",
         "endocrinology",
@@ -115,13 +122,24 @@ fn the_week_has_the_promised_ingredients() {
     assert!((3..=4).contains(&input.sites.len()));
     assert!(input.resources.iter().any(|r| r.kind == "mri"));
     assert!(input.resources.iter().any(|r| r.kind == "interpreter"));
-    assert!(input.patients.iter().any(|p| !p.blocks.is_empty() && p.recovery_min >= 120));
+    assert!(input
+        .patients
+        .iter()
+        .any(|p| !p.blocks.is_empty() && p.recovery_min >= 120));
     assert!(input.patients.iter().any(|p| p.max_trips.is_some()));
     assert!(input.patients.iter().any(|p| p.availability.is_some()));
-    let existing: Vec<_> = input.requests.iter().filter_map(|r| r.existing.as_ref()).collect();
+    let existing: Vec<_> = input
+        .requests
+        .iter()
+        .filter_map(|r| r.existing.as_ref())
+        .collect();
     assert!(existing.iter().any(|e| e.pinned));
     assert!(existing.iter().any(|e| !e.pinned));
-    let far = input.travel.iter().filter(|t| (35..=45).contains(&t.minutes)).count();
+    let far = input
+        .travel
+        .iter()
+        .filter(|t| (35..=45).contains(&t.minutes))
+        .count();
     assert!(far >= 2, "one site should be 35-45 minutes from the others");
 }
 
@@ -141,12 +159,21 @@ fn every_pinned_booking_is_kept_by_the_solver() {
         );
         let report = careweek::check(&input, &schedule);
         assert!(report.violations.is_empty(), "{:#?}", report.violations);
-        for r in input.requests.iter().filter(|r| r.existing.as_ref().is_some_and(|e| e.pinned)) {
+        for r in input
+            .requests
+            .iter()
+            .filter(|r| r.existing.as_ref().is_some_and(|e| e.pinned))
+        {
             let placed = schedule.placed.iter().find(|p| p.request == r.id);
             let e = r.existing.as_ref().unwrap();
             let placed = placed.unwrap_or_else(|| panic!("seed {seed}: pinned {} unplaced", r.id));
             assert_eq!(placed.provider, e.provider, "seed {seed}: {}", r.id);
-            assert_eq!(placed.start.naive_local(), e.start.0, "seed {seed}: {}", r.id);
+            assert_eq!(
+                placed.start.naive_local(),
+                e.start.0,
+                "seed {seed}: {}",
+                r.id
+            );
         }
     }
 }
