@@ -68,22 +68,8 @@ pub fn solve_subset(
     time_limit: f64,
     max_candidates: usize,
 ) -> Option<Outcome> {
-    let t0 = std::time::Instant::now();
     let model = Model::build(state, free, warm, relax, max_candidates)?;
-    let built = t0.elapsed().as_secs_f64();
-    let (nv, nc) = (
-        model.x.iter().map(Vec::len).sum::<usize>(),
-        model.constraints.len(),
-    );
-    let out = model.solve(time_limit);
-    if std::env::var_os("CAREWEEK_TRACE2").is_some() {
-        eprintln!(
-            "trace2: subset {} reqs, {nv} x, {nc} rows: build {built:.3}s, total {:.3}s",
-            free.len(),
-            t0.elapsed().as_secs_f64()
-        );
-    }
-    out
+    model.solve(time_limit)
 }
 
 /// An option occupying a provider- or resource-day: (request slot, start, end, variable).

@@ -375,10 +375,8 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
 
     // 2. Patients apart: exact per cluster, often tight when capacity does not bind.
     if !ctx.cancel.load(Ordering::Relaxed) {
-        let until = Instant::now() + Duration::from_secs_f64(share(0.3));
-        if let Some(b) = bound::cluster_bound(&empty, comp, until) {
-            raise(&mut bound, b - 1e-6);
-        }
+        let until = Instant::now() + Duration::from_secs_f64(share(0.2));
+        raise(&mut bound, bound::cluster_bound(&empty, comp, until) - 1e-6);
         exact = proven(&state, bound);
     }
     if trace {
