@@ -37,6 +37,8 @@ fn milp_options() -> usize {
 }
 /// Requests freed per neighbourhood.
 const MAX_FREE: usize = 14;
+/// When the search stalls, neighbourhoods grow by this factor, up to [`MAX_SCALE`] times.
+const MAX_SCALE: usize = 4;
 /// Neighbourhood kinds: around an unplaced request, a patient's week, a provider-day, a
 /// specialty's day.
 const KINDS: usize = 4;
@@ -83,21 +85,28 @@ pub fn improve(
     let mut payoff = [[1.0f64; METHODS]; KINDS];
     let mut iterations = 0;
     let mut since_improvement = 0;
+    // Neighbourhoods start small (cheap, exact repairs) and grow when the search stalls.
+    let mut scale = 1;
     while iterations < budget.max_iterations
-        && since_improvement < budget.stall
+        && (since_improvement < budget.stall || scale < MAX_SCALE)
         && Instant::now() < budget.deadline
         && !budget.cancel.load(Ordering::Relaxed)
     {
+        if since_improvement >= budget.stall {
+            scale *= 2;
+            since_improvement = 0;
+        }
+        let limit = MAX_FREE * scale;
         iterations += 1;
         let (kind, method) = pick(&payoff, rng);
         let mut free: Vec<usize> = match kind {
-            0 => around_unplaced(state, &placeable, &by_patient, rng),
+            0 => around_unplaced(state, &placeable, &by_patient, rng, limit),
             1 => {
                 let q = patients[rng.gen_range(0..patients.len())];
                 by_patient[q].clone()
             }
-            2 => provider_day(state, &placeable, &by_patient, rng),
-            _ => specialty_day(state, &placeable, rng),
+            2 => provider_day(state, &placeable, &by_patient, rng, limit),
+            _ => specialty_day(state, &placeable, rng, limit),
         };
         if free.is_empty() {
             since_improvement += 1;
@@ -218,6 +227,7 @@ fn around_unplaced(
     placeable: &[usize],
     by_patient: &[Vec<usize>],
     rng: &mut ChaCha8Rng,
+    limit: usize,
 ) -> Vec<usize> {
     let unplaced: Vec<usize> = placeable
         .iter()
@@ -228,7 +238,7 @@ fn around_unplaced(
         .choose_weighted(rng, |&r| state.problem.requests[r].priority)
         .ok()
     else {
-        return provider_day(state, placeable, by_patient, rng);
+        return provider_day(state, placeable, by_patient, rng, limit);
     };
     let opts = &state.domains.opts[r];
     let o = &opts[rng.gen_range(0..opts.len())];
@@ -246,7 +256,7 @@ fn around_unplaced(
             }
         }
     }
-    free.truncate(MAX_FREE);
+    free.truncate(limit);
     free
 }
 
@@ -255,6 +265,7 @@ fn provider_day(
     placeable: &[usize],
     by_patient: &[Vec<usize>],
     rng: &mut ChaCha8Rng,
+    limit: usize,
 ) -> Vec<usize> {
     let r = placeable[rng.gen_range(0..placeable.len())];
     let opts = &state.domains.opts[r];
@@ -263,19 +274,19 @@ fn provider_day(
     let day = state.provider_day(o.provider as usize, o.day as usize);
     for &(_, _, x) in day {
         free.push(x as usize);
-        if free.len() >= MAX_FREE {
+        if free.len() >= limit {
             break;
         }
     }
     let q = state.problem.requests[r].patient;
     free.extend(by_patient[q].iter().copied());
-    free.truncate(MAX_FREE + 4);
+    free.truncate(limit + 4);
     free
 }
 
 /// Every request booked with the providers of one specialty on one day (a random one among
 /// those a random request could use), plus the unplaced requests of that specialty.
-fn specialty_day(state: &State, placeable: &[usize], rng: &mut ChaCha8Rng) -> Vec<usize> {
+fn specialty_day(state: &State, placeable: &[usize], rng: &mut ChaCha8Rng, limit: usize) -> Vec<usize> {
     let problem = state.problem;
     let r = placeable[rng.gen_range(0..placeable.len())];
     let opts = &state.domains.opts[r];
@@ -288,7 +299,7 @@ fn specialty_day(state: &State, placeable: &[usize], rng: &mut ChaCha8Rng) -> Ve
         }
     }
     free.shuffle(rng);
-    free.truncate(MAX_FREE);
+    free.truncate(limit);
     let mut unplaced: Vec<usize> = placeable
         .iter()
         .copied()
@@ -301,7 +312,7 @@ fn specialty_day(state: &State, placeable: &[usize], rng: &mut ChaCha8Rng) -> Ve
         })
         .collect();
     unplaced.shuffle(rng);
-    unplaced.truncate(6);
+    unplaced.truncate(limit / 2);
     free.extend(unplaced);
     free
 }
