@@ -103,7 +103,7 @@ impl Table {
                 line.push_str(cell);
                 if c + 1 < row.len() {
                     let pad = widths[c].saturating_sub(cell.chars().count());
-                    line.extend(std::iter::repeat(' ').take(pad));
+                    line.extend(std::iter::repeat_n(' ', pad));
                 }
             }
             out.push_str(line.trim_end());
