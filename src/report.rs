@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 
 use crate::model::{Input, Modality, Request};
 use crate::schedule::{Placed, Schedule, Status, UnplacedCode};
@@ -60,6 +60,43 @@ impl<'a> Names<'a> {
     /// Position in the input, for a stable order of things the schedule lists.
     fn order(&self, request: &str) -> usize {
         self.requests.get(request).map_or(usize::MAX, |(i, _)| *i)
+    }
+
+    /// What became of the request's existing booking, if it had one: kept as pinned, kept,
+    /// or moved (from when, and from whom when the provider changed).
+    fn booking(&self, p: &Placed) -> String {
+        let Some(existing) = self
+            .requests
+            .get(p.request.as_str())
+            .and_then(|(_, r)| r.existing.as_ref())
+        else {
+            return String::new();
+        };
+        if existing.pinned {
+            return "pinned booking".into();
+        }
+        // The booking is written in the week's time zone; the placement carries its own
+        // offset, so compare instants (a naive comparison when the zone is unknown).
+        let booked = match self.input.week.timezone.parse::<chrono_tz::Tz>() {
+            Ok(tz) => tz
+                .from_local_datetime(&existing.start.0)
+                .earliest()
+                .map(|t| t.fixed_offset() == p.start),
+            Err(_) => None,
+        };
+        let same_time = booked.unwrap_or(existing.start.0 == p.start.naive_local());
+        if same_time && existing.provider == p.provider {
+            return "booking kept".into();
+        }
+        let mut from = format!(
+            "moved from {} {}",
+            existing.start.0.format("%a %d %b"),
+            existing.start.0.format("%H:%M")
+        );
+        if existing.provider != p.provider {
+            let _ = write!(from, " with {}", self.provider(&existing.provider));
+        }
+        from
     }
 
     fn travel(&self, a: &str, b: &str) -> Option<u32> {
@@ -267,7 +304,7 @@ fn providers(out: &mut String, names: &Names, schedule: &Schedule) {
         let mine = sorted(schedule.placed.iter().filter(|p| p.provider == prov.id));
         let _ = writeln!(
             out,
-            "\n{}, {}, {}: {}",
+            "\n{} ({}, {}): {}",
             names.provider(&prov.id),
             prov.specialty,
             names.site(&prov.site),
@@ -289,6 +326,7 @@ fn providers(out: &mut String, names: &Names, schedule: &Schedule) {
                 ),
                 modality(p.modality).into(),
                 resources(p),
+                names.booking(p),
             ]);
         }
         t.write(out, "  ");
@@ -346,7 +384,11 @@ fn patients(out: &mut String, names: &Names, schedule: &Schedule) {
                 names.provider(&p.provider),
                 p.site.as_deref().map_or("-".into(), |s| names.site(s)),
                 modality(p.modality).into(),
-                note,
+                [note, names.booking(p)]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("; "),
             ]);
         }
         for u in missing {
@@ -559,7 +601,7 @@ mod tests {
     fn provider_calendar_lists_each_appointment_with_aligned_columns() {
         let text = render_text(&input(), &schedule());
         let l = lines(&text);
-        assert!(l.contains(&"Dr. Lee, cardiology, Main Hospital: 2 appointments"));
+        assert!(l.contains(&"Dr. Lee (cardiology, Main Hospital): 2 appointments"));
         assert!(l.contains(
             &"  Tue 03 Mar  09:00-09:30  Mrs. Chen (cardiology follow-up)  in person   + interpreter-es"
         ));
@@ -567,8 +609,8 @@ mod tests {
             l.contains(&"  Tue 03 Mar  10:00-10:15  Mrs. Chen (cardiology)            telehealth")
         );
         // A provider without a name is shown by id; one without appointments says so.
-        assert!(l.contains(&"lab-1, lab, Northgate Clinic: 1 appointment"));
-        assert!(l.contains(&"Dr. Idle, oncology, Main Hospital: no appointments this week"));
+        assert!(l.contains(&"lab-1 (lab, Northgate Clinic): 1 appointment"));
+        assert!(l.contains(&"Dr. Idle (oncology, Main Hospital): no appointments this week"));
         assert!(l.iter().all(|line| line == &line.trim_end()));
     }
 
@@ -614,6 +656,30 @@ mod tests {
         s.placed[0].start = at("2026-03-03T16:00:00+01:00");
         s.placed[0].end = at("2026-03-03T16:15:00+01:00");
         assert!(render_text(&input(), &s).contains("Tue 03 Mar  16:00-16:15"));
+    }
+
+    #[test]
+    fn existing_bookings_show_as_pinned_kept_or_moved() {
+        let mut input = input();
+        let existing = |v: serde_json::Value| Some(serde_json::from_value(v).expect("a booking"));
+        input.requests[0].existing = existing(serde_json::json!(
+            {"provider": "dr-lee", "start": "2026-03-03T09:00", "pinned": true}));
+        input.requests[1].existing = existing(serde_json::json!(
+            {"provider": "dr-lee", "start": "2026-03-03T07:30"}));
+        input.requests[2].existing = existing(serde_json::json!(
+            {"provider": "dr-lee", "start": "2026-03-03T10:00", "modality": "telehealth"}));
+        let text = render_text(&input, &schedule());
+        let line = |start: &str| {
+            let found = text.lines().find(|l| l.starts_with(start));
+            found.unwrap_or_else(|| panic!("no line {start:?} in\n{text}"))
+        };
+        assert!(line("  Tue 03 Mar  09:00-09:30  Mrs. Chen (")
+            .ends_with("+ interpreter-es  pinned booking"));
+        assert!(line("  Tue 03 Mar  08:00-08:15  Mrs. Chen (")
+            .ends_with("  moved from Tue 03 Mar 07:30 with Dr. Lee"));
+        assert!(line("  Tue 03 Mar  10:00-10:15  Mrs. Chen (").ends_with("booking kept"));
+        assert!(line("  Tue 03 Mar  09:00-09:30  cardiology follow-up")
+            .ends_with("waits 5 min; pinned booking"));
     }
 
     #[test]
