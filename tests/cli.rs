@@ -205,6 +205,13 @@ fn generate_solve_check_round_trip_through_stdin_and_json_output() {
     let checked = careweek(&["check", path(&caseload), path(&out)]);
     assert!(checked.status.success(), "{}", text(&checked.stdout));
     assert!(text(&checked.stdout).starts_with("ok: "));
+
+    // A schedule of another caseload is caught, not accepted and not a crash.
+    let foreign = careweek(&["check", path(&example()), path(&out)]);
+    let report = text(&foreign.stdout);
+    assert_eq!(foreign.status.code(), Some(1), "{report}");
+    assert!(report.contains("violation [coverage]"), "{report}");
+    assert!(!report.contains("] :"), "no empty request list: {report}");
     // No temporary file is left behind next to the outputs.
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .expect("listable")

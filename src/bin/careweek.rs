@@ -348,12 +348,12 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
         return Ok(ExitCode::SUCCESS);
     }
     for v in &report.violations {
-        println!(
-            "violation [{}] {}: {}",
-            v.constraint,
-            v.requests.join(", "),
-            v.message
-        );
+        if v.requests.is_empty() {
+            println!("violation [{}]: {}", v.constraint, v.message);
+        } else {
+            let requests = v.requests.join(", ");
+            println!("violation [{}] {requests}: {}", v.constraint, v.message);
+        }
     }
     println!("{} violation(s)", report.violations.len());
     Ok(ExitCode::from(1))
