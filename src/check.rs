@@ -296,99 +296,102 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
                 ),
             );
         }
-        let Some(prov) = provider else {
+        // An unknown provider is flagged, but the appointment still takes part in every rule
+        // that does not need the provider (resources, patient, links, objective).
+        if provider.is_none() {
             c.flag(
                 "eligibility",
                 &[id],
                 format!("'{id}' is with unknown provider '{}'", p.provider),
             );
-            continue;
-        };
-        if !eligible(input, req, &prov.id) {
-            c.flag(
-                "eligibility",
-                &[id],
-                format!("'{id}' is with '{}', who is not eligible for it", prov.id),
-            );
         }
-        if let (Some(plan), Some(accepted)) = (
-            patient.and_then(|q| q.insurance.as_ref()),
-            prov.insurance.as_ref(),
-        ) {
-            if !accepted.contains(plan) {
+        if let Some(prov) = provider {
+            if !eligible(input, req, &prov.id) {
                 c.flag(
-                    "insurance",
+                    "eligibility",
+                    &[id],
+                    format!("'{id}' is with '{}', who is not eligible for it", prov.id),
+                );
+            }
+            if let (Some(plan), Some(accepted)) = (
+                patient.and_then(|q| q.insurance.as_ref()),
+                prov.insurance.as_ref(),
+            ) {
+                if !accepted.contains(plan) {
+                    c.flag(
+                        "insurance",
+                        &[id],
+                        format!(
+                            "'{id}': provider '{}' does not accept plan '{plan}'",
+                            prov.id
+                        ),
+                    );
+                }
+            }
+            if p.modality == Modality::Telehealth
+                && !(prov.telehealth && patient.is_some_and(|q| q.telehealth))
+            {
+                c.flag(
+                    "modality",
                     &[id],
                     format!(
-                        "'{id}': provider '{}' does not accept plan '{plan}'",
+                    "'{id}' is telehealth but provider '{}' or the patient does not do telehealth",
+                    prov.id
+                ),
+                );
+            }
+            let expected_site = in_person.then(|| prov.site.clone());
+            if p.site != expected_site {
+                c.flag(
+                    "site",
+                    &[id],
+                    format!(
+                        "'{id}' is at site {:?}, expected {:?}",
+                        p.site, expected_site
+                    ),
+                );
+            }
+
+            // Provider hours, exceptions and bookings, in the provider's site time zone.
+            let ptz = c.site_tz(&prov.site);
+            let pdate = start.with_timezone(&ptz).date_naive();
+            if !inside_weekly(ptz, &prov.hours, pdate, start, end) {
+                c.flag(
+                    "provider_hours",
+                    &[id],
+                    format!(
+                        "'{id}' at {} is outside {}'s working hours",
+                        c.show(start),
                         prov.id
                     ),
                 );
             }
-        }
-        if p.modality == Modality::Telehealth
-            && !(prov.telehealth && patient.is_some_and(|q| q.telehealth))
-        {
-            c.flag(
-                "modality",
-                &[id],
-                format!(
-                    "'{id}' is telehealth but provider '{}' or the patient does not do telehealth",
-                    prov.id
-                ),
-            );
-        }
-        let expected_site = in_person.then(|| prov.site.clone());
-        if p.site != expected_site {
-            c.flag(
-                "site",
-                &[id],
-                format!(
-                    "'{id}' is at site {:?}, expected {:?}",
-                    p.site, expected_site
-                ),
-            );
-        }
-
-        // Provider hours, exceptions and bookings, in the provider's site time zone.
-        let ptz = c.site_tz(&prov.site);
-        let pdate = start.with_timezone(&ptz).date_naive();
-        if !inside_weekly(ptz, &prov.hours, pdate, start, end) {
-            c.flag(
-                "provider_hours",
-                &[id],
-                format!(
-                    "'{id}' at {} is outside {}'s working hours",
-                    c.show(start),
-                    prov.id
-                ),
-            );
-        }
-        let cuts: Vec<DatedInterval> = prov
-            .exceptions
-            .iter()
-            .chain(&prov.bookings)
-            .cloned()
-            .collect();
-        if let Some(cut) = overlaps_dated(ptz, &cuts, start, end) {
-            c.flag(
-                "provider_hours",
-                &[id],
-                format!(
-                    "'{id}' at {} overlaps {}'s {} {} – {}",
-                    c.show(start),
-                    prov.id,
-                    cut.label.as_deref().unwrap_or("unavailability"),
-                    cut.start,
-                    cut.end
-                ),
-            );
+            let cuts: Vec<DatedInterval> = prov
+                .exceptions
+                .iter()
+                .chain(&prov.bookings)
+                .cloned()
+                .collect();
+            if let Some(cut) = overlaps_dated(ptz, &cuts, start, end) {
+                c.flag(
+                    "provider_hours",
+                    &[id],
+                    format!(
+                        "'{id}' at {} overlaps {}'s {} {} – {}",
+                        c.show(start),
+                        prov.id,
+                        cut.label.as_deref().unwrap_or("unavailability"),
+                        cut.start,
+                        cut.end
+                    ),
+                );
+            }
         }
 
         // Resources and the interpreter.
         let mut needed: Vec<(String, Option<String>)> =
             req.resources.iter().map(|k| (k.clone(), None)).collect();
-        if let Some(lang) = patient.and_then(|q| q.language.as_ref()) {
+        if let (Some(lang), Some(prov)) = (patient.and_then(|q| q.language.as_ref()), provider) {
             if !prov.languages.iter().any(|l| l.eq_ignore_ascii_case(lang)) {
                 needed.push(("interpreter".into(), Some(lang.clone())));
             }
@@ -559,7 +562,7 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
         appts.push(Appt {
             placed: p,
             req,
-            provider: Some(prov),
+            provider,
             start,
             end,
             date,
@@ -926,4 +929,65 @@ fn recompute(input: &Input, appts: &[Appt], schedule: &Schedule) -> Objective {
         o.idle += w.idle_per_min * idle;
     }
     o.with_total()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Window;
+    use crate::time::ClockTime;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("a valid date")
+    }
+
+    #[test]
+    fn local_times_become_instants_across_daylight_saving() {
+        let paris: Tz = "Europe/Paris".parse().expect("a known zone");
+        // 2026-03-29: 02:00-03:00 does not exist; a skipped time moves past the gap.
+        let skipped = at(paris, date(2026, 3, 29), 150);
+        assert_eq!(skipped.to_rfc3339(), "2026-03-29T01:00:00+00:00");
+        // 2026-10-25: 02:00-03:00 happens twice; the first (summer) occurrence is taken.
+        let repeated = at(paris, date(2026, 10, 25), 150);
+        assert_eq!(repeated.to_rfc3339(), "2026-10-25T00:30:00+00:00");
+        // That Sunday has 25 hours: midnight to midnight is 1500 elapsed minutes.
+        assert_eq!(
+            minutes(
+                at(paris, date(2026, 10, 25), 0),
+                at(paris, date(2026, 10, 25), 1440)
+            ),
+            1500
+        );
+    }
+
+    #[test]
+    fn weekly_windows_are_not_merged() {
+        let utc = Tz::UTC;
+        let monday = date(2026, 3, 2);
+        let mut hours = WeeklyWindows::new();
+        hours.insert(
+            DayOfWeek::Mon,
+            vec![
+                Window(ClockTime(480), ClockTime(720)),
+                Window(ClockTime(720), ClockTime(1020)),
+            ],
+        );
+        let inside = |s: u32, e: u32| {
+            inside_weekly(utc, &hours, monday, at(utc, monday, s), at(utc, monday, e))
+        };
+        assert!(inside(480, 720));
+        assert!(inside(720, 750));
+        // Touching windows still do not make one window.
+        assert!(!inside(705, 735));
+        assert!(!inside(470, 500));
+        // Tuesday has no windows at all.
+        let tuesday = date(2026, 3, 3);
+        assert!(!inside_weekly(
+            utc,
+            &hours,
+            tuesday,
+            at(utc, tuesday, 600),
+            at(utc, tuesday, 630)
+        ));
+    }
 }

@@ -23,6 +23,15 @@ fn window(a: u32, b: u32) -> Window {
     Window(ClockTime(a), ClockTime(b))
 }
 
+/// A random patient: availability hours, a recurring block (day, hour, recovery half-hours),
+/// a cap per day, a preferred part of day.
+type PatientShape = (
+    Option<(u32, u32)>,
+    Option<(u32, u32, u32)>,
+    Option<u32>,
+    Option<PartOfDay>,
+);
+
 /// Parameters of one random caseload.
 #[derive(Debug, Clone)]
 struct Shape {
@@ -30,12 +39,7 @@ struct Shape {
     sites: usize,
     travel: u32,
     providers: Vec<(usize, u32, u32, Option<u32>)>, // site, open, close, cap
-    patients: Vec<(
-        Option<(u32, u32)>,
-        Option<(u32, u32, u32)>,
-        Option<u32>,
-        Option<PartOfDay>,
-    )>,
+    patients: Vec<PatientShape>,
     requests: Vec<(usize, usize, u32, u32, bool)>, // patient, provider mask, duration slots, priority, telehealth
     precedence: Option<(usize, usize, u32)>,
 }

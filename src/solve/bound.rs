@@ -110,3 +110,61 @@ pub fn aggregated_bound(state: &State, comp: &[usize], time_limit: f64) -> Optio
     let value = super::milp::solve_lp(vars, objective, constraints, time_limit)?;
     Some(constant + value)
 }
+
+/// A lower bound that drops every constraint between patients: each cluster (a patient and
+/// every request linked to theirs) is solved exactly on its own, as if no other patient
+/// wanted its providers or resources; clusters are solved in parallel. Tight when capacity
+/// is not what binds (it sees trips, waiting and travel exactly, where the LP relaxation
+/// sees fractions). `None` when the time runs out before every cluster is solved.
+pub fn cluster_bound(state: &State, comp: &[usize], deadline: std::time::Instant) -> Option<f64> {
+    use rayon::prelude::*;
+    let problem = state.problem;
+    let n = problem.requests.len();
+    let mut uf = petgraph::unionfind::UnionFind::<usize>::new(n + problem.patients.len());
+    for &r in comp {
+        uf.union(r, n + problem.requests[r].patient);
+    }
+    for p in &problem.precedences {
+        uf.union(p.before, p.after);
+    }
+    for g in &problem.same_day {
+        for w in g.windows(2) {
+            uf.union(w[0], w[1]);
+        }
+    }
+    let mut clusters: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for &r in comp {
+        clusters.entry(uf.find(r)).or_default().push(r);
+    }
+    let clusters: Vec<Vec<usize>> = clusters.into_values().collect();
+    let values: Vec<Option<f64>> = clusters
+        .par_iter()
+        .map(|cluster| {
+            let left = deadline
+                .saturating_duration_since(std::time::Instant::now())
+                .as_secs_f64();
+            if left <= 0.0 {
+                return None;
+            }
+            let t0 = std::time::Instant::now();
+            let exact =
+                super::milp::solve_subset(state, cluster, None, false, left.min(5.0), usize::MAX);
+            if std::env::var_os("CAREWEEK_TRACE").is_some() {
+                eprintln!(
+                    "trace: cluster {cluster:?} -> {:?} in {:.3}s (limit {left:.2})",
+                    exact.as_ref().map(|o| (o.optimal, o.objective)),
+                    t0.elapsed().as_secs_f64()
+                );
+            }
+            match exact {
+                Some(out) if out.optimal => Some(out.objective),
+                _ => {
+                    super::milp::solve_subset(state, cluster, None, true, left.min(5.0), usize::MAX)
+                        .filter(|lp| lp.optimal)
+                        .map(|lp| lp.objective)
+                }
+            }
+        })
+        .collect();
+    values.into_iter().sum()
+}

@@ -245,7 +245,7 @@ pub fn max_trips(problem: &Problem, r: usize) -> String {
 }
 
 fn duration_words(minutes: u32) -> String {
-    if minutes % 60 == 0 {
+    if minutes.is_multiple_of(60) {
         format!("{} h", minutes / 60)
     } else {
         format!("{} min", minutes)

@@ -30,7 +30,7 @@ pub struct Budget<'a> {
 /// subproblems in milliseconds; the pure-Rust backend needs them much smaller.
 fn milp_options() -> usize {
     if cfg!(feature = "highs") {
-        2500
+        600
     } else {
         150
     }
@@ -189,7 +189,7 @@ fn milp_repair(state: &mut State, free: &[usize], old: &[Option<u32>]) -> bool {
         free,
         Some(old),
         false,
-        if cfg!(feature = "highs") { 1.0 } else { 0.2 },
+        if cfg!(feature = "highs") { 0.5 } else { 0.2 },
         milp_options(),
     ) else {
         return false;

@@ -68,9 +68,26 @@ pub fn solve_subset(
     time_limit: f64,
     max_candidates: usize,
 ) -> Option<Outcome> {
+    let t0 = std::time::Instant::now();
     let model = Model::build(state, free, warm, relax, max_candidates)?;
-    model.solve(time_limit)
+    let built = t0.elapsed().as_secs_f64();
+    let (nv, nc) = (
+        model.x.iter().map(Vec::len).sum::<usize>(),
+        model.constraints.len(),
+    );
+    let out = model.solve(time_limit);
+    if std::env::var_os("CAREWEEK_TRACE2").is_some() {
+        eprintln!(
+            "trace2: subset {} reqs, {nv} x, {nc} rows: build {built:.3}s, total {:.3}s",
+            free.len(),
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    out
 }
+
+/// An option occupying a provider- or resource-day: (request slot, start, end, variable).
+type Occupancy = (usize, i32, i32, Variable);
 
 struct Model {
     vars: ProblemVariables,
@@ -203,10 +220,8 @@ impl Model {
         }
 
         // Provider-days and resource-days: cliques at option starts, residual caps.
-        let mut by_provider: BTreeMap<(u32, u16), Vec<(usize, i32, i32, Variable)>> =
-            BTreeMap::new();
-        let mut by_resource: BTreeMap<(u32, u16), Vec<(usize, i32, i32, Variable)>> =
-            BTreeMap::new();
+        let mut by_provider: BTreeMap<(u32, u16), Vec<Occupancy>> = BTreeMap::new();
+        let mut by_resource: BTreeMap<(u32, u16), Vec<Occupancy>> = BTreeMap::new();
         for (i, &r) in free.iter().enumerate() {
             for &(oi, v) in &x[i] {
                 let o = state.opt(r, oi);
@@ -338,6 +353,33 @@ impl Model {
                             constraints.push(sum.leq(y));
                         }
                     }
+                    // Two requests a precedence keeps on different days need a trip each:
+                    // `y ≥ x_before,d + x_after,d` is valid and closes the LP's half trips.
+                    for p in &problem.precedences {
+                        let row = |r: usize| {
+                            ip_rows
+                                .iter()
+                                .position(|row| row.first().is_some_and(|t| t.2 == r))
+                        };
+                        let (Some(bi), Some(ai)) = (row(slot[p.before]), row(slot[p.after])) else {
+                            continue;
+                        };
+                        let same_day_possible = ip_rows[bi].iter().any(|&(ob, _, _)| {
+                            ip_rows[ai].iter().any(|&(oa, _, _)| {
+                                gap_ok(
+                                    state.opt(p.before, ob).end,
+                                    state.opt(p.after, oa).start,
+                                    p.min_gap,
+                                    p.max_gap,
+                                )
+                            })
+                        });
+                        if !same_day_possible {
+                            let sum: Expression =
+                                ip_rows[bi].iter().chain(&ip_rows[ai]).map(|t| t.1).sum();
+                            constraints.push(sum.leq(y));
+                        }
+                    }
                     let on = ip_rows
                         .iter()
                         .flatten()
@@ -347,57 +389,30 @@ impl Model {
                 }
                 // Waiting.
                 if ip_active + fixed_ip.len() >= 2 && problem.weights.idle_per_min > 0 {
-                    let base = problem.days[d].start as f64;
-                    let big_m = (problem.days[d].end - problem.days[d].start) as f64 + 60.0;
-                    let first = vars.add(variable().min(0.0).max(big_m));
-                    let last = vars.add(variable().min(0.0).max(big_m));
-                    let idle = vars.add(variable().min(0.0));
-                    objective += problem.weights.idle_per_min as f64 * idle;
-                    let mut busy = Expression::from(0.0);
-                    for o in &fixed_ip {
-                        constraints.push(Expression::from(first).leq((o.start as f64) - base));
-                        constraints.push(Expression::from(last).geq((o.end as f64) - base));
-                        busy += (o.end - o.start) as f64;
-                    }
-                    for row in ip_rows.iter().filter(|r| !r.is_empty()) {
-                        let mut starts = Expression::from(0.0);
-                        let mut ends = Expression::from(0.0);
-                        let mut used = Expression::from(0.0);
-                        for &(oi, v, m) in row {
-                            let o = state.opt(free[m], oi);
-                            starts += (o.start as f64 - base) * v;
-                            ends += (o.end as f64 - base) * v;
-                            used += v;
-                            busy += (o.end - o.start) as f64 * v;
-                        }
-                        constraints
-                            .push(Expression::from(first).leq(starts + big_m - big_m * used));
-                        constraints.push(Expression::from(last).geq(ends));
-                    }
-                    constraints
-                        .push(Expression::from(idle).geq(Expression::from(last) - first - busy));
-                    if let Some(w) = warm {
-                        let mut spans: Vec<(i32, i32)> =
-                            fixed_ip.iter().map(|o| (o.start, o.end)).collect();
-                        for &(oi, _, m) in ip_rows.iter().flatten() {
-                            if w[m] == Some(oi) {
-                                let o = state.opt(free[m], oi);
-                                spans.push((o.start, o.end));
-                            }
-                        }
-                        spans.sort_unstable();
-                        let (f, l, id) = match (spans.first(), spans.last()) {
-                            (Some(a), Some(b)) => {
-                                let id: i32 =
-                                    spans.windows(2).map(|p| (p[1].0 - p[0].1).max(0)).sum();
-                                (a.0 as f64 - base, b.1 as f64 - base, id as f64)
-                            }
-                            _ => (big_m, 0.0, 0.0),
-                        };
-                        warm_values.push((first, f));
-                        warm_values.push((last, l));
-                        warm_values.push((idle, id));
-                    }
+                    let items: Vec<Item> = fixed_ip
+                        .iter()
+                        .map(|o| Item::Fixed(o.start, o.end))
+                        .chain(ip_rows.iter().filter(|r| !r.is_empty()).map(|row| {
+                            Item::Free(
+                                row.iter()
+                                    .map(|&(oi, v, m)| {
+                                        let o = state.opt(free[m], oi);
+                                        (o.start, o.end, v, warm.is_some_and(|w| w[m] == Some(oi)))
+                                    })
+                                    .collect(),
+                            )
+                        }))
+                        .collect();
+                    add_waiting(
+                        &items,
+                        problem.grid,
+                        problem.weights.idle_per_min as f64,
+                        relax,
+                        &mut vars,
+                        &mut objective,
+                        &mut constraints,
+                        &mut warm_values,
+                    );
                 }
             }
             if let Some(max) = patient.max_trips {
@@ -614,5 +629,159 @@ mod backend {
             SolutionStatus::Optimal | SolutionStatus::GapLimit
         );
         Some((values, optimal, sol.eval(&objective)))
+    }
+}
+
+/// One in-person appointment of a patient-day in the waiting model: fixed, or a choice among
+/// options `(start, end, variable, chosen in the warm start)`.
+enum Item {
+    Fixed(i32, i32),
+    Free(Vec<(i32, i32, Variable, bool)>),
+}
+
+/// Waiting of one patient-day, time-indexed and exact on the grid: slot `[t, t + grid)` is
+/// idle when some appointment has ended by `t`, another starts at or after `t + grid`, and
+/// none covers the slot. With `ended_i(t)`, `later_j(t)` and `busy(t)` as running sums of the
+/// option variables, `w_t ≥ ended_i(t) + later_j(t) − 1 − busy(t)` for every ordered pair
+/// `i ≠ j`; the cost is `grid × Σ w_t`. Unlike a big-M span, its LP relaxation stays tight.
+#[allow(clippy::too_many_arguments)]
+fn add_waiting(
+    items: &[Item],
+    grid: i32,
+    weight: f64,
+    relax: bool,
+    vars: &mut ProblemVariables,
+    objective: &mut Expression,
+    constraints: &mut Vec<Constraint>,
+    warm_values: &mut Vec<(Variable, f64)>,
+) {
+    let spans = items.iter().flat_map(|it| match it {
+        Item::Fixed(s, e) => vec![(*s, *e)],
+        Item::Free(opts) => opts.iter().map(|o| (o.0, o.1)).collect(),
+    });
+    let (lo, hi) = spans.fold((i32::MAX, i32::MIN), |(a, b), (s, e)| (a.min(s), b.max(e)));
+    if lo >= hi {
+        return;
+    }
+    let slots: Vec<i32> = (0..)
+        .map(|k| lo + k * grid)
+        .take_while(|&t| t < hi)
+        .collect();
+    let n = slots.len();
+    // Running sums as expressions of at most a few terms each, through auxiliary variables.
+    let running = |vars: &mut ProblemVariables,
+                   constraints: &mut Vec<Constraint>,
+                   warm_values: &mut Vec<(Variable, f64)>,
+                   opts: &[(i32, i32, Variable, bool)],
+                   ended: bool|
+     -> Vec<Expression> {
+        // ended: value at slot k = Σ x over options with end ≤ slot start; later: start ≥ slot end.
+        let mut out = vec![Expression::from(0.0); n];
+        let mut warm_on = vec![false; n];
+        let mut prev: Option<Variable> = None;
+        let order: Vec<usize> = if ended {
+            (0..n).collect()
+        } else {
+            (0..n).rev().collect()
+        };
+        for k in order {
+            let t = slots[k];
+            let new: Vec<&(i32, i32, Variable, bool)> = opts
+                .iter()
+                .filter(|o| {
+                    if ended {
+                        o.1 <= t && o.1 > t - grid
+                    } else {
+                        o.0 >= t + grid && o.0 < t + 2 * grid
+                    }
+                })
+                .collect();
+            let on_now = opts
+                .iter()
+                .any(|o| o.3 && if ended { o.1 <= t } else { o.0 >= t + grid });
+            warm_on[k] = on_now;
+            if prev.is_none() && new.is_empty() {
+                continue;
+            }
+            let v = vars.add(variable().min(0.0).max(1.0));
+            let mut def = Expression::from(0.0);
+            if let Some(p) = prev {
+                def += p;
+            }
+            for o in new {
+                def += o.2;
+            }
+            constraints.push(Expression::from(v).eq(def));
+            warm_values.push((v, if on_now { 1.0 } else { 0.0 }));
+            out[k] = Expression::from(v);
+            prev = Some(v);
+        }
+        out
+    };
+    let mut ended: Vec<Vec<Expression>> = Vec::new();
+    let mut later: Vec<Vec<Expression>> = Vec::new();
+    let mut busy: Vec<Expression> = vec![Expression::from(0.0); n];
+    let mut busy_warm = vec![0.0; n];
+    for it in items {
+        match it {
+            Item::Fixed(s, e) => {
+                ended.push(
+                    slots
+                        .iter()
+                        .map(|&t| Expression::from(if *e <= t { 1.0 } else { 0.0 }))
+                        .collect(),
+                );
+                later.push(
+                    slots
+                        .iter()
+                        .map(|&t| Expression::from(if *s >= t + grid { 1.0 } else { 0.0 }))
+                        .collect(),
+                );
+                for (k, &t) in slots.iter().enumerate() {
+                    if *s <= t && t < *e {
+                        busy[k] += 1.0;
+                        busy_warm[k] += 1.0;
+                    }
+                }
+            }
+            Item::Free(opts) => {
+                ended.push(running(vars, constraints, warm_values, opts, true));
+                later.push(running(vars, constraints, warm_values, opts, false));
+                for o in opts {
+                    for (k, &t) in slots.iter().enumerate() {
+                        if o.0 <= t && t < o.1 {
+                            busy[k] += o.2;
+                            if o.3 {
+                                busy_warm[k] += 1.0;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let _ = relax;
+    for k in 0..n {
+        let w = vars.add(variable().min(0.0).max(1.0));
+        *objective += weight * grid as f64 * w;
+        for (i, ended_i) in ended.iter().enumerate() {
+            for (j, later_j) in later.iter().enumerate() {
+                if i != j {
+                    let idle_if = ended_i[k].clone() + later_j[k].clone() - 1.0 - busy[k].clone();
+                    constraints.push(Expression::from(w).geq(idle_if));
+                }
+            }
+        }
+        // Warm value: idle slot in the warm start.
+        let warm_ended = items.iter().any(|it| match it {
+            Item::Fixed(_, e) => *e <= slots[k],
+            Item::Free(opts) => opts.iter().any(|o| o.3 && o.1 <= slots[k]),
+        });
+        let warm_later = items.iter().any(|it| match it {
+            Item::Fixed(st, _) => *st >= slots[k] + grid,
+            Item::Free(opts) => opts.iter().any(|o| o.3 && o.0 >= slots[k] + grid),
+        });
+        let idle_now = warm_ended && warm_later && busy_warm[k] < 0.5;
+        warm_values.push((w, if idle_now { 1.0 } else { 0.0 }));
     }
 }

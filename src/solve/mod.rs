@@ -35,6 +35,9 @@ use crate::schedule::{Objective, Placed, Schedule, Stats, Status, Unplaced, Unpl
 use domain::Domains;
 use state::State;
 
+/// A progress callback, called from solver threads.
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
 /// Solver options.
 #[derive(Clone)]
 pub struct SolveOptions {
@@ -50,7 +53,7 @@ pub struct SolveOptions {
     /// Set to true (from any thread) to stop early with the best schedule so far.
     pub cancel: Option<Arc<AtomicBool>>,
     /// Called when the incumbent improves, with the running objective and bound.
-    pub progress: Option<Arc<dyn Fn(&Progress) + Send + Sync>>,
+    pub progress: Option<ProgressFn>,
 }
 
 impl Default for SolveOptions {
@@ -95,7 +98,7 @@ struct Tracker {
     started: Instant,
     incumbent: Vec<i64>,
     bound: Vec<f64>,
-    callback: Option<Arc<dyn Fn(&Progress) + Send + Sync>>,
+    callback: Option<ProgressFn>,
 }
 
 impl Tracker {
@@ -329,94 +332,115 @@ struct Context<'a> {
 
 fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     let (problem, domains, deadline) = (ctx.problem, ctx.domains, ctx.deadline);
+    let trace = std::env::var_os("CAREWEEK_TRACE").is_some();
+    let t0 = Instant::now();
     let mut state = State::new(problem, domains);
     construct::construct(&mut state, comp);
     let construction = comp_total(&state, comp);
     (ctx.report)(Some(construction), None);
-    let t0 = Instant::now();
-    let trace = std::env::var_os("CAREWEEK_TRACE").is_some();
     let size = milp::candidate_count(&state, comp);
-    let mut exact = false;
-    let mut bound = None;
-
-    if size <= exact_limit() && !ctx.cancel.load(Ordering::Relaxed) {
-        let remaining = deadline
-            .saturating_duration_since(Instant::now())
-            .as_secs_f64();
-        let warm: Vec<Option<u32>> = comp.iter().map(|&r| state.assign[r]).collect();
-        let mut empty = State::new(problem, domains);
-        for &r in comp {
-            empty.assign[r] = None;
-        }
-        if let Some(out) = milp::solve_subset(
-            &empty,
-            comp,
-            Some(&warm),
-            false,
-            remaining * 0.6,
-            usize::MAX,
-        ) {
-            let mut candidate = State::new(problem, domains);
-            if apply(&mut candidate, comp, &out.choice)
-                && comp_total(&candidate, comp) <= comp_total(&state, comp)
-            {
-                state = candidate;
-                if out.optimal {
-                    exact = true;
-                    bound = Some(comp_total(&state, comp) as f64);
-                }
-            }
-        }
-    }
-    if trace {
-        eprintln!(
-            "trace: comp {} reqs, {} cand, exact phase {:.2}s exact={exact}",
-            comp.len(),
-            size,
-            t0.elapsed().as_secs_f64()
-        );
-    }
-    let empty = State::new(problem, domains);
     let share = |f: f64| {
         deadline
             .saturating_duration_since(Instant::now())
             .as_secs_f64()
             * f
     };
-    if bound.is_none() && size <= relaxation_limit() {
-        if let Some(lp) = milp::solve_subset(&empty, comp, None, true, share(0.3), usize::MAX) {
-            if lp.optimal {
-                bound = Some(lp.objective - 1e-6);
-            }
+    let stall = if ctx.work.is_some() {
+        u64::MAX
+    } else {
+        400 + 4 * comp.len() as u64
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
+    let on_improve = |_total: i64, state: &State| (ctx.report)(Some(comp_total(state, comp)), None);
+
+    // 1. A quick search first: the exact methods below start from its incumbent.
+    let quick = lns::Budget {
+        deadline: Instant::now() + Duration::from_secs_f64(share(0.15)),
+        max_iterations: ctx.work.map_or(u64::MAX, |w| w / 4),
+        stall,
+        cancel: ctx.cancel,
+    };
+    let mut iterations = lns::improve(&mut state, comp, &mut rng, quick, &on_improve);
+    let mut exact = false;
+    let mut bound: Option<f64> = None;
+    let raise = |bound: &mut Option<f64>, b: f64| {
+        if bound.is_none_or(|x| b > x) {
+            *bound = Some(b);
         }
+    };
+    let proven = |state: &State, bound: Option<f64>| {
+        bound.is_some_and(|b| comp_total(state, comp) as f64 - b < 1.0 - 1e-6)
+    };
+    let empty = State::new(problem, domains);
+
+    // 2. Patients apart: exact per cluster, often tight when capacity does not bind.
+    if !ctx.cancel.load(Ordering::Relaxed) {
+        let until = Instant::now() + Duration::from_secs_f64(share(0.3));
+        if let Some(b) = bound::cluster_bound(&empty, comp, until) {
+            raise(&mut bound, b - 1e-6);
+        }
+        exact = proven(&state, bound);
     }
-    if bound.is_none() {
-        bound = bound::aggregated_bound(&empty, comp, share(0.3)).map(|b| b - 1e-6);
-    }
-    (ctx.report)(Some(comp_total(&state, comp)), bound);
     if trace {
         eprintln!(
-            "trace: bound {bound:?} at {:.2}s, incumbent {}",
+            "trace: comp {} reqs, {size} cand; cluster bound {bound:?} at {:.2}s, incumbent {}",
+            comp.len(),
             t0.elapsed().as_secs_f64(),
             comp_total(&state, comp)
         );
     }
-    let mut iterations = 0;
+
+    // 3. The whole component exactly, warm-started, when small enough.
+    if !exact && size <= exact_limit() && !ctx.cancel.load(Ordering::Relaxed) {
+        let warm: Vec<Option<u32>> = comp.iter().map(|&r| state.assign[r]).collect();
+        if let Some(out) =
+            milp::solve_subset(&empty, comp, Some(&warm), false, share(0.6), usize::MAX)
+        {
+            let mut candidate = State::new(problem, domains);
+            if apply(&mut candidate, comp, &out.choice)
+                && comp_total(&candidate, comp) <= comp_total(&state, comp)
+            {
+                state = candidate;
+                if out.optimal {
+                    raise(&mut bound, comp_total(&state, comp) as f64 - 1e-6);
+                }
+            }
+        }
+        exact = proven(&state, bound);
+    }
+
+    // 4. Relaxations for the bound.
+    if !exact && size <= relaxation_limit() {
+        if let Some(lp) = milp::solve_subset(&empty, comp, None, true, share(0.3), usize::MAX) {
+            if lp.optimal {
+                raise(&mut bound, lp.objective - 1e-6);
+            }
+        }
+    }
+    if !exact && bound.is_none() {
+        if let Some(b) = bound::aggregated_bound(&empty, comp, share(0.3)) {
+            raise(&mut bound, b - 1e-6);
+        }
+    }
+    exact = exact || proven(&state, bound);
+    (ctx.report)(Some(comp_total(&state, comp)), bound);
+    if trace {
+        eprintln!(
+            "trace: bound {bound:?} at {:.2}s, incumbent {}, exact {exact}",
+            t0.elapsed().as_secs_f64(),
+            comp_total(&state, comp)
+        );
+    }
+
+    // 5. Search on with the time (or work) left.
     if !exact {
-        let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
-        let budget = lns::Budget {
+        let rest = lns::Budget {
             deadline,
-            max_iterations: ctx.work.unwrap_or(u64::MAX),
-            stall: if ctx.work.is_some() {
-                u64::MAX
-            } else {
-                400 + 4 * comp.len() as u64
-            },
+            max_iterations: ctx.work.map_or(u64::MAX, |w| w.saturating_sub(iterations)),
+            stall,
             cancel: ctx.cancel,
         };
-        let on_improve =
-            |_total: i64, state: &State| (ctx.report)(Some(comp_total(state, comp)), None);
-        iterations = lns::improve(&mut state, comp, &mut rng, budget, &on_improve);
+        iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
     }
     ComponentResult {
         assign: comp.iter().map(|&r| (r, state.assign[r])).collect(),
