@@ -258,7 +258,7 @@ fn header(out: &mut String, input: &Input, schedule: &Schedule) {
     t.push(vec![
         "Objective".into(),
         format!(
-            "{} = unplaced {} + trips {} + waiting {} + part of day {} + provider {} + preferred day {} + moved {}",
+            "{} = unplaced {} + trips {} + idle between visits {} + part of day {} + provider {} + preferred day {} + moved {}",
             o.total, o.unplaced, o.trips, o.idle, o.part_of_day, o.provider, o.preferred_day, o.moved
         ),
     ]);
@@ -404,7 +404,8 @@ fn patients(out: &mut String, names: &Names, schedule: &Schedule) {
 }
 
 /// What happens between two same-day in-person appointments: the travel to a different
-/// site and the wait left over.
+/// site and the wait left over. (The objective's idle term counts both: the patient's time
+/// between visits.)
 fn between(names: &Names, prev: &Placed, next: &Placed) -> String {
     let gap = (next.start - prev.end).num_minutes();
     let travel = match (&prev.site, &next.site) {
@@ -592,7 +593,7 @@ mod tests {
         assert!(l.contains(&"Status     feasible (optimality not proven)"));
         assert!(l.contains(&"Placed     3 of 4 requests (1 could not be placed)"));
         assert!(l.contains(
-            &"Objective  4065 = unplaced 4000 + trips 60 + waiting 5 + part of day 0 + provider 0 + preferred day 0 + moved 0"
+            &"Objective  4065 = unplaced 4000 + trips 60 + idle between visits 5 + part of day 0 + provider 0 + preferred day 0 + moved 0"
         ));
         assert!(l.contains(&"Bound      4000  (gap 1.6%)"));
     }
