@@ -320,9 +320,14 @@ fn run_solve(
                 + "\n"
         }
     };
-    // A closed pipe (`| head`) is the reader's choice, not a failure.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    emit(&text);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes to stdout. A closed pipe (`| head`) is the reader's choice, not a failure, and
+/// must not panic as `println!` would.
+fn emit(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitCode, Failure> {
@@ -339,22 +344,24 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
     })?;
     let report = check(&input, &schedule);
     if report.violations.is_empty() {
-        println!(
-            "ok: {} placed, {} unplaced, objective {} (every hard constraint holds)",
+        emit(&format!(
+            "ok: {} placed, {} unplaced, objective {} (every hard constraint holds)\n",
             schedule.placed.len(),
             schedule.unplaced.len(),
             report.objective.total
-        );
+        ));
         return Ok(ExitCode::SUCCESS);
     }
+    let mut text = String::new();
     for v in &report.violations {
-        if v.requests.is_empty() {
-            println!("violation [{}]: {}", v.constraint, v.message);
+        let requests = if v.requests.is_empty() {
+            String::new()
         } else {
-            let requests = v.requests.join(", ");
-            println!("violation [{}] {requests}: {}", v.constraint, v.message);
-        }
+            format!(" {}", v.requests.join(", "))
+        };
+        text += &format!("violation [{}]{requests}: {}\n", v.constraint, v.message);
     }
-    println!("{} violation(s)", report.violations.len());
+    text += &format!("{} violation(s)\n", report.violations.len());
+    emit(&text);
     Ok(ExitCode::from(1))
 }
