@@ -366,6 +366,17 @@ fn refbench_instance_solved_and_accepted_by_the_reference_checker() {
     assert!(run.status.success(), "{}", text(&run.stderr));
     assert!(text(&run.stdout).contains("Could not place"));
 
+    // Forced to read it as careweek's own format, the same file is bad input.
+    let forced = careweek(&[
+        "solve",
+        path(&inst),
+        "--input-format",
+        "careweek",
+        "--quiet",
+    ]);
+    assert_eq!(forced.status.code(), Some(2), "{}", text(&forced.stderr));
+    assert!(text(&forced.stderr).starts_with("error[E"));
+
     let verdict = Command::new("python3")
         .arg(kit.join("check.py"))
         .args([path(&inst), path(&sol)])
