@@ -1,16 +1,152 @@
-//! Human-readable rendering of a schedule: a calendar per provider and per patient, then the
-//! requests that could not be placed, each with its reason.
+//! Human-readable rendering of a schedule, for the coordinator who books the week: a header
+//! with the objective, bound and gap; a calendar per provider and per patient in local time;
+//! then every request that could not be placed, with its reason.
+//!
+//! Plain text only: aligned columns (widths counted in characters, so accented names keep
+//! the alignment), no colour codes, no trailing spaces, and a stable order (input order of
+//! providers and patients, appointments by start then request id) so two runs diff cleanly.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 
-use crate::model::{Input, Modality};
-use crate::schedule::{Placed, Schedule, Status};
+use crate::model::{Input, Modality, Request};
+use crate::schedule::{Placed, Schedule, Status, UnplacedCode};
 
-fn name_or_id<'a>(name: &'a Option<String>, id: &'a str) -> &'a str {
-    name.as_deref().unwrap_or(id)
+/// Names and lookups shared by every section.
+struct Names<'a> {
+    input: &'a Input,
+    requests: HashMap<&'a str, (usize, &'a Request)>,
+}
+
+impl<'a> Names<'a> {
+    fn new(input: &'a Input) -> Self {
+        let requests = input
+            .requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.as_str(), (i, r)))
+            .collect();
+        Names { input, requests }
+    }
+
+    fn patient(&self, id: &str) -> String {
+        let p = self.input.patients.iter().find(|p| p.id == id);
+        p.and_then(|p| p.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    fn provider(&self, id: &str) -> String {
+        let p = self.input.providers.iter().find(|p| p.id == id);
+        p.and_then(|p| p.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    fn site(&self, id: &str) -> String {
+        let s = self.input.sites.iter().find(|s| s.id == id);
+        s.and_then(|s| s.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    /// What the appointment is: the service, else the specialty, else the request id.
+    fn service(&self, request: &str) -> String {
+        self.requests
+            .get(request)
+            .and_then(|(_, r)| r.service.clone().or_else(|| r.specialty.clone()))
+            .unwrap_or_else(|| request.to_string())
+    }
+
+    /// Position in the input, for a stable order of things the schedule lists.
+    fn order(&self, request: &str) -> usize {
+        self.requests.get(request).map_or(usize::MAX, |(i, _)| *i)
+    }
+
+    /// What became of the request's existing booking, if it had one: kept as pinned, kept,
+    /// or moved (from when, and from whom when the provider changed).
+    fn booking(&self, p: &Placed) -> String {
+        let Some(existing) = self
+            .requests
+            .get(p.request.as_str())
+            .and_then(|(_, r)| r.existing.as_ref())
+        else {
+            return String::new();
+        };
+        if existing.pinned {
+            return "pinned booking".into();
+        }
+        // The booking is written in the week's time zone; the placement carries its own
+        // offset, so compare instants (a naive comparison when the zone is unknown).
+        let booked = match self.input.week.timezone.parse::<chrono_tz::Tz>() {
+            Ok(tz) => tz
+                .from_local_datetime(&existing.start.0)
+                .earliest()
+                .map(|t| t.fixed_offset() == p.start),
+            Err(_) => None,
+        };
+        let same_time = booked.unwrap_or(existing.start.0 == p.start.naive_local());
+        if same_time && existing.provider == p.provider {
+            return "booking kept".into();
+        }
+        let mut from = format!(
+            "moved from {} {}",
+            existing.start.0.format("%a %d %b"),
+            existing.start.0.format("%H:%M")
+        );
+        if existing.provider != p.provider {
+            let _ = write!(from, " with {}", self.provider(&existing.provider));
+        }
+        from
+    }
+
+    fn travel(&self, a: &str, b: &str) -> Option<u32> {
+        if a == b {
+            return Some(0);
+        }
+        self.input
+            .travel
+            .iter()
+            .find(|t| (t.from == a && t.to == b) || (t.from == b && t.to == a))
+            .map(|t| t.minutes)
+    }
+}
+
+/// Rows of cells printed with each column padded to its widest cell; the last cell of a row
+/// is not padded, so no line ends in spaces.
+#[derive(Default)]
+struct Table {
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    fn write(&self, out: &mut String, indent: &str) {
+        let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..columns)
+            .map(|c| {
+                let cells = self.rows.iter().filter_map(|r| r.get(c));
+                cells.map(|s| s.chars().count()).max().unwrap_or(0)
+            })
+            .collect();
+        for row in &self.rows {
+            let mut line = String::from(indent);
+            for (c, cell) in row.iter().enumerate() {
+                if c > 0 {
+                    line.push_str("  ");
+                }
+                line.push_str(cell);
+                if c + 1 < row.len() {
+                    let pad = widths[c].saturating_sub(cell.chars().count());
+                    line.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
 }
 
 fn day_label(t: &DateTime<FixedOffset>) -> String {
@@ -18,224 +154,544 @@ fn day_label(t: &DateTime<FixedOffset>) -> String {
 }
 
 fn span(p: &Placed) -> String {
-    format!("{}–{}", p.start.format("%H:%M"), p.end.format("%H:%M"))
+    format!("{}-{}", p.start.format("%H:%M"), p.end.format("%H:%M"))
 }
 
-fn modality(p: &Placed) -> &'static str {
-    match p.modality {
+fn modality(m: Modality) -> &'static str {
+    match m {
+        Modality::InPerson => "in person",
         Modality::Telehealth => "telehealth",
-        _ => "in person",
+        Modality::Either => "either",
     }
 }
 
-/// Renders the week as plain text: header with the objective, bound and gap; one calendar
-/// per provider and per patient (local times); the unplaced requests with their reasons.
+fn resources(p: &Placed) -> String {
+    if p.resources.is_empty() {
+        String::new()
+    } else {
+        format!("+ {}", p.resources.join(", "))
+    }
+}
+
+fn code_name(code: UnplacedCode) -> String {
+    serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn section(out: &mut String, title: &str) {
+    let _ = writeln!(out, "\n{title}\n{}", "=".repeat(title.chars().count()));
+}
+
+/// Sorted by start instant, then request id: the order every calendar uses.
+fn sorted<'s>(placed: impl Iterator<Item = &'s Placed>) -> Vec<&'s Placed> {
+    let mut v: Vec<&Placed> = placed.collect();
+    v.sort_by(|a, b| (a.start, &a.request).cmp(&(b.start, &b.request)));
+    v
+}
+
+/// Renders the week as plain text: a header with the status, the placed count, the
+/// objective and its terms, the bound and the gap; one calendar per provider and per
+/// patient (local times: the site's for in-person appointments, the week's for telehealth,
+/// as carried by the schedule's offsets); then "Could not place" with every unplaced
+/// request and its reason.
+///
+/// Ids the input does not know (a schedule from another input) are shown as they are rather
+/// than rejected: rendering never fails.
 ///
 /// # Example
 /// ```
 /// let input = careweek::generate(&careweek::GenerateOptions { patients: 3, seed: 1, grid_min: 15 });
-/// let schedule = careweek::solve(&careweek::validate(input.clone()).unwrap(), &Default::default());
+/// let options = careweek::SolveOptions { time_limit: 2.0, ..Default::default() };
+/// let schedule = careweek::solve(&careweek::validate(input.clone()).unwrap(), &options);
 /// let text = careweek::report::render_text(&input, &schedule);
 /// assert!(text.contains("Providers"));
 /// assert!(text.contains("Patients"));
+/// assert!(text.contains("Could not place"));
 /// ```
 pub fn render_text(input: &Input, schedule: &Schedule) -> String {
+    let names = Names::new(input);
     let mut out = String::new();
-    let requests: BTreeMap<&str, &crate::model::Request> =
-        input.requests.iter().map(|r| (r.id.as_str(), r)).collect();
-    let patient_name = |id: &str| -> String {
-        input
-            .patients
-            .iter()
-            .find(|p| p.id == id)
-            .map_or(id.to_string(), |p| name_or_id(&p.name, &p.id).to_string())
-    };
-    let provider_name = |id: &str| -> String {
-        input
-            .providers
-            .iter()
-            .find(|p| p.id == id)
-            .map_or(id.to_string(), |p| name_or_id(&p.name, &p.id).to_string())
-    };
-    let site_name = |id: &Option<String>| -> String {
-        match id {
-            None => "—".into(),
-            Some(id) => input
-                .sites
-                .iter()
-                .find(|s| &s.id == id)
-                .map_or(id.clone(), |s| name_or_id(&s.name, &s.id).to_string()),
-        }
-    };
-    let service = |id: &str| -> String {
-        requests.get(id).map_or(id.to_string(), |r| {
-            r.service
-                .clone()
-                .or_else(|| r.specialty.clone())
-                .unwrap_or_else(|| id.to_string())
-        })
-    };
+    header(&mut out, input, schedule);
+    providers(&mut out, &names, schedule);
+    patients(&mut out, &names, schedule);
+    unplaced(&mut out, &names, schedule);
+    out
+}
 
-    let total = input.requests.len();
+fn header(out: &mut String, input: &Input, schedule: &Schedule) {
+    let week = &input.week;
+    let last = week
+        .start
+        .checked_add_days(chrono::Days::new(u64::from(week.days.saturating_sub(1))))
+        .unwrap_or(week.start);
+    let _ = writeln!(
+        out,
+        "Week {} to {} ({}), {}-minute grid",
+        fmt_date(week.start),
+        fmt_date(last),
+        week.timezone,
+        week.grid_min
+    );
     let o = &schedule.objective;
-    let _ = writeln!(
-        out,
-        "Week of {} ({} days, {})  —  {} of {} requests placed",
-        input.week.start,
-        input.week.days,
-        input.week.timezone,
-        schedule.placed.len(),
-        total
-    );
     let status = match schedule.status {
-        Status::Optimal => "proven optimal".to_string(),
-        Status::Feasible => format!(
-            "within {:.1}% of optimal (bound {})",
-            schedule.gap * 100.0,
-            schedule.bound
-        ),
+        Status::Optimal => "optimal (proven)",
+        Status::Feasible => "feasible (optimality not proven)",
     };
-    let _ = writeln!(out, "Objective {}  —  {status}", o.total);
-    let _ = writeln!(
-        out,
-        "  unplaced {}  trips {}  waiting {}  part of day {}  provider {}  preferred day {}  moved {}",
-        o.unplaced, o.trips, o.idle, o.part_of_day, o.provider, o.preferred_day, o.moved
-    );
-    let _ = writeln!(
-        out,
-        "  solved in {:.1} s with {} on {} thread(s), seed {}",
-        schedule.stats.seconds, schedule.stats.backend, schedule.stats.threads, schedule.stats.seed
-    );
+    let requests = schedule.placed.len() + schedule.unplaced.len();
+    let mut t = Table::default();
+    t.push(vec!["Status".into(), status.into()]);
+    t.push(vec![
+        "Placed".into(),
+        format!(
+            "{} of {} requests ({} could not be placed)",
+            schedule.placed.len(),
+            requests,
+            schedule.unplaced.len()
+        ),
+    ]);
+    t.push(vec![
+        "Objective".into(),
+        format!(
+            "{} = unplaced {} + trips {} + idle between visits {} + part of day {} + provider {} + preferred day {} + moved {}",
+            o.total, o.unplaced, o.trips, o.idle, o.part_of_day, o.provider, o.preferred_day, o.moved
+        ),
+    ]);
+    t.push(vec![
+        "Bound".into(),
+        format!(
+            "{}  (gap {:.1}%)",
+            fmt_number(schedule.bound),
+            schedule.gap * 100.0
+        ),
+    ]);
+    let s = &schedule.stats;
+    t.push(vec![
+        "Solver".into(),
+        format!(
+            "{}, {}, seed {}, {:.1} s, {}",
+            s.backend,
+            plural(s.threads, "thread", "threads"),
+            s.seed,
+            s.seconds,
+            plural(s.iterations as usize, "repair", "repairs")
+        ),
+    ]);
+    t.write(out, "");
+}
 
-    // Providers.
-    let _ = writeln!(out, "\nProviders\n=========");
-    for prov in &input.providers {
-        let mut mine: Vec<&Placed> = schedule
-            .placed
-            .iter()
-            .filter(|p| p.provider == prov.id)
-            .collect();
-        if mine.is_empty() {
-            continue;
-        }
-        mine.sort_by_key(|p| (p.start, p.request.clone()));
+fn fmt_date(d: NaiveDate) -> String {
+    d.format("%a %d %b %Y").to_string()
+}
+
+/// A bound is a float; show it as an integer when it is one.
+fn fmt_number(x: f64) -> String {
+    if x.is_finite() && x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+fn providers(out: &mut String, names: &Names, schedule: &Schedule) {
+    section(out, "Providers");
+    for prov in &names.input.providers {
+        let mine = sorted(schedule.placed.iter().filter(|p| p.provider == prov.id));
         let _ = writeln!(
             out,
-            "\n{} — {}, {}  ({} appointments)",
-            name_or_id(&prov.name, &prov.id),
+            "\n{} ({}, {}): {}",
+            names.provider(&prov.id),
             prov.specialty,
-            site_name(&Some(prov.site.clone())),
-            mine.len()
+            names.site(&prov.site),
+            if mine.is_empty() {
+                "no appointments this week".to_string()
+            } else {
+                plural(mine.len(), "appointment", "appointments")
+            }
         );
-        let mut last_day = String::new();
+        let mut t = Table::default();
         for p in mine {
-            let day = day_label(&p.start);
-            let shown = if day == last_day {
-                String::new()
-            } else {
-                day.clone()
-            };
-            last_day = day;
-            let extras = if p.resources.is_empty() {
-                String::new()
-            } else {
-                format!("  + {}", p.resources.join(", "))
-            };
-            let _ = writeln!(
-                out,
-                "  {:<10}  {}  {:<24} {:<28} {:<10}{extras}",
-                shown,
+            t.push(vec![
+                day_label(&p.start),
                 span(p),
-                patient_name(&p.patient),
-                service(&p.request),
-                modality(p)
-            );
+                format!(
+                    "{} ({})",
+                    names.patient(&p.patient),
+                    names.service(&p.request)
+                ),
+                modality(p.modality).into(),
+                resources(p),
+                names.booking(p),
+            ]);
         }
+        t.write(out, "  ");
     }
+}
 
-    // Patients.
-    let _ = writeln!(out, "\nPatients\n========");
-    for q in &input.patients {
-        let mut mine: Vec<&Placed> = schedule
-            .placed
-            .iter()
-            .filter(|p| p.patient == q.id)
-            .collect();
-        let missing = schedule
+fn patients(out: &mut String, names: &Names, schedule: &Schedule) {
+    section(out, "Patients");
+    let mut seen = BTreeSet::new();
+    let ids = names.input.patients.iter().map(|p| p.id.as_str());
+    // Patients the input does not list still get a calendar, after the known ones.
+    let stray = schedule.placed.iter().map(|p| p.patient.as_str());
+    let stray = stray.chain(schedule.unplaced.iter().map(|u| u.patient.as_str()));
+    for id in ids.chain(stray) {
+        if !seen.insert(id) {
+            continue;
+        }
+        let mine = sorted(schedule.placed.iter().filter(|p| p.patient == id));
+        let mut missing: Vec<_> = schedule
             .unplaced
             .iter()
-            .filter(|u| u.patient == q.id)
-            .count();
-        if mine.is_empty() && missing == 0 {
+            .filter(|u| u.patient == id)
+            .collect();
+        if mine.is_empty() && missing.is_empty() {
             continue;
         }
-        mine.sort_by_key(|p| (p.start, p.request.clone()));
-        let trips: std::collections::BTreeSet<String> = mine
+        missing.sort_by_key(|u| names.order(&u.request));
+        let trips: BTreeSet<NaiveDate> = mine
             .iter()
-            .filter(|p| p.modality != Modality::Telehealth)
-            .map(|p| day_label(&p.start))
+            .filter(|p| p.modality == Modality::InPerson)
+            .map(|p| p.start.date_naive())
             .collect();
-        let _ = writeln!(
-            out,
-            "\n{}  ({} placed, {} not placed, {} trip(s))",
-            name_or_id(&q.name, &q.id),
-            mine.len(),
-            missing,
-            trips.len()
-        );
-        let mut prev: Option<&Placed> = None;
-        for p in mine {
-            let day = day_label(&p.start);
-            let same_day = prev.is_some_and(|x| day_label(&x.start) == day);
-            let shown = if same_day { String::new() } else { day.clone() };
-            let wait = match prev {
-                Some(x) if same_day => {
-                    let m = (p.start - x.end).num_minutes();
-                    if m > 0 {
-                        format!("  (waits {m} min)")
-                    } else {
-                        String::new()
-                    }
-                }
-                _ => String::new(),
-            };
-            let _ = writeln!(
-                out,
-                "  {:<10}  {}  {:<28} {:<26} {:<20} {}{wait}",
-                shown,
-                span(p),
-                service(&p.request),
-                provider_name(&p.provider),
-                site_name(&p.site),
-                modality(p)
-            );
-            prev = Some(p);
+        let mut summary = vec![plural(mine.len(), "appointment", "appointments")];
+        summary.push(plural(trips.len(), "trip", "trips"));
+        if !missing.is_empty() {
+            summary.push(format!("{} not placed", missing.len()));
         }
+        let _ = writeln!(out, "\n{}: {}", names.patient(id), summary.join(", "));
+        let mut t = Table::default();
+        let mut last_in_person: Option<&Placed> = None;
+        for p in mine {
+            let mut note = String::new();
+            if p.modality == Modality::InPerson {
+                if let Some(prev) =
+                    last_in_person.filter(|prev| prev.start.date_naive() == p.start.date_naive())
+                {
+                    note = between(names, prev, p);
+                }
+                last_in_person = Some(p);
+            }
+            t.push(vec![
+                day_label(&p.start),
+                span(p),
+                names.service(&p.request),
+                names.provider(&p.provider),
+                p.site.as_deref().map_or("-".into(), |s| names.site(s)),
+                modality(p.modality).into(),
+                [note, names.booking(p)]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ]);
+        }
+        for u in missing {
+            t.push(vec![
+                "not placed".into(),
+                String::new(),
+                names.service(&u.request),
+                format!("[{}]", code_name(u.code)),
+            ]);
+        }
+        t.write(out, "  ");
     }
+}
 
-    // Unplaced.
-    let _ = writeln!(
+/// What happens between two same-day in-person appointments: the travel to a different
+/// site and the wait left over. (The objective's idle term counts both: the patient's time
+/// between visits.)
+fn between(names: &Names, prev: &Placed, next: &Placed) -> String {
+    let gap = (next.start - prev.end).num_minutes();
+    let travel = match (&prev.site, &next.site) {
+        (Some(a), Some(b)) if a != b => names.travel(a, b).map(i64::from),
+        _ => None,
+    };
+    let mut parts = Vec::new();
+    if let (Some(minutes), Some(from)) = (travel, &prev.site) {
+        parts.push(format!("travel {minutes} min from {}", names.site(from)));
+    }
+    let wait = gap - travel.unwrap_or(0);
+    if wait > 0 {
+        parts.push(format!("waits {wait} min"));
+    }
+    parts.join(", ")
+}
+
+fn unplaced(out: &mut String, names: &Names, schedule: &Schedule) {
+    section(
         out,
-        "\nCould not place ({})\n===============",
-        schedule.unplaced.len()
+        &format!("Could not place ({})", schedule.unplaced.len()),
     );
     if schedule.unplaced.is_empty() {
         let _ = writeln!(out, "  every request is placed");
+        return;
     }
-    for u in &schedule.unplaced {
-        let priority = requests.get(u.request.as_str()).map_or(0, |r| r.priority);
+    let mut list: Vec<_> = schedule.unplaced.iter().collect();
+    list.sort_by_key(|u| (names.order(&u.request), u.request.clone()));
+    for u in list {
+        let priority = names
+            .requests
+            .get(u.request.as_str())
+            .map(|(_, r)| r.priority);
         let _ = writeln!(
             out,
-            "  {} — {} for {} (priority {priority}) [{}]\n      {}",
+            "  {}  {} for {}{}  [{}]\n      {}",
             u.request,
-            service(&u.request),
-            patient_name(&u.patient),
-            serde_json::to_value(u.code)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            names.service(&u.request),
+            names.patient(&u.patient),
+            priority.map_or(String::new(), |p| format!(", priority {p}")),
+            code_name(u.code),
             u.reason
         );
     }
-    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::{Objective, Stats, Unplaced};
+
+    fn input() -> Input {
+        serde_json::from_value(serde_json::json!({
+            "version": 1,
+            "week": {"start": "2026-03-02", "days": 6, "grid_min": 15,
+                     "timezone": "America/New_York"},
+            "sites": [{"id": "main", "name": "Main Hospital"},
+                      {"id": "north", "name": "Northgate Clinic"}],
+            "travel": [{"from": "main", "to": "north", "minutes": 40}],
+            "providers": [
+                {"id": "dr-lee", "name": "Dr. Lee", "specialty": "cardiology", "site": "main",
+                 "hours": {"tue": [["08:00", "17:00"]]}},
+                {"id": "lab-1", "specialty": "lab", "site": "north",
+                 "hours": {"tue": [["07:00", "15:00"]]}},
+                {"id": "dr-idle", "name": "Dr. Idle", "specialty": "oncology", "site": "main",
+                 "hours": {"mon": [["08:00", "09:00"]]}}
+            ],
+            "resources": [{"id": "interpreter-es", "kind": "interpreter", "language": "es"}],
+            "patients": [
+                {"id": "chen", "name": "Mrs. Chen"},
+                {"id": "josé", "name": "José Ramírez", "language": "es"},
+                {"id": "nobody", "name": "Nobody Booked"}
+            ],
+            "requests": [
+                {"id": "chen-card", "patient": "chen", "service": "cardiology follow-up",
+                 "specialty": "cardiology", "duration_min": 30},
+                {"id": "chen-lab", "patient": "chen", "service": "lab draw",
+                 "specialty": "lab", "duration_min": 15},
+                {"id": "chen-tele", "patient": "chen", "specialty": "cardiology",
+                 "duration_min": 15, "modality": "telehealth"},
+                {"id": "jose-card", "patient": "josé", "service": "cardiology consult",
+                 "specialty": "cardiology", "duration_min": 30, "priority": 4}
+            ]
+        }))
+        .expect("a well-formed test input")
+    }
+
+    fn at(s: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339(s).expect("a test date-time")
+    }
+
+    fn placed(
+        request: &str,
+        patient: &str,
+        provider: &str,
+        site: Option<&str>,
+        start: &str,
+        end: &str,
+        resources: &[&str],
+    ) -> Placed {
+        Placed {
+            request: request.into(),
+            patient: patient.into(),
+            provider: provider.into(),
+            resources: resources.iter().map(|r| r.to_string()).collect(),
+            site: site.map(str::to_string),
+            start: at(start),
+            end: at(end),
+            modality: if site.is_some() {
+                Modality::InPerson
+            } else {
+                Modality::Telehealth
+            },
+        }
+    }
+
+    fn schedule() -> Schedule {
+        Schedule {
+            version: 1,
+            placed: vec![
+                placed(
+                    "chen-lab",
+                    "chen",
+                    "lab-1",
+                    Some("north"),
+                    "2026-03-03T08:00:00-05:00",
+                    "2026-03-03T08:15:00-05:00",
+                    &[],
+                ),
+                placed(
+                    "chen-card",
+                    "chen",
+                    "dr-lee",
+                    Some("main"),
+                    "2026-03-03T09:00:00-05:00",
+                    "2026-03-03T09:30:00-05:00",
+                    &["interpreter-es"],
+                ),
+                placed(
+                    "chen-tele",
+                    "chen",
+                    "dr-lee",
+                    None,
+                    "2026-03-03T10:00:00-05:00",
+                    "2026-03-03T10:15:00-05:00",
+                    &[],
+                ),
+            ],
+            unplaced: vec![Unplaced {
+                request: "jose-card".into(),
+                patient: "josé".into(),
+                code: UnplacedCode::PatientUnavailable,
+                reason: "José Ramírez is available only Mon 19:00-21:00".into(),
+            }],
+            objective: Objective {
+                unplaced: 4000,
+                trips: 60,
+                idle: 5,
+                ..Default::default()
+            }
+            .with_total(),
+            bound: 4000.0,
+            gap: 65.0 / 4065.0,
+            status: Status::Feasible,
+            stats: Stats {
+                backend: "microlp".into(),
+                threads: 2,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn lines(text: &str) -> Vec<&str> {
+        text.lines().collect()
+    }
+
+    #[test]
+    fn header_has_status_counts_objective_bound_and_gap() {
+        let text = render_text(&input(), &schedule());
+        let l = lines(&text);
+        assert_eq!(
+            l[0],
+            "Week Mon 02 Mar 2026 to Sat 07 Mar 2026 (America/New_York), 15-minute grid"
+        );
+        assert!(l.contains(&"Status     feasible (optimality not proven)"));
+        assert!(l.contains(&"Placed     3 of 4 requests (1 could not be placed)"));
+        assert!(l.contains(
+            &"Objective  4065 = unplaced 4000 + trips 60 + idle between visits 5 + part of day 0 + provider 0 + preferred day 0 + moved 0"
+        ));
+        assert!(l.contains(&"Bound      4000  (gap 1.6%)"));
+    }
+
+    #[test]
+    fn provider_calendar_lists_each_appointment_with_aligned_columns() {
+        let text = render_text(&input(), &schedule());
+        let l = lines(&text);
+        assert!(l.contains(&"Dr. Lee (cardiology, Main Hospital): 2 appointments"));
+        assert!(l.contains(
+            &"  Tue 03 Mar  09:00-09:30  Mrs. Chen (cardiology follow-up)  in person   + interpreter-es"
+        ));
+        assert!(
+            l.contains(&"  Tue 03 Mar  10:00-10:15  Mrs. Chen (cardiology)            telehealth")
+        );
+        // A provider without a name is shown by id; one without appointments says so.
+        assert!(l.contains(&"lab-1 (lab, Northgate Clinic): 1 appointment"));
+        assert!(l.contains(&"Dr. Idle (oncology, Main Hospital): no appointments this week"));
+        assert!(l.iter().all(|line| line == &line.trim_end()));
+    }
+
+    #[test]
+    fn patient_calendar_shows_travel_wait_and_what_was_not_placed() {
+        let text = render_text(&input(), &schedule());
+        let l = lines(&text);
+        assert!(l.contains(&"Mrs. Chen: 3 appointments, 1 trip"));
+        assert!(l.contains(
+            &"  Tue 03 Mar  08:00-08:15  lab draw              lab-1    Northgate Clinic  in person"
+        ));
+        // 45 minutes between the two in-person visits: 40 on the road, 5 waiting.
+        assert!(l.contains(
+            &"  Tue 03 Mar  09:00-09:30  cardiology follow-up  Dr. Lee  Main Hospital     in person   travel 40 min from Northgate Clinic, waits 5 min"
+        ));
+        // Telehealth has no site and does not count as waiting time.
+        assert!(l.contains(&"  Tue 03 Mar  10:00-10:15  cardiology            Dr. Lee  -                 telehealth"));
+        assert!(l.contains(&"José Ramírez: 0 appointments, 0 trips, 1 not placed"));
+        assert!(l.contains(&"  not placed    cardiology consult  [patient_unavailable]"));
+        assert!(!text.contains("Nobody Booked"));
+    }
+
+    #[test]
+    fn could_not_place_lists_each_request_with_its_reason() {
+        let text = render_text(&input(), &schedule());
+        let tail = text
+            .split_once("Could not place (1)\n===================\n")
+            .expect("the section")
+            .1;
+        assert_eq!(
+            tail,
+            "  jose-card  cardiology consult for José Ramírez, priority 4  [patient_unavailable]\n      José Ramírez is available only Mon 19:00-21:00\n"
+        );
+    }
+
+    #[test]
+    fn order_is_stable_and_uses_the_offsets_given() {
+        let mut s = schedule();
+        let text = render_text(&input(), &s);
+        s.placed.reverse();
+        assert_eq!(render_text(&input(), &s), text);
+        // A site in another time zone keeps its own wall-clock time.
+        s.placed[0].start = at("2026-03-03T16:00:00+01:00");
+        s.placed[0].end = at("2026-03-03T16:15:00+01:00");
+        assert!(render_text(&input(), &s).contains("Tue 03 Mar  16:00-16:15"));
+    }
+
+    #[test]
+    fn existing_bookings_show_as_pinned_kept_or_moved() {
+        let mut input = input();
+        let existing = |v: serde_json::Value| Some(serde_json::from_value(v).expect("a booking"));
+        input.requests[0].existing = existing(serde_json::json!(
+            {"provider": "dr-lee", "start": "2026-03-03T09:00", "pinned": true}));
+        input.requests[1].existing = existing(serde_json::json!(
+            {"provider": "dr-lee", "start": "2026-03-03T07:30"}));
+        input.requests[2].existing = existing(serde_json::json!(
+            {"provider": "dr-lee", "start": "2026-03-03T10:00", "modality": "telehealth"}));
+        let text = render_text(&input, &schedule());
+        let line = |start: &str| {
+            let found = text.lines().find(|l| l.starts_with(start));
+            found.unwrap_or_else(|| panic!("no line {start:?} in\n{text}"))
+        };
+        assert!(line("  Tue 03 Mar  09:00-09:30  Mrs. Chen (")
+            .ends_with("+ interpreter-es  pinned booking"));
+        assert!(line("  Tue 03 Mar  08:00-08:15  Mrs. Chen (")
+            .ends_with("  moved from Tue 03 Mar 07:30 with Dr. Lee"));
+        assert!(line("  Tue 03 Mar  10:00-10:15  Mrs. Chen (").ends_with("booking kept"));
+        assert!(line("  Tue 03 Mar  09:00-09:30  cardiology follow-up")
+            .ends_with("waits 5 min; pinned booking"));
+    }
+
+    #[test]
+    fn everything_placed_and_unknown_ids_do_not_fail() {
+        let mut s = schedule();
+        s.unplaced.clear();
+        s.placed[0].patient = "ghost".into();
+        s.placed[0].provider = "dr-ghost".into();
+        let text = render_text(&input(), &s);
+        assert!(text.contains("Could not place (0)"));
+        assert!(text.contains("  every request is placed"));
+        assert!(text.contains("ghost: 1 appointment, 1 trip"));
+    }
 }

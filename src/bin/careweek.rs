@@ -52,11 +52,11 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// Wall-clock limit in seconds.
-        #[arg(long, default_value_t = 10.0)]
+        #[arg(long, default_value_t = 10.0, value_parser = parse_seconds)]
         time_limit: f64,
-        /// Worker threads (0 = all cores).
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
+        /// Worker threads (0 = all cores), at most 256.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256))]
+        threads: u16,
         /// Seed of every random choice.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -94,13 +94,38 @@ enum Command {
         /// Seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Grid minutes.
-        #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=60))]
+        /// Grid minutes: 5 or 15.
+        #[arg(long, default_value_t = 15, value_parser = parse_grid)]
         grid: u32,
         /// Output file.
         #[arg(short, long)]
         output: PathBuf,
     },
+}
+
+/// Longest time limit accepted: a week. Beyond it the deadline arithmetic would overflow,
+/// and no caseload needs it.
+const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let x: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if x.is_finite() && x > 0.0 && x <= MAX_SECONDS {
+        Ok(x)
+    } else {
+        Err(format!(
+            "the time limit must be above 0 and at most {MAX_SECONDS} seconds"
+        ))
+    }
+}
+
+fn parse_grid(s: &str) -> Result<u32, String> {
+    match s {
+        "5" => Ok(5),
+        "15" => Ok(15),
+        _ => Err(format!("the grid is 5 or 15 minutes, not {s:?}")),
+    }
 }
 
 /// How a command failed: bad input (exit 2) or anything else (exit 1).
@@ -132,7 +157,7 @@ fn main() -> ExitCode {
         } => {
             let options = SolveOptions {
                 time_limit,
-                threads,
+                threads: usize::from(threads),
                 seed,
                 work,
                 ..Default::default()
@@ -233,11 +258,13 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Failure
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // The process id keeps two runs writing the same file from sharing a temporary file.
     let tmp = dir.join(format!(
-        ".{}.tmp",
+        ".{}.{}.tmp",
         path.file_name()
             .and_then(|n| n.to_str())
-            .unwrap_or("careweek")
+            .unwrap_or("careweek"),
+        std::process::id()
     ));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -266,16 +293,13 @@ fn run_solve(
     if !quiet && std::io::stderr().is_terminal() {
         options.progress = Some(Arc::new(|p: &careweek::Progress| {
             let gap = if p.incumbent > 0 {
-                format!(
-                    "{:5.1}%",
-                    (p.incumbent as f64 - p.bound).max(0.0) / p.incumbent as f64 * 100.0
-                )
+                (p.incumbent as f64 - p.bound).max(0.0) / p.incumbent as f64 * 100.0
             } else {
-                "  0.0%".into()
+                0.0
             };
             eprint!(
-                "\r  {:6.1}s  objective {:>9}  gap {gap}   ",
-                p.elapsed, p.incumbent
+                "\r  {:6.1} s  objective {:>9}  bound {:>11.1}  gap {gap:5.1}%   ",
+                p.elapsed, p.incumbent, p.bound
             );
         }));
     }
@@ -296,9 +320,14 @@ fn run_solve(
                 + "\n"
         }
     };
-    // A closed pipe (`| head`) is the reader's choice, not a failure.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    emit(&text);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes to stdout. A closed pipe (`| head`) is the reader's choice, not a failure, and
+/// must not panic as `println!` would.
+fn emit(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitCode, Failure> {
@@ -315,22 +344,24 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
     })?;
     let report = check(&input, &schedule);
     if report.violations.is_empty() {
-        println!(
-            "ok: {} placed, {} unplaced, objective {} (every hard constraint holds)",
+        emit(&format!(
+            "ok: {} placed, {} unplaced, objective {} (every hard constraint holds)\n",
             schedule.placed.len(),
             schedule.unplaced.len(),
             report.objective.total
-        );
+        ));
         return Ok(ExitCode::SUCCESS);
     }
+    let mut text = String::new();
     for v in &report.violations {
-        println!(
-            "violation [{}] {}: {}",
-            v.constraint,
-            v.requests.join(", "),
-            v.message
-        );
+        let requests = if v.requests.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", v.requests.join(", "))
+        };
+        text += &format!("violation [{}]{requests}: {}\n", v.constraint, v.message);
     }
-    println!("{} violation(s)", report.violations.len());
+    text += &format!("{} violation(s)\n", report.violations.len());
+    emit(&text);
     Ok(ExitCode::from(1))
 }

@@ -1,0 +1,392 @@
+//! End-to-end tests of the `careweek` binary: solve and check the shipped example week,
+//! catch a tampered schedule, round-trip a generated caseload, reject bad input with exit
+//! code 2 and one line per problem without writing anything, and (when python3 is present)
+//! solve a refbench instance that the reference checker accepts.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use careweek::Schedule;
+
+/// Small budgets: these tests are about the interface, not the optimum.
+const FAST: &[&str] = &["--time-limit", "3", "--work", "50", "--quiet"];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn example() -> PathBuf {
+    root().join("data/example-week.json")
+}
+
+fn careweek(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_careweek"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the careweek binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 temporary path")
+}
+
+fn read_json(p: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(p).expect("the file was written");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn read_schedule(p: &Path) -> Schedule {
+    serde_json::from_value(read_json(p)).expect("a careweek schedule")
+}
+
+/// Request id → patient id, from an input file.
+fn requests_of(input: &serde_json::Value) -> BTreeMap<String, String> {
+    input["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().expect("a string id").to_string();
+            (s("id"), s("patient"))
+        })
+        .collect()
+}
+
+/// Every request of the input appears exactly once in the schedule, placed or unplaced.
+fn assert_every_request_once(input: &serde_json::Value, schedule: &Schedule) {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for id in schedule.placed.iter().map(|p| &p.request) {
+        *seen.entry(id.as_str()).or_default() += 1;
+    }
+    for id in schedule.unplaced.iter().map(|u| &u.request) {
+        *seen.entry(id.as_str()).or_default() += 1;
+    }
+    let wanted = requests_of(input);
+    let got: Vec<&str> = seen.keys().copied().collect();
+    let want: Vec<&str> = wanted.keys().map(String::as_str).collect();
+    assert_eq!(got, want, "the schedule lists exactly the input's requests");
+    for (id, n) in seen {
+        assert_eq!(n, 1, "request {id} appears {n} times");
+    }
+}
+
+#[test]
+fn solve_the_example_week_then_check_it_then_catch_a_tampered_copy() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = dir.path().join("week.json");
+    let run = careweek(&[&["solve", path(&example()), "-o", path(&out)], FAST].concat());
+    let stdout = text(&run.stdout);
+    assert!(run.status.success(), "solve failed: {}", text(&run.stderr));
+
+    let input = read_json(&example());
+    let schedule = read_schedule(&out);
+    assert_every_request_once(&input, &schedule);
+    assert!(
+        !schedule.unplaced.is_empty(),
+        "the example has a request that cannot fit"
+    );
+
+    // Every patient with a placed request has a calendar, under their name.
+    let names: BTreeMap<&str, &str> = input["patients"]
+        .as_array()
+        .expect("patients")
+        .iter()
+        .map(|p| {
+            let id = p["id"].as_str().expect("an id");
+            (id, p["name"].as_str().unwrap_or(id))
+        })
+        .collect();
+    for p in &schedule.placed {
+        let name = names[p.patient.as_str()];
+        assert!(
+            stdout.contains(&format!("\n{name}: ")),
+            "no calendar for {name}"
+        );
+    }
+    let (_, unplaced) = stdout
+        .split_once("\nCould not place (")
+        .expect("a Could not place section");
+    for u in &schedule.unplaced {
+        assert!(unplaced.contains(&u.request), "{} is not listed", u.request);
+        assert!(
+            unplaced.contains(&u.reason),
+            "{}'s reason is missing",
+            u.request
+        );
+    }
+    assert!(stdout.contains(&format!(
+        "Placed     {} of {} requests",
+        schedule.placed.len(),
+        requests_of(&input).len()
+    )));
+
+    let ok = careweek(&["check", path(&example()), path(&out)]);
+    assert!(ok.status.success(), "check rejected: {}", text(&ok.stdout));
+    assert!(text(&ok.stdout).starts_with(&format!(
+        "ok: {} placed, {} unplaced, objective {}",
+        schedule.placed.len(),
+        schedule.unplaced.len(),
+        schedule.objective.total
+    )));
+
+    // Move one appointment to 03:00 the same day: nobody works then.
+    let mut tampered = schedule.clone();
+    let moved = &mut tampered.placed[0];
+    let length = moved.end - moved.start;
+    let at_three = moved
+        .start
+        .date_naive()
+        .and_hms_opt(3, 0, 0)
+        .expect("03:00 exists");
+    moved.start = at_three
+        .and_local_timezone(*moved.start.offset())
+        .single()
+        .expect("a fixed offset is unambiguous");
+    moved.end = moved.start + length;
+    let id = moved.request.clone();
+    let bad = dir.path().join("tampered.json");
+    std::fs::write(&bad, serde_json::to_string(&tampered).expect("serialises")).expect("written");
+    let caught = careweek(&["check", path(&example()), path(&bad)]);
+    let report = text(&caught.stdout);
+    assert_eq!(caught.status.code(), Some(1), "{report}");
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("violation [") && l.contains(&id))
+        .unwrap_or_else(|| panic!("no violation names {id}:\n{report}"));
+    assert!(line.contains("03:00"), "the message gives the time: {line}");
+}
+
+#[test]
+fn generate_solve_check_round_trip_through_stdin_and_json_output() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let caseload = dir.path().join("gen.json");
+    let generated = careweek(&[
+        "generate",
+        "--patients",
+        "6",
+        "--seed",
+        "3",
+        "-o",
+        path(&caseload),
+    ]);
+    assert!(generated.status.success(), "{}", text(&generated.stderr));
+    let input = read_json(&caseload);
+    assert_eq!(input["patients"].as_array().map(Vec::len), Some(6));
+
+    // The same caseload through stdin, JSON on stdout and in the file.
+    let out = dir.path().join("s.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_careweek"))
+        .args([&["solve", "-", "-o", path(&out), "--format", "json"], FAST].concat())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the careweek binary runs");
+    child
+        .stdin
+        .take()
+        .expect("a stdin pipe")
+        .write_all(&std::fs::read(&caseload).expect("readable"))
+        .expect("stdin accepted");
+    let run = child.wait_with_output().expect("solve finishes");
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let printed: Schedule = serde_json::from_slice(&run.stdout).expect("stdout is the schedule");
+    let written = read_schedule(&out);
+    assert_eq!(printed, written);
+    assert_every_request_once(&input, &written);
+
+    let checked = careweek(&["check", path(&caseload), path(&out)]);
+    assert!(checked.status.success(), "{}", text(&checked.stdout));
+    assert!(text(&checked.stdout).starts_with("ok: "));
+
+    // A schedule of another caseload is caught, not accepted and not a crash.
+    let foreign = careweek(&["check", path(&example()), path(&out)]);
+    let report = text(&foreign.stdout);
+    assert_eq!(foreign.status.code(), Some(1), "{report}");
+    assert!(report.contains("violation [coverage]"), "{report}");
+    assert!(!report.contains("] :"), "no empty request list: {report}");
+    // No temporary file is left behind next to the outputs.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("listable")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// Broken caseloads of the shared corpus and the issues each must produce.
+const BAD: &[(&str, &[(&str, &str)])] = &[
+    ("unknown-patient", &[("E012", "requests[0].patient")]),
+    (
+        "window-ends-before-start",
+        &[("E015", "providers[0].hours.mon[0]")],
+    ),
+    ("precedence-cycle", &[("E026", "links")]),
+    ("unknown-top-level-field", &[("E003", "patinets")]),
+    (
+        "unknown-nested-field",
+        &[("E003", "providers[0].speciality")],
+    ),
+    (
+        "three-problems-at-once",
+        &[
+            ("E015", "providers[1].hours.tue[0]"),
+            ("E012", "requests[0].patient"),
+            ("E026", "links"),
+        ],
+    ),
+    ("truncated-json", &[("E001", "providers[0]")]),
+];
+
+#[test]
+fn bad_input_exits_2_with_one_line_per_problem_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (name, expected) in BAD {
+        let file = root().join(format!("tests/bad_input/{name}.json"));
+        let out = dir.path().join(format!("{name}.out.json"));
+        let rb = dir.path().join(format!("{name}.rb.json"));
+        let run = careweek(&[
+            "solve",
+            path(&file),
+            "-o",
+            path(&out),
+            "--refbench-out",
+            path(&rb),
+            "--time-limit",
+            "1",
+        ]);
+        let stderr = text(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{name}: {stderr}");
+        assert!(run.stdout.is_empty(), "{name}: nothing on stdout");
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error[")).collect();
+        assert_eq!(errors.len(), expected.len(), "{name}:\n{stderr}");
+        for (line, (code, at)) in errors.iter().zip(expected.iter()) {
+            let prefix = format!("error[{code}] {at}: ");
+            assert!(
+                line.starts_with(&prefix),
+                "{name}: {line:?} is not {prefix:?}…"
+            );
+            assert!(line.len() > prefix.len(), "{name}: an empty message");
+        }
+        let hints = stderr.lines().filter(|l| l.starts_with("  hint: ")).count();
+        assert_eq!(hints, expected.len(), "{name}: one hint per problem");
+        assert!(!out.exists(), "{name}: -o was written");
+        assert!(!rb.exists(), "{name}: --refbench-out was written");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+
+        // check reads the input the same way.
+        let checked = careweek(&["check", path(&file), path(&example())]);
+        assert_eq!(checked.status.code(), Some(2), "{name}: check");
+    }
+}
+
+#[test]
+fn missing_or_wrong_files_exit_2_naming_the_path() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let missing = dir.path().join("no-such-week.json");
+    let out = dir.path().join("out.json");
+    let run = careweek(&["solve", path(&missing), "-o", path(&out)]);
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = text(&run.stderr);
+    assert!(stderr.contains(path(&missing)), "{stderr}");
+    assert!(stderr.starts_with("error["), "{stderr}");
+    assert!(!out.exists());
+
+    // A schedule that is missing, or is not a schedule at all.
+    let run = careweek(&["check", path(&example()), path(&missing)]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(text(&run.stderr).contains(path(&missing)));
+    let run = careweek(&["check", path(&example()), path(&example())]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    assert!(text(&run.stderr).contains("not a careweek schedule"));
+}
+
+#[test]
+fn other_failures_and_bad_arguments() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    // An output directory that does not exist is not an input problem: exit 1.
+    let nowhere = dir.path().join("missing-dir/gen.json");
+    let run = careweek(&["generate", "--patients", "2", "-o", path(&nowhere)]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    assert!(text(&run.stderr).contains("cannot write"));
+    assert!(!nowhere.exists());
+
+    // Arguments out of range are refused before any work.
+    for args in [
+        &[
+            "generate",
+            "--patients",
+            "2",
+            "--grid",
+            "10",
+            "-o",
+            "x.json",
+        ][..],
+        &["solve", "in.json", "--time-limit=-1"][..],
+        &["solve", "in.json", "--time-limit", "inf"][..],
+        &["solve", "in.json", "--threads", "100000"][..],
+        &["solve", "in.json", "--input-format", "xml"][..],
+    ] {
+        let run = careweek(args);
+        assert_eq!(run.status.code(), Some(2), "{args:?}");
+        assert!(text(&run.stderr).contains("invalid value"), "{args:?}");
+    }
+}
+
+#[test]
+fn refbench_instance_solved_and_accepted_by_the_reference_checker() {
+    let kit = root().join("../shared/refbench");
+    let python = Command::new("python3").arg("--version").output();
+    if !matches!(python, Ok(ref o) if o.status.success()) || !kit.join("gen.py").exists() {
+        eprintln!(
+            "skipped: python3 or the refbench kit at {} is missing",
+            kit.display()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let inst = dir.path().join("inst.json");
+    let sol = dir.path().join("s.json");
+    let gen = Command::new("python3")
+        .arg(kit.join("gen.py"))
+        .args(["--patients", "20", "--seed", "4", "--out", path(&inst)])
+        .output()
+        .expect("gen.py runs");
+    assert!(gen.status.success(), "gen.py: {}", text(&gen.stderr));
+
+    let run = careweek(&[&["solve", path(&inst), "--refbench-out", path(&sol)], FAST].concat());
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(text(&run.stdout).contains("Could not place"));
+
+    // Forced to read it as careweek's own format, the same file is bad input.
+    let forced = careweek(&[
+        "solve",
+        path(&inst),
+        "--input-format",
+        "careweek",
+        "--quiet",
+    ]);
+    assert_eq!(forced.status.code(), Some(2), "{}", text(&forced.stderr));
+    assert!(text(&forced.stderr).starts_with("error[E"));
+
+    let verdict = Command::new("python3")
+        .arg(kit.join("check.py"))
+        .args([path(&inst), path(&sol)])
+        .output()
+        .expect("check.py runs");
+    let report = text(&verdict.stdout);
+    assert!(verdict.status.success(), "check.py:\n{report}");
+    assert!(report.contains("verdict: FEASIBLE"), "{report}");
+    assert!(
+        !report.contains("note: the solution reports objective"),
+        "{report}"
+    );
+}
