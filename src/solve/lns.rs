@@ -286,7 +286,12 @@ fn provider_day(
 
 /// Every request booked with the providers of one specialty on one day (a random one among
 /// those a random request could use), plus the unplaced requests of that specialty.
-fn specialty_day(state: &State, placeable: &[usize], rng: &mut ChaCha8Rng, limit: usize) -> Vec<usize> {
+fn specialty_day(
+    state: &State,
+    placeable: &[usize],
+    rng: &mut ChaCha8Rng,
+    limit: usize,
+) -> Vec<usize> {
     let problem = state.problem;
     let r = placeable[rng.gen_range(0..placeable.len())];
     let opts = &state.domains.opts[r];

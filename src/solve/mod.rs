@@ -96,6 +96,8 @@ pub struct Progress {
 /// Running totals per component, for progress reports.
 struct Tracker {
     started: Instant,
+    /// Weight of the requests that can never be placed (in no component).
+    fixed: i64,
     incumbent: Vec<i64>,
     bound: Vec<f64>,
     callback: Option<ProgressFn>,
@@ -112,8 +114,8 @@ impl Tracker {
         }
         if let Some(cb) = &t.callback {
             let p = Progress {
-                incumbent: t.incumbent.iter().sum(),
-                bound: t.bound.iter().sum(),
+                incumbent: t.fixed + t.incumbent.iter().sum::<i64>(),
+                bound: t.fixed as f64 + t.bound.iter().sum::<f64>(),
                 elapsed: t.started.elapsed().as_secs_f64(),
             };
             cb(&p);
@@ -184,6 +186,10 @@ fn solve_in_pool(
 
     let tracker = Mutex::new(Tracker {
         started,
+        fixed: (0..problem.requests.len())
+            .filter(|&r| domains.opts[r].is_empty())
+            .map(|r| state::unplaced_weight(problem, r))
+            .sum(),
         incumbent: components
             .iter()
             .map(|c| c.iter().map(|&r| state::unplaced_weight(problem, r)).sum())
