@@ -383,9 +383,7 @@ pub fn generate(options: &GenerateOptions) -> Input {
                 let off = weekdays[b.rng.gen_range(0..5)];
                 hours.remove(&off);
             }
-            let minutes: u32 = hours.values().flatten().map(|w| w.1 .0 - w.0 .0).sum();
             let mut exceptions = vec![];
-            let mut lost = 0;
             if b.rng.gen_bool(0.15) {
                 let d = b.rng.gen_range(0..5);
                 exceptions.push(DatedInterval {
@@ -393,7 +391,6 @@ pub fn generate(options: &GenerateOptions) -> Input {
                     end: at(b.date(d), 16 * 60),
                     label: Some("team meeting".into()),
                 });
-                lost += 240;
             }
             let mut bookings = vec![];
             for _ in 0..b.rng.gen_range(0..3) {
@@ -404,9 +401,8 @@ pub fn generate(options: &GenerateOptions) -> Input {
                     end: at(b.date(d), h * 60 + 30),
                     label: Some("existing patient".into()),
                 });
-                lost += 30;
             }
-            supplied += f64::from(minutes.saturating_sub(lost).max(60));
+            supplied += f64::from(free_minutes(&b, &hours, &exceptions, &bookings));
             let id = format!("{}-{k}", spec.replace('_', "-"));
             let languages = match b.rng.gen_range(0..10) {
                 0..=1 => vec!["en".to_string(), "es".to_string()],
@@ -436,6 +432,23 @@ pub fn generate(options: &GenerateOptions) -> Input {
                 insurance,
                 telehealth: !matches!(spec, "lab" | "imaging" | "physiotherapy"),
             });
+        }
+        // A whole extra provider can leave the specialty under-loaded: the last one works
+        // part time, an hour less at a time, until the load is back near the target.
+        let last = providers
+            .last_mut()
+            .expect("the loop adds at least one provider");
+        let free_of = |b: &Builder, p: &Provider| {
+            f64::from(free_minutes(b, &p.hours, &p.exceptions, &p.bookings))
+        };
+        let others = supplied - free_of(&b, last);
+        let load_with = |p: &Provider| f64::from(demand) / (others + free_of(&b, p));
+        while load_with(last) < target_load {
+            let mut trimmed = last.clone();
+            if !trim_an_hour(&mut trimmed.hours) || load_with(&trimmed) > 0.94 {
+                break;
+            }
+            *last = trimmed;
         }
     }
 
@@ -559,6 +572,58 @@ pub fn generate(options: &GenerateOptions) -> Input {
     }
 }
 
+/// Working minutes of a provider over the week: weekly hours minus dated exceptions and
+/// bookings, counted exactly (overlaps with breaks or each other are not subtracted twice).
+fn free_minutes(
+    b: &Builder,
+    hours: &WeeklyWindows,
+    exceptions: &[DatedInterval],
+    bookings: &[DatedInterval],
+) -> u32 {
+    let mut total = 0;
+    for d in 0..b.days {
+        let date = b.date(d);
+        let Some(windows) = hours.get(&DayOfWeek::of(date)) else {
+            continue;
+        };
+        let day_start = at(date, 0).0;
+        for win in windows {
+            let (lo, hi) = (win.0 .0, win.1 .0);
+            let mut busy = vec![false; (hi - lo) as usize];
+            for iv in exceptions.iter().chain(bookings) {
+                let from = (iv.start.0 - day_start).num_minutes().max(i64::from(lo));
+                let to = (iv.end.0 - day_start).num_minutes().min(i64::from(hi));
+                for m in from..to {
+                    busy[(m - i64::from(lo)) as usize] = true;
+                }
+            }
+            total += busy.iter().filter(|&&b| !b).count() as u32;
+        }
+    }
+    total
+}
+
+/// Shortens the latest working window of the week by an hour (dropping it when an hour or
+/// less is left, as long as another window remains). False when nothing can be trimmed.
+fn trim_an_hour(hours: &mut WeeklyWindows) -> bool {
+    let windows: usize = hours.values().map(Vec::len).sum();
+    let Some((&day, list)) = hours.iter_mut().rev().find(|(_, l)| !l.is_empty()) else {
+        return false;
+    };
+    let last = list.last_mut().expect("non-empty");
+    if last.1 .0 - last.0 .0 > 120 {
+        last.1 .0 -= 60;
+    } else if windows > 1 {
+        list.pop();
+        if list.is_empty() {
+            hours.remove(&day);
+        }
+    } else {
+        return false;
+    }
+    true
+}
+
 /// Gives a few simple requests an existing booking (half pinned) that keeps every hard rule:
 /// inside the provider's hours and the patient's availability, clear of blocks, bookings and
 /// each other, one per patient and provider-day, and only for requests without links,
@@ -576,9 +641,6 @@ fn add_existing_bookings(b: &mut Builder, providers: &[Provider]) {
     let mut used_patients: Vec<String> = Vec::new();
     let mut used_provider_days: Vec<(String, u32)> = Vec::new();
     for r in 0..b.requests.len() {
-        if !b.rng.gen_bool(0.06) {
-            continue;
-        }
         let req = &b.requests[r];
         let Some(patient) = b.patients.iter().find(|p| p.id == req.patient) else {
             continue;
@@ -594,48 +656,64 @@ fn add_existing_bookings(b: &mut Builder, providers: &[Provider]) {
         {
             continue;
         }
+        if !b.rng.gen_bool(0.25) {
+            continue;
+        }
         let candidates: Vec<&Provider> = providers
             .iter()
             .filter(|p| Some(&p.specialty) == req.specialty.as_ref() && p.insurance.is_none())
             .collect();
-        let Some(&prov) = candidates.choose(&mut b.rng) else {
-            continue;
-        };
-        let day = b.rng.gen_range(0..5);
-        if used_provider_days.contains(&(prov.id.clone(), day)) {
-            continue;
-        }
-        let date = b.date(day);
-        let Some(windows) = prov.hours.get(&DayOfWeek::of(date)) else {
-            continue;
-        };
-        let win = windows[0];
+        // The first free slot over the candidates and weekdays, in random order: inside the
+        // provider's hours and the patient's availability, clear of leave and bookings.
+        let mut order: Vec<(usize, u32)> = (0..candidates.len())
+            .flat_map(|c| (0..5).map(move |d| (c, d)))
+            .collect();
+        order.shuffle(&mut b.rng);
         let dur = req.duration_min;
-        let (lo, hi) = (win.0 .0, win.1 .0);
-        if hi < lo + dur {
-            continue;
-        }
-        let start = lo + ((hi - dur - lo) / b.grid / 2) * b.grid;
-        let end = start + dur;
-        let clashes = |list: &[DatedInterval]| {
-            list.iter().any(|iv| {
-                let (s, e) = (iv.start, iv.end);
-                s < at(date, end) && at(date, start) < e
+        let latest = req.latest;
+        let grid = b.grid;
+        let slot = order.into_iter().find_map(|(c, day)| {
+            let prov = candidates[c];
+            let date = b.date(day);
+            if used_provider_days.contains(&(prov.id.clone(), day))
+                || latest.is_some_and(|l| date > l)
+            {
+                return None;
+            }
+            let clashes = |list: &[DatedInterval], start: u32, end: u32| {
+                list.iter()
+                    .any(|iv| iv.start < at(date, end) && at(date, start) < iv.end)
+            };
+            let patient_ok = |start: u32, end: u32| match &patient.availability {
+                None => true,
+                Some(a) => a
+                    .get(&DayOfWeek::of(date))
+                    .is_some_and(|ws| ws.iter().any(|w| w.0 .0 <= start && end <= w.1 .0)),
+            };
+            let windows = prov.hours.get(&DayOfWeek::of(date))?;
+            windows.iter().find_map(|win| {
+                let (lo, hi) = (on_grid(win.0 .0, grid), win.1 .0);
+                (lo..=hi.checked_sub(dur)?)
+                    .step_by(grid as usize)
+                    .find(|&start| {
+                        let end = start + dur;
+                        !clashes(&prov.exceptions, start, end)
+                            && !clashes(&prov.bookings, start, end)
+                            && patient_ok(start, end)
+                    })
+                    .map(|start| (prov, day, date, start))
             })
-        };
-        if clashes(&prov.exceptions) || clashes(&prov.bookings) {
+        });
+        let Some((prov, day, date, start)) = slot else {
             continue;
-        }
-        let patient_ok = match &patient.availability {
-            None => true,
-            Some(a) => a
-                .get(&DayOfWeek::of(date))
-                .is_some_and(|ws| ws.iter().any(|w| w.0 .0 <= start && end <= w.1 .0)),
         };
-        if !patient_ok {
-            continue;
-        }
-        let pinned = b.rng.gen_bool(0.5);
+        // The first booking is pinned and the second movable, so every caseload with two
+        // bookings shows both kinds.
+        let pinned = match used_patients.len() {
+            0 => true,
+            1 => false,
+            _ => b.rng.gen_bool(0.5),
+        };
         used_patients.push(patient.id.clone());
         used_provider_days.push((prov.id.clone(), day));
         let req = &mut b.requests[r];
