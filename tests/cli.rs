@@ -342,7 +342,7 @@ fn other_failures_and_bad_arguments() {
 }
 
 #[test]
-fn refbench_instance_solved_and_accepted_by_the_reference_checker() {
+fn refbench_instances_solved_and_both_checkers_agree() {
     let kit = root().join("../shared/refbench");
     let python = Command::new("python3").arg("--version").output();
     if !matches!(python, Ok(ref o) if o.status.success()) || !kit.join("gen.py").exists() {
@@ -353,20 +353,62 @@ fn refbench_instance_solved_and_accepted_by_the_reference_checker() {
         return;
     }
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let inst = dir.path().join("inst.json");
-    let sol = dir.path().join("s.json");
-    let gen = Command::new("python3")
-        .arg(kit.join("gen.py"))
-        .args(["--patients", "20", "--seed", "4", "--out", path(&inst)])
-        .output()
-        .expect("gen.py runs");
-    assert!(gen.status.success(), "gen.py: {}", text(&gen.stderr));
+    for (patients, seed, grid) in [("20", "4", "15"), ("12", "9", "5"), ("35", "11", "15")] {
+        let case = format!("gen.py --patients {patients} --seed {seed} --grid {grid}");
+        let inst = dir.path().join(format!("inst-{seed}.json"));
+        let sol = dir.path().join(format!("ref-{seed}.json"));
+        let ours = dir.path().join(format!("ours-{seed}.json"));
+        let gen = Command::new("python3")
+            .arg(kit.join("gen.py"))
+            .args(["--patients", patients, "--seed", seed, "--grid", grid])
+            .args(["--out", path(&inst)])
+            .output()
+            .expect("gen.py runs");
+        assert!(gen.status.success(), "{case}: {}", text(&gen.stderr));
 
-    let run = careweek(&[&["solve", path(&inst), "--refbench-out", path(&sol)], FAST].concat());
-    assert!(run.status.success(), "{}", text(&run.stderr));
-    assert!(text(&run.stdout).contains("Could not place"));
+        let run = careweek(
+            &[
+                &["solve", path(&inst), "--refbench-out", path(&sol)],
+                &["-o", path(&ours)][..],
+                FAST,
+            ]
+            .concat(),
+        );
+        assert!(run.status.success(), "{case}: {}", text(&run.stderr));
 
-    // Forced to read it as careweek's own format, the same file is bad input.
+        // Our own checker accepts the schedule against the refbench file...
+        let check = careweek(&["check", path(&inst), path(&ours)]);
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "{case}: {}",
+            text(&check.stdout)
+        );
+
+        // ...and so does the reference checker, with the objective we report.
+        let verdict = Command::new("python3")
+            .arg(kit.join("check.py"))
+            .args([path(&inst), path(&sol)])
+            .output()
+            .expect("check.py runs");
+        let report = text(&verdict.stdout);
+        assert!(verdict.status.success(), "{case}: check.py:\n{report}");
+        assert!(report.contains("verdict: FEASIBLE"), "{case}: {report}");
+        assert!(
+            !report.contains("note: the solution reports objective"),
+            "{case}: {report}"
+        );
+        let exported = read_json(&sol);
+        let total = read_schedule(&ours).objective.total;
+        assert_eq!(exported["objective"].as_i64(), Some(total), "{case}");
+        assert!(
+            report.contains(&format!("objective {total}")),
+            "{case}: check.py does not report objective {total}:\n{report}"
+        );
+    }
+
+    // Forced to read it as careweek's own format, a refbench file is bad input.
+    let inst = dir.path().join("inst-4.json");
     let forced = careweek(&[
         "solve",
         path(&inst),
@@ -376,17 +418,4 @@ fn refbench_instance_solved_and_accepted_by_the_reference_checker() {
     ]);
     assert_eq!(forced.status.code(), Some(2), "{}", text(&forced.stderr));
     assert!(text(&forced.stderr).starts_with("error[E"));
-
-    let verdict = Command::new("python3")
-        .arg(kit.join("check.py"))
-        .args([path(&inst), path(&sol)])
-        .output()
-        .expect("check.py runs");
-    let report = text(&verdict.stdout);
-    assert!(verdict.status.success(), "check.py:\n{report}");
-    assert!(report.contains("verdict: FEASIBLE"), "{report}");
-    assert!(
-        !report.contains("note: the solution reports objective"),
-        "{report}"
-    );
 }
