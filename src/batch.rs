@@ -1,8 +1,14 @@
-//! Many caseloads at once: each solved on one thread, caseloads in parallel (rayon),
-//! results handed back in input order as soon as every earlier one is done, so a caller can
-//! stream them (JSON lines) while later ones are still being solved.
+//! Many caseloads at once: each solved on one thread, caseloads in parallel (rayon), results
+//! handed back in input order as soon as every earlier one is done, so a caller can stream
+//! them (JSON lines) while later ones are still being solved.
+//!
+//! Workers take caseloads in input order from a shared counter (not rayon's halving split),
+//! so results come back roughly in the order they are emitted: at most about one caseload
+//! per worker waits for an earlier one, and the first lines appear after one solve, not after
+//! half the batch.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use crate::schedule::Schedule;
@@ -21,64 +27,135 @@ pub struct BatchResult {
 }
 
 /// Solves every `(name, json_text)` caseload with `options` (each solve single-threaded;
-/// `options.threads` caseloads at a time), calling `emit` for each result in input order.
-/// A caseload in the refbench format is imported first.
+/// `options.threads` caseloads at a time, 0 = one per core), calling `emit` for each result
+/// in input order. A caseload in the refbench format is imported first.
+///
+/// # Example
+/// ```
+/// use careweek::{generate, solve_batch, GenerateOptions, SolveOptions};
+/// let caseloads: Vec<(String, String)> = (1..=3)
+///     .map(|seed| {
+///         let input = generate(&GenerateOptions { patients: 4, seed, grid_min: 15 });
+///         (format!("seed {seed}"), serde_json::to_string(&input).unwrap())
+///     })
+///     .chain([("broken".to_string(), "{".to_string())])
+///     .collect();
+/// let options = SolveOptions { time_limit: 2.0, threads: 2, work: Some(20), ..Default::default() };
+/// let mut seen = Vec::new();
+/// careweek::solve_batch(caseloads, &options, |r| seen.push((r.index, r.outcome.is_ok())));
+/// assert_eq!(seen, [(0, true), (1, true), (2, true), (3, false)]);
+/// ```
 pub fn solve_batch(
     caseloads: Vec<(String, String)>,
     options: &SolveOptions,
-    mut emit: impl FnMut(BatchResult),
+    emit: impl FnMut(BatchResult),
 ) {
+    let (names, texts): (Vec<String>, Vec<String>) = caseloads.into_iter().unzip();
+    solve_batch_with(names, |i| Ok(texts[i].clone()), options, emit);
+}
+
+/// As [`solve_batch`], but the text of caseload `i` (named `names[i]`) is read by `load(i)`
+/// on the worker that solves it, so that a batch of files is read in parallel, never held in
+/// memory all at once, and a file that cannot be read is one bad caseload, not a failed batch.
+///
+/// When `options.cancel` is set, caseloads not yet started are skipped (never emitted) and
+/// those being solved return their best schedule so far.
+///
+/// # Errors
+/// None of its own: a caseload that cannot be loaded, parsed or validated is emitted with
+/// its [`ValidationReport`].
+///
+/// # Example
+/// ```
+/// use careweek::batch::solve_batch_with;
+/// use careweek::validate::ValidationReport;
+/// let names = vec!["missing.json".to_string()];
+/// let load = |_| Err(ValidationReport::single("E000", "missing.json", "cannot read it", "check the name"));
+/// let mut codes = Vec::new();
+/// solve_batch_with(names, load, &Default::default(), |r| {
+///     codes.push(r.outcome.unwrap_err().issues[0].code.clone())
+/// });
+/// assert_eq!(codes, ["E000"]);
+/// ```
+pub fn solve_batch_with<L>(
+    names: Vec<String>,
+    load: L,
+    options: &SolveOptions,
+    mut emit: impl FnMut(BatchResult),
+) where
+    L: Fn(usize) -> Result<String, ValidationReport> + Sync,
+{
+    let total = names.len();
+    if total == 0 {
+        return;
+    }
     let threads = if options.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         options.threads
-    };
+    }
+    .min(total);
     let single = SolveOptions {
         threads: 1,
         ..options.clone()
     };
+    let cancelled = || {
+        options
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    };
+    let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<BatchResult>();
-    let total = caseloads.len();
+    let worker = |tx: mpsc::Sender<BatchResult>| loop {
+        if cancelled() {
+            return;
+        }
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        let Some(name) = names.get(index) else {
+            return;
+        };
+        let outcome = load(index).and_then(|text| solve_text(&text, &single));
+        let result = BatchResult {
+            index,
+            name: name.clone(),
+            outcome,
+        };
+        // The receiver only goes away if the caller's `emit` panicked; stop then.
+        if tx.send(result).is_err() {
+            return;
+        }
+    };
     std::thread::scope(|scope| {
-        let single = &single;
+        let worker = &worker;
         scope.spawn(move || {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
-            let work = || {
-                use rayon::prelude::*;
-                caseloads.into_par_iter().enumerate().for_each_with(
-                    tx,
-                    |tx, (index, (name, text))| {
-                        let outcome = solve_text(&text, single);
-                        // The receiver only goes away if the caller panicked; nothing to do then.
-                        let _ = tx.send(BatchResult {
-                            index,
-                            name,
-                            outcome,
-                        });
-                    },
-                );
+            match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+                Ok(pool) => {
+                    pool.broadcast(|_| worker(tx.clone()));
+                }
+                // No pool (threads cannot be spawned): solve them one by one here.
+                Err(_) => worker(tx),
             };
-            match pool {
-                Ok(pool) => pool.install(work),
-                Err(_) => work(),
-            }
         });
         let mut pending: BTreeMap<usize, BatchResult> = BTreeMap::new();
-        let mut next = 0;
+        let mut expected = 0;
+        // Ends when every worker has dropped its sender: all done, cancelled, or a panic
+        // (which the scope then propagates).
         for result in rx.iter() {
             pending.insert(result.index, result);
-            while let Some(r) = pending.remove(&next) {
+            while let Some(r) = pending.remove(&expected) {
                 emit(r);
-                next += 1;
-            }
-            if next == total {
-                break;
+                expected += 1;
             }
         }
     });
 }
 
 /// Parses (either format), validates and solves one caseload.
+///
+/// # Errors
+/// The [`ValidationReport`] of a caseload that is not valid JSON in either format or that
+/// fails validation.
 pub fn solve_text(text: &str, options: &SolveOptions) -> Result<Schedule, ValidationReport> {
     let input = if crate::refbench::is_refbench(text) {
         crate::refbench::import(text)?

@@ -11,7 +11,7 @@
 //! search with exact MILP repairs, bound) → [`schedule`] (the output format); [`check`]
 //! re-verifies a schedule from the raw input alone; [`report`] renders it for people;
 //! [`refbench`] reads and writes the neutral benchmark format; [`generate`] makes synthetic
-//! caseloads.
+//! caseloads; [`batch`] solves many caseloads in parallel and [`bench`] measures solves.
 //!
 //! # Example
 //! ```
@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 pub mod batch;
+pub mod bench;
 pub mod check;
 pub mod generate;
 pub mod model;

@@ -3,11 +3,15 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use careweek::validate::ValidationReport;
+use careweek::batch::{solve_batch_with, BatchResult};
+use careweek::bench::{self, BenchOptions};
+use careweek::validate::{InputIssue, ValidationReport};
 use careweek::{
     check, generate, parse_input, refbench, report, solve, validate, GenerateOptions, Input,
     Schedule, SolveOptions,
@@ -86,6 +90,65 @@ enum Command {
         #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
         input_format: InputFormat,
     },
+    /// Solve many caseloads in parallel: one JSON line per caseload, in input order.
+    ///
+    /// Each line is {"index", "name", "schedule"} or {"index", "name", "errors"}. Exit code
+    /// 0 when every caseload was solved, 2 when any was bad input (all lines are written).
+    SolveBatch {
+        /// A directory (every *.json file in it, by name) or a JSON-lines file, `-` for stdin
+        /// (one caseload per line, careweek or refbench format; blank lines skipped).
+        input: PathBuf,
+        /// Write the JSON lines here instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Wall-clock limit of each caseload, in seconds.
+        #[arg(long, default_value_t = 10.0, value_parser = parse_seconds)]
+        time_limit: f64,
+        /// Caseloads solved at once, each on one thread (0 = all cores), at most 256.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256))]
+        threads: u16,
+        /// Seed of every random choice.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Deterministic work budget of each caseload: same output for any thread count.
+        #[arg(long)]
+        work: Option<u64>,
+    },
+    /// Benchmark: solve caseloads one by one, each in a child process; print a markdown table
+    /// of time, peak memory, objective, bound, gap and the checker's verdict.
+    Bench {
+        /// Patients of the generated caseloads (15-minute grid), comma-separated
+        /// [default: 30,100,300,1000,3000].
+        #[arg(long, value_delimiter = ',', default_values_t = [30u32, 100, 300, 1000, 3000],
+              hide_default_value = true,
+              value_parser = clap::value_parser!(u32).range(1..=MAX_PATIENTS),
+              conflicts_with = "refbench")]
+        sizes: Vec<u32>,
+        /// Patients of the extra caseload on the 5-minute grid (0 = none).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(0..=MAX_PATIENTS),
+              conflicts_with = "refbench")]
+        grid5_at: u32,
+        /// Seed of the generator and of the solver.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Wall-clock limit of each solve, in seconds.
+        #[arg(long, default_value_t = 60.0, value_parser = parse_seconds)]
+        time_limit: f64,
+        /// Solver threads of each solve (0 = all cores), at most 256.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=256))]
+        threads: u16,
+        /// Deterministic work budget of each solve.
+        #[arg(long)]
+        work: Option<u64>,
+        /// Solve the refbench instances of this directory (*.json) instead of generated ones;
+        /// solutions are written as NAME.careweek.json next to them, or into --out.
+        #[arg(long)]
+        refbench: Option<PathBuf>,
+        /// Where the table (bench.md), the rows (bench.jsonl), the caseloads and schedules go
+        /// [default: target/bench].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Write a realistic synthetic caseload.
     Generate {
         /// Patients on the caseload.
@@ -102,6 +165,10 @@ enum Command {
         output: PathBuf,
     },
 }
+
+/// Largest generated caseload of `bench`: far above what a week of one clinic network holds,
+/// low enough that a typo does not exhaust memory.
+const MAX_PATIENTS: i64 = 100_000;
 
 /// Longest time limit accepted: a week. Beyond it the deadline arithmetic would overflow,
 /// and no caseload needs it.
@@ -177,6 +244,48 @@ fn main() -> ExitCode {
             schedule,
             input_format,
         } => run_check(&input, &schedule, input_format),
+        Command::SolveBatch {
+            input,
+            output,
+            time_limit,
+            threads,
+            seed,
+            work,
+        } => {
+            let options = SolveOptions {
+                time_limit,
+                threads: usize::from(threads),
+                seed,
+                work,
+                ..Default::default()
+            };
+            run_solve_batch(&input, output.as_deref(), options)
+        }
+        Command::Bench {
+            sizes,
+            grid5_at,
+            seed,
+            time_limit,
+            threads,
+            work,
+            refbench,
+            out,
+        } => {
+            let options = BenchOptions {
+                time_limit,
+                threads: usize::from(threads),
+                seed,
+                work,
+            };
+            let cases = match &refbench {
+                Some(dir) => Cases::Refbench(dir),
+                None => Cases::Generated {
+                    sizes: sizes.iter().map(|&n| n as usize).collect(),
+                    grid5_at: grid5_at as usize,
+                },
+            };
+            run_bench(cases, out.as_deref(), &options)
+        }
         Command::Generate {
             patients,
             seed,
@@ -364,4 +473,327 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
     text += &format!("{} violation(s)\n", report.violations.len());
     emit(&text);
     Ok(ExitCode::from(1))
+}
+
+/// The caseloads of a batch: names, and how to read each one.
+struct BatchInput {
+    names: Vec<String>,
+    source: BatchSource,
+}
+
+enum BatchSource {
+    /// One file per caseload, read by the worker that solves it.
+    Files(Vec<PathBuf>),
+    /// The lines of a JSON-lines input (or why a line is unusable).
+    Lines(Vec<Result<String, ValidationReport>>),
+}
+
+impl BatchInput {
+    fn load(&self, i: usize) -> Result<String, ValidationReport> {
+        match &self.source {
+            BatchSource::Files(paths) => {
+                let path = &paths[i];
+                std::fs::read_to_string(path).map_err(|e| {
+                    ValidationReport::single(
+                        "E000",
+                        path.display().to_string(),
+                        format!("cannot read {}: {e}", path.display()),
+                        "check that the file is readable UTF-8 text",
+                    )
+                })
+            }
+            BatchSource::Lines(lines) => lines[i].clone(),
+        }
+    }
+}
+
+/// A directory's `*.json` files, or the non-blank lines of a JSON-lines file or stdin.
+fn batch_input(path: &Path) -> Result<BatchInput, Failure> {
+    let cannot_read = |e: &dyn std::fmt::Display| {
+        Failure::Input(ValidationReport::single(
+            "E000",
+            path.display().to_string(),
+            format!("cannot read {}: {e}", path.display()),
+            "pass a directory of *.json caseloads, a JSON-lines file or - for stdin",
+        ))
+    };
+    let stdin = path == Path::new("-");
+    if !stdin && path.is_dir() {
+        let files = bench::json_files(path).map_err(|e| cannot_read(&e))?;
+        let names = files
+            .iter()
+            .map(|f| {
+                f.file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            })
+            .collect();
+        return Ok(BatchInput {
+            names,
+            source: BatchSource::Files(files),
+        });
+    }
+    let mut bytes = Vec::new();
+    let read = if stdin {
+        std::io::stdin().lock().read_to_end(&mut bytes).map(|_| ())
+    } else {
+        std::fs::read(path).map(|b| bytes = b)
+    };
+    read.map_err(|e| cannot_read(&e))?;
+    let label = if stdin {
+        "stdin".to_string()
+    } else {
+        path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    let mut names = Vec::new();
+    let mut lines = Vec::new();
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let name = format!("{label}:{}", i + 1);
+        // One line that is not UTF-8 is one bad caseload, not an unreadable batch.
+        lines.push(String::from_utf8(line.to_vec()).map_err(|e| {
+            ValidationReport::single(
+                "E001",
+                "$",
+                format!("line {} is not UTF-8 text: {e}", i + 1),
+                "save the caseloads as UTF-8",
+            )
+        }));
+        names.push(name);
+    }
+    Ok(BatchInput {
+        names,
+        source: BatchSource::Lines(lines),
+    })
+}
+
+/// One output line of `solve-batch`.
+#[derive(serde::Serialize)]
+struct BatchLine<'a> {
+    index: usize,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule: Option<&'a Schedule>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [InputIssue]>,
+}
+
+fn run_solve_batch(
+    path: &Path,
+    output: Option<&Path>,
+    mut options: SolveOptions,
+) -> Result<ExitCode, Failure> {
+    let input = batch_input(path)?;
+    // Created before any solving, so that a wrong output path fails at once.
+    let mut sink: Box<dyn Write> = match output {
+        Some(out) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(out)
+                .map_err(|e| Failure::Other(format!("cannot write {}: {e}", out.display())))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    if input.names.is_empty() {
+        eprintln!("careweek: no caseloads in {}", path.display());
+    }
+    // When the output goes away nothing more can be delivered: stop solving.
+    let cancel = Arc::new(AtomicBool::new(false));
+    options.cancel = Some(cancel.clone());
+    let started = Instant::now();
+    let (mut solved, mut bad, mut written) = (0usize, 0usize, 0usize);
+    let mut write_error: Option<std::io::Error> = None;
+    let total = input.names.len();
+    solve_batch_with(
+        input.names.clone(),
+        |i| input.load(i),
+        &options,
+        |r: BatchResult| {
+            let line = match &r.outcome {
+                Ok(schedule) => {
+                    solved += 1;
+                    BatchLine {
+                        index: r.index,
+                        name: &r.name,
+                        schedule: Some(schedule),
+                        errors: None,
+                    }
+                }
+                Err(report) => {
+                    bad += 1;
+                    if let Some(first) = report.issues.first() {
+                        let more = match report.issues.len() {
+                            1 => String::new(),
+                            n => format!(" (and {} more)", n - 1),
+                        };
+                        eprintln!(
+                            "careweek: caseload {} ({}): [{}] {}: {}{more}",
+                            r.index, r.name, first.code, first.path, first.message
+                        );
+                    }
+                    BatchLine {
+                        index: r.index,
+                        name: &r.name,
+                        schedule: None,
+                        errors: Some(&report.issues),
+                    }
+                }
+            };
+            if write_error.is_some() {
+                return;
+            }
+            let written_ok = serde_json::to_writer(&mut sink, &line)
+                .map_err(std::io::Error::from)
+                .and_then(|()| sink.write_all(b"\n"))
+                .and_then(|()| sink.flush());
+            match written_ok {
+                Ok(()) => written += 1,
+                Err(e) => {
+                    cancel.store(true, Ordering::Relaxed);
+                    write_error = Some(e);
+                }
+            }
+        },
+    );
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "solve-batch: {total} caseloads, {solved} solved, {bad} bad input, {seconds:.2} s wall, {:.2} caseloads/s",
+        if seconds > 0.0 { (solved + bad) as f64 / seconds } else { 0.0 }
+    );
+    if let Some(e) = write_error {
+        // A closed pipe (`| head`) is the reader's choice; any other write error is a failure.
+        if output.is_some() || e.kind() != std::io::ErrorKind::BrokenPipe {
+            let to = output.map_or("stdout".to_string(), |o| o.display().to_string());
+            return Err(Failure::Other(format!(
+                "cannot write {to} after {written} line(s): {e}"
+            )));
+        }
+        eprintln!("careweek: output closed after {written} of {total} lines; stopped");
+    }
+    Ok(if bad > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// What `bench` solves.
+enum Cases<'a> {
+    Generated { sizes: Vec<usize>, grid5_at: usize },
+    Refbench(&'a Path),
+}
+
+fn run_bench(
+    cases: Cases,
+    out: Option<&Path>,
+    options: &BenchOptions,
+) -> Result<ExitCode, Failure> {
+    let other = |e: bench::BenchError| Failure::Other(e.to_string());
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::Other(format!("cannot find the careweek executable: {e}")))?;
+    let out_dir = out.map_or_else(|| PathBuf::from("target/bench"), Path::to_path_buf);
+    let cases = match cases {
+        Cases::Generated { sizes, grid5_at } => {
+            eprintln!(
+                "bench: generating caseloads into {}",
+                out_dir.join("caseloads").display()
+            );
+            bench::generated_cases(&sizes, grid5_at, options.seed, &out_dir.join("caseloads"))
+                .map_err(other)?
+        }
+        Cases::Refbench(dir) => {
+            if !dir.is_dir() {
+                return Err(Failure::Input(ValidationReport::single(
+                    "E000",
+                    dir.display().to_string(),
+                    format!("{} is not a directory", dir.display()),
+                    "pass the directory that holds the refbench instances (*.json)",
+                )));
+            }
+            let (cases, skipped) = bench::refbench_cases(dir, out).map_err(|e| match e {
+                bench::BenchError::Instance { .. } => Failure::Input(ValidationReport::single(
+                    "R001",
+                    dir.display().to_string(),
+                    e.to_string(),
+                    "fix or remove the instance",
+                )),
+                e => other(e),
+            })?;
+            for note in skipped {
+                eprintln!("bench: skipped {note}");
+            }
+            if let Some(out) = out {
+                std::fs::create_dir_all(out).map_err(|e| {
+                    Failure::Other(format!("cannot create directory {}: {e}", out.display()))
+                })?;
+            }
+            cases
+        }
+    };
+    if cases.is_empty() {
+        return Err(Failure::Other("no caseloads to benchmark".to_string()));
+    }
+    let schedules = out_dir.join("schedules");
+    std::fs::create_dir_all(&schedules).map_err(|e| {
+        Failure::Other(format!(
+            "cannot create directory {}: {e}",
+            schedules.display()
+        ))
+    })?;
+    let rows = bench::run_cases(&exe, &cases, options, Some(&schedules), try_reap, |line| {
+        eprintln!("bench: {line}")
+    });
+    let settings = bench::settings_line(options);
+    emit(&format!("{settings}\n\n{}", bench::markdown_table(&rows)));
+    let (md, jsonl) = bench::write_results(&out_dir, &settings, &rows).map_err(other)?;
+    eprintln!("bench: wrote {} and {}", md.display(), jsonl.display());
+    let failed = rows.iter().filter(|r| !r.ok).count();
+    if failed > 0 {
+        eprintln!(
+            "careweek: {failed} of {} caseloads were not solved or broke a hard constraint",
+            rows.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reaps the child if it has exited, with its peak resident set from `wait4(2)`.
+#[cfg(target_os = "linux")]
+fn try_reap(child: &mut std::process::Child) -> std::io::Result<Option<bench::Reaped>> {
+    use std::os::unix::process::ExitStatusExt;
+    let pid = libc::pid_t::try_from(child.id())
+        .map_err(|_| std::io::Error::other("child process id out of range"))?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is a plain C struct of integers, for which all zeroes is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `status` and `usage` are live, writable locals of the types wait4 expects,
+        // and `pid` is our own child, not yet reaped (std only reaps in `wait`/`try_wait`,
+        // which are not called on it).
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == 0 {
+            return Ok(None);
+        }
+        if r == pid {
+            return Ok(Some(bench::Reaped {
+                status: std::process::ExitStatus::from_raw(status),
+                // ru_maxrss is in KiB on Linux.
+                peak_rss_kib: u64::try_from(usage.ru_maxrss).ok(),
+            }));
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Elsewhere: the exit alone; the table says "n/a" for memory.
+#[cfg(not(target_os = "linux"))]
+fn try_reap(child: &mut std::process::Child) -> std::io::Result<Option<bench::Reaped>> {
+    bench::try_reap_portable(child)
 }

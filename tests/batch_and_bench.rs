@@ -1,0 +1,321 @@
+//! End-to-end tests of `careweek solve-batch` and `careweek bench`: a directory with a
+//! malformed caseload among good ones (one line each, in order, exit 2, every schedule
+//! accepted by `careweek check`), JSON lines on stdin, the same output for one and two
+//! threads under a work budget, and a tiny benchmark whose every row the checker accepts.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use careweek::{generate, GenerateOptions};
+use serde_json::Value;
+
+/// Small budgets: these tests are about the interface, not the optimum.
+const FAST: &[&str] = &["--time-limit", "3", "--work", "30"];
+
+fn careweek(args: &[&str]) -> Output {
+    careweek_with_stdin(args, None)
+}
+
+fn careweek_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_careweek"))
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the careweek binary runs");
+    if let Some(bytes) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("a stdin pipe")
+            .write_all(bytes)
+            .expect("stdin accepted");
+    }
+    child.wait_with_output().expect("careweek finishes")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 temporary path")
+}
+
+/// A generated caseload as one line of JSON.
+fn caseload(patients: usize, seed: u64) -> String {
+    let input = generate(&GenerateOptions {
+        patients,
+        seed,
+        grid_min: 15,
+    });
+    serde_json::to_string(&input).expect("serialisable")
+}
+
+fn lines(bytes: &[u8]) -> Vec<Value> {
+    text(bytes)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// The line without its run time, the one field that differs between identical runs.
+fn without_seconds(mut line: Value) -> Value {
+    if let Some(stats) = line
+        .get_mut("schedule")
+        .and_then(|s| s.get_mut("stats"))
+        .and_then(Value::as_object_mut)
+    {
+        stats.remove("seconds");
+    }
+    line
+}
+
+#[test]
+fn a_directory_with_a_malformed_caseload_gives_one_line_each_in_order_and_exit_2() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let cases = dir.path().join("cases");
+    std::fs::create_dir(&cases).expect("created");
+    for seed in 1..=3 {
+        std::fs::write(cases.join(format!("c{seed}.json")), caseload(5, seed)).expect("written");
+    }
+    // Sorts between c2 and c3; not a caseload's JSON.
+    std::fs::write(cases.join("c2-broken.json"), "{\"version\": 1, \"week\": ").expect("written");
+    std::fs::write(cases.join("notes.txt"), "not a caseload").expect("written");
+    let out = dir.path().join("out.jsonl");
+
+    let run = careweek(
+        &[
+            &[
+                "solve-batch",
+                path(&cases),
+                "-o",
+                path(&out),
+                "--threads",
+                "2",
+            ],
+            FAST,
+        ]
+        .concat(),
+    );
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(run.stdout.is_empty(), "the lines go to the file");
+    assert!(
+        stderr.contains("4 caseloads, 3 solved, 1 bad input"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("c2-broken.json"), "{stderr}");
+
+    let written = lines(&std::fs::read(&out).expect("written"));
+    let names: Vec<&str> = written.iter().filter_map(|l| l["name"].as_str()).collect();
+    assert_eq!(names, ["c1.json", "c2-broken.json", "c2.json", "c3.json"]);
+    for (i, line) in written.iter().enumerate() {
+        assert_eq!(line["index"], i, "{line}");
+    }
+    let bad = &written[1];
+    assert!(bad.get("schedule").is_none());
+    let errors = bad["errors"].as_array().expect("a list of errors");
+    assert_eq!(errors[0]["code"], "E001", "{bad}");
+    for key in ["path", "message", "hint"] {
+        assert!(errors[0][key].is_string(), "{key} in {bad}");
+    }
+
+    // Every schedule passes the independent checker against its own caseload.
+    for line in written.iter().filter(|l| l.get("errors").is_none()) {
+        let name = line["name"].as_str().expect("a name");
+        let schedule = dir.path().join(format!("{name}.schedule.json"));
+        std::fs::write(&schedule, line["schedule"].to_string()).expect("written");
+        let checked = careweek(&["check", path(&cases.join(name)), path(&schedule)]);
+        assert!(
+            checked.status.success(),
+            "{name}: {}",
+            text(&checked.stdout)
+        );
+    }
+}
+
+#[test]
+fn json_lines_on_stdin_skip_blank_lines_and_name_each_by_line() {
+    let input = format!(
+        "{}\n\n   \r\n{}\r\n{}\n",
+        caseload(4, 7),
+        caseload(6, 8),
+        caseload(3, 9)
+    );
+    let run = careweek_with_stdin(
+        &[&["solve-batch", "-"], FAST].concat(),
+        Some(input.as_bytes()),
+    );
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let out = lines(&run.stdout);
+    let names: Vec<&str> = out.iter().filter_map(|l| l["name"].as_str()).collect();
+    assert_eq!(names, ["stdin:1", "stdin:4", "stdin:5"]);
+    for (line, patients) in out.iter().zip([4, 6, 3]) {
+        let schedule = &line["schedule"];
+        let requests = schedule["stats"]["requests"]
+            .as_u64()
+            .expect("stats.requests");
+        let listed = schedule["placed"].as_array().map_or(0, Vec::len)
+            + schedule["unplaced"].as_array().map_or(0, Vec::len);
+        assert_eq!(
+            listed as u64, requests,
+            "every request once ({patients} patients)"
+        );
+        assert_eq!(
+            schedule["stats"]["threads"], 1,
+            "each caseload on one thread"
+        );
+    }
+    assert!(
+        text(&run.stderr).contains("3 caseloads, 3 solved, 0 bad input"),
+        "{}",
+        text(&run.stderr)
+    );
+
+    // A line that is not UTF-8 is one bad caseload; the others are still solved.
+    let mut bytes = caseload(3, 1).into_bytes();
+    bytes.extend_from_slice(b"\n\xff\xfe\n");
+    let run = careweek_with_stdin(&[&["solve-batch", "-"], FAST].concat(), Some(&bytes));
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    let out = lines(&run.stdout);
+    assert_eq!(out.len(), 2);
+    assert!(out[0].get("schedule").is_some());
+    assert_eq!(out[1]["errors"][0]["code"], "E001");
+
+    // An empty input is an empty batch, not an error.
+    let run = careweek_with_stdin(&["solve-batch", "-"], Some(b"\n"));
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn one_and_two_threads_give_the_same_lines_under_a_work_budget() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for seed in 1..=5u64 {
+        let patients = 4 + (seed % 4) as usize;
+        std::fs::write(
+            dir.path().join(format!("w{seed}.json")),
+            caseload(patients, seed),
+        )
+        .expect("written");
+    }
+    let run = |threads: &str| {
+        let out = careweek(&[
+            "solve-batch",
+            path(dir.path()),
+            "--threads",
+            threads,
+            "--seed",
+            "4",
+            "--time-limit",
+            "30",
+            "--work",
+            "40",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        lines(&out.stdout)
+            .into_iter()
+            .map(without_seconds)
+            .collect::<Vec<_>>()
+    };
+    let one = run("1");
+    let two = run("2");
+    assert_eq!(one.len(), 5);
+    assert!(one == two, "the lines differ between 1 and 2 threads");
+}
+
+#[test]
+fn bad_arguments_and_paths_are_reported_not_panicked_on() {
+    let missing = careweek(&["solve-batch", "/no/such/place.jsonl"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("/no/such/place.jsonl"));
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(dir.path().join("a.json"), caseload(3, 1)).expect("written");
+    let unwritable = careweek(&[
+        "solve-batch",
+        path(dir.path()),
+        "-o",
+        "/no/such/dir/out.jsonl",
+    ]);
+    assert_eq!(unwritable.status.code(), Some(1));
+    assert!(text(&unwritable.stderr).contains("cannot write /no/such/dir/out.jsonl"));
+
+    for args in [
+        &["bench", "--sizes", "0"][..],
+        &["bench", "--sizes", "8,x"],
+        &["bench", "--time-limit", "-1"],
+        &["bench", "--refbench", "x", "--sizes", "8"],
+        &["solve-batch", "-", "--threads", "1000"],
+    ] {
+        let out = careweek(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!text(&out.stderr).contains("panicked"), "{args:?}");
+    }
+
+    let no_dir = careweek(&["bench", "--refbench", "/no/such/dir", "--time-limit", "1"]);
+    assert_eq!(no_dir.status.code(), Some(2));
+    assert!(text(&no_dir.stderr).contains("/no/such/dir"));
+}
+
+#[test]
+fn a_tiny_benchmark_prints_a_table_whose_every_row_is_checked_ok() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = dir.path().join("bench");
+    let run = careweek(&[
+        "bench",
+        "--sizes",
+        "8,12",
+        "--grid5-at",
+        "8",
+        "--time-limit",
+        "2",
+        "--work",
+        "30",
+        "--out",
+        path(&out),
+    ]);
+    let stdout = text(&run.stdout);
+    assert!(run.status.success(), "{stdout}\n{}", text(&run.stderr));
+
+    let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with("| n")).collect();
+    let cases: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.split('|').nth(1).map(str::trim))
+        .collect();
+    assert_eq!(cases, ["n8-g15", "n8-g5", "n12-g15"], "{stdout}");
+    assert!(stdout.contains("| case | patients | grid | requests | wall s | peak RSS MB |"));
+    for row in &rows {
+        assert!(row.ends_with("| ok |"), "{row}");
+    }
+    assert!(rows[1].contains("| 5 min |"), "{}", rows[1]);
+
+    // The same table in bench.md, the rows as JSON lines, the caseloads and schedules kept.
+    let md = std::fs::read_to_string(out.join("bench.md")).expect("bench.md written");
+    assert!(rows.iter().all(|r| md.contains(r)));
+    let jsonl = lines(&std::fs::read(out.join("bench.jsonl")).expect("bench.jsonl written"));
+    assert_eq!(jsonl.len(), 3);
+    for row in &jsonl {
+        assert_eq!(row["ok"], true, "{row}");
+        assert_eq!(row["violations"], 0, "{row}");
+        assert!(row["wall_s"].as_f64().is_some_and(|s| s > 0.0), "{row}");
+        if cfg!(target_os = "linux") {
+            let mb = row["peak_rss_mb"].as_f64().expect("measured on Linux");
+            assert!(mb > 1.0 && mb < 4096.0, "{row}");
+        }
+        let name = row["case"].as_str().expect("a case name");
+        let checked = careweek(&[
+            "check",
+            path(&out.join(format!("caseloads/{name}.json"))),
+            path(&out.join(format!("schedules/{name}.schedule.json"))),
+        ]);
+        assert!(checked.status.success(), "{}", text(&checked.stdout));
+    }
+}
