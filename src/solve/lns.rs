@@ -24,6 +24,9 @@ pub struct Budget<'a> {
     pub stall: u64,
     /// Stop when set.
     pub cancel: &'a AtomicBool,
+    /// Under a work budget: repairs run to the end (up to the deadline) rather than within
+    /// a few hundred milliseconds, so that the search does not depend on the machine's speed.
+    pub deterministic: bool,
 }
 
 /// Largest neighbourhood (in candidate options) repaired by the MILP: HiGHS solves such
@@ -40,8 +43,10 @@ const MAX_FREE: usize = 14;
 /// When the search stalls, neighbourhoods grow by this factor, up to [`MAX_SCALE`] times.
 const MAX_SCALE: usize = 4;
 /// Neighbourhood kinds: around an unplaced request, a patient's week, a provider-day, a
-/// specialty's day.
-const KINDS: usize = 4;
+/// specialty's day, an ejection chain for an unplaced request.
+const KINDS: usize = 5;
+/// Options of an unplaced request tried by one ejection chain.
+const EJECT_TRIES: usize = 24;
 /// Repair methods: exact MILP, randomised greedy.
 const METHODS: usize = 2;
 
@@ -99,6 +104,24 @@ pub fn improve(
         let limit = MAX_FREE * scale;
         iterations += 1;
         let (kind, method) = pick(&payoff, rng);
+        if kind == 4 {
+            let before = state.total();
+            eject_chain(state, &placeable, rng);
+            let gain = (before - state.total()).max(0) as f64;
+            payoff[kind][method] = 0.9 * payoff[kind][method] + 0.1 * (gain + 0.05);
+            let now = state.total();
+            if now < best_total {
+                best_total = now;
+                for (k, &r) in component.iter().enumerate() {
+                    best[k] = state.assign[r];
+                }
+                since_improvement = 0;
+                on_improve(now, state);
+            } else {
+                since_improvement += 1;
+            }
+            continue;
+        }
         let mut free: Vec<usize> = match kind {
             0 => around_unplaced(state, &placeable, &by_patient, rng, limit),
             1 => {
@@ -130,7 +153,17 @@ pub fn improve(
         for &r in &free {
             state.remove(r);
         }
-        let repaired = method == 0 && milp_repair(state, &free, &old);
+        let repair_time = if budget.deterministic {
+            budget
+                .deadline
+                .saturating_duration_since(Instant::now())
+                .as_secs_f64()
+        } else if cfg!(feature = "highs") {
+            0.5
+        } else {
+            0.2
+        };
+        let repaired = method == 0 && milp_repair(state, &free, &old, repair_time);
         if !repaired {
             construct::construct_randomized(state, &free, rng, problem.weights.trip.max(1) / 2);
         }
@@ -192,15 +225,10 @@ fn restore(state: &mut State, free: &[usize], old: &[Option<u32>]) {
 }
 
 /// Repairs `free` with the exact subset MILP; false (state untouched) when it fails.
-fn milp_repair(state: &mut State, free: &[usize], old: &[Option<u32>]) -> bool {
-    let Some(outcome) = milp::solve_subset(
-        state,
-        free,
-        Some(old),
-        false,
-        if cfg!(feature = "highs") { 0.5 } else { 0.2 },
-        milp_options(),
-    ) else {
+fn milp_repair(state: &mut State, free: &[usize], old: &[Option<u32>], time_limit: f64) -> bool {
+    let Some(outcome) =
+        milp::solve_subset(state, free, Some(old), false, time_limit, milp_options())
+    else {
         return false;
     };
     let order = construct::order(state, free);
@@ -220,6 +248,95 @@ fn milp_repair(state: &mut State, free: &[usize], old: &[Option<u32>]) -> bool {
         }
     }
     true
+}
+
+/// Placed requests whose provider or resource bookings overlap option `oi` of `r`.
+fn blockers(state: &State, r: usize, oi: u32) -> Vec<usize> {
+    let o = state.opt(r, oi);
+    let day = o.day as usize;
+    let mut out: Vec<usize> = state
+        .provider_day(o.provider as usize, day)
+        .iter()
+        .filter(|&&(s, e, _)| s < o.end && o.start < e)
+        .map(|&(_, _, x)| x as usize)
+        .collect();
+    for &u in &o.resources {
+        out.extend(
+            state
+                .resource_day(u as usize, day)
+                .iter()
+                .filter(|&&(s, e, _)| s < o.end && o.start < e)
+                .map(|&(_, _, x)| x as usize),
+        );
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The feasible option of unplaced `r` that raises the objective least.
+fn best_insert(state: &State, r: usize) -> Option<u32> {
+    let none = |_: usize| false;
+    (0..state.domains.opts[r].len() as u32)
+        .filter(|&oi| state.fits(r, oi, &none))
+        .min_by_key(|&oi| (state.insert_delta(r, oi), oi))
+}
+
+/// An ejection chain: an unplaced request (drawn by priority) takes one of its options by
+/// moving the one or two appointments in the way, each to its best free option; kept only
+/// when the objective improves. Makes room where a greedy repair, which puts the most
+/// urgent request back first, would retake the same slot.
+fn eject_chain(state: &mut State, placeable: &[usize], rng: &mut ChaCha8Rng) {
+    let unplaced: Vec<usize> = placeable
+        .iter()
+        .copied()
+        .filter(|&r| state.assign[r].is_none())
+        .collect();
+    let Ok(&r) = unplaced.choose_weighted(rng, |&r| state.problem.requests[r].priority) else {
+        return;
+    };
+    let n = state.domains.opts[r].len();
+    let mut tries: Vec<u32> = (0..n as u32).collect();
+    tries.shuffle(rng);
+    tries.truncate(EJECT_TRIES);
+    let none = |_: usize| false;
+    let before = state.total();
+    for oi in tries {
+        let ejected = blockers(state, r, oi);
+        if ejected.is_empty() || ejected.len() > 2 {
+            continue;
+        }
+        let mut moved: Vec<usize> = Vec::new();
+        for &b in &ejected {
+            for d in state.dependants(b) {
+                if !moved.contains(&d) {
+                    moved.push(d);
+                }
+            }
+        }
+        let old: Vec<Option<u32>> = moved.iter().map(|&x| state.assign[x]).collect();
+        for &x in &moved {
+            state.remove(x);
+        }
+        if state.fits(r, oi, &none) {
+            state.place(r, oi);
+            for x in construct::order(state, &moved) {
+                if let Some(o) = best_insert(state, x) {
+                    state.place(x, o);
+                }
+            }
+            let mut all = moved.clone();
+            all.push(r);
+            if state.total() < before && state.bundles_complete(&all) {
+                return;
+            }
+            state.remove(r);
+        }
+        for &x in &moved {
+            state.remove(x);
+        }
+        restore(state, &moved, &old);
+    }
 }
 
 fn around_unplaced(

@@ -14,6 +14,7 @@ pub mod bound;
 pub mod construct;
 pub mod domain;
 mod explain;
+pub mod lagrange;
 pub mod lns;
 pub mod milp;
 pub mod state;
@@ -128,7 +129,7 @@ fn exact_limit() -> usize {
     if cfg!(feature = "highs") {
         60_000
     } else {
-        3_000
+        600
     }
 }
 
@@ -137,7 +138,8 @@ fn relaxation_limit() -> usize {
     if cfg!(feature = "highs") {
         400_000
     } else {
-        20_000
+        // The pure-Rust simplex rarely finishes these in the time a bound can have.
+        0
     }
 }
 
@@ -345,11 +347,18 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     let construction = comp_total(&state, comp);
     (ctx.report)(Some(construction), None);
     let size = milp::candidate_count(&state, comp);
+    // Each phase gets a share of the time left; under a work budget the phases run to the
+    // end of their own work instead (the time limit only guards), so the result does not
+    // depend on the machine's speed.
     let share = |f: f64| {
-        deadline
+        let left = deadline
             .saturating_duration_since(Instant::now())
-            .as_secs_f64()
-            * f
+            .as_secs_f64();
+        if ctx.work.is_some() {
+            left
+        } else {
+            left * f
+        }
     };
     let stall = if ctx.work.is_some() {
         u64::MAX
@@ -365,6 +374,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         max_iterations: ctx.work.map_or(u64::MAX, |w| w / 4),
         stall,
         cancel: ctx.cancel,
+        deterministic: ctx.work.is_some(),
     };
     let mut iterations = lns::improve(&mut state, comp, &mut rng, quick, &on_improve);
     let mut exact = false;
@@ -379,15 +389,22 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     };
     let empty = State::new(problem, domains);
 
-    // 2. Patients apart: exact per cluster, often tight when capacity does not bind.
+    // 2. The Lagrangian bound: capacity priced in time, each patient's week exact.
     if !ctx.cancel.load(Ordering::Relaxed) {
-        let until = Instant::now() + Duration::from_secs_f64(share(0.2));
-        raise(&mut bound, bound::cluster_bound(&empty, comp, until) - 1e-6);
+        let budget = lagrange::Budget {
+            deadline: Instant::now() + Duration::from_secs_f64(share(0.2)),
+            max_steps: 400,
+            node_limit: 20_000,
+        };
+        let b = lagrange::lagrangian_bound(&empty, comp, comp_total(&state, comp), budget);
+        if b.is_finite() {
+            raise(&mut bound, b - 1e-6 * (1.0 + b.abs()));
+        }
         exact = proven(&state, bound);
     }
     if trace {
         eprintln!(
-            "trace: comp {} reqs, {size} cand; cluster bound {bound:?} at {:.2}s, incumbent {}",
+            "trace: comp {} reqs, {size} cand; lagrangian bound {bound:?} at {:.2}s, incumbent {}",
             comp.len(),
             t0.elapsed().as_secs_f64(),
             comp_total(&state, comp)
@@ -395,7 +412,13 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     }
 
     // 3. The whole component exactly, warm-started, when small enough.
-    if !exact && size <= exact_limit() && !ctx.cancel.load(Ordering::Relaxed) {
+    let exact_size = if ctx.work.is_some() {
+        // Without a time share, only models that finish quickly.
+        exact_limit().min(5_000)
+    } else {
+        exact_limit()
+    };
+    if !exact && size <= exact_size && !ctx.cancel.load(Ordering::Relaxed) {
         let warm: Vec<Option<u32>> = comp.iter().map(|&r| state.assign[r]).collect();
         if let Some(out) =
             milp::solve_subset(&empty, comp, Some(&warm), false, share(0.6), usize::MAX)
@@ -443,6 +466,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             max_iterations: ctx.work.map_or(u64::MAX, |w| w.saturating_sub(iterations)),
             stall,
             cancel: ctx.cancel,
+            deterministic: ctx.work.is_some(),
         };
         iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
     }

@@ -1,0 +1,542 @@
+//! A Lagrangian lower bound that sees capacity in time and each patient's trips at once.
+//!
+//! Only three kinds of constraint tie patients together: a provider sees one patient at a
+//! time, so does a resource, and a provider has a cap per day. They are moved into the
+//! objective with multipliers (`π ≥ 0` per provider or resource and instant, `μ ≥ 0` per
+//! provider-day). What is left splits by patient: choose the days the patient travels (at
+//! most `max_trips` of them, each costing a trip), then for every request its cheapest
+//! choice among leaving it unplaced, a telehealth option, or an in-person option on a
+//! travel day, costs raised by the multipliers of what the option occupies. With at most
+//! seven days, every set of travel days is tried, so each patient's minimum is exact and
+//!
+//! `L(π, μ) = Σ_patients min(...) − Σ π − Σ μ · cap`
+//!
+//! is a valid bound for every `π, μ ≥ 0` (constraints within one patient — overlap, travel,
+//! links, per-day caps — are dropped, which only lowers it). The multipliers are tuned by
+//! projected subgradient steps (Polyak's rule towards the incumbent). No LP solver is
+//! needed, the work per step is linear in the options, and the patients are evaluated in
+//! parallel and summed in a fixed order, so the result does not depend on the thread count.
+//!
+//! A provider (or resource) is busy at most once at every instant; it is enough to ask it at
+//! the instants some option starts, so those are the only multipliers.
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::state::{unplaced_weight, State};
+
+/// When to stop improving the multipliers.
+pub struct Budget {
+    /// Wall-clock limit.
+    pub deadline: Instant,
+    /// Most subgradient steps.
+    pub max_steps: usize,
+    /// Most nodes of one patient's exact search.
+    pub node_limit: usize,
+}
+
+/// What one option occupies: the provider's instants `[lo, hi)` in the flat multiplier
+/// vector, the first of its resources' ranges in `resource_ranges` (one per resource), and
+/// its provider-day cap multiplier (`NO_CAP` when uncapped). Sixteen bytes per option.
+struct OptionUse {
+    lo: u32,
+    hi: u32,
+    resources: u32,
+    cap: u32,
+}
+
+const NO_CAP: u32 = u32::MAX;
+
+/// The requests of one patient in the component.
+struct PatientRequests {
+    requests: Vec<usize>,
+    max_trips: Option<u32>,
+}
+
+/// Best choice of one request under the current multipliers.
+#[derive(Clone, Copy)]
+struct Pick {
+    cost: f64,
+    opt: Option<u32>,
+}
+
+const NONE: Pick = Pick {
+    cost: f64::INFINITY,
+    opt: None,
+};
+
+/// The Lagrangian bound of the component `comp`, given the objective of a schedule of it
+/// (`upper`, used to size the steps). Returns the best bound found.
+pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budget) -> f64 {
+    let problem = state.problem;
+    let opts = &state.domains.opts;
+    let ndays = problem.days.len();
+
+    // Instants at which each provider and resource can be asked, from the options' starts.
+    let np = problem.providers.len();
+    let mut starts: Vec<Vec<i32>> = vec![Vec::new(); np + problem.resources.len()];
+    for &r in comp {
+        for o in &opts[r] {
+            starts[o.provider as usize].push(o.start);
+            for &u in &o.resources {
+                starts[np + u as usize].push(o.start);
+            }
+        }
+    }
+    let mut base = vec![0usize; starts.len() + 1];
+    for (k, s) in starts.iter_mut().enumerate() {
+        s.sort_unstable();
+        s.dedup();
+        base[k + 1] = base[k] + s.len();
+    }
+    let instants = base[starts.len()];
+    let range_of = |k: usize, start: i32, end: i32| {
+        let s = &starts[k];
+        (
+            (base[k] + s.partition_point(|&t| t < start)) as u32,
+            (base[k] + s.partition_point(|&t| t < end)) as u32,
+        )
+    };
+
+    // Provider-day caps that can bind.
+    let mut cap_index: Vec<Option<u32>> = vec![None; np * ndays];
+    let mut caps: Vec<f64> = Vec::new();
+    for &r in comp {
+        for o in &opts[r] {
+            let p = o.provider as usize;
+            if let Some(cap) = problem.providers[p].max_per_day {
+                let slot = &mut cap_index[p * ndays + o.day as usize];
+                if slot.is_none() {
+                    *slot = Some(caps.len() as u32);
+                    caps.push(f64::from(cap));
+                }
+            }
+        }
+    }
+
+    // What every option occupies.
+    let mut resource_ranges: Vec<(u32, u32)> = Vec::new();
+    let mut uses: Vec<Vec<OptionUse>> = Vec::with_capacity(problem.requests.len());
+    uses.resize_with(problem.requests.len(), Vec::new);
+    for &r in comp {
+        uses[r] = opts[r]
+            .iter()
+            .map(|o| {
+                let first = resource_ranges.len() as u32;
+                for &u in &o.resources {
+                    resource_ranges.push(range_of(np + u as usize, o.start, o.end));
+                }
+                let (lo, hi) = range_of(o.provider as usize, o.start, o.end);
+                OptionUse {
+                    lo,
+                    hi,
+                    resources: first,
+                    cap: cap_index[o.provider as usize * ndays + o.day as usize].unwrap_or(NO_CAP),
+                }
+            })
+            .collect();
+    }
+    let ranges_of = |r: usize, oi: usize| {
+        let u = &uses[r][oi];
+        let first = u.resources as usize;
+        std::iter::once((u.lo, u.hi)).chain(
+            resource_ranges[first..first + opts[r][oi].resources.len()]
+                .iter()
+                .copied(),
+        )
+    };
+
+    let mut by_patient: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for &r in comp {
+        by_patient
+            .entry(problem.requests[r].patient)
+            .or_default()
+            .push(r);
+    }
+    let patients: Vec<PatientRequests> = by_patient
+        .into_iter()
+        .map(|(q, requests)| PatientRequests {
+            requests,
+            max_trips: problem.patients[q].max_trips,
+        })
+        .collect();
+    let trip = problem.weights.trip as f64;
+
+    // The raise of every option's cost under the multipliers (`prefix`: running sums of π).
+    let raise = |prefix: &[f64], mu: &[f64], r: usize, oi: usize| -> f64 {
+        let mut c: f64 = ranges_of(r, oi)
+            .map(|(lo, hi)| prefix[hi as usize] - prefix[lo as usize])
+            .sum();
+        let cap = uses[r][oi].cap;
+        if cap != NO_CAP {
+            c += mu[cap as usize];
+        }
+        c
+    };
+    let prefix_of = |pi: &[f64]| {
+        let mut prefix = vec![0.0f64; instants + 1];
+        for i in 0..instants {
+            prefix[i + 1] = prefix[i] + pi[i];
+        }
+        prefix
+    };
+    let constant = |pi: &[f64], mu: &[f64]| {
+        -pi.iter().sum::<f64>() - mu.iter().zip(&caps).map(|(m, c)| m * c).sum::<f64>()
+    };
+
+    // Projected subgradient on the quick relaxation of each patient (travel days enumerated,
+    // requests otherwise apart).
+    let mut pi = vec![0.0f64; instants];
+    let mut mu = vec![0.0f64; caps.len()];
+    let (mut best_pi, mut best_mu) = (pi.clone(), mu.clone());
+    let mut best = f64::NEG_INFINITY;
+    let mut best_parts: Vec<f64> = Vec::new();
+    let mut theta = 1.0;
+    let mut since_best = 0;
+    let upper = upper as f64;
+    let trace = std::env::var_os("CAREWEEK_TRACE").is_some();
+    let t0 = Instant::now();
+    let mut first = f64::NAN;
+    let mut steps = 0;
+    for _ in 0..budget.max_steps {
+        if Instant::now() >= budget.deadline {
+            break;
+        }
+        steps += 1;
+        let prefix = prefix_of(&pi);
+        let raised = |r: usize, oi: usize| raise(&prefix, &mu, r, oi);
+        let solved: Vec<(f64, Vec<(usize, u32)>)> = patients
+            .par_iter()
+            .map(|pat| relaxed_minimum(state, pat, &raised, trip))
+            .collect();
+        let value = solved.iter().map(|(c, _)| c).sum::<f64>() + constant(&pi, &mu);
+        if !value.is_finite() {
+            break;
+        }
+        if first.is_nan() {
+            first = value;
+        }
+        if value > best + 1e-9 {
+            best = value;
+            best_parts = solved.iter().map(|(c, _)| *c).collect();
+            best_pi.clone_from(&pi);
+            best_mu.clone_from(&mu);
+            since_best = 0;
+        } else {
+            since_best += 1;
+            if since_best >= 10 {
+                theta /= 2.0;
+                since_best = 0;
+            }
+        }
+        if upper - best < 1.0 || theta < 1e-3 {
+            break;
+        }
+
+        // Subgradient: how much each instant and provider-day is over-used by the choices.
+        let mut use_diff = vec![0i64; instants + 1];
+        let mut cap_use = vec![0.0f64; caps.len()];
+        for (_, chosen) in &solved {
+            for &(r, oi) in chosen {
+                for (lo, hi) in ranges_of(r, oi as usize) {
+                    use_diff[lo as usize] += 1;
+                    use_diff[hi as usize] -= 1;
+                }
+                let cap = uses[r][oi as usize].cap;
+                if cap != NO_CAP {
+                    cap_use[cap as usize] += 1.0;
+                }
+            }
+        }
+        let mut grad = vec![0.0f64; instants];
+        let mut running = 0i64;
+        for i in 0..instants {
+            running += use_diff[i];
+            grad[i] = running as f64 - 1.0;
+        }
+        let cap_grad: Vec<f64> = cap_use.iter().zip(&caps).map(|(u, c)| u - c).collect();
+        // Only directions that can move: a zero multiplier with a negative gradient stays 0.
+        let norm: f64 = grad
+            .iter()
+            .zip(&pi)
+            .chain(cap_grad.iter().zip(&mu))
+            .filter(|(g, m)| **g > 0.0 || **m > 0.0)
+            .map(|(g, _)| g * g)
+            .sum();
+        if norm <= 0.0 {
+            // The relaxed choices keep every coupling constraint: nothing left to tune.
+            break;
+        }
+        // Polyak's step towards a target a little above the best bound so far: aiming at
+        // the incumbent overshoots badly while the duality gap is large.
+        let target = upper.min(best + 0.05 * best.abs().max(1.0));
+        let step = theta * (target - value).max(1.0) / norm;
+        for (m, g) in pi.iter_mut().zip(&grad) {
+            *m = (*m + step * g).max(0.0);
+        }
+        for (m, g) in mu.iter_mut().zip(&cap_grad) {
+            *m = (*m + step * g).max(0.0);
+        }
+    }
+    if trace {
+        eprintln!(
+            "trace: lagrangian: {steps} steps, quick bound {first:.1} -> {best:.1} at {:.2}s",
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    if best_parts.is_empty() {
+        return best;
+    }
+
+    // Each patient exactly at the best multipliers, and with none (when different): a
+    // patient whose search is too large keeps its quick value, still a valid bound.
+    let mut candidates = vec![(best_pi, best_mu, best_parts)];
+    if candidates[0]
+        .0
+        .iter()
+        .chain(&candidates[0].1)
+        .any(|&m| m > 0.0)
+    {
+        let prefix = vec![0.0f64; instants + 1];
+        let none = vec![0.0f64; caps.len()];
+        let raised = |r: usize, oi: usize| raise(&prefix, &none, r, oi);
+        let parts = patients
+            .par_iter()
+            .map(|pat| relaxed_minimum(state, pat, &raised, trip).0)
+            .collect();
+        candidates.push((vec![0.0; instants], none, parts));
+    }
+    for (pi, mu, parts) in candidates {
+        if Instant::now() >= budget.deadline {
+            break;
+        }
+        let prefix = prefix_of(&pi);
+        let raised = |r: usize, oi: usize| raise(&prefix, &mu, r, oi);
+        let exact: Vec<f64> = patients
+            .par_iter()
+            .zip(&parts)
+            .map_init(
+                || State::new(problem, state.domains),
+                |scratch, (pat, &quick)| {
+                    patient_minimum(scratch, &pat.requests, &raised, budget.node_limit)
+                        .map_or(quick, |v| v.max(quick))
+                },
+            )
+            .collect();
+        let value = exact.iter().sum::<f64>() + constant(&pi, &mu);
+        if trace {
+            eprintln!(
+                "trace: lagrangian: exact patients {value:.1} at {:.2}s",
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        best = best.max(value);
+    }
+    best
+}
+
+/// One patient's minimum with the requests apart except for travel days: every set of
+/// travel days (within `max_trips`) is tried, each request then takes its cheapest choice.
+/// Returns the minimum and the options chosen.
+fn relaxed_minimum(
+    state: &State,
+    pat: &PatientRequests,
+    raised: &dyn Fn(usize, usize) -> f64,
+    trip: f64,
+) -> (f64, Vec<(usize, u32)>) {
+    let problem = state.problem;
+    let opts = &state.domains.opts;
+    let ndays = problem.days.len();
+    let k = pat.requests.len();
+    let mut unplaced = vec![NONE; k];
+    let mut tele = vec![NONE; k];
+    let mut in_person = vec![NONE; k * ndays];
+    for (i, &r) in pat.requests.iter().enumerate() {
+        let pinned = problem.requests[r]
+            .existing
+            .as_ref()
+            .is_some_and(|e| e.pinned);
+        if !pinned {
+            unplaced[i].cost = unplaced_weight(problem, r) as f64;
+        }
+        for (oi, o) in opts[r].iter().enumerate() {
+            let c = o.cost as f64 + raised(r, oi);
+            let slot = if o.in_person() {
+                &mut in_person[i * ndays + o.day as usize]
+            } else {
+                &mut tele[i]
+            };
+            if c < slot.cost {
+                *slot = Pick {
+                    cost: c,
+                    opt: Some(oi as u32),
+                };
+            }
+        }
+    }
+    let days_used: u32 = (0..ndays)
+        .filter(|&d| (0..k).any(|i| in_person[i * ndays + d].opt.is_some()))
+        .fold(0, |m, d| m | 1 << d);
+    let pick = |i: usize, set: u32| {
+        let mut pick = if unplaced[i].cost <= tele[i].cost {
+            unplaced[i]
+        } else {
+            tele[i]
+        };
+        let mut s = set;
+        while s != 0 {
+            let d = s.trailing_zeros() as usize;
+            if in_person[i * ndays + d].cost < pick.cost {
+                pick = in_person[i * ndays + d];
+            }
+            s &= s - 1;
+        }
+        pick
+    };
+    let mut best_cost = f64::INFINITY;
+    let mut best_set = 0u32;
+    // Every subset of the days with an in-person option, from all of them down to none.
+    let mut set = days_used;
+    loop {
+        let trips = set.count_ones();
+        if pat.max_trips.is_none_or(|m| trips <= m) {
+            let cost = trip * f64::from(trips) + (0..k).map(|i| pick(i, set).cost).sum::<f64>();
+            if cost < best_cost {
+                best_cost = cost;
+                best_set = set;
+            }
+        }
+        if set == 0 {
+            break;
+        }
+        set = (set - 1) & days_used;
+    }
+    let chosen = (0..k)
+        .filter_map(|i| pick(i, best_set).opt.map(|oi| (pat.requests[i], oi)))
+        .collect();
+    (best_cost, chosen)
+}
+
+/// The exact minimum of one patient's own problem — every constraint among the patient's
+/// requests kept (overlap, travel, caps, links, trips, waiting), those with other patients
+/// dropped — with each option's cost raised by `extra(r, option)`. Depth-first branch and
+/// bound from an empty `state` (left empty on return). `None` when it needs more than
+/// `node_limit` nodes.
+fn patient_minimum(
+    state: &mut State,
+    requests: &[usize],
+    extra: &dyn Fn(usize, usize) -> f64,
+    node_limit: usize,
+) -> Option<f64> {
+    let problem = state.problem;
+    let order = super::construct::order(state, requests);
+    let idle = problem.weights.idle_per_min as f64;
+    let mut steps: Vec<Step> = Vec::with_capacity(order.len());
+    let mut base = 0.0;
+    for &r in &order {
+        let w = unplaced_weight(problem, r) as f64;
+        base += w;
+        let pinned = problem.requests[r]
+            .existing
+            .as_ref()
+            .is_some_and(|e| e.pinned);
+        let opts = &state.domains.opts[r];
+        let mut options: Vec<(f64, u32)> = (0..opts.len())
+            .map(|oi| (opts[oi].cost as f64 + extra(r, oi), oi as u32))
+            .collect();
+        options.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        // Placing it can shorten the waiting of its day by at most its own length.
+        let shrink = idle * f64::from(problem.requests[r].duration);
+        let cheapest = options.first().map_or(f64::INFINITY, |o| o.0) - w - shrink;
+        let least = if pinned { cheapest } else { cheapest.min(0.0) };
+        steps.push(Step {
+            request: r,
+            options,
+            may_skip: !pinned,
+            weight: w,
+            shrink,
+            least,
+        });
+    }
+    let mut rest = vec![0.0; steps.len() + 1];
+    for k in (0..steps.len()).rev() {
+        rest[k] = rest[k + 1] + steps[k].least;
+    }
+    let mut search = Search {
+        steps: &steps,
+        rest: &rest,
+        best: f64::INFINITY,
+        nodes: 0,
+        node_limit,
+    };
+    let complete = search.descend(state, 0, base);
+    complete.then_some(search.best)
+}
+
+/// One request of a patient's search: its options by raised cost, whether it may stay
+/// unplaced, and the least it can change the objective.
+struct Step {
+    request: usize,
+    options: Vec<(f64, u32)>,
+    may_skip: bool,
+    /// Its unplaced weight.
+    weight: f64,
+    /// The most its placement can shorten the waiting of its day.
+    shrink: f64,
+    least: f64,
+}
+
+struct Search<'s> {
+    steps: &'s [Step],
+    /// `rest[k]`: the least the steps from `k` on can change the objective.
+    rest: &'s [f64],
+    best: f64,
+    nodes: usize,
+    node_limit: usize,
+}
+
+impl Search<'_> {
+    /// Explores step `k` on with the objective so far `cost`; false when out of nodes.
+    fn descend(&mut self, state: &mut State, k: usize, cost: f64) -> bool {
+        if k == self.steps.len() {
+            self.best = self.best.min(cost);
+            return true;
+        }
+        let steps = self.steps;
+        let step = &steps[k];
+        let r = step.request;
+        let undecided = |x: usize| {
+            steps[k + 1..].iter().any(|s| s.request == x) || steps.iter().all(|s| s.request != x)
+        };
+        for &(raised, oi) in &step.options {
+            if cost + raised - step.weight - step.shrink + self.rest[k + 1] >= self.best - 1e-9 {
+                // Options are sorted: none after this one can do better either.
+                break;
+            }
+            self.nodes += 1;
+            if self.nodes > self.node_limit {
+                return false;
+            }
+            if !state.fits(r, oi, &undecided) {
+                continue;
+            }
+            let delta = state.insert_delta(r, oi) as f64
+                + (raised - state.domains.opts[r][oi as usize].cost as f64);
+            state.place(r, oi);
+            let complete = if cost + delta + self.rest[k + 1] < self.best - 1e-9 {
+                self.descend(state, k + 1, cost + delta)
+            } else {
+                true
+            };
+            state.remove(r);
+            if !complete {
+                return false;
+            }
+        }
+        if step.may_skip && cost + self.rest[k + 1] < self.best - 1e-9 {
+            return self.descend(state, k + 1, cost);
+        }
+        true
+    }
+}
