@@ -5,10 +5,11 @@
 //! 2. Structure: requests that share a patient, a provider, a resource or a link form
 //!    components (petgraph union-find), solved independently and in parallel.
 //! 3. [`construct`]: priority construction.
-//! 4. A component small enough is solved exactly by the [`milp`] (warm-started from the
-//!    construction); otherwise [`lns`] improves it with exact MILP repairs of neighbourhoods.
-//! 5. Bound: a proven optimum per exact component, the LP relaxation of the component model
-//!    otherwise (when it is small enough to solve).
+//! 4. [`lns`] improves it: neighbourhoods repaired by exact [`milp`]s or a randomised greedy,
+//!    ejection chains for unplaced requests. A component small enough is also solved
+//!    exactly by the [`milp`] (warm-started).
+//! 5. Bound: [`lagrange`] (capacity priced per instant, each patient exact), a proven optimum
+//!    per exact component, and with HiGHS the LP relaxation of the component model.
 
 pub mod bound;
 pub mod construct;
