@@ -15,7 +15,7 @@
 # Every run is `timeout T /usr/bin/time -v CMD`; check.py verifies the solution and recomputes the
 # objective. A peer whose python package (or JDK 17+) is missing is skipped with a message.
 #
-# Environment: REFBENCH (kit folder, default ../shared/refbench), PY (python with ortools,
+# Environment: CAREWEEK_BIN and CW_NAME (see below), REFBENCH (kit folder, default ../shared/refbench), PY (python with ortools,
 # highspy, optapy; default python3), TF_PY (python of the timefold venv, default
 # target/rb/tf/bin/python; create it with
 #   python3 -m venv target/rb/tf && target/rb/tf/bin/pip install timefold==1.24.0b0).
@@ -39,6 +39,10 @@ TF_PY="${TF_PY:-$ROOT/target/rb/tf/bin/python}"
 OUT="$ROOT/target/rb"
 JSONL="$OUT/peers.jsonl"
 MD="$OUT/peers.md"
+# The careweek binary raced and its column name: e.g. CAREWEEK_BIN=target/highs/release/careweek
+# CW_NAME=careweek_highs for a build with `--features highs --target-dir target/highs`.
+CAREWEEK="${CAREWEEK_BIN:-$ROOT/target/release/careweek}"
+CW_NAME="${CW_NAME:-careweek}"
 
 usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
@@ -251,13 +255,13 @@ run_peer() {
 
 run_careweek() {
     local inst="$1"
-    local ours="$OUT/$inst/careweek_full.json" sol="$OUT/$inst/careweek.json"
-    run_measured "$inst" careweek "$sol" "$ours" -- "$ROOT/target/release/careweek" solve "$INSTF" \
+    local ours="$OUT/$inst/${CW_NAME}_full.json" sol="$OUT/$inst/$CW_NAME.json"
+    run_measured "$inst" "$CW_NAME" "$sol" "$ours" -- "$CAREWEEK" solve "$INSTF" \
         --time-limit "$TLIM" --threads 2 --quiet -o "$ours" --refbench-out "$sol"
 }
 
 # --- main ------------------------------------------------------------------------------
-if [ "$ONLY" != peers ]; then
+if [ "$ONLY" != peers ] && [ -z "${CAREWEEK_BIN:-}" ]; then
     log "cargo build --release"
     if ! cargo build --release >&2; then
         log "cargo build failed: careweek is not raced"

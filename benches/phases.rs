@@ -1,0 +1,251 @@
+//! Criterion benchmarks of the solver's phases, each timed on its own, on generated caseloads
+//! of 30, 100 and 300 patients (15-minute grid, seed 1), so that a regression in one phase
+//! shows up in that phase's group instead of being blurred into the whole solve
+//! (`benches/solve.rs`):
+//!
+//! * `construct/N`: the priority construction ([`construct::construct`]) of the largest
+//!   component, from an empty state.
+//! * `lns_repair/N`: one LNS run ([`lns::improve`]) of [`LNS_ITERATIONS`] repairs from the
+//!   constructed state (a fresh clone and a fresh seeded RNG per iteration).
+//! * `lagrangian_bound/N`: [`lagrange::lagrangian_bound`] on the same component with at most
+//!   [`LAGRANGE_STEPS`] subgradient steps.
+//!
+//! The budgets are counted in work (repairs, subgradient steps, search nodes), never in
+//! time: the deadlines are far in the future, stalls never stop the search and the LNS runs
+//! in its deterministic mode, so every sample does the same work on any machine and a
+//! change in the timings means a change in the code, not in how far a time budget got.
+//!
+//! The component is the largest group of interacting requests (shared patient, provider,
+//! resource or link), built the way `solve::components` (private) builds it. Rayon's global
+//! pool is limited to two threads (as `benches/solve.rs` solves with two), which keeps the
+//! parallel bound's timings stable and the machine usable.
+//!
+//! What each phase produced (component objective after construction and after the repairs,
+//! the bound) is printed beside each size: a timing means little without it.
+
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
+use petgraph::unionfind::UnionFind;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use careweek::generate::{generate, GenerateOptions};
+use careweek::problem::Problem;
+use careweek::solve::domain::Domains;
+use careweek::solve::state::{self, State};
+use careweek::solve::{construct, lagrange, lns};
+use careweek::validate::validate;
+
+/// Sizes (patients) of the generated caseloads.
+const SIZES: [usize; 3] = [30, 100, 300];
+/// Repairs of one LNS run.
+const LNS_ITERATIONS: u64 = 8;
+/// Subgradient steps of one Lagrangian bound.
+const LAGRANGE_STEPS: usize = 50;
+/// Nodes of one patient's exact search in the Lagrangian bound (as in the solver).
+const LAGRANGE_NODES: usize = 20_000;
+/// Seed of the caseloads and of the LNS.
+const SEED: u64 = 1;
+
+/// A generated problem, its domains and its largest component.
+struct Fixture {
+    patients: usize,
+    problem: Problem,
+    domains: Domains,
+    comp: Vec<usize>,
+    components: usize,
+}
+
+impl Fixture {
+    fn new(patients: usize) -> Fixture {
+        let input = generate(&GenerateOptions {
+            patients,
+            seed: SEED,
+            grid_min: 15,
+        });
+        let problem = validate(input).expect("generated caseloads are valid");
+        let domains = Domains::build(&problem);
+        let mut groups = components(&problem, &domains);
+        let components = groups.len();
+        // The largest component; the first of equal ones.
+        let k = (0..groups.len())
+            .max_by_key(|&k| (groups[k].len(), std::cmp::Reverse(k)))
+            .expect("generated caseloads have placeable requests");
+        let comp = groups.swap_remove(k);
+        Fixture {
+            patients,
+            problem,
+            domains,
+            comp,
+            components,
+        }
+    }
+
+    /// The component constructed from an empty state.
+    fn constructed(&self) -> State<'_> {
+        let mut state = State::new(&self.problem, &self.domains);
+        construct::construct(&mut state, &self.comp);
+        state
+    }
+}
+
+/// Requests that interact (patient, provider, resource, link), grouped as the solver groups
+/// them; requests with an empty domain are left out.
+fn components(problem: &Problem, domains: &Domains) -> Vec<Vec<usize>> {
+    let n = problem.requests.len();
+    let np = problem.providers.len();
+    let nu = problem.resources.len();
+    let mut uf = UnionFind::<usize>::new(n + np + nu + problem.patients.len());
+    for (r, opts) in domains.opts.iter().enumerate() {
+        if opts.is_empty() {
+            continue;
+        }
+        uf.union(r, n + np + nu + problem.requests[r].patient);
+        for o in opts {
+            uf.union(r, n + o.provider as usize);
+            for &u in &o.resources {
+                uf.union(r, n + np + u as usize);
+            }
+        }
+    }
+    for p in &problem.precedences {
+        uf.union(p.before, p.after);
+    }
+    for g in &problem.same_day {
+        for w in g.windows(2) {
+            uf.union(w[0], w[1]);
+        }
+    }
+    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for r in (0..n).filter(|&r| !domains.opts[r].is_empty()) {
+        groups.entry(uf.find(r)).or_default().push(r);
+    }
+    let mut out: Vec<Vec<usize>> = groups.into_values().collect();
+    out.sort_by_key(|g| g[0]);
+    out
+}
+
+/// The part of the objective that belongs to the component's requests and patients (what
+/// the solver's private `comp_total` computes).
+fn comp_total(state: &State, comp: &[usize]) -> i64 {
+    let problem = state.problem;
+    let mut patients: Vec<usize> = comp.iter().map(|&r| problem.requests[r].patient).collect();
+    patients.sort_unstable();
+    patients.dedup();
+    let requests: i64 = comp
+        .iter()
+        .map(|&r| match state.placed(r) {
+            Some(o) => o.cost,
+            None => state::unplaced_weight(problem, r),
+        })
+        .sum();
+    let days: i64 = patients
+        .iter()
+        .flat_map(|&q| (0..problem.days.len()).map(move |d| (q, d)))
+        .map(|(q, d)| state.patient_day_cost(q, d, None))
+        .sum();
+    requests + days
+}
+
+/// A deadline no run reaches.
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(24 * 3600)
+}
+
+/// Runs the fixed LNS budget on `state`; returns the repairs performed.
+fn repair(state: &mut State, comp: &[usize], cancel: &AtomicBool) -> u64 {
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    let budget = lns::Budget {
+        deadline: far_future(),
+        max_iterations: LNS_ITERATIONS,
+        stall: u64::MAX,
+        cancel,
+        deterministic: true,
+    };
+    lns::improve(state, comp, &mut rng, budget, &|_, _| {})
+}
+
+/// The fixed-budget Lagrangian bound of the component, from an empty state.
+fn bound(fx: &Fixture, upper: i64) -> f64 {
+    let empty = State::new(&fx.problem, &fx.domains);
+    let budget = lagrange::Budget {
+        deadline: far_future(),
+        max_steps: LAGRANGE_STEPS,
+        node_limit: LAGRANGE_NODES,
+    };
+    lagrange::lagrangian_bound(&empty, &fx.comp, upper, budget)
+}
+
+fn phases(c: &mut Criterion) {
+    // Fails only when the global pool already exists (then it is left as it is).
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build_global();
+    let cancel = AtomicBool::new(false);
+    let fixtures: Vec<Fixture> = SIZES.iter().map(|&n| Fixture::new(n)).collect();
+
+    // What each phase produces, once per size.
+    let mut uppers = Vec::new();
+    for fx in &fixtures {
+        let mut state = fx.constructed();
+        let constructed = comp_total(&state, &fx.comp);
+        let repairs = repair(&mut state, &fx.comp, &cancel);
+        let repaired = comp_total(&state, &fx.comp);
+        let b = bound(fx, repaired);
+        eprintln!(
+            "patients {}: requests {}, components {}, largest {} requests; \
+             construct {constructed}, after {repairs} repairs {repaired}, \
+             lagrangian bound {b:.1} ({LAGRANGE_STEPS} steps)",
+            fx.patients,
+            fx.problem.requests.len(),
+            fx.components,
+            fx.comp.len(),
+        );
+        uppers.push(repaired);
+    }
+
+    let mut group = c.benchmark_group("construct");
+    for fx in &fixtures {
+        group.bench_with_input(BenchmarkId::from_parameter(fx.patients), fx, |b, fx| {
+            b.iter_batched(
+                || State::new(&fx.problem, &fx.domains),
+                |mut state| {
+                    construct::construct(&mut state, &fx.comp);
+                    state
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("lns_repair");
+    for fx in &fixtures {
+        let constructed = fx.constructed();
+        group.bench_with_input(BenchmarkId::from_parameter(fx.patients), fx, |b, fx| {
+            b.iter_batched(
+                || constructed.clone(),
+                |mut state| {
+                    repair(&mut state, &fx.comp, &cancel);
+                    state
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("lagrangian_bound");
+    group.sample_size(10);
+    for (fx, &upper) in fixtures.iter().zip(&uppers) {
+        group.bench_with_input(BenchmarkId::from_parameter(fx.patients), fx, |b, fx| {
+            b.iter(|| bound(fx, upper))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, phases);
+criterion_main!(benches);
