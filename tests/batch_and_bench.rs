@@ -215,7 +215,7 @@ fn one_and_two_threads_give_the_same_lines_under_a_work_budget() {
             "--seed",
             "4",
             "--time-limit",
-            "30",
+            "300",
             "--work",
             "40",
         ]);
