@@ -430,8 +430,12 @@ fn patient_minimum(
     node_limit: usize,
 ) -> Option<f64> {
     let problem = state.problem;
+    let Some(&first) = requests.first() else {
+        return Some(0.0);
+    };
+    let patient = problem.requests[first].patient;
+    let ndays = problem.days.len();
     let order = super::construct::order(state, requests);
-    let idle = problem.weights.idle_per_min as f64;
     let mut steps: Vec<Step> = Vec::with_capacity(order.len());
     let mut base = 0.0;
     for &r in &order {
@@ -446,26 +450,34 @@ fn patient_minimum(
             .map(|oi| (opts[oi].cost as f64 + extra(r, oi), oi as u32))
             .collect();
         options.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        // Placing it can shorten the waiting of its day by at most its own length.
-        let shrink = idle * f64::from(problem.requests[r].duration);
-        let cheapest = options.first().map_or(f64::INFINITY, |o| o.0) - w - shrink;
-        let least = if pinned { cheapest } else { cheapest.min(0.0) };
+        let mut tele = f64::INFINITY;
+        let mut in_person = vec![f64::INFINITY; ndays];
+        for &(raised, oi) in &options {
+            let o = &opts[oi as usize];
+            if o.in_person() {
+                let slot = &mut in_person[o.day as usize];
+                *slot = slot.min(raised - w);
+            } else {
+                tele = tele.min(raised - w);
+            }
+        }
         steps.push(Step {
             request: r,
             options,
             may_skip: !pinned,
             weight: w,
-            shrink,
-            least,
+            tele,
+            in_person,
         });
     }
-    let mut rest = vec![0.0; steps.len() + 1];
-    for k in (0..steps.len()).rev() {
-        rest[k] = rest[k + 1] + steps[k].least;
-    }
+    let max_trips = problem.patients[patient].max_trips;
     let mut search = Search {
         steps: &steps,
-        rest: &rest,
+        patient,
+        ndays,
+        trip: problem.weights.trip as f64,
+        max_trips,
+        max_per_day: problem.patients[patient].max_per_day,
         best: f64::INFINITY,
         nodes: 0,
         node_limit,
@@ -475,28 +487,141 @@ fn patient_minimum(
 }
 
 /// One request of a patient's search: its options by raised cost, whether it may stay
-/// unplaced, and the least it can change the objective.
+/// unplaced, and the least its placement can change the objective by day.
 struct Step {
     request: usize,
     options: Vec<(f64, u32)>,
     may_skip: bool,
     /// Its unplaced weight.
     weight: f64,
-    /// The most its placement can shorten the waiting of its day.
-    shrink: f64,
-    least: f64,
+    /// The least change by a telehealth option (infinite without one).
+    tele: f64,
+    /// The least change by an in-person option of each day, trip and waiting aside.
+    in_person: Vec<f64>,
+}
+
+/// Where a patient's partial week stands: the days they come in on, the cost of their
+/// waiting so far by day and the appointments each day still has room for.
+struct DayState {
+    open: u32,
+    waiting: Vec<f64>,
+    room: Vec<u32>,
 }
 
 struct Search<'s> {
     steps: &'s [Step],
-    /// `rest[k]`: the least the steps from `k` on can change the objective.
-    rest: &'s [f64],
+    patient: usize,
+    ndays: usize,
+    trip: f64,
+    max_trips: Option<u32>,
+    max_per_day: Option<u32>,
     best: f64,
     nodes: usize,
     node_limit: usize,
 }
 
 impl Search<'_> {
+    /// The least the steps from `k` on can change the objective when the patient already
+    /// comes in on the days of `open`: each further travel day costs a trip (every subset
+    /// of them within `max_trips` is tried), each request then takes its cheapest choice.
+    ///
+    /// Waiting already there counts as removable on the days that the steps from `fill` on
+    /// can come on.
+    fn rest(&self, k: usize, day: &DayState, fill: usize) -> f64 {
+        let open = day.open;
+        let offered_from = |from: usize| {
+            let mut offered = 0u32;
+            for s in &self.steps[from..] {
+                for (d, &c) in s.in_person.iter().enumerate() {
+                    if c.is_finite() {
+                        offered |= 1 << d;
+                    }
+                }
+            }
+            offered
+        };
+        let steps = &self.steps[k..];
+        let offered = offered_from(k);
+        let fillable = offered_from(fill);
+        // Later placements can take waiting off a day only by coming on it, and at most all
+        // of it: waiting never goes below zero.
+        let refill: f64 = (0..self.ndays)
+            .filter(|&d| fillable & (1 << d) != 0 && day.room[d] > 0)
+            .map(|d| day.waiting[d])
+            .sum();
+        let new_days = offered & !open;
+        let trips_left = self
+            .max_trips
+            .map_or(u32::MAX, |m| m.saturating_sub(open.count_ones()));
+        let mut least = f64::INFINITY;
+        let mut set = new_days;
+        let mut penalties: Vec<f64> = Vec::with_capacity(steps.len());
+        loop {
+            if set.count_ones() <= trips_left {
+                let days = set | open;
+                // The patient's cap per day bounds how many can come in person on these days.
+                let capacity: u32 = (0..self.ndays)
+                    .filter(|&d| days & (1 << d) != 0)
+                    .map(|d| day.room[d])
+                    .fold(0u32, u32::saturating_add);
+                let mut cost = self.trip * f64::from(set.count_ones());
+                penalties.clear();
+                for s in steps {
+                    let away = if s.may_skip { s.tele.min(0.0) } else { s.tele };
+                    let mut in_person = f64::INFINITY;
+                    let mut left = days & offered;
+                    while left != 0 {
+                        let d = left.trailing_zeros() as usize;
+                        in_person = in_person.min(s.in_person[d]);
+                        left &= left - 1;
+                    }
+                    if in_person < away {
+                        cost += in_person;
+                        penalties.push(away - in_person);
+                    } else {
+                        cost += away;
+                    }
+                }
+                // Those over the capacity stay away: the ones that lose least by it.
+                if penalties.len() > capacity as usize {
+                    let over = penalties.len() - capacity as usize;
+                    penalties.sort_by(f64::total_cmp);
+                    cost += penalties[..over].iter().sum::<f64>();
+                }
+                least = least.min(cost);
+            }
+            if set == 0 {
+                break;
+            }
+            set = (set - 1) & new_days;
+        }
+        least - refill
+    }
+
+    fn day_state(&self, state: &State) -> DayState {
+        let mut open = 0u32;
+        let mut waiting = Vec::with_capacity(self.ndays);
+        let mut room = Vec::with_capacity(self.ndays);
+        for d in 0..self.ndays {
+            if state.travels(self.patient, d) {
+                open |= 1 << d;
+                waiting.push(state.patient_day_cost(self.patient, d, None) as f64 - self.trip);
+            } else {
+                waiting.push(0.0);
+            }
+            let booked = state.patient_day_count(self.patient, d) as u32;
+            room.push(
+                self.max_per_day
+                    .map_or(u32::MAX, |m| m.saturating_sub(booked)),
+            );
+        }
+        DayState {
+            open,
+            waiting,
+            room,
+        }
+    }
+
     /// Explores step `k` on with the objective so far `cost`; false when out of nodes.
     fn descend(&mut self, state: &mut State, k: usize, cost: f64) -> bool {
         if k == self.steps.len() {
@@ -506,11 +631,15 @@ impl Search<'_> {
         let steps = self.steps;
         let step = &steps[k];
         let r = step.request;
+        let day = self.day_state(state);
+        // Without this step's own trip and day (but with the waiting it may fill): a weaker
+        // but option-independent bound for the loop.
+        let after = self.rest(k + 1, &day, k);
         let undecided = |x: usize| {
             steps[k + 1..].iter().any(|s| s.request == x) || steps.iter().all(|s| s.request != x)
         };
         for &(raised, oi) in &step.options {
-            if cost + raised - step.weight - step.shrink + self.rest[k + 1] >= self.best - 1e-9 {
+            if cost + raised - step.weight + after >= self.best - 1e-9 {
                 // Options are sorted: none after this one can do better either.
                 break;
             }
@@ -524,7 +653,9 @@ impl Search<'_> {
             let delta = state.insert_delta(r, oi) as f64
                 + (raised - state.domains.opts[r][oi as usize].cost as f64);
             state.place(r, oi);
-            let complete = if cost + delta + self.rest[k + 1] < self.best - 1e-9 {
+            let day = self.day_state(state);
+            let bound = cost + delta + self.rest(k + 1, &day, k + 1);
+            let complete = if bound < self.best - 1e-9 {
                 self.descend(state, k + 1, cost + delta)
             } else {
                 true
@@ -534,7 +665,7 @@ impl Search<'_> {
                 return false;
             }
         }
-        if step.may_skip && cost + self.rest[k + 1] < self.best - 1e-9 {
+        if step.may_skip && cost + self.rest(k + 1, &day, k + 1) < self.best - 1e-9 {
             return self.descend(state, k + 1, cost);
         }
         true

@@ -308,7 +308,13 @@ impl<'a> State<'a> {
         self.total -= delta;
     }
 
-    fn travels(&self, q: usize, d: usize) -> bool {
+    /// Appointments of patient `q` on day `d` (in person or not).
+    pub fn patient_day_count(&self, q: usize, d: usize) -> usize {
+        self.patient_day[q * self.ndays + d].len()
+    }
+
+    /// Whether patient `q` comes in person on day `d`.
+    pub fn travels(&self, q: usize, d: usize) -> bool {
         self.patient_day[q * self.ndays + d]
             .iter()
             .any(|&r| self.placed(r as usize).is_some_and(Opt::in_person))
