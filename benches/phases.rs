@@ -162,6 +162,7 @@ fn repair(state: &mut State, comp: &[usize], cancel: &AtomicBool) -> u64 {
         max_iterations: LNS_ITERATIONS,
         stall: u64::MAX,
         cancel,
+        target: i64::MIN,
         deterministic: true,
     };
     lns::improve(state, comp, &mut rng, budget, &|_, _| {})

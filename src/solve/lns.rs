@@ -24,6 +24,9 @@ pub struct Budget<'a> {
     pub stall: u64,
     /// Stop when set.
     pub cancel: &'a AtomicBool,
+    /// Stop once the state's total is at most this: a bound proves nothing better exists
+    /// (`i64::MIN` when there is none).
+    pub target: i64,
     /// Under a work budget: repairs run to the end (up to the deadline) rather than within
     /// a few hundred milliseconds, so that the search does not depend on the machine's speed.
     pub deterministic: bool,
@@ -93,6 +96,7 @@ pub fn improve(
     // Neighbourhoods start small (cheap, exact repairs) and grow when the search stalls.
     let mut scale = 1;
     while iterations < budget.max_iterations
+        && best_total > budget.target
         && (since_improvement < budget.stall || scale < MAX_SCALE)
         && Instant::now() < budget.deadline
         && !budget.cancel.load(Ordering::Relaxed)

@@ -375,15 +375,6 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
     let on_improve = |_total: i64, state: &State| (ctx.report)(Some(comp_total(state, comp)), None);
 
-    // 1. A quick search first: the exact methods below start from its incumbent.
-    let quick = lns::Budget {
-        deadline: Instant::now() + Duration::from_secs_f64(share(0.15)),
-        max_iterations: ctx.work.map_or(u64::MAX, |w| w / 4),
-        stall,
-        cancel: ctx.cancel,
-        deterministic: ctx.work.is_some(),
-    };
-    let mut iterations = lns::improve(&mut state, comp, &mut rng, quick, &on_improve);
     let mut exact = false;
     let mut bound: Option<f64> = None;
     let raise = |bound: &mut Option<f64>, b: f64| {
@@ -394,9 +385,16 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     let proven = |state: &State, bound: Option<f64>| {
         bound.is_some_and(|b| comp_total(state, comp) as f64 - b < 1.0 - 1e-6)
     };
+    // The search stops once its total is the least integer the bound allows.
+    let offset = state.total() - comp_total(&state, comp);
+    let target = |bound: Option<f64>| {
+        bound.map_or(i64::MIN, |b| (b + 1.0 - 1e-6).ceil() as i64 - 1 + offset)
+    };
     let empty = State::new(problem, domains);
 
-    // 2. The Lagrangian bound: capacity priced in time, each patient's week exact.
+    // 1. The Lagrangian bound first (capacity priced in time, each patient's week exact):
+    //    it often proves a small component's construction optimal, and otherwise tells the
+    //    searches below when to stop.
     if !ctx.cancel.load(Ordering::Relaxed) {
         let budget = lagrange::Budget {
             deadline: Instant::now() + Duration::from_secs_f64(share(0.2)),
@@ -407,6 +405,21 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         if b.is_finite() {
             raise(&mut bound, b - 1e-6 * (1.0 + b.abs()));
         }
+        exact = proven(&state, bound);
+    }
+
+    // 2. A quick search: the exact methods below start from its incumbent.
+    let mut iterations = 0;
+    if !exact {
+        let quick = lns::Budget {
+            deadline: Instant::now() + Duration::from_secs_f64(share(0.15)),
+            max_iterations: ctx.work.map_or(u64::MAX, |w| w / 4),
+            stall,
+            cancel: ctx.cancel,
+            target: target(bound),
+            deterministic: ctx.work.is_some(),
+        };
+        iterations = lns::improve(&mut state, comp, &mut rng, quick, &on_improve);
         exact = proven(&state, bound);
     }
     if trace {
@@ -473,6 +486,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             max_iterations: ctx.work.map_or(u64::MAX, |w| w.saturating_sub(iterations)),
             stall,
             cancel: ctx.cancel,
+            target: target(bound),
             deterministic: ctx.work.is_some(),
         };
         iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
