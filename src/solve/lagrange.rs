@@ -470,13 +470,21 @@ fn patient_minimum(
             in_person,
         });
     }
-    let max_trips = problem.patients[patient].max_trips;
+    // `offered[k]`: the days on which the steps from `k` on have an in-person option.
+    let mut offered = vec![0u32; steps.len() + 1];
+    for k in (0..steps.len()).rev() {
+        let own = (0..ndays)
+            .filter(|&d| steps[k].in_person[d].is_finite())
+            .fold(0, |m, d| m | 1 << d);
+        offered[k] = offered[k + 1] | own;
+    }
     let mut search = Search {
         steps: &steps,
+        offered: &offered,
         patient,
         ndays,
         trip: problem.weights.trip as f64,
-        max_trips,
+        max_trips: problem.patients[patient].max_trips,
         max_per_day: problem.patients[patient].max_per_day,
         best: f64::INFINITY,
         nodes: 0,
@@ -510,6 +518,8 @@ struct DayState {
 
 struct Search<'s> {
     steps: &'s [Step],
+    /// `offered[k]`: the days on which the steps from `k` on have an in-person option.
+    offered: &'s [u32],
     patient: usize,
     ndays: usize,
     trip: f64,
@@ -529,20 +539,9 @@ impl Search<'_> {
     /// can come on.
     fn rest(&self, k: usize, day: &DayState, fill: usize) -> f64 {
         let open = day.open;
-        let offered_from = |from: usize| {
-            let mut offered = 0u32;
-            for s in &self.steps[from..] {
-                for (d, &c) in s.in_person.iter().enumerate() {
-                    if c.is_finite() {
-                        offered |= 1 << d;
-                    }
-                }
-            }
-            offered
-        };
         let steps = &self.steps[k..];
-        let offered = offered_from(k);
-        let fillable = offered_from(fill);
+        let offered = self.offered[k];
+        let fillable = self.offered[fill];
         // Later placements can take waiting off a day only by coming on it, and at most all
         // of it: waiting never goes below zero.
         let refill: f64 = (0..self.ndays)

@@ -382,14 +382,14 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             *bound = Some(b);
         }
     };
-    let proven = |state: &State, bound: Option<f64>| {
-        bound.is_some_and(|b| comp_total(state, comp) as f64 - b < 1.0 - 1e-6)
-    };
-    // The search stops once its total is the least integer the bound allows.
+    // Costs are integers: a total below the bound plus 1 is optimal. `target` is the largest
+    // such state total (the component's part plus what lies outside it, the same in every
+    // state of this component), at which the searches stop.
     let offset = state.total() - comp_total(&state, comp);
     let target = |bound: Option<f64>| {
         bound.map_or(i64::MIN, |b| (b + 1.0 - 1e-6).ceil() as i64 - 1 + offset)
     };
+    let proven = |state: &State, bound: Option<f64>| state.total() <= target(bound);
     let empty = State::new(problem, domains);
 
     // 1. The Lagrangian bound first (capacity priced in time, each patient's week exact):
