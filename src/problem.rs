@@ -155,6 +155,13 @@ pub struct RequestIx {
     pub existing: Option<ExistingIx>,
 }
 
+impl RequestIx {
+    /// Whether it has a pinned booking, which must be kept exactly.
+    pub fn pinned(&self) -> bool {
+        self.existing.as_ref().is_some_and(|e| e.pinned)
+    }
+}
+
 /// `after` starts within `[before.end + min_gap, before.end + max_gap]`; if `after` is
 /// placed, `before` is placed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -212,8 +212,5 @@ fn done_contains(state: &State, x: usize) -> bool {
 
 /// Whether `r` must be placed whatever it costs (a pinned booking).
 pub fn forced(state: &State, r: usize) -> bool {
-    state.problem.requests[r]
-        .existing
-        .as_ref()
-        .is_some_and(|e| e.pinned)
+    state.problem.requests[r].pinned()
 }

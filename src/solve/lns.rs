@@ -174,7 +174,7 @@ pub fn improve(
         let after = state.total();
         let gain = (before - after).max(0) as f64;
         payoff[kind][method] = 0.9 * payoff[kind][method] + 0.1 * (gain + 0.05);
-        if after > before || !state.bundles_complete(&free) {
+        if after > before || !state.settled(&free) {
             for &r in &free {
                 state.remove(r);
             }
@@ -331,7 +331,7 @@ fn eject_chain(state: &mut State, placeable: &[usize], rng: &mut ChaCha8Rng) {
             }
             let mut all = moved.clone();
             all.push(r);
-            if state.total() < before && state.bundles_complete(&all) {
+            if state.total() < before && state.settled(&all) {
                 return;
             }
             state.remove(r);

@@ -513,7 +513,7 @@ fn apply(state: &mut State, comp: &[usize], choice: &[Option<u32>]) -> bool {
             state.place(r, oi);
         }
     }
-    state.bundles_complete(comp)
+    state.settled(comp)
 }
 
 /// The part of the objective that belongs to a component's requests and patients.

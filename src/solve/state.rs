@@ -343,9 +343,13 @@ impl<'a> State<'a> {
         out
     }
 
-    /// Whether every same-day bundle is all placed or all unplaced.
-    pub fn bundles_complete(&self, requests: &[usize]) -> bool {
+    /// Whether `requests` may stay as they are after a repair: every pinned booking among
+    /// them placed, every same-day bundle they belong to all placed or all unplaced.
+    pub fn settled(&self, requests: &[usize]) -> bool {
         requests.iter().all(|&r| {
+            if self.problem.requests[r].pinned() && self.assign[r].is_none() {
+                return false;
+            }
             self.groups[r].iter().all(|&g| {
                 let members = &self.problem.same_day[g];
                 let placed = members
