@@ -34,6 +34,7 @@
 //! | E027 | `same_day` link with fewer than two requests |
 //! | E028 | negative objective weight |
 //! | E029 | recurring block on no weekday, or starting and ending at the same time |
+//! | E030 | pinned booking that cannot be kept: it breaks a calendar rule, clashes with another pin, or needs a prerequisite or bundle mate with no room beside the pins |
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -188,7 +189,28 @@ pub fn validate(input: Input) -> Result<Problem, ValidationReport> {
         return Err(ValidationReport { issues: v.issues });
     }
     let ctx = ctx.expect("a context exists when there is no issue");
-    Ok(build(&input, &ctx))
+    let problem = build(&input, &ctx);
+    let broken = crate::solve::pins::broken_pins(&problem);
+    if !broken.is_empty() {
+        let issues = broken
+            .into_iter()
+            .map(|b| {
+                let req = &input.requests[b.request];
+                let e = req.existing.as_ref().expect("a pin has a booking");
+                InputIssue {
+                    code: "E030".into(),
+                    path: format!("requests[{}].existing", b.request),
+                    message: format!(
+                        "pinned booking of request '{}' with '{}' at {} cannot be kept: {}",
+                        req.id, e.provider, e.start, b.reason
+                    ),
+                    hint: "unpin it (\"pinned\": false) so that it can be moved, or fix the calendar that rules it out".into(),
+                }
+            })
+            .collect();
+        return Err(ValidationReport { issues });
+    }
+    Ok(problem)
 }
 
 /// Resolved basics every later check needs.

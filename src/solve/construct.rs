@@ -41,13 +41,17 @@ pub fn order_with(
         }
     }
     let mut out = requests.to_vec();
-    // Pinned bookings first: they are kept exactly, whatever else wants their slot.
+    // Pinned bookings first: they are kept exactly, whatever else wants their slot. Then
+    // what they need (prerequisites, bundle mates), before anything else can take its room.
     out.sort_by_key(|&r| {
-        let pinned = problem.requests[r]
-            .existing
-            .as_ref()
-            .is_some_and(|e| e.pinned);
-        (!pinned, std::cmp::Reverse(eff[r]), depth[r], tiebreak(r), r)
+        (
+            !problem.requests[r].pinned(),
+            !state.required(r),
+            std::cmp::Reverse(eff[r]),
+            depth[r],
+            tiebreak(r),
+            r,
+        )
     });
     out
 }
@@ -136,14 +140,17 @@ fn insert_in_order(
         v
     };
     let mut placed = 0;
-    let no_ignore = |_: usize| false;
     for &r in order {
         if state.assign[r].is_some() || state.domains.opts[r].is_empty() {
             continue;
         }
         let groups = state.groups(r).to_vec();
         if groups.is_empty() {
-            if let Some((delta, oi)) = best_option(state, r, &latest, &no_ignore, noise) {
+            // A pin comes before its prerequisites (it has one option, they adapt to it):
+            // their gaps are checked when they are placed.
+            let pin = state.problem.requests[r].pinned();
+            let waiting = |x: usize| pin && in_scope[x] && state.assign[x].is_none();
+            if let Some((delta, oi)) = best_option(state, r, &latest, &waiting, noise) {
                 if delta < 0 || forced(state, r) {
                     state.place(r, oi);
                     placed += 1;
@@ -210,7 +217,7 @@ fn done_contains(state: &State, x: usize) -> bool {
     state.assign[x].is_some()
 }
 
-/// Whether `r` must be placed whatever it costs (a pinned booking).
+/// Whether `r` must be placed whatever it costs (a pinned booking or what one needs).
 pub fn forced(state: &State, r: usize) -> bool {
-    state.problem.requests[r].pinned()
+    state.required(r)
 }

@@ -124,7 +124,10 @@ enum Stage {
     Done,
 }
 
-fn request_domain(problem: &Problem, r: usize) -> Result<Vec<Opt>, (UnplacedCode, String)> {
+pub(super) fn request_domain(
+    problem: &Problem,
+    r: usize,
+) -> Result<Vec<Opt>, (UnplacedCode, String)> {
     let req = &problem.requests[r];
     let patient = &problem.patients[req.patient];
     let raw_patient = &problem.input.patients[req.patient];

@@ -5,12 +5,12 @@ use crate::model::Modality;
 use crate::problem::Problem;
 use crate::time::{ClockTime, DayOfWeek};
 
-fn patient_name(problem: &Problem, r: usize) -> String {
+pub(super) fn patient_name(problem: &Problem, r: usize) -> String {
     let p = &problem.input.patients[problem.requests[r].patient];
     p.name.clone().unwrap_or_else(|| p.id.clone())
 }
 
-fn what(problem: &Problem, r: usize) -> String {
+pub(super) fn what(problem: &Problem, r: usize) -> String {
     let req = &problem.input.requests[r];
     req.service
         .clone()
@@ -18,12 +18,12 @@ fn what(problem: &Problem, r: usize) -> String {
         .unwrap_or_else(|| "appointment".into())
 }
 
-fn day_label(problem: &Problem, day: usize) -> String {
+pub(super) fn day_label(problem: &Problem, day: usize) -> String {
     let d = &problem.days[day];
     format!("{} {}", d.weekday.short_name(), d.date.format("%d %b"))
 }
 
-fn day_range(problem: &Problem, r: usize) -> String {
+pub(super) fn day_range(problem: &Problem, r: usize) -> String {
     let req = &problem.requests[r];
     let hi = req.day_hi.min(problem.days.len().saturating_sub(1));
     if req.day_lo == 0 && hi + 1 == problem.days.len() {

@@ -18,6 +18,7 @@ mod explain;
 pub mod lagrange;
 pub mod lns;
 pub mod milp;
+pub mod pins;
 pub mod state;
 
 use std::sync::atomic::{AtomicBool, Ordering};

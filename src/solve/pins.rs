@@ -1,0 +1,402 @@
+//! Pinned bookings that cannot be kept. A pin is a hard constraint: when one breaks a
+//! calendar rule, clashes with another pin, or needs a prerequisite or bundle mate that has
+//! no room beside the pins, the week has no feasible schedule. Validation reports such pins
+//! (E030) before anything is solved, so the solver never has to drop one.
+//!
+//! The check is exact for each pin alone and for pins against each other; a required
+//! request (a pin's prerequisite or bundle mate) is reported when no option of its own fits
+//! beside the pins. What is left (several required requests competing for the last slot) is
+//! for the solver, which places required requests first.
+
+use crate::model::Modality;
+use crate::problem::{Interval, Problem};
+use crate::time::ClockTime;
+
+use super::domain::{request_domain, Domains};
+use super::explain;
+use super::state::{required_requests, State};
+
+/// A pinned booking that no feasible schedule keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenPin {
+    /// Request index of the pin.
+    pub request: usize,
+    /// Why it cannot be kept, naming the rule, people and times.
+    pub reason: String,
+}
+
+/// Every pinned booking that cannot be kept, in request order (one reason each).
+pub fn broken_pins(problem: &Problem) -> Vec<BrokenPin> {
+    let n = problem.requests.len();
+    let pins: Vec<usize> = (0..n).filter(|&r| problem.requests[r].pinned()).collect();
+    if pins.is_empty() {
+        return Vec::new();
+    }
+    let required = required_requests(problem);
+    let mut domains = Domains {
+        opts: vec![Vec::new(); n],
+        empty: vec![None; n],
+    };
+    for r in (0..n).filter(|&r| required[r]) {
+        match request_domain(problem, r) {
+            Ok(opts) => domains.opts[r] = opts,
+            Err(why) => domains.empty[r] = Some(why),
+        }
+    }
+    let needed: Vec<(usize, Vec<usize>)> = pins.iter().map(|&p| (p, needs(problem, p))).collect();
+    let mut broken: Vec<BrokenPin> = Vec::new();
+
+    // Each pin alone, against the calendars.
+    for &r in &pins {
+        if domains.opts[r].is_empty() {
+            let reason = slot_conflict(problem, r)
+                .or_else(|| domains.empty[r].as_ref().map(|(_, why)| why.clone()))
+                .unwrap_or_else(|| explain::pinned_conflict(problem, r));
+            flag(&mut broken, r, reason);
+        }
+    }
+    // What a pin needs and can never have.
+    for (pin, needs) in &needed {
+        let pin = *pin;
+        for &m in needs {
+            if m != pin && domains.opts[m].is_empty() && !problem.requests[m].pinned() {
+                let why = domains.empty[m]
+                    .as_ref()
+                    .map_or(String::new(), |(_, w)| format!(": {w}"));
+                flag(
+                    &mut broken,
+                    pin,
+                    format!(
+                        "it needs {}, which has no possible slot{why}",
+                        label(problem, m)
+                    ),
+                );
+            }
+        }
+    }
+
+    // Pins against each other, in time order.
+    let mut state = State::new(problem, &domains);
+    let mut order: Vec<usize> = pins
+        .iter()
+        .copied()
+        .filter(|&r| !domains.opts[r].is_empty())
+        .collect();
+    order.sort_by_key(|&r| (domains.opts[r][0].start, r));
+    for &r in &order {
+        let unplaced = |x: usize| state.assign[x].is_none();
+        if state.fits(r, 0, &unplaced) {
+            state.place(r, 0);
+            continue;
+        }
+        let reason = clash(&mut state, r);
+        flag(&mut broken, r, reason);
+    }
+    // Required requests beside the pins that were kept.
+    for m in (0..n).filter(|&m| required[m] && !problem.requests[m].pinned()) {
+        if domains.opts[m].is_empty() {
+            continue;
+        }
+        let unplaced = |x: usize| state.assign[x].is_none();
+        let fits = (0..domains.opts[m].len() as u32).any(|oi| state.fits(m, oi, &unplaced));
+        if !fits {
+            for (pin, needs) in &needed {
+                let pin = *pin;
+                if state.assign[pin].is_some() && needs.contains(&m) {
+                    flag(
+                        &mut broken,
+                        pin,
+                        format!(
+                            "it needs {}{}, and no slot for it fits beside the pinned bookings (link gaps, {}'s other appointments, caps or travel)",
+                            label(problem, m),
+                            relation(problem, m, pin),
+                            explain::patient_name(problem, m)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    broken.sort_by_key(|b| b.request);
+    broken
+}
+
+/// Records the first reason found for `pin`.
+fn flag(broken: &mut Vec<BrokenPin>, pin: usize, reason: String) {
+    if !broken.iter().any(|b| b.request == pin) {
+        broken.push(BrokenPin {
+            request: pin,
+            reason,
+        });
+    }
+}
+
+/// The requests a pin cannot be kept without: itself, its prerequisites and bundle mates,
+/// transitively.
+fn needs(problem: &Problem, pin: usize) -> Vec<usize> {
+    let mut out = vec![pin];
+    let mut i = 0;
+    while i < out.len() {
+        let x = out[i];
+        let mut next: Vec<usize> = problem
+            .precedences
+            .iter()
+            .filter(|p| p.after == x)
+            .map(|p| p.before)
+            .collect();
+        for group in problem.same_day.iter().filter(|g| g.contains(&x)) {
+            next.extend(group.iter().copied());
+        }
+        for y in next {
+            if !out.contains(&y) {
+                out.push(y);
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// How `m` must stand to `pin`, when they are linked directly.
+fn relation(problem: &Problem, m: usize, pin: usize) -> String {
+    if let Some(p) = problem
+        .precedences
+        .iter()
+        .find(|p| p.before == m && p.after == pin)
+    {
+        let max = p
+            .max_gap
+            .map_or(String::new(), |x| format!(" and at most {x} min"));
+        return format!(" to end at least {} min{max} before it", p.min_gap);
+    }
+    if problem
+        .same_day
+        .iter()
+        .any(|g| g.contains(&m) && g.contains(&pin))
+    {
+        return " on the same day".into();
+    }
+    String::new()
+}
+
+fn label(problem: &Problem, r: usize) -> String {
+    format!(
+        "the {} ('{}')",
+        explain::what(problem, r),
+        problem.input.requests[r].id
+    )
+}
+
+/// The first calendar rule the pinned slot of `r` breaks, if one does.
+fn slot_conflict(problem: &Problem, r: usize) -> Option<String> {
+    let req = &problem.requests[r];
+    let e = req.existing.as_ref()?;
+    let raw = problem.input.requests[r].existing.as_ref()?;
+    let day = problem
+        .days
+        .iter()
+        .position(|d| d.start <= e.start && e.start < d.end)?;
+    let slot = Interval::new(e.start, e.start + req.duration);
+    let when = format!(
+        "{} {}–{}",
+        explain::day_label(problem, day),
+        ClockTime(raw.start.minute_of_day()),
+        ClockTime((raw.start.minute_of_day() + req.duration as u32) % (24 * 60))
+    );
+    let patient = explain::patient_name(problem, r);
+    let raw_patient = &problem.input.patients[req.patient];
+    let prov = &problem.input.providers[e.provider];
+    let prov_name = prov.name.clone().unwrap_or_else(|| prov.id.clone());
+
+    if day < req.day_lo || day > req.day_hi {
+        return Some(format!(
+            "it is on {}, outside the request's dates ({})",
+            explain::day_label(problem, day),
+            explain::day_range(problem, r)
+        ));
+    }
+    if req.modality != Modality::Either && req.modality != e.modality {
+        return Some(format!(
+            "it is booked {}, but the request asks for {}",
+            modality_words(e.modality),
+            modality_words(req.modality)
+        ));
+    }
+    if let (Some(plan), Some(accepted)) = (&raw_patient.insurance, &prov.insurance) {
+        if !accepted.iter().any(|a| a == plan) {
+            return Some(format!(
+                "{prov_name} does not accept {patient}'s insurance plan '{plan}'"
+            ));
+        }
+    }
+    if e.modality == Modality::Telehealth && !(prov.telehealth && raw_patient.telehealth) {
+        let who = if prov.telehealth {
+            patient.clone()
+        } else {
+            prov_name.clone()
+        };
+        return Some(format!("it is telehealth, which {who} cannot do"));
+    }
+    if !problem.providers[e.provider].free[day]
+        .iter()
+        .any(|w| w.contains(&slot))
+    {
+        return Some(format!(
+            "{prov_name} is not free {when} (outside working hours, or an exception or other booking)"
+        ));
+    }
+    let patient_ix = &problem.patients[req.patient];
+    if !patient_ix.available[day].iter().any(|w| w.contains(&slot)) {
+        return Some(format!("{patient} is not available {when}"));
+    }
+    if let Some(b) = patient_ix
+        .blocks
+        .iter()
+        .find(|b| slot.overlaps(&Interval::new(b.interval.start, b.recovery_end)))
+    {
+        let recovery = if b.recovery_end > b.interval.end {
+            " or the recovery after it"
+        } else {
+            ""
+        };
+        return Some(format!("{when} overlaps {patient}'s {}{recovery}", b.label));
+    }
+    for &u in &e.resources {
+        let res = &problem.resources[u];
+        let id = &problem.input.resources[u].id;
+        if !res.free[day].iter().any(|w| w.contains(&slot)) {
+            return Some(format!("resource '{id}' is not free {when}"));
+        }
+        let site_ok = match (res.site, e.modality) {
+            (None, _) => true,
+            (Some(s), Modality::InPerson) => s == problem.providers[e.provider].site,
+            (Some(_), _) => false,
+        };
+        if !site_ok {
+            return Some(format!("resource '{id}' is not at {prov_name}'s site"));
+        }
+    }
+    if !req.resource_kinds.is_empty() || req.language.is_some() {
+        return Some(format!(
+            "no {} it needs is free at {prov_name}'s site {when}",
+            if req.language.is_some() {
+                "resource or interpreter"
+            } else {
+                "resource"
+            }
+        ));
+    }
+    None
+}
+
+fn modality_words(m: Modality) -> &'static str {
+    match m {
+        Modality::InPerson => "in person",
+        Modality::Telehealth => "as telehealth",
+        Modality::Either => "in person or as telehealth",
+    }
+}
+
+/// Why pin `r` does not fit beside the pins placed so far: the pin it clashes with, when
+/// taking one away makes room, else the caps those pins fill together.
+fn clash(state: &mut State, r: usize) -> String {
+    let problem = state.problem;
+    let placed: Vec<usize> = (0..problem.requests.len())
+        .filter(|&x| state.assign[x].is_some())
+        .collect();
+    for &q in &placed {
+        state.remove(q);
+        let unplaced = |x: usize| state.assign[x].is_none();
+        let fits = state.fits(r, 0, &unplaced);
+        state.place(q, 0);
+        if fits {
+            return format!(
+                "it clashes with the pinned booking of {}: {}",
+                label(problem, q),
+                clash_kind(state, r, q)
+            );
+        }
+    }
+    let q = problem.requests[r].patient;
+    let o = state.opt(r, 0);
+    let patient = &problem.input.patients[q];
+    let mut caps = Vec::new();
+    if let Some(max) = patient.max_trips {
+        caps.push(format!(
+            "{}'s cap of {max} trip(s) a week",
+            explain::patient_name(problem, r)
+        ));
+    }
+    if let Some(max) = patient.max_per_day {
+        caps.push(format!(
+            "{}'s cap of {max} appointment(s) a day",
+            explain::patient_name(problem, r)
+        ));
+    }
+    let prov = &problem.input.providers[o.provider as usize];
+    if let Some(max) = prov.max_per_day {
+        caps.push(format!(
+            "{}'s cap of {max} appointment(s) a day",
+            prov.name.clone().unwrap_or_else(|| prov.id.clone())
+        ));
+    }
+    format!(
+        "together with the other pinned bookings it exceeds {}",
+        if caps.is_empty() {
+            "a cap".to_string()
+        } else {
+            caps.join(" or ")
+        }
+    )
+}
+
+/// What rule two pins break together.
+fn clash_kind(state: &State, r: usize, q: usize) -> String {
+    let problem = state.problem;
+    let (a, b) = (state.opt(r, 0), state.placed(q).expect("placed"));
+    let overlap = a.interval().overlaps(&b.interval());
+    let linked = problem
+        .precedences
+        .iter()
+        .any(|p| (p.before, p.after) == (r, q) || (p.before, p.after) == (q, r));
+    let bundled = problem
+        .same_day
+        .iter()
+        .any(|g| g.contains(&r) && g.contains(&q));
+    if a.provider == b.provider && overlap {
+        return "both are with the same provider at overlapping times".into();
+    }
+    if let Some(u) = a.resources.iter().find(|u| b.resources.contains(u)) {
+        if overlap {
+            return format!(
+                "both need resource '{}' at overlapping times",
+                problem.input.resources[*u as usize].id
+            );
+        }
+    }
+    if linked {
+        return "the time between them breaks the precedence linking them".into();
+    }
+    if bundled && a.day != b.day {
+        return "they must be on the same day".into();
+    }
+    let same_patient = problem.requests[r].patient == problem.requests[q].patient;
+    if same_patient && a.day == b.day {
+        if overlap {
+            return format!(
+                "{} cannot be at both at once",
+                explain::patient_name(problem, r)
+            );
+        }
+        if let (Some(x), Some(y)) = (a.site, b.site) {
+            let minutes = problem.travel[x as usize][y as usize];
+            if minutes > 0 {
+                return format!(
+                    "{} needs {minutes} min to travel between their sites",
+                    explain::patient_name(problem, r)
+                );
+            }
+        }
+    }
+    "together they exceed a cap (appointments a day or trips a week)".into()
+}
