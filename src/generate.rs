@@ -603,18 +603,37 @@ fn free_minutes(
     total
 }
 
-/// Shortens the latest working window of the week by an hour (dropping it when an hour or
-/// less is left, as long as another window remains). False when nothing can be trimmed.
+/// Shortens the provider's longest day by an hour, at its end or (every other weekday) at
+/// its start, dropping a window when two hours or less are left, as long as another
+/// window remains. Part-time hours are
+/// thus spread over the week, as clinic sessions are, instead of piling on Monday where a
+/// patient unavailable that day could never be seen. False when nothing can be trimmed.
 fn trim_an_hour(hours: &mut WeeklyWindows) -> bool {
     let windows: usize = hours.values().map(Vec::len).sum();
-    let Some((&day, list)) = hours.iter_mut().rev().find(|(_, l)| !l.is_empty()) else {
+    let length = |list: &Vec<Window>| -> u32 { list.iter().map(|w| w.1 .0 - w.0 .0).sum() };
+    // Longest day first, the later of equally long days.
+    let Some(day) = hours
+        .iter()
+        .filter(|(_, l)| !l.is_empty())
+        .max_by_key(|(d, l)| (length(l), **d))
+        .map(|(d, _)| *d)
+    else {
         return false;
     };
-    let last = list.last_mut().expect("non-empty");
-    if last.1 .0 - last.0 .0 > 120 {
-        last.1 .0 -= 60;
+    // Mornings kept on alternate days, afternoons on the others: a patient free only late
+    // in the day can still be seen.
+    let from_start = (day as usize) % 2 == 1;
+    let list = hours.get_mut(&day).expect("chosen from the map");
+    let i = if from_start { 0 } else { list.len() - 1 };
+    let window = &mut list[i];
+    if window.1 .0 - window.0 .0 > 120 {
+        if from_start {
+            window.0 .0 += 60;
+        } else {
+            window.1 .0 -= 60;
+        }
     } else if windows > 1 {
-        list.pop();
+        list.remove(i);
         if list.is_empty() {
             hours.remove(&day);
         }
