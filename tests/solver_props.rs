@@ -42,6 +42,7 @@ struct Shape {
     patients: Vec<PatientShape>,
     requests: Vec<(usize, usize, u32, u32, bool)>, // patient, provider mask, duration slots, priority, telehealth
     precedence: Option<(usize, usize, u32)>,
+    same_day: Option<(usize, usize)>,
 }
 
 fn shape(max_requests: usize, days: u32) -> impl Strategy<Value = Shape> {
@@ -78,9 +79,10 @@ fn shape(max_requests: usize, days: u32) -> impl Strategy<Value = Shape> {
         1usize..3,
         15u32..60,
         prop::option::of((0usize..8, 0usize..8, 0u32..3)),
+        prop::option::weighted(0.3, (0usize..8, 0usize..8)),
     )
         .prop_map(
-            move |(providers, patients, requests, sites, travel, precedence)| Shape {
+            move |(providers, patients, requests, sites, travel, precedence, same_day)| Shape {
                 days,
                 sites,
                 travel,
@@ -88,6 +90,7 @@ fn shape(max_requests: usize, days: u32) -> impl Strategy<Value = Shape> {
                 patients,
                 requests,
                 precedence,
+                same_day,
             },
         )
 }
@@ -211,6 +214,13 @@ fn build(shape: &Shape, grid: u32) -> Input {
                 after: requests[b].id.clone(),
                 min_gap_min: gap * 30,
                 max_gap_min: None,
+            });
+        }
+    }
+    if let Some((a, b)) = shape.same_day {
+        if a < b && b < requests.len() {
+            links.push(Link::SameDay {
+                requests: vec![requests[a].id.clone(), requests[b].id.clone()],
             });
         }
     }
@@ -393,6 +403,21 @@ proptest! {
         }
     }
 
+    /// Over two days: trips, the days links leave, travel between sites.
+    #[test]
+    fn bound_and_optimum_hold_over_two_days(shape in shape(3, 2), seed in 0u64..1000) {
+        let input = build(&shape, 60);
+        let Ok(problem) = validate(input.clone()) else { return Ok(()) };
+        let schedule = solve(&problem, &options(seed, 1));
+        assert_valid(&input, &schedule);
+        let best = brute_force(&input);
+        prop_assert!(schedule.bound <= best as f64 + 1e-6, "bound {} above optimum {}", schedule.bound, best);
+        prop_assert!(schedule.objective.total >= best);
+        if schedule.gap == 0.0 {
+            prop_assert_eq!(schedule.objective.total, best);
+        }
+    }
+
     #[test]
     fn output_does_not_depend_on_threads(shape in shape(8, 2), seed in 0u64..1000) {
         let input = build(&shape, 30);
@@ -421,6 +446,7 @@ fn tiny_cases_are_solved_to_proven_optimality() {
             (1, 3, 2, 5, false),
         ],
         precedence: Some((0, 1, 0)),
+        same_day: None,
     };
     let input = build(&shape, 60);
     let problem = validate(input.clone()).expect("valid");
@@ -447,6 +473,7 @@ fn thread_independence_on_interchangeable_requests() {
             (2, 2, 3, 4, false),
         ],
         precedence: None,
+        same_day: None,
     };
     let input = build(&shape, 30);
     let problem = validate(input.clone()).expect("valid shape");
@@ -460,4 +487,26 @@ fn thread_independence_on_interchangeable_requests() {
         assert_eq!(one.placed, two.placed);
         assert_eq!(one.objective, two.objective);
     }
+}
+
+/// The shipped example week is solved to proven optimality (gap 0), well within a minute:
+/// each patient's exact week at the Lagrangian prices meets the schedule found.
+#[test]
+fn the_example_week_is_proven_optimal() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example-week.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    let problem = validate(careweek::parse_input(&text).unwrap()).unwrap();
+    let options = SolveOptions {
+        time_limit: 60.0,
+        threads: 2,
+        ..Default::default()
+    };
+    let schedule = solve(&problem, &options);
+    assert_valid(&problem.input, &schedule);
+    assert_eq!(
+        schedule.gap, 0.0,
+        "objective {} bound {}",
+        schedule.objective.total, schedule.bound
+    );
+    assert_eq!(schedule.bound, schedule.objective.total as f64);
 }

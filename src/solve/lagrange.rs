@@ -13,7 +13,10 @@
 //!
 //! is a valid bound for every `π, μ ≥ 0` (constraints within one patient — overlap, travel,
 //! links, per-day caps — are dropped, which only lowers it). The multipliers are tuned by
-//! projected subgradient steps (Polyak's rule towards the incumbent). No LP solver is
+//! projected subgradient steps (Polyak's rule towards the incumbent), then each patient's
+//! week is solved exactly at the best of them (every rule among the patient's own requests
+//! kept, waiting included), by a branch and bound whose node bound knows the trips left,
+//! the days links still allow and the travel between sites. No LP solver is
 //! needed, the work per step is linear in the options, and the patients are evaluated in
 //! parallel and summed in a fixed order, so the result does not depend on the thread count.
 //!
@@ -24,14 +27,16 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::state::{unplaced_weight, State};
+use super::state::{gap_ok, unplaced_weight, State};
 
 /// When to stop improving the multipliers.
 pub struct Budget {
     /// Wall-clock limit.
     pub deadline: Instant,
-    /// Most subgradient steps.
+    /// Most subgradient steps on the quick relaxation.
     pub max_steps: usize,
+    /// Most subgradient steps on the patients' exact problems.
+    pub exact_steps: usize,
     /// Most nodes of one patient's exact search.
     pub node_limit: usize,
 }
@@ -185,153 +190,141 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
         -pi.iter().sum::<f64>() - mu.iter().zip(&caps).map(|(m, c)| m * c).sum::<f64>()
     };
 
-    // Projected subgradient on the quick relaxation of each patient (travel days enumerated,
-    // requests otherwise apart).
-    let mut pi = vec![0.0f64; instants];
-    let mut mu = vec![0.0f64; caps.len()];
-    let (mut best_pi, mut best_mu) = (pi.clone(), mu.clone());
-    let mut best = f64::NEG_INFINITY;
-    let mut best_parts: Vec<f64> = Vec::new();
-    let mut theta = 1.0;
-    let mut since_best = 0;
+    // Each patient's minimum under given multipliers, with the options it chose: quickly
+    // (travel days enumerated, requests otherwise apart) or exactly (every rule among the
+    // patient's own requests, waiting included; the quick value when the search is too big).
     let upper = upper as f64;
+    let evaluate = |pi: &[f64], mu: &[f64], exact: bool| -> (f64, Vec<(f64, Vec<(usize, u32)>)>) {
+        let prefix = prefix_of(pi);
+        let raised = |r: usize, oi: usize| raise(&prefix, mu, r, oi);
+        let quick = |pat: &PatientRequests| relaxed_minimum(state, pat, &raised, trip);
+        let solved: Vec<(f64, Vec<(usize, u32)>)> = if exact {
+            patients
+                .par_iter()
+                .map_init(
+                    || State::new(problem, state.domains),
+                    |scratch, pat| {
+                        let quick = quick(pat);
+                        match patient_minimum(scratch, &pat.requests, &raised, budget.node_limit) {
+                            Some(found) if found.0 >= quick.0 => found,
+                            _ => quick,
+                        }
+                    },
+                )
+                .collect()
+        } else {
+            patients.par_iter().map(quick).collect()
+        };
+        let value = solved.iter().map(|(c, _)| c).sum::<f64>() + constant(pi, mu);
+        (value, solved)
+    };
+
+    // Projected subgradient steps, first on the quick relaxation (cheap, it sets the prices
+    // of crowded instants), then on the exact patient problems, whose choices show which
+    // capacity the patients' real weeks over-use. The exact phase starts from the quick
+    // phase's best multipliers, so its first value is what they give exactly.
+    let mut best_pi = vec![0.0f64; instants];
+    let mut best_mu = vec![0.0f64; caps.len()];
+    let mut best = f64::NEG_INFINITY;
     let trace = std::env::var_os("CAREWEEK_TRACE").is_some();
     let t0 = Instant::now();
-    let mut first = f64::NAN;
     let mut steps = 0;
-    for _ in 0..budget.max_steps {
-        if Instant::now() >= budget.deadline {
-            break;
-        }
-        steps += 1;
-        let prefix = prefix_of(&pi);
-        let raised = |r: usize, oi: usize| raise(&prefix, &mu, r, oi);
-        let solved: Vec<(f64, Vec<(usize, u32)>)> = patients
-            .par_iter()
-            .map(|pat| relaxed_minimum(state, pat, &raised, trip))
-            .collect();
-        let value = solved.iter().map(|(c, _)| c).sum::<f64>() + constant(&pi, &mu);
-        if !value.is_finite() {
-            break;
-        }
-        if first.is_nan() {
-            first = value;
-        }
-        if value > best + 1e-9 {
-            best = value;
-            best_parts = solved.iter().map(|(c, _)| *c).collect();
-            best_pi.clone_from(&pi);
-            best_mu.clone_from(&mu);
-            since_best = 0;
-        } else {
-            since_best += 1;
-            if since_best >= 10 {
-                theta /= 2.0;
+    for (exact, max_steps, mut theta) in [
+        (false, budget.max_steps, 1.0),
+        (true, budget.exact_steps, 0.02),
+    ] {
+        let (mut pi, mut mu) = (best_pi.clone(), best_mu.clone());
+        let mut phase_best = f64::NEG_INFINITY;
+        let mut since_best = 0;
+        for _ in 0..max_steps {
+            if Instant::now() >= budget.deadline || upper - best < 1.0 {
+                break;
+            }
+            steps += 1;
+            let (value, solved) = evaluate(&pi, &mu, exact);
+            if !value.is_finite() {
+                break;
+            }
+            if value > best + 1e-9 {
+                best = value;
+                best_pi.clone_from(&pi);
+                best_mu.clone_from(&mu);
+            }
+            if value > phase_best + 1e-9 {
+                phase_best = value;
                 since_best = 0;
-            }
-        }
-        if upper - best < 1.0 || theta < 1e-3 {
-            break;
-        }
-
-        // Subgradient: how much each instant and provider-day is over-used by the choices.
-        let mut use_diff = vec![0i64; instants + 1];
-        let mut cap_use = vec![0.0f64; caps.len()];
-        for (_, chosen) in &solved {
-            for &(r, oi) in chosen {
-                for (lo, hi) in ranges_of(r, oi as usize) {
-                    use_diff[lo as usize] += 1;
-                    use_diff[hi as usize] -= 1;
-                }
-                let cap = uses[r][oi as usize].cap;
-                if cap != NO_CAP {
-                    cap_use[cap as usize] += 1.0;
+            } else {
+                since_best += 1;
+                if since_best >= 10 {
+                    theta /= 2.0;
+                    since_best = 0;
                 }
             }
-        }
-        let mut grad = vec![0.0f64; instants];
-        let mut running = 0i64;
-        for i in 0..instants {
-            running += use_diff[i];
-            grad[i] = running as f64 - 1.0;
-        }
-        let cap_grad: Vec<f64> = cap_use.iter().zip(&caps).map(|(u, c)| u - c).collect();
-        // Only directions that can move: a zero multiplier with a negative gradient stays 0.
-        let norm: f64 = grad
-            .iter()
-            .zip(&pi)
-            .chain(cap_grad.iter().zip(&mu))
-            .filter(|(g, m)| **g > 0.0 || **m > 0.0)
-            .map(|(g, _)| g * g)
-            .sum();
-        if norm <= 0.0 {
-            // The relaxed choices keep every coupling constraint: nothing left to tune.
-            break;
-        }
-        // Polyak's step towards a target a little above the best bound so far: aiming at
-        // the incumbent overshoots badly while the duality gap is large.
-        let target = upper.min(best + 0.05 * best.abs().max(1.0));
-        let step = theta * (target - value).max(1.0) / norm;
-        for (m, g) in pi.iter_mut().zip(&grad) {
-            *m = (*m + step * g).max(0.0);
-        }
-        for (m, g) in mu.iter_mut().zip(&cap_grad) {
-            *m = (*m + step * g).max(0.0);
-        }
-    }
-    if trace {
-        eprintln!(
-            "trace: lagrangian: {steps} steps, quick bound {first:.1} -> {best:.1} at {:.2}s",
-            t0.elapsed().as_secs_f64()
-        );
-    }
-    if best_parts.is_empty() {
-        return best;
-    }
+            if theta < 1e-3 {
+                break;
+            }
 
-    // Each patient exactly at the best multipliers, and with none (when different): a
-    // patient whose search is too large keeps its quick value, still a valid bound.
-    let mut candidates = vec![(best_pi, best_mu, best_parts)];
-    if candidates[0]
-        .0
-        .iter()
-        .chain(&candidates[0].1)
-        .any(|&m| m > 0.0)
-    {
-        let prefix = vec![0.0f64; instants + 1];
-        let none = vec![0.0f64; caps.len()];
-        let raised = |r: usize, oi: usize| raise(&prefix, &none, r, oi);
-        let parts = patients
-            .par_iter()
-            .map(|pat| relaxed_minimum(state, pat, &raised, trip).0)
-            .collect();
-        candidates.push((vec![0.0; instants], none, parts));
-    }
-    for (pi, mu, parts) in candidates {
-        if Instant::now() >= budget.deadline {
-            break;
+            // Subgradient: how much each instant and provider-day is over-used by the choices.
+            let mut use_diff = vec![0i64; instants + 1];
+            let mut cap_use = vec![0.0f64; caps.len()];
+            for (_, chosen) in &solved {
+                for &(r, oi) in chosen {
+                    for (lo, hi) in ranges_of(r, oi as usize) {
+                        use_diff[lo as usize] += 1;
+                        use_diff[hi as usize] -= 1;
+                    }
+                    let cap = uses[r][oi as usize].cap;
+                    if cap != NO_CAP {
+                        cap_use[cap as usize] += 1.0;
+                    }
+                }
+            }
+            let mut grad = vec![0.0f64; instants];
+            let mut running = 0i64;
+            for i in 0..instants {
+                running += use_diff[i];
+                grad[i] = running as f64 - 1.0;
+            }
+            let cap_grad: Vec<f64> = cap_use.iter().zip(&caps).map(|(u, c)| u - c).collect();
+            // Only directions that can move: a zero multiplier with a negative gradient stays 0.
+            let norm: f64 = grad
+                .iter()
+                .zip(&pi)
+                .chain(cap_grad.iter().zip(&mu))
+                .filter(|(g, m)| **g > 0.0 || **m > 0.0)
+                .map(|(g, _)| g * g)
+                .sum();
+            if norm <= 0.0 {
+                // The relaxed choices keep every coupling constraint: nothing left to tune.
+                break;
+            }
+            // Polyak's step towards a target a little above the best bound so far: aiming
+            // at the incumbent overshoots badly while the duality gap is large.
+            let target = upper.min(phase_best + 0.05 * phase_best.abs().max(1.0));
+            let step = theta * (target - value).max(1.0) / norm;
+            for (m, g) in pi.iter_mut().zip(&grad) {
+                *m = (*m + step * g).max(0.0);
+            }
+            for (m, g) in mu.iter_mut().zip(&cap_grad) {
+                *m = (*m + step * g).max(0.0);
+            }
         }
-        let prefix = prefix_of(&pi);
-        let raised = |r: usize, oi: usize| raise(&prefix, &mu, r, oi);
-        let exact: Vec<f64> = patients
-            .par_iter()
-            .zip(&parts)
-            .map_init(
-                || State::new(problem, state.domains),
-                |scratch, (pat, &quick)| {
-                    patient_minimum(scratch, &pat.requests, &raised, budget.node_limit)
-                        .map_or(quick, |v| v.max(quick))
-                },
-            )
-            .collect();
-        let value = exact.iter().sum::<f64>() + constant(&pi, &mu);
         if trace {
             eprintln!(
-                "trace: lagrangian: exact patients {value:.1} at {:.2}s",
+                "trace: lagrangian: {} phase to step {steps}, bound {best:.1} at {:.2}s",
+                if exact { "exact" } else { "quick" },
                 t0.elapsed().as_secs_f64()
             );
         }
-        best = best.max(value);
+    }
+    // Without multipliers each patient's exact week sometimes bounds better still.
+    if best.is_finite()
+        && best_pi.iter().chain(&best_mu).any(|&m| m > 0.0)
+        && Instant::now() < budget.deadline
+        && upper - best >= 1.0
+    {
+        let none = evaluate(&vec![0.0; instants], &vec![0.0; caps.len()], true).0;
+        best = best.max(none);
     }
     best
 }
@@ -428,10 +421,10 @@ fn patient_minimum(
     requests: &[usize],
     extra: &dyn Fn(usize, usize) -> f64,
     node_limit: usize,
-) -> Option<f64> {
+) -> Option<(f64, Vec<(usize, u32)>)> {
     let problem = state.problem;
     let Some(&first) = requests.first() else {
-        return Some(0.0);
+        return Some((0.0, Vec::new()));
     };
     let patient = problem.requests[first].patient;
     let ndays = problem.days.len();
@@ -450,17 +443,42 @@ fn patient_minimum(
             .map(|oi| (opts[oi].cost as f64 + extra(r, oi), oi as u32))
             .collect();
         options.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let mut tele = f64::INFINITY;
+        let mut tele = vec![f64::INFINITY; ndays];
         let mut in_person = vec![f64::INFINITY; ndays];
+        let mut starts = vec![[(i32::MAX, i32::MIN); 2]; ndays];
+        let mut sites = vec![0u64; ndays];
         for &(raised, oi) in &options {
             let o = &opts[oi as usize];
-            if o.in_person() {
-                let slot = &mut in_person[o.day as usize];
-                *slot = slot.min(raised - w);
-            } else {
-                tele = tele.min(raised - w);
+            let d = o.day as usize;
+            if let Some(site) = o.site.filter(|&x| x < 64) {
+                sites[d] |= 1 << site;
             }
+            let (slot, mode) = if o.in_person() {
+                (&mut in_person[d], 0)
+            } else {
+                (&mut tele[d], 1)
+            };
+            *slot = slot.min(raised - w);
+            let span = &mut starts[d][mode];
+            *span = (span.0.min(o.start), span.1.max(o.start));
         }
+        let preds = problem
+            .precedences
+            .iter()
+            .filter(|p| p.after == r)
+            .filter_map(|p| {
+                let before = order.iter().position(|&x| x == p.before)?;
+                Some((before, p.min_gap, p.max_gap))
+            })
+            .collect();
+        let mates = problem
+            .same_day
+            .iter()
+            .filter(|g| g.contains(&r))
+            .flatten()
+            .filter(|&&m| m != r)
+            .filter_map(|&m| order.iter().position(|&x| x == m))
+            .collect();
         steps.push(Step {
             request: r,
             options,
@@ -468,6 +486,10 @@ fn patient_minimum(
             weight: w,
             tele,
             in_person,
+            starts,
+            sites,
+            preds,
+            mates,
         });
     }
     // `offered[k]`: the days on which the steps from `k` on have an in-person option.
@@ -487,11 +509,15 @@ fn patient_minimum(
         max_trips: problem.patients[patient].max_trips,
         max_per_day: problem.patients[patient].max_per_day,
         best: f64::INFINITY,
+        best_choice: Vec::new(),
         nodes: 0,
         node_limit,
+        travel: &problem.travel,
+        idle_per_min: problem.weights.idle_per_min as f64,
+        grid: problem.grid.max(1),
     };
     let complete = search.descend(state, 0, base);
-    complete.then_some(search.best)
+    complete.then_some((search.best, search.best_choice))
 }
 
 /// One request of a patient's search: its options by raised cost, whether it may stay
@@ -502,10 +528,19 @@ struct Step {
     may_skip: bool,
     /// Its unplaced weight.
     weight: f64,
-    /// The least change by a telehealth option (infinite without one).
-    tele: f64,
+    /// The least change by a telehealth option of each day (infinite without one).
+    tele: Vec<f64>,
     /// The least change by an in-person option of each day, trip and waiting aside.
     in_person: Vec<f64>,
+    /// Per day, the earliest and latest start of its in-person (`[0]`) and telehealth
+    /// (`[1]`) options.
+    starts: Vec<[(i32, i32); 2]>,
+    /// Per day, the sites of its in-person options (bit per site index).
+    sites: Vec<u64>,
+    /// Its prerequisites among the patient's steps: (step index, min gap, max gap).
+    preds: Vec<(usize, i32, Option<i32>)>,
+    /// The steps it must share a day with (same-day bundles).
+    mates: Vec<usize>,
 }
 
 /// Where a patient's partial week stands: the days they come in on, the cost of their
@@ -514,6 +549,11 @@ struct DayState {
     open: u32,
     waiting: Vec<f64>,
     room: Vec<u32>,
+    /// Per step, the days its in-person (`[0]`) and telehealth (`[1]`) options may still
+    /// come on, given where its prerequisites were placed (none once one was left out).
+    allowed: Vec<[u32; 2]>,
+    /// Per day, the sites the patient already comes to (bit per site index).
+    sites: Vec<u64>,
 }
 
 struct Search<'s> {
@@ -526,8 +566,15 @@ struct Search<'s> {
     max_trips: Option<u32>,
     max_per_day: Option<u32>,
     best: f64,
+    /// The options of the best week found.
+    best_choice: Vec<(usize, u32)>,
     nodes: usize,
     node_limit: usize,
+    /// Travel minutes between sites.
+    travel: &'s [Vec<i32>],
+    idle_per_min: f64,
+    /// Grid minutes.
+    grid: i32,
 }
 
 impl Search<'_> {
@@ -548,6 +595,22 @@ impl Search<'_> {
             .filter(|&d| fillable & (1 << d) != 0 && day.room[d] > 0)
             .map(|d| day.waiting[d])
             .sum();
+        // The waiting a day's first appointment at a new site adds is shared among the
+        // steps that could bring one, so that it is counted at most once per day.
+        let sharers: Vec<f64> = (0..self.ndays)
+            .map(|d| {
+                let n = steps
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, s)| {
+                        day.allowed[k + j][0] & (1 << d) != 0
+                            && s.sites[d] != 0
+                            && s.sites[d] & day.sites[d] == 0
+                    })
+                    .count();
+                n.max(1) as f64
+            })
+            .collect();
         let new_days = offered & !open;
         let trips_left = self
             .max_trips
@@ -565,13 +628,22 @@ impl Search<'_> {
                     .fold(0u32, u32::saturating_add);
                 let mut cost = self.trip * f64::from(set.count_ones());
                 penalties.clear();
-                for s in steps {
-                    let away = if s.may_skip { s.tele.min(0.0) } else { s.tele };
-                    let mut in_person = f64::INFINITY;
-                    let mut left = days & offered;
+                for (j, s) in steps.iter().enumerate() {
+                    let [in_days, tele_days] = day.allowed[k + j];
+                    let mut tele = f64::INFINITY;
+                    let mut left = tele_days;
                     while left != 0 {
                         let d = left.trailing_zeros() as usize;
-                        in_person = in_person.min(s.in_person[d]);
+                        tele = tele.min(s.tele[d]);
+                        left &= left - 1;
+                    }
+                    let away = if s.may_skip { tele.min(0.0) } else { tele };
+                    let mut in_person = f64::INFINITY;
+                    let mut left = days & offered & in_days;
+                    while left != 0 {
+                        let d = left.trailing_zeros() as usize;
+                        in_person = in_person
+                            .min(s.in_person[d] + self.travel_floor(s, day, d) / sharers[d]);
                         left &= left - 1;
                     }
                     if in_person < away {
@@ -597,7 +669,36 @@ impl Search<'_> {
         least - refill
     }
 
-    fn day_state(&self, state: &State) -> DayState {
+    /// The least waiting that coming in person on day `d` adds when every site the step
+    /// could use that day differs from every site the patient already comes to then: it
+    /// lies before, after or between those appointments, a travel time (rounded up to the
+    /// grid) apart. Several such steps on one day may add it only once. (Inside
+    /// a gap it takes that gap's waiting, which [`Search::rest`] counts as removable; the
+    /// gap held the travel both ways and the appointment, so the floor still holds.)
+    fn travel_floor(&self, step: &Step, day: &DayState, d: usize) -> f64 {
+        let (mine, theirs) = (step.sites[d], day.sites[d]);
+        if mine == 0 || theirs == 0 || mine & theirs != 0 || self.idle_per_min == 0.0 {
+            return 0.0;
+        }
+        let mut least = i32::MAX;
+        let mut a = mine;
+        while a != 0 {
+            let x = a.trailing_zeros() as usize;
+            let mut b = theirs;
+            while b != 0 {
+                let y = b.trailing_zeros() as usize;
+                least = least.min(self.travel[x][y]);
+                b &= b - 1;
+            }
+            a &= a - 1;
+        }
+        // Starts and durations sit on the grid, so does every gap.
+        let gap = (least.max(0) + self.grid - 1) / self.grid * self.grid;
+        self.idle_per_min * f64::from(gap)
+    }
+
+    /// Where the week stands with the first `decided` steps placed or left out.
+    fn day_state(&self, state: &State, decided: usize) -> DayState {
         let mut open = 0u32;
         let mut waiting = Vec::with_capacity(self.ndays);
         let mut room = Vec::with_capacity(self.ndays);
@@ -614,33 +715,110 @@ impl Search<'_> {
                     .map_or(u32::MAX, |m| m.saturating_sub(booked)),
             );
         }
+        let all = (1u32 << self.ndays) - 1;
+        let allowed = self
+            .steps
+            .iter()
+            .map(|step| {
+                let mut masks = [all, all];
+                for &(b, min_gap, max_gap) in &step.preds {
+                    let Some(placed) = state.placed(self.steps[b].request) else {
+                        if b < decided {
+                            masks = [0, 0];
+                        }
+                        continue;
+                    };
+                    let (lo, hi) = (
+                        placed.end + min_gap,
+                        max_gap.map_or(i32::MAX, |g| placed.end.saturating_add(g)),
+                    );
+                    for (mode, mask) in masks.iter_mut().enumerate() {
+                        for (d, span) in step.starts.iter().enumerate() {
+                            let (first, last) = span[mode];
+                            if last < lo || first > hi {
+                                *mask &= !(1 << d);
+                            }
+                        }
+                    }
+                }
+                for &m in &step.mates {
+                    match state.placed(self.steps[m].request) {
+                        Some(o) => masks = masks.map(|mask| mask & 1 << o.day),
+                        None if m < decided => masks = [0, 0],
+                        None => {}
+                    }
+                }
+                masks
+            })
+            .collect();
+        let sites = (0..self.ndays)
+            .map(|d| {
+                state
+                    .patient_day(self.patient, d)
+                    .iter()
+                    .filter_map(|&r| state.placed(r as usize)?.site)
+                    .filter(|&x| x < 64)
+                    .fold(0u64, |m, x| m | 1 << x)
+            })
+            .collect();
         DayState {
             open,
             waiting,
             room,
+            allowed,
+            sites,
         }
     }
 
     /// Explores step `k` on with the objective so far `cost`; false when out of nodes.
     fn descend(&mut self, state: &mut State, k: usize, cost: f64) -> bool {
         if k == self.steps.len() {
-            self.best = self.best.min(cost);
+            if cost < self.best {
+                self.best = cost;
+                self.best_choice = self
+                    .steps
+                    .iter()
+                    .filter_map(|s| state.assign[s.request].map(|oi| (s.request, oi)))
+                    .collect();
+            }
             return true;
         }
         let steps = self.steps;
         let step = &steps[k];
         let r = step.request;
-        let day = self.day_state(state);
+        let day = self.day_state(state, k);
         // Without this step's own trip and day (but with the waiting it may fill): a weaker
         // but option-independent bound for the loop.
         let after = self.rest(k + 1, &day, k);
         let undecided = |x: usize| {
             steps[k + 1..].iter().any(|s| s.request == x) || steps.iter().all(|s| s.request != x)
         };
+        let [in_days, tele_days] = day.allowed[k];
         for &(raised, oi) in &step.options {
             if cost + raised - step.weight + after >= self.best - 1e-9 {
                 // Options are sorted: none after this one can do better either.
                 break;
+            }
+            // Cheap rejections first, not counted as nodes: a day its prerequisites or
+            // bundle mates rule out, a gap to a placed prerequisite.
+            let o = &state.domains.opts[r][oi as usize];
+            let days = if o.in_person() { in_days } else { tele_days };
+            if days & (1 << o.day) == 0
+                || step.preds.iter().any(|&(b, min_gap, max_gap)| {
+                    state
+                        .placed(steps[b].request)
+                        .is_some_and(|p| !gap_ok(p.end, o.start, min_gap, max_gap))
+                })
+            {
+                continue;
+            }
+            // The last step's cost is known before placing it.
+            let last = k + 1 == steps.len();
+            if last
+                && cost + state.insert_delta(r, oi) as f64 + (raised - o.cost as f64)
+                    >= self.best - 1e-9
+            {
+                continue;
             }
             self.nodes += 1;
             if self.nodes > self.node_limit {
@@ -652,7 +830,7 @@ impl Search<'_> {
             let delta = state.insert_delta(r, oi) as f64
                 + (raised - state.domains.opts[r][oi as usize].cost as f64);
             state.place(r, oi);
-            let day = self.day_state(state);
+            let day = self.day_state(state, k + 1);
             let bound = cost + delta + self.rest(k + 1, &day, k + 1);
             let complete = if bound < self.best - 1e-9 {
                 self.descend(state, k + 1, cost + delta)

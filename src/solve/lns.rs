@@ -41,6 +41,9 @@ fn milp_options() -> usize {
         150
     }
 }
+/// Branch-and-bound nodes of one repair under a work budget (HiGHS), so that it ends at the
+/// same point on any machine.
+const REPAIR_NODES: u64 = 500;
 /// Requests freed per neighbourhood.
 const MAX_FREE: usize = 14;
 /// When the search stalls, neighbourhoods grow by this factor, up to [`MAX_SCALE`] times.
@@ -167,7 +170,8 @@ pub fn improve(
         } else {
             0.2
         };
-        let repaired = method == 0 && milp_repair(state, &free, &old, repair_time);
+        let repair_nodes = budget.deterministic.then_some(REPAIR_NODES);
+        let repaired = method == 0 && milp_repair(state, &free, &old, (repair_time, repair_nodes));
         if !repaired {
             construct::construct_randomized(state, &free, rng, problem.weights.trip.max(1) / 2);
         }
@@ -229,9 +233,20 @@ fn restore(state: &mut State, free: &[usize], old: &[Option<u32>]) {
 }
 
 /// Repairs `free` with the exact subset MILP; false (state untouched) when it fails.
-fn milp_repair(state: &mut State, free: &[usize], old: &[Option<u32>], time_limit: f64) -> bool {
-    let Some(outcome) =
-        milp::solve_subset(state, free, Some(old), false, time_limit, milp_options())
+fn milp_repair(
+    state: &mut State,
+    free: &[usize],
+    old: &[Option<u32>],
+    limits: (f64, Option<u64>),
+) -> bool {
+    // Under a work budget (a node limit) the pure-Rust backend, which has no node limit,
+    // only takes small models.
+    let max_options = if limits.1.is_some() && !cfg!(feature = "highs") {
+        super::WORK_MICROLP_OPTIONS
+    } else {
+        milp_options()
+    };
+    let Some(outcome) = milp::solve_subset(state, free, Some(old), false, limits, max_options)
     else {
         return false;
     };

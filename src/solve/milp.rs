@@ -46,8 +46,15 @@ pub fn solve_lp(
     constraints: Vec<Constraint>,
     time_limit: f64,
 ) -> Option<f64> {
-    let (_, optimal, value) =
-        backend::run(vars, objective, constraints, Vec::new(), time_limit, &[])?;
+    let (_, optimal, value) = backend::run(
+        vars,
+        objective,
+        constraints,
+        Vec::new(),
+        time_limit,
+        None,
+        &[],
+    )?;
     optimal.then_some(value)
 }
 
@@ -57,7 +64,8 @@ pub fn candidate_count(state: &State, free: &[usize]) -> usize {
 }
 
 /// Solves the subset `free` (all unplaced in `state`) exactly, or its LP relaxation when
-/// `relax`, warm-started from `warm` (an option per free request) when given. `None` when
+/// `relax`, warm-started from `warm` (an option per free request) when given, within
+/// `time_limit` seconds and (HiGHS only) `max_nodes` branch-and-bound nodes. `None` when
 /// the subset is infeasible, has more than `max_candidates` options that fit the fixed
 /// part, or the backend fails.
 pub fn solve_subset(
@@ -65,11 +73,11 @@ pub fn solve_subset(
     free: &[usize],
     warm: Option<&[Option<u32>]>,
     relax: bool,
-    time_limit: f64,
+    (time_limit, max_nodes): (f64, Option<u64>),
     max_candidates: usize,
 ) -> Option<Outcome> {
     let model = Model::build(state, free, warm, relax, max_candidates)?;
-    model.solve(time_limit)
+    model.solve(time_limit, max_nodes)
 }
 
 /// An option occupying a provider- or resource-day: (request slot, start, end, variable).
@@ -465,7 +473,7 @@ impl Model {
         })
     }
 
-    fn solve(self, time_limit: f64) -> Option<Outcome> {
+    fn solve(self, time_limit: f64, max_nodes: Option<u64>) -> Option<Outcome> {
         let Model {
             vars,
             objective,
@@ -482,8 +490,15 @@ impl Model {
                 objective: constant,
             });
         }
-        let (values, optimal, value) =
-            backend::run(vars, objective.clone(), constraints, warm, time_limit, &x)?;
+        let (values, optimal, value) = backend::run(
+            vars,
+            objective.clone(),
+            constraints,
+            warm,
+            time_limit,
+            max_nodes,
+            &x,
+        )?;
         let choice = x
             .iter()
             .zip(&values)
@@ -553,6 +568,7 @@ mod backend {
         constraints: Vec<Constraint>,
         warm: Vec<(Variable, f64)>,
         time_limit: f64,
+        _max_nodes: Option<u64>,
         x: &[Vec<(u32, Variable)>],
     ) -> Option<(Vec<Vec<f64>>, bool, f64)> {
         let mut model = vars
@@ -589,6 +605,7 @@ mod backend {
         constraints: Vec<Constraint>,
         warm: Vec<(Variable, f64)>,
         time_limit: f64,
+        max_nodes: Option<u64>,
         x: &[Vec<(u32, Variable)>],
     ) -> Option<(Vec<Vec<f64>>, bool, f64)> {
         let mut model = vars
@@ -599,6 +616,11 @@ mod backend {
             .set_option("mip_rel_gap", 0.0)
             // Every cost is an integer: a remaining gap below 1 proves optimality.
             .set_option("mip_abs_gap", 0.999);
+        if let Some(nodes) = max_nodes {
+            // A work limit that, unlike the clock, ends the search at the same point on any
+            // machine.
+            model = model.set_option("mip_max_nodes", nodes.min(i32::MAX as u64) as i32);
+        }
         if !warm.is_empty() {
             model = model.with_initial_solution(warm);
         }
