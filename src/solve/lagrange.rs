@@ -53,6 +53,9 @@ struct OptionUse {
 
 const NO_CAP: u32 = u32::MAX;
 
+/// A patient's minimum under the multipliers and the (request, option) pairs it chose.
+type PatientWeek = (f64, Vec<(usize, u32)>);
+
 /// The requests of one patient in the component.
 struct PatientRequests {
     requests: Vec<usize>,
@@ -194,11 +197,11 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
     // (travel days enumerated, requests otherwise apart) or exactly (every rule among the
     // patient's own requests, waiting included; the quick value when the search is too big).
     let upper = upper as f64;
-    let evaluate = |pi: &[f64], mu: &[f64], exact: bool| -> (f64, Vec<(f64, Vec<(usize, u32)>)>) {
+    let evaluate = |pi: &[f64], mu: &[f64], exact: bool| -> (f64, Vec<PatientWeek>) {
         let prefix = prefix_of(pi);
         let raised = |r: usize, oi: usize| raise(&prefix, mu, r, oi);
         let quick = |pat: &PatientRequests| relaxed_minimum(state, pat, &raised, trip);
-        let solved: Vec<(f64, Vec<(usize, u32)>)> = if exact {
+        let solved: Vec<PatientWeek> = if exact {
             patients
                 .par_iter()
                 .map_init(
