@@ -174,6 +174,7 @@ fn bound(fx: &Fixture, upper: i64) -> f64 {
     let budget = lagrange::Budget {
         deadline: far_future(),
         max_steps: LAGRANGE_STEPS,
+        exact_steps: 1,
         node_limit: LAGRANGE_NODES,
     };
     lagrange::lagrangian_bound(&empty, &fx.comp, upper, budget)
