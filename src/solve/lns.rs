@@ -44,6 +44,8 @@ fn milp_options() -> usize {
 /// Branch-and-bound nodes of one repair under a work budget (HiGHS), so that it ends at the
 /// same point on any machine.
 const REPAIR_NODES: u64 = 500;
+/// Largest HiGHS repair under a work budget.
+const WORK_HIGHS_OPTIONS: usize = 150;
 /// Requests freed per neighbourhood.
 const MAX_FREE: usize = 14;
 /// When the search stalls, neighbourhoods grow by this factor, up to [`MAX_SCALE`] times.
@@ -239,12 +241,13 @@ fn milp_repair(
     old: &[Option<u32>],
     limits: (f64, Option<u64>),
 ) -> bool {
-    // Under a work budget (a node limit) the pure-Rust backend, which has no node limit,
-    // only takes small models.
-    let max_options = if limits.1.is_some() && !cfg!(feature = "highs") {
-        super::WORK_MICROLP_OPTIONS
-    } else {
-        milp_options()
+    // Under a work budget (a node limit, the clock only guards) repairs stay small: the
+    // pure-Rust backend has no node limit, and HiGHS's presolve alone can take seconds on a
+    // 600-option neighbourhood with waiting rows.
+    let max_options = match limits.1 {
+        Some(_) if cfg!(feature = "highs") => WORK_HIGHS_OPTIONS,
+        Some(_) => super::WORK_MICROLP_OPTIONS,
+        None => milp_options(),
     };
     let Some(outcome) = milp::solve_subset(state, free, Some(old), false, limits, max_options)
     else {

@@ -131,6 +131,9 @@ impl Tracker {
 /// repair), where nothing but the guard would stop a slow branch and bound.
 pub(crate) const WORK_MICROLP_OPTIONS: usize = 60;
 
+/// Largest whole component HiGHS solves exactly under a work budget.
+const WORK_HIGHS_OPTIONS: usize = 1_500;
+
 /// Branch-and-bound nodes of the whole-component MILP under a work budget, where the clock
 /// only guards: the search then ends at the same point on any machine.
 const EXACT_NODES: u64 = 1_000;
@@ -447,9 +450,10 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     // 3. The whole component exactly, warm-started, when small enough.
     let exact_size = match ctx.work {
         // Without a time share, only models that finish quickly: HiGHS stops at a node
-        // limit, the pure-Rust backend has none and can take minutes on a 250-option
-        // component whose waiting rows leave its relaxation weak.
-        Some(_) if cfg!(feature = "highs") => exact_limit().min(5_000),
+        // limit but its root cuts alone took 50 s on a 4,800-option week; the pure-Rust
+        // backend has no node limit and took minutes on a 250-option component whose
+        // waiting rows leave its relaxation weak.
+        Some(_) if cfg!(feature = "highs") => WORK_HIGHS_OPTIONS,
         Some(_) => WORK_MICROLP_OPTIONS,
         None => exact_limit(),
     };
