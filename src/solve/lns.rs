@@ -30,11 +30,14 @@ pub struct Budget<'a> {
     /// Under a work budget: repairs run to the end (up to the deadline) rather than within
     /// a few hundred milliseconds, so that the search does not depend on the machine's speed.
     pub deterministic: bool,
+    /// Largest neighbourhood (in candidate options) an exact repair takes; see
+    /// [`repair_options`].
+    pub repair_options: usize,
 }
 
 /// Largest neighbourhood (in candidate options) repaired by the MILP: HiGHS solves such
 /// subproblems in milliseconds; the pure-Rust backend needs them much smaller.
-fn milp_options() -> usize {
+pub fn repair_options() -> usize {
     if cfg!(feature = "highs") {
         600
     } else {
@@ -173,7 +176,14 @@ pub fn improve(
             0.2
         };
         let repair_nodes = budget.deterministic.then_some(REPAIR_NODES);
-        let repaired = method == 0 && milp_repair(state, &free, &old, (repair_time, repair_nodes));
+        let repaired = method == 0
+            && milp_repair(
+                state,
+                &free,
+                &old,
+                (repair_time, repair_nodes),
+                budget.repair_options,
+            );
         if !repaired {
             construct::construct_randomized(state, &free, rng, problem.weights.trip.max(1) / 2);
         }
@@ -240,14 +250,15 @@ fn milp_repair(
     free: &[usize],
     old: &[Option<u32>],
     limits: (f64, Option<u64>),
+    max_options: usize,
 ) -> bool {
     // Under a work budget (a node limit, the clock only guards) repairs stay small: the
     // pure-Rust backend has no node limit, and HiGHS's presolve alone can take seconds on a
     // 600-option neighbourhood with waiting rows.
     let max_options = match limits.1 {
-        Some(_) if cfg!(feature = "highs") => WORK_HIGHS_OPTIONS,
-        Some(_) => super::WORK_MICROLP_OPTIONS,
-        None => milp_options(),
+        Some(_) if cfg!(feature = "highs") => WORK_HIGHS_OPTIONS.min(max_options),
+        Some(_) => super::WORK_MICROLP_OPTIONS.min(max_options),
+        None => max_options,
     };
     let Some(outcome) = milp::solve_subset(state, free, Some(old), false, limits, max_options)
     else {

@@ -131,6 +131,9 @@ impl Tracker {
 /// repair), where nothing but the guard would stop a slow branch and bound.
 pub(crate) const WORK_MICROLP_OPTIONS: usize = 60;
 
+/// Largest exact repair of the quick search before the exact methods.
+const QUICK_REPAIR_OPTIONS: usize = 150;
+
 /// Largest whole component HiGHS solves exactly under a work budget.
 const WORK_HIGHS_OPTIONS: usize = 1_500;
 
@@ -434,6 +437,10 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             cancel: ctx.cancel,
             target: target(bound),
             deterministic: ctx.work.is_some(),
+            // Small exact repairs first: many quick ones find a good incumbent sooner
+            // (with HiGHS, 600-option repairs left the example week at 1180 after 1.4 s,
+            // 150-option ones reach the optimum 1120).
+            repair_options: lns::repair_options().min(QUICK_REPAIR_OPTIONS),
         };
         iterations = lns::improve(&mut state, comp, &mut rng, quick, &on_improve);
         exact = proven(&state, bound);
@@ -514,6 +521,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             cancel: ctx.cancel,
             target: target(bound),
             deterministic: ctx.work.is_some(),
+            repair_options: lns::repair_options(),
         };
         iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
     }
