@@ -164,7 +164,7 @@ fn repair(state: &mut State, comp: &[usize], cancel: &AtomicBool) -> u64 {
         cancel,
         target: i64::MIN,
         deterministic: true,
-        repair_options: lns::repair_options(),
+        repair_options: lns::repair_options(true),
     };
     lns::improve(state, comp, &mut rng, budget, &|_, _| {})
 }
@@ -175,7 +175,6 @@ fn bound(fx: &Fixture, upper: i64) -> f64 {
     let budget = lagrange::Budget {
         deadline: far_future(),
         max_steps: LAGRANGE_STEPS,
-        exact_steps: 1,
         node_limit: LAGRANGE_NODES,
     };
     lagrange::lagrangian_bound(&empty, &fx.comp, upper, budget)

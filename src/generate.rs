@@ -604,10 +604,10 @@ fn free_minutes(
 }
 
 /// Shortens the provider's longest day by an hour, at its end or (every other weekday) at
-/// its start, dropping a window when two hours or less are left, as long as another
-/// window remains. Part-time hours are
-/// thus spread over the week, as clinic sessions are, instead of piling on Monday where a
-/// patient unavailable that day could never be seen. False when nothing can be trimmed.
+/// its start, dropping a window when two hours or less are left, as long as another window
+/// remains. Part-time hours are thus spread over the week, as clinic sessions are, instead
+/// of piling on Monday where a patient unavailable that day could never be seen. False
+/// when nothing can be trimmed.
 fn trim_an_hour(hours: &mut WeeklyWindows) -> bool {
     let windows: usize = hours.values().map(Vec::len).sum();
     let length = |list: &Vec<Window>| -> u32 { list.iter().map(|w| w.1 .0 - w.0 .0).sum() };

@@ -203,8 +203,43 @@ pub struct Problem {
     pub precedences: Vec<Precedence>,
     /// All-or-nothing same-day groups (same-day links and back-to-back pairs).
     pub same_day: Vec<Vec<usize>>,
+    /// Per request: whether every feasible schedule places it (see [`required_requests`]).
+    pub required: Vec<bool>,
     /// Objective weights.
     pub weights: Weights,
+}
+
+/// Per request: whether every feasible schedule places it. Pinned bookings are kept; a
+/// placed request needs its prerequisites placed, and a bundle is placed whole; so the
+/// prerequisites and bundle mates of a required request are required too (to a fixpoint).
+pub fn required_requests(
+    requests: &[RequestIx],
+    precedences: &[Precedence],
+    same_day: &[Vec<usize>],
+) -> Vec<bool> {
+    let mut required: Vec<bool> = requests.iter().map(RequestIx::pinned).collect();
+    loop {
+        let mut changed = false;
+        for p in precedences {
+            if required[p.after] && !required[p.before] {
+                required[p.before] = true;
+                changed = true;
+            }
+        }
+        for group in same_day {
+            if group.iter().any(|&m| required[m]) {
+                for &m in group {
+                    if !required[m] {
+                        required[m] = true;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            return required;
+        }
+    }
 }
 
 impl Problem {

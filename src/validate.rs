@@ -1180,6 +1180,7 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
         }
     }
 
+    let required = crate::problem::required_requests(&requests, &precedences, &same_day);
     Problem {
         input: input.clone(),
         grid: input.week.grid_min as i32,
@@ -1193,6 +1194,7 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
         requests,
         precedences,
         same_day,
+        required,
         weights: input.weights.clone(),
     }
 }

@@ -357,6 +357,29 @@ fn brute_force(input: &Input) -> i64 {
     }
 }
 
+/// On a 60-minute grid: the schedule passes the checker, its bound is at most the
+/// brute-force optimum, its objective at least that, and equal to it when proven optimal.
+fn bound_and_optimum_match_brute_force(shape: &Shape, seed: u64) -> Result<(), TestCaseError> {
+    let input = build(shape, 60);
+    let Ok(problem) = validate(input.clone()) else {
+        return Ok(());
+    };
+    let schedule = solve(&problem, &options(seed, 1));
+    assert_valid(&input, &schedule);
+    let best = brute_force(&input);
+    prop_assert!(
+        schedule.bound <= best as f64 + 1e-6,
+        "bound {} above optimum {}",
+        schedule.bound,
+        best
+    );
+    prop_assert!(schedule.objective.total >= best);
+    if schedule.gap == 0.0 {
+        prop_assert_eq!(schedule.objective.total, best);
+    }
+    Ok(())
+}
+
 fn assert_valid(input: &Input, schedule: &Schedule) {
     let report = check(input, schedule);
     assert!(
@@ -391,31 +414,13 @@ proptest! {
 
     #[test]
     fn exact_optimum_matches_brute_force(shape in shape(3, 1), seed in 0u64..1000) {
-        let input = build(&shape, 60);
-        let Ok(problem) = validate(input.clone()) else { return Ok(()) };
-        let schedule = solve(&problem, &options(seed, 1));
-        assert_valid(&input, &schedule);
-        let best = brute_force(&input);
-        prop_assert!(schedule.bound <= best as f64 + 1e-6, "bound {} above optimum {}", schedule.bound, best);
-        prop_assert!(schedule.objective.total >= best);
-        if schedule.gap == 0.0 {
-            prop_assert_eq!(schedule.objective.total, best);
-        }
+        bound_and_optimum_match_brute_force(&shape, seed)?;
     }
 
     /// Over two days: trips, the days links leave, travel between sites.
     #[test]
     fn bound_and_optimum_hold_over_two_days(shape in shape(3, 2), seed in 0u64..1000) {
-        let input = build(&shape, 60);
-        let Ok(problem) = validate(input.clone()) else { return Ok(()) };
-        let schedule = solve(&problem, &options(seed, 1));
-        assert_valid(&input, &schedule);
-        let best = brute_force(&input);
-        prop_assert!(schedule.bound <= best as f64 + 1e-6, "bound {} above optimum {}", schedule.bound, best);
-        prop_assert!(schedule.objective.total >= best);
-        if schedule.gap == 0.0 {
-            prop_assert_eq!(schedule.objective.total, best);
-        }
+        bound_and_optimum_match_brute_force(&shape, seed)?;
     }
 
     #[test]

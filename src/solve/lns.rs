@@ -36,19 +36,21 @@ pub struct Budget<'a> {
 }
 
 /// Largest neighbourhood (in candidate options) repaired by the MILP: HiGHS solves such
-/// subproblems in milliseconds; the pure-Rust backend needs them much smaller.
-pub fn repair_options() -> usize {
-    if cfg!(feature = "highs") {
-        600
-    } else {
-        150
+/// subproblems in milliseconds; the pure-Rust backend needs them much smaller. Under a work
+/// budget (`deterministic`: a node limit, the clock only guards) smaller still: the
+/// pure-Rust backend has no node limit, and HiGHS's presolve alone can take seconds on a
+/// 600-option neighbourhood with waiting rows.
+pub fn repair_options(deterministic: bool) -> usize {
+    match (cfg!(feature = "highs"), deterministic) {
+        (true, false) => 600,
+        (true, true) => 150,
+        (false, false) => 150,
+        (false, true) => super::WORK_MICROLP_OPTIONS,
     }
 }
 /// Branch-and-bound nodes of one repair under a work budget (HiGHS), so that it ends at the
 /// same point on any machine.
 const REPAIR_NODES: u64 = 500;
-/// Largest HiGHS repair under a work budget.
-const WORK_HIGHS_OPTIONS: usize = 150;
 /// Requests freed per neighbourhood.
 const MAX_FREE: usize = 14;
 /// When the search stalls, neighbourhoods grow by this factor, up to [`MAX_SCALE`] times.
@@ -252,14 +254,6 @@ fn milp_repair(
     limits: (f64, Option<u64>),
     max_options: usize,
 ) -> bool {
-    // Under a work budget (a node limit, the clock only guards) repairs stay small: the
-    // pure-Rust backend has no node limit, and HiGHS's presolve alone can take seconds on a
-    // 600-option neighbourhood with waiting rows.
-    let max_options = match limits.1 {
-        Some(_) if cfg!(feature = "highs") => WORK_HIGHS_OPTIONS.min(max_options),
-        Some(_) => super::WORK_MICROLP_OPTIONS.min(max_options),
-        None => max_options,
-    };
     let Some(outcome) = milp::solve_subset(state, free, Some(old), false, limits, max_options)
     else {
         return false;

@@ -126,7 +126,6 @@ impl Tracker {
     }
 }
 
-/// Largest component (in options) given to the exact MILP whole.
 /// Largest model the pure-Rust backend solves under a work budget (whole component or
 /// repair), where nothing but the guard would stop a slow branch and bound.
 pub(crate) const WORK_MICROLP_OPTIONS: usize = 60;
@@ -141,6 +140,7 @@ const WORK_HIGHS_OPTIONS: usize = 1_500;
 /// only guards: the search then ends at the same point on any machine.
 const EXACT_NODES: u64 = 1_000;
 
+/// Largest component (in options) given to the exact MILP whole.
 fn exact_limit() -> usize {
     if cfg!(feature = "highs") {
         // Measured on refbench instances: HiGHS improves a 1,500- or 5,000-option component
@@ -414,10 +414,6 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         let budget = lagrange::Budget {
             deadline: Instant::now() + Duration::from_secs_f64(share(0.2)),
             max_steps: 400,
-            // One exact evaluation at the quick phase's best prices. Further exact steps
-            // were measured to raise the bound by under 0.3 % at 30 and 100 patients while
-            // taking 10-20 s from the search at 100-1,000.
-            exact_steps: 1,
             node_limit: 20_000,
         };
         let b = lagrange::lagrangian_bound(&empty, comp, comp_total(&state, comp), budget);
@@ -440,7 +436,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             // Small exact repairs first: many quick ones find a good incumbent sooner
             // (with HiGHS, 600-option repairs left the example week at 1180 after 1.4 s,
             // 150-option ones reach the optimum 1120).
-            repair_options: lns::repair_options().min(QUICK_REPAIR_OPTIONS),
+            repair_options: lns::repair_options(ctx.work.is_some()).min(QUICK_REPAIR_OPTIONS),
         };
         iterations = lns::improve(&mut state, comp, &mut rng, quick, &on_improve);
         exact = proven(&state, bound);
@@ -521,7 +517,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             cancel: ctx.cancel,
             target: target(bound),
             deterministic: ctx.work.is_some(),
-            repair_options: lns::repair_options(),
+            repair_options: lns::repair_options(ctx.work.is_some()),
         };
         iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
     }

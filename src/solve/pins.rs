@@ -14,7 +14,7 @@ use crate::time::ClockTime;
 
 use super::domain::{request_domain, Domains};
 use super::explain;
-use super::state::{required_requests, State};
+use super::state::State;
 
 /// A pinned booking that no feasible schedule keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub fn broken_pins(problem: &Problem) -> Vec<BrokenPin> {
     if pins.is_empty() {
         return Vec::new();
     }
-    let required = required_requests(problem);
+    let required = &problem.required;
     let mut domains = Domains {
         opts: vec![Vec::new(); n],
         empty: vec![None; n],
@@ -192,10 +192,7 @@ fn slot_conflict(problem: &Problem, r: usize) -> Option<String> {
     let req = &problem.requests[r];
     let e = req.existing.as_ref()?;
     let raw = problem.input.requests[r].existing.as_ref()?;
-    let day = problem
-        .days
-        .iter()
-        .position(|d| d.start <= e.start && e.start < d.end)?;
+    let day = problem.day_of(e.start)?;
     let slot = Interval::new(e.start, e.start + req.duration);
     let when = format!(
         "{} {}–{}",

@@ -28,9 +28,6 @@ pub struct State<'a> {
     succs: Vec<Vec<usize>>,
     /// Same-day group indices per request.
     groups: Vec<Vec<usize>>,
-    /// Must be placed in every feasible schedule: pinned bookings, and (transitively) the
-    /// prerequisites and same-day bundle mates of what must be placed.
-    required: Vec<bool>,
     /// Current objective total.
     total: i64,
 }
@@ -55,7 +52,6 @@ impl<'a> State<'a> {
             }
         }
         let total = (0..n).map(|r| unplaced_weight(problem, r)).sum();
-        let required = required_requests(problem);
         State {
             problem,
             domains,
@@ -68,14 +64,13 @@ impl<'a> State<'a> {
             preds,
             succs,
             groups,
-            required,
             total,
         }
     }
 
-    /// Whether `r` must be placed in every feasible schedule (see [`required_requests`]).
+    /// Whether `r` must be placed in every feasible schedule ([`Problem::required`]).
     pub fn required(&self, r: usize) -> bool {
-        self.required[r]
+        self.problem.required[r]
     }
 
     /// The current objective total.
@@ -394,35 +389,6 @@ impl<'a> State<'a> {
             }
         }
         total
-    }
-}
-
-/// Per request: whether every feasible schedule places it. Pinned bookings are kept; a
-/// placed request needs its prerequisites placed, and a bundle is placed whole; so the
-/// prerequisites and bundle mates of a required request are required too (to a fixpoint).
-pub fn required_requests(problem: &Problem) -> Vec<bool> {
-    let mut required: Vec<bool> = problem.requests.iter().map(|r| r.pinned()).collect();
-    loop {
-        let mut changed = false;
-        for p in &problem.precedences {
-            if required[p.after] && !required[p.before] {
-                required[p.before] = true;
-                changed = true;
-            }
-        }
-        for group in &problem.same_day {
-            if group.iter().any(|&m| required[m]) {
-                for &m in group {
-                    if !required[m] {
-                        required[m] = true;
-                        changed = true;
-                    }
-                }
-            }
-        }
-        if !changed {
-            return required;
-        }
     }
 }
 
