@@ -176,6 +176,7 @@ fn bound(fx: &Fixture, upper: i64) -> f64 {
         deadline: far_future(),
         max_steps: LAGRANGE_STEPS,
         node_limit: LAGRANGE_NODES,
+        deterministic: true,
     };
     lagrange::lagrangian_bound(&empty, &fx.comp, upper, budget)
 }

@@ -3,22 +3,23 @@
 //! Only three kinds of constraint tie patients together: a provider sees one patient at a
 //! time, so does a resource, and a provider has a cap per day. They are moved into the
 //! objective with multipliers (`π ≥ 0` per provider or resource and instant, `μ ≥ 0` per
-//! provider-day). What is left splits by patient: choose the days the patient travels (at
-//! most `max_trips` of them, each costing a trip), then for every request its cheapest
-//! choice among leaving it unplaced, a telehealth option, or an in-person option on a
-//! travel day, costs raised by the multipliers of what the option occupies. With at most
-//! seven days, every set of travel days is tried, so each patient's minimum is exact and
+//! provider-day). What is left splits by patient, each solved by a relaxation of their week
+//! that keeps whatever is decided by days ([`patient_days`](super::patient_days): which
+//! requests go on which day, trips, daily caps, bundles, the days links allow) under option
+//! costs raised by the multipliers of what the options occupy. As each patient's minimum is
+//! never above their true one,
 //!
 //! `L(π, μ) = Σ_patients min(...) − Σ π − Σ μ · cap`
 //!
-//! is a valid bound for every `π, μ ≥ 0` (constraints within one patient — overlap, travel,
-//! links, per-day caps — are dropped, which only lowers it). The multipliers are tuned by
-//! projected subgradient steps (Polyak's rule towards the incumbent), then each patient's
-//! week is solved exactly at the best of them (every rule among the patient's own requests
-//! kept, waiting included), by a branch and bound whose node bound knows the trips left,
-//! the days links still allow and the travel between sites. No LP solver is
-//! needed, the work per step is linear in the options, and the patients are evaluated in
-//! parallel and summed in a fixed order, so the result does not depend on the thread count.
+//! is a valid bound for every `π, μ ≥ 0`. The multipliers are tuned by projected
+//! subgradient steps, then each patient's week is solved exactly at the best of them
+//! (every rule among the patient's own requests kept, waiting included), by a branch and
+//! bound whose node bound knows the trips left, the days links still allow and the travel
+//! between sites. No LP solver is needed, the work per step is linear in the options, and
+//! the patients are evaluated in parallel and summed in a fixed order, so the result does
+//! not depend on the thread count. (Patients with more than
+//! [`MAX_REQUESTS`](super::patient_days::MAX_REQUESTS) requests fall back to a weaker
+//! relaxation that keeps only the trips.)
 //!
 //! A provider (or resource) is busy at most once at every instant; it is enough to ask it at
 //! the instants some option starts, so those are the only multipliers.
@@ -27,6 +28,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use super::patient_days::WeekShape;
 use super::state::{gap_ok, unplaced_weight, State};
 
 /// When to stop improving the multipliers.
@@ -37,7 +39,18 @@ pub struct Budget {
     pub max_steps: usize,
     /// Most nodes of one patient's exact search.
     pub node_limit: usize,
+    /// Under a work budget: the steps' pace may not depend on the clock.
+    pub deterministic: bool,
 }
+
+/// How many times the step may shrink before it is negligible (0.7^20 ≈ 1e-3).
+const STALLS: usize = 20;
+/// Fewest steps without a better bound before the step shrinks.
+const MIN_PATIENCE: usize = 10;
+/// Steps timed to pace the rest by the clock.
+const PACE_STEPS: usize = 5;
+/// Decay of the gradient's running first and second moments.
+const MOMENT_DECAY: (f64, f64) = (0.9, 0.999);
 
 /// What one option occupies: the provider's instants `[lo, hi)` in the flat multiplier
 /// vector, the first of its resources' ranges in `resource_ranges` (one per resource), and
@@ -58,6 +71,8 @@ type PatientWeek = (f64, Vec<(usize, u32)>);
 struct PatientRequests {
     requests: Vec<usize>,
     max_trips: Option<u32>,
+    /// The day-by-day relaxation, for patients with few enough requests.
+    shape: Option<WeekShape>,
 }
 
 /// Best choice of one request under the current multipliers.
@@ -163,6 +178,7 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
     let patients: Vec<PatientRequests> = by_patient
         .into_iter()
         .map(|(q, requests)| PatientRequests {
+            shape: WeekShape::new(problem, opts, &requests),
             requests,
             max_trips: problem.patients[q].max_trips,
         })
@@ -201,7 +217,10 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
         let raised = |r: usize, oi: usize| raise(&prefix, mu, r, oi);
         let solved: Vec<PatientWeek> = patients
             .par_iter()
-            .map(|pat| relaxed_minimum(state, pat, &raised, trip))
+            .map(|pat| match &pat.shape {
+                Some(shape) => shape.minimum(opts, &raised, trip),
+                _ => relaxed_minimum(state, pat, &raised, trip),
+            })
             .collect();
         let value = solved.iter().map(|(c, _)| c).sum::<f64>() + constant(pi, mu);
         (value, solved)
@@ -214,7 +233,10 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
             .map_init(
                 || State::new(problem, state.domains),
                 |scratch, pat| {
-                    let quick = relaxed_minimum(state, pat, &raised, trip).0;
+                    let quick = match &pat.shape {
+                        Some(shape) => shape.minimum(opts, &raised, trip).0,
+                        _ => relaxed_minimum(state, pat, &raised, trip).0,
+                    };
                     patient_minimum(scratch, &pat.requests, &raised, budget.node_limit)
                         .map_or(quick, |v| v.max(quick))
                 },
@@ -223,39 +245,60 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
         parts.iter().sum::<f64>() + constant(pi, mu)
     };
 
-    // Projected subgradient on the quick relaxation.
-    let mut pi = vec![0.0f64; instants];
-    let mut mu = vec![0.0f64; caps.len()];
-    let (mut best_pi, mut best_mu) = (pi.clone(), mu.clone());
+    // Projected subgradient ascent on the day-by-day relaxation. Every `π, μ ≥ 0` gives a
+    // valid bound, so the steps are free to be whatever climbs fastest: each multiplier
+    // moves by its own normalised gradient (first and second moments, as in Adam), at most
+    // `rate · θ` a step. A global Polyak step was measured to crawl where many instants are
+    // contested (it took 8,000 steps to reach 172k at 1,000 patients, this 1,700 to 180k).
+    // θ shrinks when the bound stalls; the search stops when θ is negligible.
+    let n = instants + caps.len();
+    let mut duals = vec![0.0f64; n]; // π then μ
+    let mut best_duals = duals.clone();
     let mut best = f64::NEG_INFINITY;
-    let mut theta = 1.0;
+    let mut quick_zero = f64::NEG_INFINITY;
+    let (mut first_moment, mut second_moment) = (vec![0.0f64; n], vec![0.0f64; n]);
+    // About 20 minutes of waiting per grid step of provider time at the largest step.
+    let rate = 20.0 * f64::from(problem.grid.max(1));
+    let mut theta = 1.0f64;
     let mut since_best = 0;
+    let mut patience = budget.max_steps.div_ceil(STALLS).max(MIN_PATIENCE);
     let trace = std::env::var_os("CAREWEEK_TRACE").is_some();
     let t0 = Instant::now();
+    // The exact evaluation after the steps needs its share of the time.
+    let steps_until = t0 + budget.deadline.saturating_duration_since(t0).mul_f64(0.75);
     let mut steps = 0;
-    for _ in 0..budget.max_steps {
-        if Instant::now() >= budget.deadline {
-            break;
-        }
+    while steps < budget.max_steps && Instant::now() < steps_until {
         steps += 1;
-        let (value, solved) = quick(&pi, &mu);
+        let (pi, mu) = duals.split_at(instants);
+        let (value, solved) = quick(pi, mu);
         if !value.is_finite() {
             break;
         }
+        if steps == 1 {
+            quick_zero = value;
+        }
         if value > best + 1e-9 {
             best = value;
-            best_pi.clone_from(&pi);
-            best_mu.clone_from(&mu);
+            best_duals.clone_from(&duals);
             since_best = 0;
         } else {
             since_best += 1;
-            if since_best >= 10 {
-                theta /= 2.0;
+            if since_best >= patience {
+                theta *= 0.7;
                 since_best = 0;
             }
         }
         if upper - best < 1.0 || theta < 1e-3 {
             break;
+        }
+        if steps == PACE_STEPS && !budget.deterministic {
+            // As many stalls as the time allows.
+            let per_step = t0.elapsed().as_secs_f64() / steps as f64;
+            let left = steps_until
+                .saturating_duration_since(Instant::now())
+                .as_secs_f64();
+            let affordable = ((left / per_step) as usize).min(budget.max_steps);
+            patience = (affordable / STALLS).clamp(MIN_PATIENCE, budget.max_steps);
         }
 
         // Subgradient: how much each instant and provider-day is over-used by the choices.
@@ -273,34 +316,36 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
                 }
             }
         }
-        let mut grad = vec![0.0f64; instants];
         let mut running = 0i64;
-        for i in 0..instants {
-            running += use_diff[i];
-            grad[i] = running as f64 - 1.0;
+        let grad = (0..instants)
+            .map(|i| {
+                running += use_diff[i];
+                running as f64 - 1.0
+            })
+            .chain(cap_use.iter().zip(&caps).map(|(u, c)| u - c));
+        let (c1, c2) = (
+            1.0 - MOMENT_DECAY.0.powi(steps as i32),
+            1.0 - MOMENT_DECAY.1.powi(steps as i32),
+        );
+        let mut moved = false;
+        for (((m, g), m1), m2) in duals
+            .iter_mut()
+            .zip(grad)
+            .zip(&mut first_moment)
+            .zip(&mut second_moment)
+        {
+            // A zero multiplier with a negative gradient stays zero.
+            let g = if g < 0.0 && *m <= 0.0 { 0.0 } else { g };
+            *m1 = MOMENT_DECAY.0 * *m1 + (1.0 - MOMENT_DECAY.0) * g;
+            *m2 = MOMENT_DECAY.1 * *m2 + (1.0 - MOMENT_DECAY.1) * g * g;
+            if *m2 > 0.0 {
+                *m = (*m + rate * theta * (*m1 / c1) / ((*m2 / c2).sqrt() + 1e-9)).max(0.0);
+                moved |= g != 0.0;
+            }
         }
-        let cap_grad: Vec<f64> = cap_use.iter().zip(&caps).map(|(u, c)| u - c).collect();
-        // Only directions that can move: a zero multiplier with a negative gradient stays 0.
-        let norm: f64 = grad
-            .iter()
-            .zip(&pi)
-            .chain(cap_grad.iter().zip(&mu))
-            .filter(|(g, m)| **g > 0.0 || **m > 0.0)
-            .map(|(g, _)| g * g)
-            .sum();
-        if norm <= 0.0 {
+        if !moved {
             // The relaxed choices keep every coupling constraint: nothing left to tune.
             break;
-        }
-        // Polyak's step towards a target a little above the best bound so far: aiming at
-        // the incumbent overshoots badly while the duality gap is large.
-        let target = upper.min(best + 0.05 * best.abs().max(1.0));
-        let step = theta * (target - value).max(1.0) / norm;
-        for (m, g) in pi.iter_mut().zip(&grad) {
-            *m = (*m + step * g).max(0.0);
-        }
-        for (m, g) in mu.iter_mut().zip(&cap_grad) {
-            *m = (*m + step * g).max(0.0);
         }
     }
     if trace {
@@ -313,19 +358,24 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
         return best;
     }
 
-    // Each patient exactly at the best multipliers, then with none when they differ.
-    // Subgradient steps on the exact weeks were measured to add under 0.3 % to the bound at
-    // 30 and 100 patients while taking 10-20 s from the search at 100-1,000.
-    let zero = best_pi.iter().chain(&best_mu).all(|&m| m == 0.0);
-    let candidates = [
-        Some((best_pi, best_mu)),
-        (!zero).then(|| (vec![0.0; instants], vec![0.0; caps.len()])),
-    ];
-    for (pi, mu) in candidates.into_iter().flatten() {
+    // Each patient exactly at the best multipliers, then with none when they differ (with
+    // few steps the exact weeks alone can be worth more). Subgradient steps on the exact
+    // weeks were measured to add under 0.3 % to the bound at 30 and 100 patients while
+    // taking 10-20 s from the search at 100-1,000.
+    let zero = best_duals.iter().all(|&m| m == 0.0);
+    let quick_best = best;
+    let candidates = [Some(best_duals), (!zero).then(|| vec![0.0; n])];
+    for (k, duals) in candidates.into_iter().flatten().enumerate() {
         if Instant::now() >= budget.deadline || upper - best < 1.0 {
             break;
         }
-        best = best.max(exact(&pi, &mu));
+        // Without multipliers the exact weeks gain about what they gained with them: not
+        // worth the time when the quick bound at zero is far below.
+        if k == 1 && quick_zero + 2.0 * (best - quick_best) <= best {
+            break;
+        }
+        let (pi, mu) = duals.split_at(instants);
+        best = best.max(exact(pi, mu));
         if trace {
             eprintln!(
                 "trace: lagrangian: exact patients, bound {best:.1} at {:.2}s",

@@ -18,6 +18,7 @@ mod explain;
 pub mod lagrange;
 pub mod lns;
 pub mod milp;
+pub mod patient_days;
 pub mod pins;
 pub mod state;
 
@@ -413,7 +414,9 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     if !ctx.cancel.load(Ordering::Relaxed) {
         let budget = lagrange::Budget {
             deadline: Instant::now() + Duration::from_secs_f64(share(0.2)),
-            max_steps: 400,
+            // Under a work budget a fixed number; otherwise the clock decides.
+            max_steps: if ctx.work.is_some() { 2_000 } else { 10_000 },
+            deterministic: ctx.work.is_some(),
             node_limit: 20_000,
         };
         let b = lagrange::lagrangian_bound(&empty, comp, comp_total(&state, comp), budget);

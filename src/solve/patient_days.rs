@@ -1,0 +1,301 @@
+//! A patient's week relaxed to days: which of their requests go on which day.
+//!
+//! The Lagrangian bound needs each patient's minimum under priced capacity many times a
+//! second. Solving the week exactly is too slow for that; treating the requests apart
+//! (only trips shared) is fast but far too weak: it lets an evening-only patient take four
+//! appointments in one evening, or a consult on the day of the lab it must follow. This
+//! relaxation keeps everything that is decided by days, drops what is decided by minutes:
+//!
+//! - each request goes on at most one day, in person (that day's cheapest option) or by
+//!   telehealth, or stays unplaced (pinned requests must be placed);
+//! - a day with an in-person appointment is a trip; at most `max_trips` of them;
+//! - at most `max_per_day` appointments a day;
+//! - a same-day bundle is placed whole on one day or not at all;
+//! - a request follows its prerequisite on a day the link's gaps allow (same day or
+//!   earlier, judged from the two requests' options on those days).
+//!
+//! Overlap, travel and waiting within a day are dropped, so the minimum never exceeds the
+//! patient's true minimum. It is a dynamic programme over the days whose state is the set
+//! of requests placed so far (and the trips taken, when capped): `3^k` transitions a day
+//! for `k` requests, so it serves patients with up to [`MAX_REQUESTS`] requests.
+
+use crate::problem::Problem;
+
+use super::domain::Opt;
+use super::state::unplaced_weight;
+
+/// Most requests of one patient the programme takes (`3^12` transitions a day).
+pub const MAX_REQUESTS: usize = 12;
+
+/// The fixed part of one patient's relaxation: which sets of requests may share a day.
+pub struct WeekShape {
+    /// The patient's requests (bit `i` of a set is `requests[i]`).
+    pub requests: Vec<usize>,
+    /// Unplaced cost of each request (infinite when pinned).
+    unplaced: Vec<f64>,
+    /// Trips allowed, counted in the state only when fewer than the days.
+    max_trips: Option<usize>,
+    /// Per day: the requests with an option that day.
+    offered: Vec<u32>,
+    /// Per day and set: `None` when the set may not share that day, else the requests
+    /// outside it that must already be placed on an earlier day.
+    needs: Vec<Vec<Option<u32>>>,
+}
+
+impl WeekShape {
+    /// The shape of one patient's `requests` (all of the same patient, at most
+    /// [`MAX_REQUESTS`]), `None` when there are more.
+    pub fn new(problem: &Problem, opts: &[Vec<Opt>], requests: &[usize]) -> Option<WeekShape> {
+        let k = requests.len();
+        if k > MAX_REQUESTS {
+            return None;
+        }
+        let ndays = problem.days.len();
+        let patient = problem.requests[*requests.first()?].patient;
+        let pat = &problem.patients[patient];
+        let bit = |r: usize| requests.iter().position(|&x| x == r).map(|i| 1u32 << i);
+        let unplaced = requests
+            .iter()
+            .map(|&r| {
+                if problem.requests[r].pinned() {
+                    f64::INFINITY
+                } else {
+                    unplaced_weight(problem, r) as f64
+                }
+            })
+            .collect();
+        let offered = (0..ndays)
+            .map(|d| {
+                (0..k)
+                    .filter(|&i| opts[requests[i]].iter().any(|o| o.day as usize == d))
+                    .fold(0u32, |m, i| m | 1 << i)
+            })
+            .collect();
+
+        // Bundles among these requests: a set holds all of one or none of it.
+        let bundles: Vec<u32> = problem
+            .same_day
+            .iter()
+            .map(|g| g.iter().filter_map(|&r| bit(r)).fold(0, |m, b| m | b))
+            .filter(|m| m.count_ones() > 1)
+            .collect();
+
+        // Links among these requests, with the day pairs their gaps allow.
+        struct Link {
+            before: u32,
+            after: u32,
+            /// `allowed[db * ndays + da]`.
+            allowed: Vec<bool>,
+        }
+        let span = |r: usize, d: usize| {
+            opts[r].iter().filter(|o| o.day as usize == d).fold(
+                None,
+                |acc: Option<(i32, i32, i32, i32)>, o| {
+                    let (s0, s1, e0, e1) = acc.unwrap_or((o.start, o.start, o.end, o.end));
+                    Some((
+                        s0.min(o.start),
+                        s1.max(o.start),
+                        e0.min(o.end),
+                        e1.max(o.end),
+                    ))
+                },
+            )
+        };
+        let links: Vec<Link> = problem
+            .precedences
+            .iter()
+            .filter_map(|p| {
+                let (before, after) = (bit(p.before)?, bit(p.after)?);
+                let mut allowed = vec![false; ndays * ndays];
+                for db in 0..ndays {
+                    let Some((_, _, end_lo, end_hi)) = span(p.before, db) else {
+                        continue;
+                    };
+                    for da in db..ndays {
+                        let Some((start_lo, start_hi, _, _)) = span(p.after, da) else {
+                            continue;
+                        };
+                        // Some pair of options may have a gap in [min, max].
+                        let (gap_lo, gap_hi) = (start_lo - end_hi, start_hi - end_lo);
+                        allowed[db * ndays + da] =
+                            gap_hi >= p.min_gap && p.max_gap.is_none_or(|m| gap_lo <= m);
+                    }
+                }
+                Some(Link {
+                    before,
+                    after,
+                    allowed,
+                })
+            })
+            .collect();
+
+        let cap = pat.max_per_day.map_or(k, |c| c as usize);
+        let needs = (0..ndays)
+            .map(|d| {
+                (0..1u32 << k)
+                    .map(|set| {
+                        if set.count_ones() as usize > cap
+                            || bundles.iter().any(|&b| set & b != 0 && set & b != b)
+                        {
+                            return None;
+                        }
+                        let mut need = 0;
+                        for link in links.iter().filter(|l| set & l.after != 0) {
+                            if set & link.before != 0 {
+                                if !link.allowed[d * ndays + d] {
+                                    return None;
+                                }
+                            } else if (0..d).any(|db| link.allowed[db * ndays + d]) {
+                                need |= link.before;
+                            } else {
+                                return None;
+                            }
+                        }
+                        Some(need)
+                    })
+                    .collect()
+            })
+            .collect();
+        Some(WeekShape {
+            requests: requests.to_vec(),
+            unplaced,
+            max_trips: pat.max_trips.map(|m| m as usize).filter(|&m| m < ndays),
+            offered,
+            needs,
+        })
+    }
+
+    /// The patient's relaxed minimum with option `oi` of request `r` costing
+    /// `opt.cost + raised(r, oi)` and a trip `trip`, and the (request, option) pairs of a
+    /// minimising plan.
+    pub fn minimum(
+        &self,
+        opts: &[Vec<Opt>],
+        raised: &dyn Fn(usize, usize) -> f64,
+        trip: f64,
+    ) -> (f64, Vec<(usize, u32)>) {
+        const INF: f64 = f64::INFINITY;
+        let k = self.requests.len();
+        let ndays = self.offered.len();
+        let sets = 1usize << k;
+
+        // Cheapest in-person and telehealth option of every request on every day.
+        let mut in_person = vec![(INF, u32::MAX); k * ndays];
+        let mut tele = vec![(INF, u32::MAX); k * ndays];
+        for (i, &r) in self.requests.iter().enumerate() {
+            for (oi, o) in opts[r].iter().enumerate() {
+                let c = o.cost as f64 + raised(r, oi);
+                let slot = if o.in_person() {
+                    &mut in_person[i * ndays + o.day as usize]
+                } else {
+                    &mut tele[i * ndays + o.day as usize]
+                };
+                if c < slot.0 {
+                    *slot = (c, oi as u32);
+                }
+            }
+        }
+
+        // States: (trips taken, requests placed); trips only counted when capped.
+        let levels = self.max_trips.map_or(1, |m| m + 1);
+        let mut cost = vec![INF; levels * sets];
+        cost[0] = 0.0;
+        // Per day and state reached that day: (previous state, set placed that day, by trip).
+        let mut came_from: Vec<Vec<(u32, u32, bool)>> = Vec::with_capacity(ndays);
+        let mut all_tele = vec![0.0f64; sets];
+        let mut cheapest = vec![0.0f64; sets];
+        for d in 0..ndays {
+            // Every set's cost on day d, all by telehealth or with a trip.
+            for set in 1..sets {
+                let i = set.trailing_zeros() as usize;
+                let rest = set & (set - 1);
+                let (t, p) = (tele[i * ndays + d].0, in_person[i * ndays + d].0);
+                all_tele[set] = all_tele[rest] + t;
+                cheapest[set] = cheapest[rest] + t.min(p);
+            }
+            let mut next = cost.clone();
+            let mut from = vec![(u32::MAX, 0u32, false); levels * sets];
+            let offered = self.offered[d] as usize;
+            for level in 0..levels {
+                for placed in 0..sets {
+                    let base = cost[level * sets + placed];
+                    if base == INF {
+                        continue;
+                    }
+                    let open = offered & !placed;
+                    let mut set = open;
+                    while set != 0 {
+                        if let Some(need) = self.needs[d][set] {
+                            if need as usize & !placed == 0 {
+                                let to = placed | set;
+                                let by_tele = base + all_tele[set];
+                                let idx = level * sets + to;
+                                if by_tele < next[idx] {
+                                    next[idx] = by_tele;
+                                    from[idx] = ((level * sets + placed) as u32, set as u32, false);
+                                }
+                                let by_trip = base + trip + cheapest[set];
+                                let up = if self.max_trips.is_some() {
+                                    level + 1
+                                } else {
+                                    level
+                                };
+                                if up < levels && by_trip < by_tele {
+                                    let idx = up * sets + to;
+                                    if by_trip < next[idx] {
+                                        next[idx] = by_trip;
+                                        from[idx] =
+                                            ((level * sets + placed) as u32, set as u32, true);
+                                    }
+                                }
+                            }
+                        }
+                        set = (set - 1) & open;
+                    }
+                }
+            }
+            cost = next;
+            came_from.push(from);
+        }
+
+        // Requests left out pay their unplaced cost.
+        let mut best = (INF, 0usize);
+        for (idx, &c) in cost.iter().enumerate() {
+            if c == INF {
+                continue;
+            }
+            let placed = idx % sets;
+            let total = c
+                + (0..k)
+                    .filter(|&i| placed & 1 << i == 0)
+                    .map(|i| self.unplaced[i])
+                    .sum::<f64>();
+            if total < best.0 {
+                best = (total, idx);
+            }
+        }
+        if best.0 == INF {
+            return (INF, Vec::new());
+        }
+
+        // Walk back through the days for the options chosen.
+        let mut chosen = Vec::new();
+        let mut idx = best.1;
+        for d in (0..ndays).rev() {
+            let (prev, set, by_trip) = came_from[d][idx];
+            if prev == u32::MAX {
+                continue;
+            }
+            let mut s = set;
+            while s != 0 {
+                let i = s.trailing_zeros() as usize;
+                let (t, p) = (tele[i * ndays + d], in_person[i * ndays + d]);
+                let oi = if by_trip && p.0 < t.0 { p.1 } else { t.1 };
+                chosen.push((self.requests[i], oi));
+                s &= s - 1;
+            }
+            idx = prev as usize;
+        }
+        (best.0, chosen)
+    }
+}
