@@ -56,25 +56,15 @@ pub fn order_with(
     out
 }
 
-/// Latest possible absolute start of each request over its domain.
-pub fn latest_starts(state: &State) -> Vec<i32> {
-    state
-        .domains
-        .opts
-        .iter()
-        .map(|opts| opts.iter().map(|o| o.start).max().unwrap_or(i32::MIN))
-        .collect()
-}
-
-/// Cheapest feasible option of `r` now, ties to the earliest start; `None` if nothing fits.
+/// Cheapest feasible option of `r` now, judged by its cost change plus `extra(r, option)`,
+/// ties to the earliest start: `(cost change, option, judged)`, `None` if nothing fits.
 /// An option that would leave an unplaced successor no possible start is skipped.
 pub fn best_option(
     state: &State,
     r: usize,
-    latest: &[i32],
     ignore: &dyn Fn(usize) -> bool,
-    noise: &mut dyn FnMut() -> i64,
-) -> Option<(i64, u32)> {
+    extra: &mut dyn FnMut(usize, u32) -> i64,
+) -> Option<(i64, u32, i64)> {
     let problem = state.problem;
     let mut best: Option<(i64, i32, u32, i64)> = None;
     for (oi, o) in state.domains.opts[r].iter().enumerate() {
@@ -84,24 +74,42 @@ pub fn best_option(
         }
         let starves = state.succs(r).iter().any(|&k| {
             let p = problem.precedences[k];
-            state.assign[p.after].is_none() && o.end + p.min_gap > latest[p.after]
+            state.assign[p.after].is_none()
+                && state
+                    .domains
+                    .latest_start(p.after)
+                    .is_none_or(|l| o.end + p.min_gap > l)
         });
         if starves {
             continue;
         }
         let delta = state.insert_delta(r, oi);
-        let judged = delta + noise();
+        let judged = delta + extra(r, oi);
         if best.is_none_or(|(c, s, _, _)| (judged, o.start) < (c, s)) {
             best = Some((judged, o.start, oi, delta));
         }
     }
-    best.map(|(_, _, oi, delta)| (delta, oi))
+    best.map(|(judged, _, oi, delta)| (delta, oi, judged))
 }
 
 /// Places the given requests greedily in [`order`]; returns how many were placed.
 pub fn construct(state: &mut State, requests: &[usize]) -> usize {
     let order = order(state, requests);
-    insert_in_order(state, requests, &order, &mut || 0)
+    insert_in_order(state, requests, &order, &mut |_, _| 0, false)
+}
+
+/// Construction guided by prices on the options (a Lagrangian heuristic): each request
+/// takes the option cheapest with its price added, and only when that beats leaving it
+/// out, so that contested time goes where the prices say it is worth most; a plain pass
+/// then places what still fits.
+pub fn construct_priced(
+    state: &mut State,
+    requests: &[usize],
+    price: &dyn Fn(usize, u32) -> i64,
+) -> usize {
+    let order = order(state, requests);
+    insert_in_order(state, requests, &order, &mut |r, oi| price(r, oi), true)
+        + insert_in_order(state, requests, &order, &mut |_, _| 0, false)
 }
 
 /// A diversified greedy repair: random order among equally urgent requests, and option costs
@@ -115,23 +123,25 @@ pub fn construct_randomized(
     let keys: Vec<(usize, u64)> = requests.iter().map(|&r| (r, rng.gen())).collect();
     let key = |r: usize| keys.iter().find(|k| k.0 == r).map_or(0, |k| k.1);
     let order = order_with(state, requests, &key);
-    let mut blur = || {
+    let mut blur = |_, _| {
         if noise > 0 {
             rng.gen_range(0..noise)
         } else {
             0
         }
     };
-    insert_in_order(state, requests, &order, &mut blur)
+    insert_in_order(state, requests, &order, &mut blur, false)
 }
 
+/// Places `order` greedily, each request at its best option judged with `extra`; placed
+/// when that lowers the objective (`strict`: when it does so with `extra` counted too).
 fn insert_in_order(
     state: &mut State,
     requests: &[usize],
     order: &[usize],
-    noise: &mut dyn FnMut() -> i64,
+    extra: &mut dyn FnMut(usize, u32) -> i64,
+    strict: bool,
 ) -> usize {
-    let latest = latest_starts(state);
     let in_scope = {
         let mut v = vec![false; state.problem.requests.len()];
         for &r in requests {
@@ -150,8 +160,8 @@ fn insert_in_order(
             // their gaps are checked when they are placed.
             let pin = state.problem.requests[r].pinned();
             let waiting = |x: usize| pin && in_scope[x] && state.assign[x].is_none();
-            if let Some((delta, oi)) = best_option(state, r, &latest, &waiting, noise) {
-                if delta < 0 || forced(state, r) {
+            if let Some((delta, oi, judged)) = best_option(state, r, &waiting, extra) {
+                if (if strict { judged } else { delta }) < 0 || forced(state, r) {
                     state.place(r, oi);
                     placed += 1;
                 }
@@ -171,17 +181,17 @@ fn insert_in_order(
             .copied()
             .filter(|m| members.contains(m))
             .collect();
-        placed += place_bundle(state, &members, &latest, noise);
+        placed += place_bundle(state, &members, extra, strict);
     }
     placed
 }
 
 /// Places all of `members` or none; returns how many were placed.
-pub fn place_bundle(
+fn place_bundle(
     state: &mut State,
     members: &[usize],
-    latest: &[i32],
-    noise: &mut dyn FnMut() -> i64,
+    extra: &mut dyn FnMut(usize, u32) -> i64,
+    strict: bool,
 ) -> usize {
     let mut done: Vec<usize> = Vec::new();
     let mut total_delta = 0;
@@ -190,10 +200,10 @@ pub fn place_bundle(
     let pending = |m: usize| members.contains(&m);
     for &m in members {
         let ignore = |x: usize| pending(x) && !done_contains(state, x);
-        match best_option(state, m, latest, &ignore, noise) {
-            Some((delta, oi)) => {
+        match best_option(state, m, &ignore, extra) {
+            Some((delta, oi, judged)) => {
                 state.place(m, oi);
-                total_delta += delta;
+                total_delta += if strict { judged } else { delta };
                 done.push(m);
             }
             None => {

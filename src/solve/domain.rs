@@ -50,6 +50,11 @@ pub struct Domains {
 }
 
 impl Domains {
+    /// The latest absolute start among `r`'s options (options are sorted by start).
+    pub fn latest_start(&self, r: usize) -> Option<i32> {
+        self.opts[r].last().map(|o| o.start)
+    }
+
     /// Builds every domain, in parallel over requests.
     pub fn build(problem: &Problem) -> Domains {
         let (opts, empty) = (0..problem.requests.len())

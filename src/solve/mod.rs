@@ -419,11 +419,32 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             deterministic: ctx.work.is_some(),
             node_limit: 20_000,
         };
-        let b = lagrange::lagrangian_bound(&empty, comp, comp_total(&state, comp), budget);
+        let lagrangian = lagrange::lagrangian_bound(&empty, comp, comp_total(&state, comp), budget);
+        let b = lagrangian.bound;
         if b.is_finite() {
             raise(&mut bound, b - 1e-6 * (1.0 + b.abs()));
         }
         exact = proven(&state, bound);
+        // The prices that gave the bound also say where contested time is worth most.
+        if !exact && b.is_finite() {
+            let prices = &lagrangian.prices;
+            let mut priced = State::new(problem, domains);
+            construct::construct_priced(&mut priced, comp, &|r, oi| {
+                prices[r][oi as usize].round() as i64
+            });
+            if trace {
+                eprintln!(
+                    "trace: priced construction {} against {}",
+                    comp_total(&priced, comp),
+                    comp_total(&state, comp)
+                );
+            }
+            if comp_total(&priced, comp) < comp_total(&state, comp) {
+                state = priced;
+                on_improve(0, &state);
+                exact = proven(&state, bound);
+            }
+        }
     }
 
     // 2. A quick search: the exact methods below start from its incumbent.
@@ -523,6 +544,13 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             repair_options: lns::repair_options(ctx.work.is_some()),
         };
         iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
+        if trace {
+            eprintln!(
+                "trace: search done at {:.2}s, {iterations} repairs, incumbent {}",
+                t0.elapsed().as_secs_f64(),
+                comp_total(&state, comp)
+            );
+        }
     }
     ComponentResult {
         assign: comp.iter().map(|&r| (r, state.assign[r])).collect(),
