@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use petgraph::unionfind::UnionFind;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
@@ -543,7 +543,15 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             deterministic: ctx.work.is_some(),
             repair_options: lns::repair_options(ctx.work.is_some()),
         };
-        iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
+        // A component holding most of the caseload leaves the other cores idle: search it
+        // from several random streams at once (not under a work budget, whose result may
+        // not depend on the thread count).
+        let workers = rayon::current_num_threads();
+        if ctx.work.is_none() && workers > 1 && comp.len() >= PORTFOLIO_MIN_REQUESTS {
+            iterations += portfolio(&mut state, comp, &mut rng, rest, workers, &on_improve);
+        } else {
+            iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
+        }
         if trace {
             eprintln!(
                 "trace: search done at {:.2}s, {iterations} repairs, incumbent {}",
@@ -559,6 +567,70 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         construction,
         iterations,
     }
+}
+
+/// Requests of a component from which its search runs on every core.
+const PORTFOLIO_MIN_REQUESTS: usize = 200;
+/// How long the searches of a portfolio run apart before the best is shared.
+const PORTFOLIO_ROUND: Duration = Duration::from_secs(4);
+
+/// Large-neighbourhood searches from the same schedule in parallel, one per worker, each
+/// with its own random stream; every round the best schedule (ties to the first worker)
+/// is where all of them go on from. Returns the repairs performed.
+fn portfolio(
+    state: &mut State,
+    comp: &[usize],
+    rng: &mut ChaCha8Rng,
+    budget: lns::Budget,
+    workers: usize,
+    on_improve: &(dyn Fn(i64, &State) + Sync),
+) -> u64 {
+    let mut iterations = 0;
+    loop {
+        let now = Instant::now();
+        if now >= budget.deadline
+            || budget.cancel.load(Ordering::Relaxed)
+            || state.total() <= budget.target
+        {
+            break;
+        }
+        let left = budget.deadline - now;
+        let round_end = if left < 2 * PORTFOLIO_ROUND {
+            budget.deadline
+        } else {
+            now + PORTFOLIO_ROUND
+        };
+        let seeds: Vec<u64> = (0..workers).map(|_| rng.gen()).collect();
+        let start: &State = state;
+        let results: Vec<(State, u64)> = seeds
+            .par_iter()
+            .map(|&seed| {
+                let mut own = start.clone();
+                let mut own_rng = ChaCha8Rng::seed_from_u64(seed);
+                let round = lns::Budget {
+                    deadline: round_end,
+                    ..budget
+                };
+                let done = lns::improve(&mut own, comp, &mut own_rng, round, on_improve);
+                (own, done)
+            })
+            .collect();
+        iterations += results.iter().map(|r| r.1).sum::<u64>();
+        let before = state.total();
+        let (best, _) = results
+            .into_iter()
+            .enumerate()
+            .min_by_key(|(k, (s, _))| (s.total(), *k))
+            .map(|(_, r)| r)
+            .expect("at least one worker");
+        let stalled = best.total() >= before && Instant::now() < round_end;
+        *state = best;
+        if stalled {
+            // Every search stopped early without a better schedule: nothing left to find.
+            break;
+        }
+    }
+    iterations
 }
 
 /// Places a subset solution in prerequisite order, checking every placement.
