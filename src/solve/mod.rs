@@ -4,12 +4,15 @@
 //!    empty domain gives the unplaced reason at once.
 //! 2. Structure: requests that share a patient, a provider, a resource or a link form
 //!    components (petgraph union-find), solved independently and in parallel.
-//! 3. [`construct`]: priority construction.
+//! 3. [`construct`]: priority construction; after the bound, a second one guided by the
+//!    bound's prices (a Lagrangian heuristic), the better kept.
 //! 4. [`lns`] improves it: neighbourhoods repaired by exact [`milp`]s or a randomised greedy,
-//!    ejection chains for unplaced requests. A component small enough is also solved
+//!    ejection chains for unplaced requests; a component holding most of the caseload is
+//!    searched from one random stream per core. A component small enough is also solved
 //!    exactly by the [`milp`] (warm-started).
-//! 5. Bound: [`lagrange`] (capacity priced per instant, each patient exact), a proven optimum
-//!    per exact component, and with HiGHS the LP relaxation of the component model.
+//! 5. Bound: [`lagrange`] (capacity priced per instant, each patient relaxed to days by
+//!    [`patient_days`], then exact at the best prices), a proven optimum per exact
+//!    component, and with HiGHS the LP relaxation of the component model.
 
 pub mod bound;
 pub mod construct;
