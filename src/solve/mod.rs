@@ -550,11 +550,41 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         // from several random streams at once (not under a work budget, whose result may
         // not depend on the thread count).
         let workers = rayon::current_num_threads();
-        if ctx.work.is_none() && workers > 1 && comp.len() >= PORTFOLIO_MIN_REQUESTS {
-            iterations += portfolio(&mut state, comp, &mut rng, rest, workers, &on_improve);
-        } else {
-            iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
+        let mut best = state.clone();
+        loop {
+            if ctx.work.is_none() && workers > 1 && comp.len() >= PORTFOLIO_MIN_REQUESTS {
+                iterations += portfolio(&mut state, comp, &mut rng, rest, workers, &on_improve);
+            } else {
+                iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
+            }
+            if state.total() < best.total() {
+                best = state.clone();
+            }
+            // A search that stalls with time left is caught in one basin: start again from
+            // the best schedule with a part of it rebuilt (time limit only; under a work
+            // budget the search stops where it stalls).
+            let left = deadline.saturating_duration_since(Instant::now());
+            if ctx.work.is_some()
+                || left < RESTART_MIN_TIME
+                || ctx.cancel.load(Ordering::Relaxed)
+                || proven(&best, bound)
+            {
+                break;
+            }
+            state = best.clone();
+            if !shake(&mut state, comp, &mut rng) {
+                break;
+            }
+            if trace {
+                eprintln!(
+                    "trace: restart at {:.2}s from {}, shaken to {}",
+                    t0.elapsed().as_secs_f64(),
+                    comp_total(&best, comp),
+                    comp_total(&state, comp)
+                );
+            }
         }
+        state = best;
         if trace {
             eprintln!(
                 "trace: search done at {:.2}s, {iterations} repairs, incumbent {}",
@@ -634,6 +664,52 @@ fn portfolio(
         }
     }
     iterations
+}
+
+/// Least time left for a restart of a stalled search to be worth it.
+const RESTART_MIN_TIME: Duration = Duration::from_secs(2);
+/// Share of a component's patients whose weeks a restart rebuilds.
+const SHAKE_SHARE: f64 = 0.3;
+
+/// Rebuilds the weeks of a random [`SHAKE_SHARE`] of the component's patients with the
+/// randomised greedy (what depends on a freed request goes with it). False when the
+/// result is not a settled schedule (the caller goes back to the one it had).
+fn shake(state: &mut State, comp: &[usize], rng: &mut ChaCha8Rng) -> bool {
+    let problem = state.problem;
+    let mut patients: Vec<usize> = comp.iter().map(|&r| problem.requests[r].patient).collect();
+    patients.sort_unstable();
+    patients.dedup();
+    let chosen: Vec<bool> = patients
+        .iter()
+        .map(|_| rng.gen::<f64>() < SHAKE_SHARE)
+        .collect();
+    let mut free: Vec<usize> = comp
+        .iter()
+        .copied()
+        .filter(|&r| {
+            let q = problem.requests[r].patient;
+            !problem.requests[r].pinned()
+                && chosen[patients
+                    .binary_search(&q)
+                    .expect("patient of the component")]
+        })
+        .collect();
+    let mut i = 0;
+    while i < free.len() {
+        for d in state.dependants(free[i]) {
+            if !free.contains(&d) {
+                free.push(d);
+            }
+        }
+        i += 1;
+    }
+    free.sort_unstable();
+    free.dedup();
+    for &r in &free {
+        state.remove(r);
+    }
+    construct::construct_randomized(state, &free, rng, problem.weights.trip.max(1) / 2);
+    state.settled(comp)
 }
 
 /// Places a subset solution in prerequisite order, checking every placement.
