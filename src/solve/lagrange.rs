@@ -101,7 +101,7 @@ pub struct Lagrangian {
 }
 
 /// The Lagrangian bound of the component `comp`, given the objective of a schedule of it
-/// (`upper`, used to size the steps).
+/// (`upper`: the steps stop once the bound is within 1 of it).
 pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budget) -> Lagrangian {
     let problem = state.problem;
     let opts = &state.domains.opts;
@@ -230,10 +230,7 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
         let raised = |r: usize, oi: usize| raise(&prefix, mu, r, oi);
         let solved: Vec<PatientWeek> = patients
             .par_iter()
-            .map(|pat| match &pat.shape {
-                Some(shape) => shape.minimum(opts, &raised, trip),
-                _ => relaxed_minimum(state, pat, &raised, trip),
-            })
+            .map(|pat| quick_minimum(state, pat, &raised, trip))
             .collect();
         let value = solved.iter().map(|(c, _)| c).sum::<f64>() + constant(pi, mu);
         (value, solved)
@@ -246,10 +243,7 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
             .map_init(
                 || State::new(problem, state.domains),
                 |scratch, pat| {
-                    let quick = match &pat.shape {
-                        Some(shape) => shape.minimum(opts, &raised, trip).0,
-                        _ => relaxed_minimum(state, pat, &raised, trip).0,
-                    };
+                    let quick = quick_minimum(state, pat, &raised, trip).0;
                     // Past the deadline the quick value stands (still a valid bound).
                     if Instant::now() >= budget.deadline {
                         return quick;
@@ -414,6 +408,20 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
     Lagrangian {
         bound: best,
         prices,
+    }
+}
+
+/// One patient's quick minimum and the options chosen: relaxed to days when the patient's
+/// shape is known, else with the requests apart.
+fn quick_minimum(
+    state: &State,
+    pat: &PatientRequests,
+    raised: &dyn Fn(usize, usize) -> f64,
+    trip: f64,
+) -> PatientWeek {
+    match &pat.shape {
+        Some(shape) => shape.minimum(&state.domains.opts, raised, trip),
+        None => relaxed_minimum(state, pat, raised, trip),
     }
 }
 

@@ -152,16 +152,7 @@ pub fn improve(
         free.sort_unstable();
         free.dedup();
         // Whatever depends on a freed request leaves with it.
-        let mut i = 0;
-        while i < free.len() {
-            for d in state.dependants(free[i]) {
-                if !free.contains(&d) {
-                    free.push(d);
-                }
-            }
-            i += 1;
-        }
-        free.sort_unstable();
+        state.with_dependants(&mut free);
         let before = state.total();
         let old: Vec<Option<u32>> = free.iter().map(|&r| state.assign[r]).collect();
         for &r in &free {

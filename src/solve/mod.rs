@@ -435,14 +435,11 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             construct::construct_priced(&mut priced, comp, &|r, oi| {
                 prices[r][oi as usize].round() as i64
             });
+            let (guided, plain) = (comp_total(&priced, comp), comp_total(&state, comp));
             if trace {
-                eprintln!(
-                    "trace: priced construction {} against {}",
-                    comp_total(&priced, comp),
-                    comp_total(&state, comp)
-                );
+                eprintln!("trace: priced construction {guided} against {plain}");
             }
-            if comp_total(&priced, comp) < comp_total(&state, comp) {
+            if guided < plain {
                 state = priced;
                 on_improve(0, &state);
                 exact = proven(&state, bound);
@@ -550,9 +547,10 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         // from several random streams at once (not under a work budget, whose result may
         // not depend on the thread count).
         let workers = rayon::current_num_threads();
+        let parallel = ctx.work.is_none() && workers > 1 && comp.len() >= PORTFOLIO_MIN_REQUESTS;
         let mut best = state.clone();
         loop {
-            if ctx.work.is_none() && workers > 1 && comp.len() >= PORTFOLIO_MIN_REQUESTS {
+            if parallel {
                 iterations += portfolio(&mut state, comp, &mut rng, rest, workers, &on_improve);
             } else {
                 iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
@@ -694,17 +692,7 @@ fn shake(state: &mut State, comp: &[usize], rng: &mut ChaCha8Rng) -> bool {
                     .expect("patient of the component")]
         })
         .collect();
-    let mut i = 0;
-    while i < free.len() {
-        for d in state.dependants(free[i]) {
-            if !free.contains(&d) {
-                free.push(d);
-            }
-        }
-        i += 1;
-    }
-    free.sort_unstable();
-    free.dedup();
+    state.with_dependants(&mut free);
     for &r in &free {
         state.remove(r);
     }

@@ -107,12 +107,13 @@ impl WeekShape {
             .filter_map(|p| {
                 let (before, after) = (bit(p.before)?, bit(p.after)?);
                 let mut allowed = vec![false; ndays * ndays];
+                let after_spans: Vec<_> = (0..ndays).map(|d| span(p.after, d)).collect();
                 for db in 0..ndays {
                     let Some((_, _, end_lo, end_hi)) = span(p.before, db) else {
                         continue;
                     };
                     for da in db..ndays {
-                        let Some((start_lo, start_hi, _, _)) = span(p.after, da) else {
+                        let Some((start_lo, start_hi, _, _)) = after_spans[da] else {
                             continue;
                         };
                         // Some pair of options may have a gap in [min, max].

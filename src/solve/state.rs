@@ -348,6 +348,22 @@ impl<'a> State<'a> {
         out
     }
 
+    /// Adds to `free` whatever must leave with its members ([`State::dependants`]), then
+    /// sorts it and drops repeats.
+    pub fn with_dependants(&self, free: &mut Vec<usize>) {
+        let mut i = 0;
+        while i < free.len() {
+            for d in self.dependants(free[i]) {
+                if !free.contains(&d) {
+                    free.push(d);
+                }
+            }
+            i += 1;
+        }
+        free.sort_unstable();
+        free.dedup();
+    }
+
     /// Whether `requests` may stay as they are after a repair: every pinned booking among
     /// them placed, every placed one with its prerequisites placed, every same-day bundle
     /// they belong to all placed or all unplaced.
