@@ -365,6 +365,36 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
             t0.elapsed().as_secs_f64()
         );
     }
+    if trace && best.is_finite() {
+        let (pi, mu) = best_duals.split_at(instants);
+        let (value, solved) = quick(pi, mu);
+        let prefix = prefix_of(pi);
+        let (mut placed, mut base_cost, mut paid) = (0usize, 0.0f64, 0.0f64);
+        let mut trips = std::collections::BTreeSet::new();
+        let mut unplaced_w = 0.0;
+        let mut placed_set = std::collections::BTreeSet::new();
+        for (_, chosen) in &solved {
+            for &(r, oi) in chosen {
+                placed += 1;
+                placed_set.insert(r);
+                let o = &opts[r][oi as usize];
+                base_cost += o.cost as f64;
+                paid += raise(&prefix, mu, r, oi as usize);
+                if o.in_person() {
+                    trips.insert((problem.requests[r].patient, o.day));
+                }
+            }
+        }
+        for &r in comp {
+            if !placed_set.contains(&r) {
+                unplaced_w += unplaced_weight(problem, r) as f64;
+            }
+        }
+        eprintln!(
+            "trace: relaxed at best: value {value:.1}, placed {placed}/{}, unplaced {unplaced_w}, trips {} ({:.0}), option cost {base_cost}, paid {paid:.1}, constant {:.1}",
+            comp.len(), trips.len(), trips.len() as f64 * trip, constant(pi, mu)
+        );
+    }
     let mut prices = vec![Vec::new(); problem.requests.len()];
     if !best.is_finite() {
         return Lagrangian {

@@ -58,8 +58,10 @@ const MAX_SCALE: usize = 4;
 /// Neighbourhood kinds: around an unplaced request, a patient's week, a provider-day, a
 /// specialty's day, an ejection chain for an unplaced request.
 const KINDS: usize = 5;
-/// Options of an unplaced request tried by one ejection chain.
+/// Options of an unplaced request tried by one ejection chain (a third of it deeper down).
 const EJECT_TRIES: usize = 24;
+/// How many times an ejected request may in turn eject others.
+const EJECT_DEPTH: usize = 2;
 /// Repair methods: exact MILP, randomised greedy.
 const METHODS: usize = 2;
 
@@ -300,10 +302,9 @@ fn best_insert(state: &State, r: usize) -> Option<u32> {
         .min_by_key(|&oi| (state.insert_delta(r, oi), oi))
 }
 
-/// An ejection chain: an unplaced request (drawn by priority) takes one of its options by
-/// moving the one or two appointments in the way, each to its best free option; kept only
-/// when the objective improves. Makes room where a greedy repair, which puts the most
-/// urgent request back first, would retake the same slot.
+/// An ejection chain for an unplaced request drawn by priority: see [`chain`]. Makes room
+/// where a greedy repair, which puts the most urgent request back first, would retake the
+/// same slot, and where a scarce provider's week must shift by more than one booking.
 fn eject_chain(state: &mut State, placeable: &[usize], rng: &mut ChaCha8Rng) {
     let unplaced: Vec<usize> = placeable
         .iter()
@@ -313,10 +314,50 @@ fn eject_chain(state: &mut State, placeable: &[usize], rng: &mut ChaCha8Rng) {
     let Ok(&r) = unplaced.choose_weighted(rng, |&r| state.problem.requests[r].priority) else {
         return;
     };
+    let mut log = Vec::new();
+    chain(state, r, EJECT_DEPTH, rng, &mut log);
+}
+
+/// Every placement and removal of a chain, to undo it: `(request, its option before)`.
+type Log = Vec<(usize, Option<u32>)>;
+
+fn logged_place(state: &mut State, log: &mut Log, r: usize, oi: u32) {
+    log.push((r, None));
+    state.place(r, oi);
+}
+
+fn logged_remove(state: &mut State, log: &mut Log, r: usize) {
+    if let Some(oi) = state.assign[r] {
+        log.push((r, Some(oi)));
+        state.remove(r);
+    }
+}
+
+/// Undoes the log back to its length `mark`, newest first, so every step is undone in the
+/// state it was made in (and the running total comes back exactly).
+fn undo(state: &mut State, log: &mut Log, mark: usize) {
+    while log.len() > mark {
+        let (r, old) = log.pop().expect("longer than mark");
+        match old {
+            None => state.remove(r),
+            Some(oi) => state.place(r, oi),
+        }
+    }
+}
+
+/// Places unplaced `r` at one of a few of its options by ejecting the one or two bookings in
+/// the way; each ejected request (with what depends on it) goes back at its best free
+/// option or, with `depth` left, by a chain of its own, else stays out. The first move that
+/// lowers the total is kept (true); otherwise the state is left as it was.
+fn chain(state: &mut State, r: usize, depth: usize, rng: &mut ChaCha8Rng, log: &mut Log) -> bool {
     let n = state.domains.opts[r].len();
     let mut tries: Vec<u32> = (0..n as u32).collect();
     tries.shuffle(rng);
-    tries.truncate(EJECT_TRIES);
+    tries.truncate(if depth == EJECT_DEPTH {
+        EJECT_TRIES
+    } else {
+        EJECT_TRIES / 3
+    });
     let none = |_: usize| false;
     let before = state.total();
     for oi in tries {
@@ -332,29 +373,27 @@ fn eject_chain(state: &mut State, placeable: &[usize], rng: &mut ChaCha8Rng) {
                 }
             }
         }
-        let old: Vec<Option<u32>> = moved.iter().map(|&x| state.assign[x]).collect();
+        let mark = log.len();
         for &x in &moved {
-            state.remove(x);
+            logged_remove(state, log, x);
         }
         if state.fits(r, oi, &none) {
-            state.place(r, oi);
+            logged_place(state, log, r, oi);
             for x in construct::order(state, &moved) {
                 if let Some(o) = best_insert(state, x) {
-                    state.place(x, o);
+                    logged_place(state, log, x, o);
+                } else if depth > 0 {
+                    chain(state, x, depth - 1, rng, log);
                 }
             }
-            let mut all = moved.clone();
-            all.push(r);
-            if state.total() < before && state.settled(&all) {
-                return;
+            moved.push(r);
+            if state.total() < before && state.settled(&moved) {
+                return true;
             }
-            state.remove(r);
         }
-        for &x in &moved {
-            state.remove(x);
-        }
-        restore(state, &moved, &old);
+        undo(state, log, mark);
     }
+    false
 }
 
 fn around_unplaced(
