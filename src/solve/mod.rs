@@ -447,6 +447,12 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         }
     }
 
+    // A component holding most of the caseload leaves the other cores idle: search it from
+    // several random streams at once (not under a work budget, whose result may not depend
+    // on the thread count).
+    let workers = rayon::current_num_threads();
+    let parallel = ctx.work.is_none() && workers > 1 && comp.len() >= PORTFOLIO_MIN_REQUESTS;
+
     // 2. A quick search: the exact methods below start from its incumbent.
     let mut iterations = 0;
     if !exact {
@@ -462,7 +468,22 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             // 150-option ones reach the optimum 1120).
             repair_options: lns::repair_options(ctx.work.is_some()).min(QUICK_REPAIR_OPTIONS),
         };
-        iterations = lns::improve(&mut state, comp, &mut rng, quick, &on_improve);
+        iterations = if parallel {
+            // Independent streams (one round): where the first search ends up decides much
+            // of the rest (refbench, 100 patients: 39.5k or 42.5k by seed), so try several.
+            let whole = quick.deadline.saturating_duration_since(Instant::now());
+            portfolio(
+                &mut state,
+                comp,
+                &mut rng,
+                quick,
+                workers,
+                whole,
+                &on_improve,
+            )
+        } else {
+            lns::improve(&mut state, comp, &mut rng, quick, &on_improve)
+        };
         exact = proven(&state, bound);
     }
     if trace {
@@ -543,15 +564,18 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             deterministic: ctx.work.is_some(),
             repair_options: lns::repair_options(ctx.work.is_some()),
         };
-        // A component holding most of the caseload leaves the other cores idle: search it
-        // from several random streams at once (not under a work budget, whose result may
-        // not depend on the thread count).
-        let workers = rayon::current_num_threads();
-        let parallel = ctx.work.is_none() && workers > 1 && comp.len() >= PORTFOLIO_MIN_REQUESTS;
         let mut best = state.clone();
         loop {
             if parallel {
-                iterations += portfolio(&mut state, comp, &mut rng, rest, workers, &on_improve);
+                iterations += portfolio(
+                    &mut state,
+                    comp,
+                    &mut rng,
+                    rest,
+                    workers,
+                    PORTFOLIO_ROUND,
+                    &on_improve,
+                );
             } else {
                 iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
             }
@@ -600,13 +624,14 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     }
 }
 
-/// Requests of a component from which its search runs on every core.
+/// Requests of a component from which its search runs on every core (measured at 30
+/// patients, an 80-request component: one stream with restarts did better).
 const PORTFOLIO_MIN_REQUESTS: usize = 200;
 /// How long the searches of a portfolio run apart before the best is shared.
 const PORTFOLIO_ROUND: Duration = Duration::from_secs(4);
 
 /// Large-neighbourhood searches from the same schedule in parallel, one per worker, each
-/// with its own random stream; every round the best schedule (ties to the first worker)
+/// with its own random stream; every `round` the best schedule (ties to the first worker)
 /// is where all of them go on from. Returns the repairs performed.
 fn portfolio(
     state: &mut State,
@@ -614,6 +639,7 @@ fn portfolio(
     rng: &mut ChaCha8Rng,
     budget: lns::Budget,
     workers: usize,
+    round: Duration,
     on_improve: &(dyn Fn(i64, &State) + Sync),
 ) -> u64 {
     let mut iterations = 0;
@@ -626,10 +652,10 @@ fn portfolio(
             break;
         }
         let left = budget.deadline - now;
-        let round_end = if left < 2 * PORTFOLIO_ROUND {
+        let round_end = if left < 2 * round {
             budget.deadline
         } else {
-            now + PORTFOLIO_ROUND
+            now + round
         };
         let seeds: Vec<u64> = (0..workers).map(|_| rng.gen()).collect();
         let start: &State = state;
