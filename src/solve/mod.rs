@@ -466,7 +466,8 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             // Small exact repairs first: many quick ones find a good incumbent sooner
             // (with HiGHS, 600-option repairs left the example week at 1180 after 1.4 s,
             // 150-option ones reach the optimum 1120).
-            repair_options: lns::repair_options(ctx.work.is_some()).min(QUICK_REPAIR_OPTIONS),
+            repair_options: lns::repair_options(ctx.work.is_some(), comp.len())
+                .min(QUICK_REPAIR_OPTIONS),
         };
         iterations = if parallel {
             // Independent streams (one round): where the first search ends up decides much
@@ -562,7 +563,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             cancel: ctx.cancel,
             target: target(bound),
             deterministic: ctx.work.is_some(),
-            repair_options: lns::repair_options(ctx.work.is_some()),
+            repair_options: lns::repair_options(ctx.work.is_some(), comp.len()),
         };
         let mut best = state.clone();
         loop {
