@@ -365,36 +365,6 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
             t0.elapsed().as_secs_f64()
         );
     }
-    if trace && best.is_finite() {
-        let (pi, mu) = best_duals.split_at(instants);
-        let (value, solved) = quick(pi, mu);
-        let prefix = prefix_of(pi);
-        let (mut placed, mut base_cost, mut paid) = (0usize, 0.0f64, 0.0f64);
-        let mut trips = std::collections::BTreeSet::new();
-        let mut unplaced_w = 0.0;
-        let mut placed_set = std::collections::BTreeSet::new();
-        for (_, chosen) in &solved {
-            for &(r, oi) in chosen {
-                placed += 1;
-                placed_set.insert(r);
-                let o = &opts[r][oi as usize];
-                base_cost += o.cost as f64;
-                paid += raise(&prefix, mu, r, oi as usize);
-                if o.in_person() {
-                    trips.insert((problem.requests[r].patient, o.day));
-                }
-            }
-        }
-        for &r in comp {
-            if !placed_set.contains(&r) {
-                unplaced_w += unplaced_weight(problem, r) as f64;
-            }
-        }
-        eprintln!(
-            "trace: relaxed at best: value {value:.1}, placed {placed}/{}, unplaced {unplaced_w}, trips {} ({:.0}), option cost {base_cost}, paid {paid:.1}, constant {:.1}",
-            comp.len(), trips.len(), trips.len() as f64 * trip, constant(pi, mu)
-        );
-    }
     let mut prices = vec![Vec::new(); problem.requests.len()];
     if !best.is_finite() {
         return Lagrangian {
@@ -409,6 +379,37 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
                 .map(|oi| raise(&prefix, &best_duals[instants..], r, oi))
                 .collect();
         }
+    }
+    if trace {
+        // What the relaxed weeks at the best prices place, to set against a schedule.
+        let (pi, mu) = best_duals.split_at(instants);
+        let (value, solved) = quick(pi, mu);
+        let chosen: Vec<(usize, usize)> = solved
+            .iter()
+            .flat_map(|(_, c)| c.iter().map(|&(r, oi)| (r, oi as usize)))
+            .collect();
+        let placed: std::collections::BTreeSet<usize> = chosen.iter().map(|c| c.0).collect();
+        let trips: std::collections::BTreeSet<(usize, u16)> = chosen
+            .iter()
+            .filter(|&&(r, oi)| opts[r][oi].in_person())
+            .map(|&(r, oi)| (problem.requests[r].patient, opts[r][oi].day))
+            .collect();
+        let option_cost: i64 = chosen.iter().map(|&(r, oi)| opts[r][oi].cost).sum();
+        let paid: f64 = chosen.iter().map(|&(r, oi)| prices[r][oi]).sum();
+        let unplaced: i64 = comp
+            .iter()
+            .filter(|r| !placed.contains(r))
+            .map(|&r| unplaced_weight(problem, r))
+            .sum();
+        eprintln!(
+            "trace: relaxed at best: value {value:.1}, placed {}/{}, unplaced {unplaced}, \
+             trips {} ({:.0}), option cost {option_cost}, paid {paid:.1}, constant {:.1}",
+            placed.len(),
+            comp.len(),
+            trips.len(),
+            trips.len() as f64 * trip,
+            constant(pi, mu)
+        );
     }
     // Each patient exactly at the best multipliers, then with none when they differ (with
     // few steps the exact weeks alone can be worth more). Subgradient steps on the exact

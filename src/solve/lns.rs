@@ -121,12 +121,11 @@ pub fn improve(
     // Late acceptance (in a small component): a repair may also end no worse than the
     // schedule of `LATE_ACCEPTANCE` repairs ago, so the search can cross small ridges (one
     // more trip, a few minutes of waiting) on its way to a better schedule.
-    let lahc = if component.len() < SMALL_COMPONENT {
-        LATE_ACCEPTANCE
+    let mut history = if component.len() < SMALL_COMPONENT {
+        vec![state.total(); LATE_ACCEPTANCE]
     } else {
-        0
+        Vec::new()
     };
-    let mut history = vec![state.total(); lahc.max(1)];
     while iterations < budget.max_iterations
         && best_total > budget.target
         && (since_improvement < budget.stall || scale < MAX_SCALE)
@@ -205,11 +204,8 @@ pub fn improve(
         let after = state.total();
         let gain = (before - after).max(0) as f64;
         payoff[kind][method] = 0.9 * payoff[kind][method] + 0.1 * (gain + 0.05);
-        let late = if lahc > 0 {
-            history[iterations as usize % lahc]
-        } else {
-            i64::MIN
-        };
+        let slot = (!history.is_empty()).then(|| iterations as usize % history.len());
+        let late = slot.map_or(i64::MIN, |k| history[k]);
         if (after > before && after > late) || !state.settled(&free) {
             for &r in &free {
                 state.remove(r);
@@ -217,8 +213,8 @@ pub fn improve(
             restore(state, &free, &old);
         }
         let now = state.total();
-        if lahc > 0 {
-            history[iterations as usize % lahc] = now;
+        if let Some(k) = slot {
+            history[k] = now;
         }
         if now < best_total {
             best_total = now;
@@ -376,8 +372,8 @@ fn undo(state: &mut State, log: &mut Log, mark: usize) {
 /// Places unplaced `r` at one of a few of its options by ejecting the one or two bookings in
 /// the way; each ejected request (with what depends on it) goes back at its best free
 /// option or, with `depth` left, by a chain of its own, else stays out. The first move that
-/// lowers the total is kept (true); otherwise the state is left as it was.
-fn chain(state: &mut State, r: usize, depth: usize, rng: &mut ChaCha8Rng, log: &mut Log) -> bool {
+/// lowers the total is kept; otherwise the state is left as it was.
+fn chain(state: &mut State, r: usize, depth: usize, rng: &mut ChaCha8Rng, log: &mut Log) {
     let n = state.domains.opts[r].len();
     let mut tries: Vec<u32> = (0..n as u32).collect();
     tries.shuffle(rng);
@@ -393,14 +389,8 @@ fn chain(state: &mut State, r: usize, depth: usize, rng: &mut ChaCha8Rng, log: &
         if ejected.is_empty() || ejected.len() > 2 {
             continue;
         }
-        let mut moved: Vec<usize> = Vec::new();
-        for &b in &ejected {
-            for d in state.dependants(b) {
-                if !moved.contains(&d) {
-                    moved.push(d);
-                }
-            }
-        }
+        let mut moved = ejected;
+        state.with_dependants(&mut moved);
         let mark = log.len();
         for &x in &moved {
             logged_remove(state, log, x);
@@ -416,12 +406,11 @@ fn chain(state: &mut State, r: usize, depth: usize, rng: &mut ChaCha8Rng, log: &
             }
             moved.push(r);
             if state.total() < before && state.settled(&moved) {
-                return true;
+                return;
             }
         }
         undo(state, log, mark);
     }
-    false
 }
 
 fn around_unplaced(

@@ -7,7 +7,7 @@
 //! 3. [`construct`]: priority construction; after the bound, a second one guided by the
 //!    bound's prices (a Lagrangian heuristic), the better kept.
 //! 4. [`lns`] improves it: neighbourhoods repaired by exact [`milp`]s or a randomised greedy,
-//!    ejection chains for unplaced requests; a component holding most of the caseload is
+//!    ejection chains for unplaced requests; a component of 200 requests or more is
 //!    searched from one random stream per core. A component small enough is also solved
 //!    exactly by the [`milp`] (warm-started).
 //! 5. Bound: [`lagrange`] (capacity priced per instant, each patient relaxed to days by
