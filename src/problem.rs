@@ -205,8 +205,38 @@ pub struct Problem {
     pub same_day: Vec<Vec<usize>>,
     /// Per request: whether every feasible schedule places it (see [`required_requests`]).
     pub required: Vec<bool>,
+    /// Per request: `(urgency, depth)` for construction order (see [`link_order`]).
+    pub link_order: Vec<(u32, u32)>,
     /// Objective weights.
     pub weights: Weights,
+}
+
+/// Per request: its urgency (a prerequisite is as urgent as the most urgent request that
+/// depends on it, directly or not) and its depth (how many prerequisites come before it in
+/// the longest chain), so that construction places prerequisites first and by what rests on
+/// them.
+pub fn link_order(requests: &[RequestIx], precedences: &[Precedence]) -> Vec<(u32, u32)> {
+    let n = requests.len();
+    let mut urgency: Vec<u32> = requests.iter().map(|r| r.priority).collect();
+    let mut depth = vec![0u32; n];
+    // Bellman-Ford style relaxation; validation guarantees no cycles, the bound guards anyway.
+    for _ in 0..=precedences.len().min(n) {
+        let mut changed = false;
+        for p in precedences {
+            if urgency[p.before] < urgency[p.after] {
+                urgency[p.before] = urgency[p.after];
+                changed = true;
+            }
+            if depth[p.after] <= depth[p.before] {
+                depth[p.after] = depth[p.before] + 1;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    urgency.into_iter().zip(depth).collect()
 }
 
 /// Per request: whether every feasible schedule places it. Pinned bookings are kept; a

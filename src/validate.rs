@@ -1181,6 +1181,7 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
     }
 
     let required = crate::problem::required_requests(&requests, &precedences, &same_day);
+    let link_order = crate::problem::link_order(&requests, &precedences);
     Problem {
         input: input.clone(),
         grid: input.week.grid_min as i32,
@@ -1195,6 +1196,7 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
         precedences,
         same_day,
         required,
+        link_order,
         weights: input.weights.clone(),
     }
 }

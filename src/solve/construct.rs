@@ -20,26 +20,6 @@ pub fn order_with(
     tiebreak: &dyn Fn(usize) -> u64,
 ) -> Vec<usize> {
     let problem = state.problem;
-    let n = problem.requests.len();
-    let mut eff: Vec<u32> = problem.requests.iter().map(|r| r.priority).collect();
-    let mut depth = vec![0u32; n];
-    // Bellman-Ford style relaxation; validation guarantees no cycles, the bound guards anyway.
-    for _ in 0..=problem.precedences.len().min(n) {
-        let mut changed = false;
-        for p in &problem.precedences {
-            if eff[p.before] < eff[p.after] {
-                eff[p.before] = eff[p.after];
-                changed = true;
-            }
-            if depth[p.after] <= depth[p.before] {
-                depth[p.after] = depth[p.before] + 1;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
     let mut out = requests.to_vec();
     // Pinned bookings first: they are kept exactly, whatever else wants their slot. Then
     // what they need (prerequisites, bundle mates), before anything else can take its room.
@@ -47,8 +27,8 @@ pub fn order_with(
         (
             !problem.requests[r].pinned(),
             !state.required(r),
-            std::cmp::Reverse(eff[r]),
-            depth[r],
+            std::cmp::Reverse(problem.link_order[r].0),
+            problem.link_order[r].1,
             tiebreak(r),
             r,
         )

@@ -10,7 +10,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::construct;
-use super::milp;
+use super::milp::{self, Form};
 use super::state::State;
 
 /// Search limits.
@@ -271,7 +271,8 @@ fn milp_repair(
     limits: (f64, Option<u64>),
     max_options: usize,
 ) -> bool {
-    let Some(outcome) = milp::solve_subset(state, free, Some(old), false, limits, max_options)
+    let Some(outcome) =
+        milp::solve_subset(state, free, Some(old), Form::Repair, limits, max_options)
     else {
         return false;
     };

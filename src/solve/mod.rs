@@ -512,7 +512,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             &empty,
             comp,
             Some(&warm),
-            false,
+            milp::Form::Exact,
             (share(0.6), ctx.work.map(|_| EXACT_NODES)),
             usize::MAX,
         ) {
@@ -531,9 +531,14 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
 
     // 4. Relaxations for the bound.
     if !exact && size <= relaxation_limit() {
-        if let Some(lp) =
-            milp::solve_subset(&empty, comp, None, true, (share(0.3), None), usize::MAX)
-        {
+        if let Some(lp) = milp::solve_subset(
+            &empty,
+            comp,
+            None,
+            milp::Form::Relaxed,
+            (share(0.3), None),
+            usize::MAX,
+        ) {
             if lp.optimal {
                 raise(&mut bound, lp.objective - 1e-6);
             }

@@ -142,13 +142,15 @@ impl<'a> State<'a> {
                 return false;
             }
         }
-        if busy.iter().any(|&(s, e, _)| s < o.end && o.start < e) {
+        if overlaps(busy, o.start, o.end) {
             return false;
         }
         o.resources.iter().all(|&u| {
-            !self.resource_busy[u as usize * self.ndays + d]
-                .iter()
-                .any(|&(s, e, _)| s < o.end && o.start < e)
+            !overlaps(
+                &self.resource_busy[u as usize * self.ndays + d],
+                o.start,
+                o.end,
+            )
         })
     }
 
@@ -422,6 +424,13 @@ pub fn unplaced_weight(problem: &Problem, r: usize) -> i64 {
 pub fn gap_ok(before_end: i32, after_start: i32, min: i32, max: Option<i32>) -> bool {
     let gap = after_start - before_end;
     gap >= min && max.is_none_or(|m| gap <= m)
+}
+
+/// Whether `[start, end)` overlaps an interval of `busy` (sorted by start, disjoint: one
+/// booking at a time), by binary search: only the last interval starting before `end` can.
+fn overlaps(busy: &Busy, start: i32, end: i32) -> bool {
+    let k = busy.partition_point(|&(s, _, _)| s < end);
+    k > 0 && busy[k - 1].1 > start
 }
 
 fn insert_sorted(v: &mut Busy, x: (i32, i32, u32)) {
