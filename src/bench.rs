@@ -1,6 +1,7 @@
 //! `careweek bench`: solve caseloads one at a time, each in a child process so that its wall
-//! time and peak memory are its own, re-check every schedule with [`crate::check`], and
-//! tabulate size, time, memory, objective terms, bound, gap and the checker's verdict.
+//! time and peak memory are its own, re-check every schedule with
+//! [`crate::check`](mod@crate::check), and tabulate size, time, memory, objective terms,
+//! bound, gap and the checker's verdict.
 //!
 //! The caseloads are generated ([`generated_cases`]) or read from a directory of refbench
 //! instances ([`refbench_cases`]). [`run_cases`] spawns `careweek solve` for each one and

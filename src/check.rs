@@ -1,9 +1,9 @@
 //! Independent schedule checker: re-verifies every hard constraint of a [`Schedule`] against
 //! the raw [`Input`] and recomputes the objective.
 //!
-//! It shares no code with the solver or with [`crate::validate`]: it reads the input types
-//! directly and does its own time-zone arithmetic on instants, so that a misreading in the
-//! solver's indexed model cannot hide itself. Every rule has a stable `constraint` name:
+//! It shares no code with the solver or with [`crate::validate`](mod@crate::validate): it
+//! reads the input types directly and does its own time-zone arithmetic on instants, so
+//! that a misreading in the solver's indexed model cannot hide itself. Every rule has a stable `constraint` name:
 //! `coverage`, `duration`, `grid`, `date_window`, `eligibility`, `insurance`, `modality`,
 //! `site`, `provider_hours`, `provider_overlap`, `provider_max_per_day`, `resource`,
 //! `resource_hours`, `resource_overlap`, `interpreter`, `patient_availability`,

@@ -6,12 +6,13 @@
 //! and a plain reason for every request that could not be placed.
 //!
 //! Layers, each importing only from those above it:
-//! [`time`] and [`model`] (the input format) → [`validate`] (every input problem at once, or
-//! the indexed [`problem::Problem`]) → [`solve`] (domains, construction, neighbourhood
-//! search with exact MILP repairs, bound) → [`schedule`] (the output format); [`check`]
-//! re-verifies a schedule from the raw input alone; [`report`] renders it for people;
-//! [`refbench`] reads and writes the neutral benchmark format; [`generate`] makes synthetic
-//! caseloads; [`batch`] solves many caseloads in parallel and [`bench`] measures solves.
+//! [`time`] and [`model`] (the input format) → [`validate`](mod@validate) (every input problem at
+//! once, or the indexed [`problem::Problem`]) → [`solve`](mod@solve) (domains, construction,
+//! neighbourhood search with exact MILP repairs, bound) → [`schedule`] (the output format);
+//! [`check`](mod@check) re-verifies a schedule from the raw input alone; [`report`] renders it for
+//! people; [`refbench`] reads and writes the neutral benchmark format; [`generate`](mod@generate)
+//! makes synthetic caseloads; [`batch`] solves many caseloads in parallel and [`bench`](mod@bench)
+//! measures solves.
 //!
 //! # Example
 //! ```
