@@ -39,7 +39,8 @@ pub struct Budget<'a> {
 /// `requests` requests: HiGHS solves such subproblems in milliseconds; the pure-Rust
 /// backend needs them much smaller. Under a work budget (`deterministic`: a node limit, the
 /// clock only guards) smaller still: the pure-Rust backend has no node limit, and HiGHS's
-/// presolve alone can take seconds on a 600-option neighbourhood with waiting rows.
+/// presolve alone took seconds on a 600-option neighbourhood (measured when repairs still
+/// modelled waiting; see [`Form::Repair`]).
 pub fn repair_options(deterministic: bool, requests: usize) -> usize {
     match (cfg!(feature = "highs"), deterministic) {
         // In a big component many more small repairs pay better (refbench, 1,000 patients:
