@@ -10,7 +10,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::construct;
-use super::milp::{self, Form};
+use super::milp::{self, Engine, Form};
 use super::state::State;
 
 /// Search limits.
@@ -36,21 +36,28 @@ pub struct Budget<'a> {
 }
 
 /// Largest neighbourhood (in candidate options) repaired by the MILP for a component of
-/// `requests` requests: HiGHS solves such subproblems in milliseconds; the pure-Rust
-/// backend needs them much smaller. Under a work budget (`deterministic`: a node limit, the
-/// clock only guards) smaller still: the pure-Rust backend has no node limit, and HiGHS's
-/// presolve alone took seconds on a 600-option neighbourhood (measured when repairs still
-/// modelled waiting; see [`Form::Repair`]).
-pub fn repair_options(deterministic: bool, requests: usize) -> usize {
+/// `requests` requests. With a time limit, repairs run on the pure-Rust backend in every
+/// build ([`repair_engine`]) and many small repairs pay best (refbench, 1,000 patients:
+/// 150-option repairs 349700 against 367720 with 600, 300 patients 137190 against 138000).
+/// Under a work budget (`deterministic`: a node limit, the clock only guards) the HiGHS
+/// build repairs with HiGHS, whose presolve alone took seconds on a 600-option
+/// neighbourhood (measured when repairs still modelled waiting; see [`Form::Repair`]), and
+/// the pure-Rust backend, which has no node limit, gets smaller ones still.
+pub fn repair_options(deterministic: bool, _requests: usize) -> usize {
     match (cfg!(feature = "highs"), deterministic) {
-        // In a big component many more small repairs pay better (refbench, 1,000 patients:
-        // 150-option repairs 349700 against 367720 with 600, 300 patients 137190 against
-        // 138000).
-        (true, false) if requests >= SMALL_COMPONENT => 150,
-        (true, false) => 600,
-        (true, true) => 150,
-        (false, false) => 150,
+        (_, false) | (true, true) => 150,
         (false, true) => super::WORK_MICROLP_OPTIONS,
+    }
+}
+
+/// The backend of a repair: the pure-Rust one with a time limit (see [`Engine::Embedded`]);
+/// under a work budget the strongest, whose node limit keeps the result the same on any
+/// machine.
+fn repair_engine(deterministic: bool) -> Engine {
+    if deterministic {
+        Engine::Best
+    } else {
+        Engine::Embedded
     }
 }
 /// Branch-and-bound nodes of one repair under a work budget (HiGHS), so that it ends at the
@@ -185,8 +192,6 @@ pub fn improve(
                 .deadline
                 .saturating_duration_since(Instant::now())
                 .as_secs_f64()
-        } else if cfg!(feature = "highs") {
-            0.5
         } else {
             0.2
         };
@@ -198,6 +203,7 @@ pub fn improve(
                 &old,
                 (repair_time, repair_nodes),
                 budget.repair_options,
+                repair_engine(budget.deterministic),
             );
         if !repaired {
             construct::construct_randomized(state, &free, rng, problem.weights.trip.max(1) / 2);
@@ -271,10 +277,17 @@ fn milp_repair(
     old: &[Option<u32>],
     limits: (f64, Option<u64>),
     max_options: usize,
+    engine: Engine,
 ) -> bool {
-    let Some(outcome) =
-        milp::solve_subset(state, free, Some(old), Form::Repair, limits, max_options)
-    else {
+    let Some(outcome) = milp::solve_subset(
+        state,
+        free,
+        Some(old),
+        Form::Repair,
+        limits,
+        max_options,
+        engine,
+    ) else {
         return false;
     };
     let order = construct::order(state, free);

@@ -515,6 +515,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             milp::Form::Exact,
             (share(0.6), ctx.work.map(|_| EXACT_NODES)),
             usize::MAX,
+            milp::Engine::Best,
         ) {
             let mut candidate = State::new(problem, domains);
             if apply(&mut candidate, comp, &out.choice)
@@ -538,6 +539,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             milp::Form::Relaxed,
             (share(0.3), None),
             usize::MAX,
+            milp::Engine::Best,
         ) {
             if lp.optimal {
                 raise(&mut bound, lp.objective - 1e-6);
