@@ -162,6 +162,7 @@ fn repair(state: &mut State, comp: &[usize], cancel: &AtomicBool) -> u64 {
         max_iterations: LNS_ITERATIONS,
         stall: u64::MAX,
         cancel,
+        stop: None,
         target: i64::MIN,
         deterministic: true,
         repair_options: lns::repair_options(true, comp.len()),

@@ -27,6 +27,7 @@ use crate::time::{ClockTime, DayOfWeek, LocalDateTime};
 use crate::validate::ValidationReport;
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RbInstance {
     #[serde(default)]
     name: Option<String>,
@@ -43,11 +44,13 @@ struct RbInstance {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RbSite {
     id: String,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RbProvider {
     id: String,
     specialty: String,
@@ -60,6 +63,7 @@ struct RbProvider {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RbPatient {
     id: String,
     #[serde(default)]
@@ -75,6 +79,7 @@ struct RbPatient {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RbRequest {
     id: String,
     patient: String,
@@ -91,6 +96,7 @@ struct RbRequest {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RbPrecedence {
     before: String,
     after: String,
@@ -293,7 +299,7 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
         })
         .collect();
     let _ = rb.name;
-    Ok(Input {
+    let input = Input {
         version: FORMAT_VERSION,
         week: Week {
             start,
@@ -325,7 +331,78 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
         patients,
         requests,
         links,
-    })
+    };
+    // Validated here so that a rule broken names the instance's own field, not the
+    // careweek field it became.
+    crate::validate::validate(input.clone()).map_err(|mut report| {
+        for issue in &mut report.issues {
+            issue.path = instance_path(&issue.path);
+        }
+        report
+    })?;
+    Ok(input)
+}
+
+/// The path in the refbench instance of a value at `path` in the imported [`Input`], e.g.
+/// `requests[3].earliest` → `requests[3].earliest_day`, `links[2]` → `precedences[2]`,
+/// `providers[0].hours.mon[1]` → `providers[0].hours.0[1]`.
+fn instance_path(path: &str) -> String {
+    let split = |segment: &str| -> (String, String) {
+        match segment.find('[') {
+            Some(k) => (segment[..k].to_string(), segment[k..].to_string()),
+            None => (segment.to_string(), String::new()),
+        }
+    };
+    let segments: Vec<(String, String)> = path.split('.').map(split).collect();
+    let Some((top, index)) = segments.first() else {
+        return path.to_string();
+    };
+    let mut out: Vec<String> = Vec::new();
+    let rest = &segments[1..];
+    match top.as_str() {
+        "week" => {
+            let field = rest
+                .first()
+                .map_or("week_start", |(name, _)| match name.as_str() {
+                    "days" => "days",
+                    "grid_min" => "grid_min",
+                    _ => "week_start",
+                });
+            return field.to_string();
+        }
+        "travel" => return "travel_min".to_string(),
+        "links" => out.push(format!("precedences{index}")),
+        _ => out.push(format!("{top}{index}")),
+    }
+    let mut parent = top.as_str();
+    for (name, index) in rest {
+        let renamed = match (parent, name.as_str()) {
+            ("providers", "bookings" | "exceptions") => "blocked",
+            ("patients", "dated_blocks") => "blocks",
+            ("patients", "availability" | "availability_overrides") => "available",
+            ("requests", "earliest") => "earliest_day",
+            ("requests", "latest") => "latest_day",
+            ("requests", "providers") => "eligible",
+            ("requests", "modality") => "telehealth",
+            ("hours" | "available", day) => match day {
+                "mon" => "0",
+                "tue" => "1",
+                "wed" => "2",
+                "thu" => "3",
+                "fri" => "4",
+                "sat" => "5",
+                "sun" => "6",
+                other => other,
+            },
+            (_, other) => other,
+        };
+        out.push(format!("{renamed}{index}"));
+        parent = match renamed {
+            "hours" | "available" => renamed,
+            _ => "",
+        };
+    }
+    out.join(".")
 }
 
 /// Writes a schedule of an imported instance as a refbench solution (JSON value): day index

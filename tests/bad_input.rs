@@ -357,3 +357,102 @@ mod never_panics {
         }
     }
 }
+
+/// A two-patient instance in the benchmark's format, valid as written.
+fn refbench_instance() -> serde_json::Value {
+    serde_json::json!({
+        "name": "tiny", "week_start": "2025-03-03", "days": 5, "grid_min": 15,
+        "sites": [{"id": "A"}, {"id": "B"}],
+        "travel_min": {"A|B": 30, "B|A": 30},
+        "providers": [
+            {"id": "LAB1", "specialty": "lab", "site": "A",
+             "hours": {"0": [[480, 720]], "2": [[480, 720]]}, "blocked": [[0, 540, 600]],
+             "max_per_day": null},
+            {"id": "CAR1", "specialty": "cardiology", "site": "B",
+             "hours": {"1": [[480, 960]]}, "blocked": [], "max_per_day": 8}
+        ],
+        "patients": [
+            {"id": "P1", "available": null, "blocks": [[0, 420, 480]], "recovery_min": 60,
+             "max_per_day": 2, "prefers": "morning"},
+            {"id": "P2", "available": {"0": [[480, 600]]}, "blocks": [], "recovery_min": 0,
+             "max_per_day": 3, "prefers": null}
+        ],
+        "requests": [
+            {"id": "P1-R1", "patient": "P1", "specialty": "lab", "duration_min": 15,
+             "eligible": ["LAB1"], "priority": 3, "earliest_day": 0, "latest_day": 4,
+             "telehealth": false, "preferred_provider": null},
+            {"id": "P1-R2", "patient": "P1", "specialty": "cardiology", "duration_min": 30,
+             "eligible": ["CAR1"], "priority": 2, "earliest_day": 0, "latest_day": 4,
+             "telehealth": false, "preferred_provider": "CAR1"}
+        ],
+        "precedences": [{"before": "P1-R1", "after": "P1-R2", "min_gap_min": 0, "max_gap_min": null}]
+    })
+}
+
+#[test]
+fn refbench_issues_name_the_instance_fields() {
+    let base = refbench_instance();
+    let text = base.to_string();
+    assert!(careweek::refbench::is_refbench(&text));
+    careweek::refbench::import(&text).expect("the instance as written is valid");
+
+    type Edit = fn(&mut serde_json::Value);
+    let cases: &[(&str, Edit, &str, &str)] = &[
+        (
+            "window reversed",
+            |v| {
+                v["requests"][1]["earliest_day"] = 4.into();
+                v["requests"][1]["latest_day"] = 1.into();
+            },
+            "E020",
+            "requests[1].earliest_day",
+        ),
+        (
+            "unknown provider",
+            |v| v["requests"][0]["eligible"][0] = "LAB9".into(),
+            "E010",
+            "requests[0].eligible[0]",
+        ),
+        (
+            "hours reversed",
+            |v| v["providers"][1]["hours"]["1"][0] = serde_json::json!([960, 480]),
+            "E015",
+            "providers[1].hours.1[0]",
+        ),
+        (
+            "precedence cycle",
+            |v| {
+                v["precedences"].as_array_mut().unwrap().push(
+                    serde_json::json!({"before": "P1-R2", "after": "P1-R1", "min_gap_min": 0}),
+                )
+            },
+            "E026",
+            "precedences",
+        ),
+        (
+            "misspelt field",
+            |v| v["requests"][0]["duration"] = 15.into(),
+            "R001",
+            "requests[0]",
+        ),
+        ("odd grid", |v| v["grid_min"] = 7.into(), "E007", "grid_min"),
+    ];
+    let mut failures = Vec::new();
+    for (name, edit, code, path) in cases {
+        let mut v = base.clone();
+        edit(&mut v);
+        match careweek::refbench::import(&v.to_string()) {
+            Ok(_) => failures.push(format!("{name}: accepted")),
+            Err(report) => {
+                if !report
+                    .issues
+                    .iter()
+                    .any(|i| i.code == *code && i.path.starts_with(path))
+                {
+                    failures.push(format!("{name}: want {code} at {path}, got {report:?}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -22,8 +22,10 @@ pub struct Budget<'a> {
     pub max_iterations: u64,
     /// Stop after this many repairs in a row without improvement.
     pub stall: u64,
-    /// Stop when set.
+    /// Stop when set (the caller's cancel flag).
     pub cancel: &'a AtomicBool,
+    /// Stop when set, too (another search of the same component is done).
+    pub stop: Option<&'a AtomicBool>,
     /// Stop once the state's total is at most this: a bound proves nothing better exists
     /// (`i64::MIN` when there is none).
     pub target: i64,
@@ -33,6 +35,13 @@ pub struct Budget<'a> {
     /// Largest neighbourhood (in candidate options) an exact repair takes; see
     /// [`repair_options`].
     pub repair_options: usize,
+}
+
+impl Budget<'_> {
+    /// Whether either flag says stop.
+    pub fn stopped(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed) || self.stop.is_some_and(|s| s.load(Ordering::Relaxed))
+    }
 }
 
 /// Largest neighbourhood (in candidate options) repaired by the MILP for a component of
@@ -138,7 +147,7 @@ pub fn improve(
         && best_total > budget.target
         && (since_improvement < budget.stall || scale < MAX_SCALE)
         && Instant::now() < budget.deadline
-        && !budget.cancel.load(Ordering::Relaxed)
+        && !budget.stopped()
     {
         if since_improvement >= budget.stall {
             scale *= 2;

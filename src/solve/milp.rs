@@ -30,6 +30,10 @@ pub struct Outcome {
     pub optimal: bool,
     /// The subset's objective as the model counts it (its part of the total).
     pub objective: f64,
+    /// A proven lower bound on the model's optimum (its optimum when `optimal`; HiGHS's dual
+    /// bound when stopped early). It bounds the subset's true optimum only in
+    /// [`Form::Exact`] and [`Form::Relaxed`].
+    pub bound: Option<f64>,
 }
 
 /// Name of the MILP backend compiled in.
@@ -48,7 +52,7 @@ pub fn solve_lp(
     constraints: Vec<Constraint>,
     time_limit: f64,
 ) -> Option<f64> {
-    let (_, optimal, value) = run(
+    let solved = run(
         Engine::Best,
         vars,
         objective,
@@ -57,7 +61,7 @@ pub fn solve_lp(
         (time_limit, None),
         &[],
     )?;
-    optimal.then_some(value)
+    solved.optimal.then_some(solved.value)
 }
 
 /// Number of candidate options the subset model would have (for size limits).
@@ -94,6 +98,16 @@ pub enum Engine {
     Embedded,
 }
 
+/// What a backend returns: the values of the choice variables (as `x`), whether proven
+/// optimal, the objective's value and a proven lower bound on it (for a MILP stopped early,
+/// HiGHS's dual bound; `None` when the backend has none).
+struct Solved {
+    values: Vec<Vec<f64>>,
+    optimal: bool,
+    value: f64,
+    bound: Option<f64>,
+}
+
 /// Runs a model on `engine`.
 fn run(
     engine: Engine,
@@ -103,10 +117,10 @@ fn run(
     warm: Vec<(Variable, f64)>,
     (time_limit, max_nodes): (f64, Option<u64>),
     x: &[Vec<(u32, Variable)>],
-) -> Option<(Vec<Vec<f64>>, bool, f64)> {
+) -> Option<Solved> {
     #[cfg(feature = "highs")]
     if engine == Engine::Best {
-        return highs::run(vars, objective, constraints, warm, time_limit, max_nodes, x);
+        return highs_backend::run(vars, objective, constraints, warm, time_limit, max_nodes, x);
     }
     let _ = engine;
     embedded::run(vars, objective, constraints, warm, time_limit, max_nodes, x)
@@ -557,9 +571,15 @@ impl Model {
                 choice: vec![None; x.len()],
                 optimal: true,
                 objective: constant,
+                bound: Some(constant),
             });
         }
-        let (values, optimal, value) = run(
+        let Solved {
+            values,
+            optimal,
+            value,
+            bound,
+        } = run(
             engine,
             vars,
             objective.clone(),
@@ -578,11 +598,17 @@ impl Model {
                     .map(|((oi, _), _)| *oi)
             })
             .collect();
-        let _ = relax;
         Some(Outcome {
             choice,
             optimal,
             objective: constant + value,
+            // An LP's optimum bounds the subset; a MILP's dual bound only in the exact form,
+            // which the caller knows.
+            bound: if relax {
+                optimal.then_some(constant + value)
+            } else {
+                bound.map(|b| constant + b)
+            },
         })
     }
 }
@@ -631,6 +657,8 @@ mod embedded {
     };
     use good_lp::{WithInitialSolution, WithTimeLimit};
 
+    use super::Solved;
+
     pub fn run(
         vars: ProblemVariables,
         objective: Expression,
@@ -639,7 +667,7 @@ mod embedded {
         time_limit: f64,
         _max_nodes: Option<u64>,
         x: &[Vec<(u32, Variable)>],
-    ) -> Option<(Vec<Vec<f64>>, bool, f64)> {
+    ) -> Option<Solved> {
         let mut model = vars
             .minimise(objective.clone())
             .using(microlp)
@@ -656,18 +684,41 @@ mod embedded {
             .map(|xs| xs.iter().map(|&(_, v)| sol.value(v)).collect())
             .collect();
         let optimal = matches!(sol.status(), SolutionStatus::Optimal);
-        Some((values, optimal, sol.eval(&objective)))
+        let value = sol.eval(&objective);
+        Some(Solved {
+            values,
+            optimal,
+            value,
+            bound: optimal.then_some(value),
+        })
     }
 }
 
-/// HiGHS, with the `highs` feature.
+/// HiGHS, with the `highs` feature. Driven through its own model (good_lp builds it) so
+/// that a MILP stopped by its time limit still reports its proven dual bound.
 #[cfg(feature = "highs")]
-mod highs {
+mod highs_backend {
+    use ::highs::{HighsModelStatus, HighsSolutionStatus};
     use good_lp::solvers::highs::highs;
-    use good_lp::{
-        Constraint, Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, Variable,
-    };
-    use good_lp::{WithInitialSolution, WithTimeLimit};
+    use good_lp::{Constraint, Expression, ProblemVariables, Solution, SolverModel, Variable};
+    use std::collections::HashMap;
+
+    use super::Solved;
+
+    /// Column values in good_lp's variable order (`column`: a variable's position there).
+    struct Columns<'a> {
+        values: &'a [f64],
+        column: &'a HashMap<Variable, usize>,
+    }
+
+    impl Solution for Columns<'_> {
+        fn status(&self) -> good_lp::SolutionStatus {
+            good_lp::SolutionStatus::Optimal
+        }
+        fn value(&self, variable: Variable) -> f64 {
+            self.values[self.column[&variable]]
+        }
+    }
 
     pub fn run(
         vars: ProblemVariables,
@@ -677,36 +728,81 @@ mod highs {
         time_limit: f64,
         max_nodes: Option<u64>,
         x: &[Vec<(u32, Variable)>],
-    ) -> Option<(Vec<Vec<f64>>, bool, f64)> {
-        let mut model = vars
-            .minimise(objective.clone())
-            .using(highs)
-            .with_time_limit(time_limit.max(0.01))
-            .set_threads(1)
-            .set_option("mip_rel_gap", 0.0)
-            // Every cost is an integer: a remaining gap below 1 proves optimality.
-            .set_option("mip_abs_gap", 0.999);
+    ) -> Option<Solved> {
+        // good_lp makes one HiGHS column per variable, in the order they were added.
+        let column: HashMap<Variable, usize> = vars
+            .iter_variables_with_def()
+            .enumerate()
+            .map(|(k, (v, _))| (v, k))
+            .collect();
+        let columns = column.len();
+        let mut problem = vars.minimise(objective.clone()).using(highs);
+        for c in constraints {
+            problem.add_constraint(c);
+        }
+        let mut model = problem.try_into_inner().ok()?;
+        model.make_quiet();
+        model.set_option("time_limit", time_limit.max(0.01));
+        model.set_option("threads", 1);
+        model.set_option("mip_rel_gap", 0.0);
+        // Every cost is an integer: a remaining gap below 1 proves optimality.
+        model.set_option("mip_abs_gap", 0.999);
         if let Some(nodes) = max_nodes {
             // A work limit that, unlike the clock, ends the search at the same point on any
             // machine.
-            model = model.set_option("mip_max_nodes", nodes.min(i32::MAX as u64) as i32);
+            model.set_option("mip_max_nodes", nodes.min(i32::MAX as u64) as i32);
         }
         if !warm.is_empty() {
-            model = model.with_initial_solution(warm);
+            let mut start = vec![0.0; columns];
+            for (v, value) in warm {
+                start[column[&v]] = value;
+            }
+            model.set_solution(Some(&start), None, None, None);
         }
-        for c in constraints {
-            model.add_constraint(c);
+        let solved = model.try_solve().ok()?;
+        let optimal = match solved.status() {
+            HighsModelStatus::Optimal
+            | HighsModelStatus::ObjectiveBound
+            | HighsModelStatus::ObjectiveTarget => true,
+            HighsModelStatus::ReachedTimeLimit
+            | HighsModelStatus::ReachedSolutionLimit
+            | HighsModelStatus::ReachedInterrupt
+            | HighsModelStatus::ReachedIterationLimit
+            | HighsModelStatus::ReachedMemoryLimit => false,
+            _ => return None,
+        };
+        if solved.primal_solution_status() != HighsSolutionStatus::Feasible {
+            return None;
         }
-        let sol = model.solve().ok()?;
-        let values = x
-            .iter()
-            .map(|xs| xs.iter().map(|&(_, v)| sol.value(v)).collect())
-            .collect();
-        let optimal = matches!(
-            sol.status(),
-            SolutionStatus::Optimal | SolutionStatus::GapLimit
-        );
-        Some((values, optimal, sol.eval(&objective)))
+        let solution = solved.get_solution();
+        let cols = solution.columns();
+        let value = objective.eval_with(&Columns {
+            values: cols,
+            column: &column,
+        });
+        // HiGHS leaves the objective's constant out of its own figures.
+        let constant = objective.eval_with(&Columns {
+            values: &vec![0.0; columns],
+            column: &column,
+        });
+        let bound = if optimal {
+            Some(value)
+        } else {
+            solved
+                .double_info_value(c"mip_dual_bound")
+                .ok()
+                .filter(|b| b.is_finite())
+                .map(|b| b + constant)
+        };
+        Some(Solved {
+            values: x
+                .iter()
+                .map(|xs| xs.iter().map(|&(_, v)| cols[column[&v]]).collect())
+                .collect(),
+            optimal,
+            value,
+            bound,
+        })
     }
 }
 

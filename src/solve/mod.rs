@@ -461,6 +461,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             max_iterations: ctx.work.map_or(u64::MAX, |w| w / 4),
             stall,
             cancel: ctx.cancel,
+            stop: None,
             target: target(bound),
             deterministic: ctx.work.is_some(),
             // Small exact repairs first: many quick ones find a good incumbent sooner
@@ -506,9 +507,16 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         Some(_) => WORK_MICROLP_OPTIONS,
         None => exact_limit(),
     };
-    if !exact && size <= exact_size && !ctx.cancel.load(Ordering::Relaxed) {
+    // With a time limit, HiGHS and a component searched by one stream (so a core is free):
+    // the MILP runs alongside the search for all the time left instead (step 5).
+    let alongside = ctx.work.is_none()
+        && cfg!(feature = "highs")
+        && !parallel
+        && workers > 1
+        && size <= exact_size;
+    if !exact && size <= exact_size && !alongside && !ctx.cancel.load(Ordering::Relaxed) {
         let warm: Vec<Option<u32>> = comp.iter().map(|&r| state.assign[r]).collect();
-        if let Some(out) = milp::solve_subset(
+        let out = milp::solve_subset(
             &empty,
             comp,
             Some(&warm),
@@ -516,22 +524,15 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             (share(0.6), ctx.work.map(|_| EXACT_NODES)),
             usize::MAX,
             milp::Engine::Best,
-        ) {
-            let mut candidate = State::new(problem, domains);
-            if apply(&mut candidate, comp, &out.choice)
-                && comp_total(&candidate, comp) <= comp_total(&state, comp)
-            {
-                state = candidate;
-                if out.optimal {
-                    raise(&mut bound, comp_total(&state, comp) as f64 - 1e-6);
-                }
-            }
+        );
+        if let Some(out) = out {
+            adopt_exact(&mut state, comp, &out, &mut bound);
         }
         exact = proven(&state, bound);
     }
 
-    // 4. Relaxations for the bound.
-    if !exact && size <= relaxation_limit() {
+    // 4. Relaxations for the bound (a MILP run alongside bounds at least as well).
+    if !exact && size <= relaxation_limit() && !alongside {
         if let Some(lp) = milp::solve_subset(
             &empty,
             comp,
@@ -561,66 +562,115 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         );
     }
 
-    // 5. Search on with the time (or work) left.
+    // 5. Search on with the time (or work) left; alongside it, on another core, the whole
+    //    component as one MILP when `alongside`.
     if !exact {
+        let stop = AtomicBool::new(false);
         let rest = lns::Budget {
             deadline,
             max_iterations: ctx.work.map_or(u64::MAX, |w| w.saturating_sub(iterations)),
             stall,
             cancel: ctx.cancel,
+            stop: alongside.then_some(&stop),
             target: target(bound),
             deterministic: ctx.work.is_some(),
             repair_options: lns::repair_options(ctx.work.is_some(), comp.len()),
         };
-        let mut best = state.clone();
-        loop {
-            if parallel {
-                iterations += portfolio(
-                    &mut state,
-                    comp,
-                    &mut rng,
-                    rest,
-                    workers,
-                    PORTFOLIO_ROUND,
-                    &on_improve,
-                );
-            } else {
-                iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
+        let warm: Vec<Option<u32>> = comp.iter().map(|&r| state.assign[r]).collect();
+        let whole = || {
+            // HiGHS keeps its time limit to a fraction of a second; the margin keeps the
+            // whole process within the caller's.
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .as_secs_f64()
+                - 0.5;
+            if !alongside || left < 1.0 || ctx.cancel.load(Ordering::Relaxed) {
+                return None;
             }
-            if state.total() < best.total() {
-                best = state.clone();
+            let out = milp::solve_subset(
+                &empty,
+                comp,
+                Some(&warm),
+                milp::Form::Exact,
+                (left, None),
+                usize::MAX,
+                milp::Engine::Best,
+            );
+            if out.as_ref().is_some_and(|o| o.optimal) {
+                // Nothing left for the search to find.
+                stop.store(true, Ordering::Relaxed);
             }
-            // A search that stalls with time left is caught in one basin: start again from
-            // the best schedule with a part of it rebuilt (time limit only; under a work
-            // budget the search stops where it stalls).
-            let left = deadline.saturating_duration_since(Instant::now());
-            if ctx.work.is_some()
-                || left < RESTART_MIN_TIME
-                || ctx.cancel.load(Ordering::Relaxed)
-                || proven(&best, bound)
-            {
-                break;
+            out
+        };
+        let search = || {
+            let mut state = state.clone();
+            let mut rng = rng.clone();
+            let mut iterations = iterations;
+            let mut best = state.clone();
+            loop {
+                if parallel {
+                    iterations += portfolio(
+                        &mut state,
+                        comp,
+                        &mut rng,
+                        rest,
+                        workers,
+                        PORTFOLIO_ROUND,
+                        &on_improve,
+                    );
+                } else {
+                    iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
+                }
+                if state.total() < best.total() {
+                    best = state.clone();
+                }
+                // A search that stalls with time left is caught in one basin: start again
+                // from the best schedule with a part of it rebuilt (time limit only; under a
+                // work budget the search stops where it stalls).
+                let left = deadline.saturating_duration_since(Instant::now());
+                if ctx.work.is_some()
+                    || left < RESTART_MIN_TIME
+                    || rest.stopped()
+                    || proven(&best, bound)
+                {
+                    break;
+                }
+                state = best.clone();
+                if !shake(&mut state, comp, &mut rng) {
+                    break;
+                }
+                if trace {
+                    eprintln!(
+                        "trace: restart at {:.2}s from {}, shaken to {}",
+                        t0.elapsed().as_secs_f64(),
+                        comp_total(&best, comp),
+                        comp_total(&state, comp)
+                    );
+                }
             }
-            state = best.clone();
-            if !shake(&mut state, comp, &mut rng) {
-                break;
-            }
-            if trace {
-                eprintln!(
-                    "trace: restart at {:.2}s from {}, shaken to {}",
-                    t0.elapsed().as_secs_f64(),
-                    comp_total(&best, comp),
-                    comp_total(&state, comp)
-                );
-            }
-        }
+            (best, iterations)
+        };
+        // The search on this thread; the MILP where another worker takes it (when none does,
+        // it comes after the search, finds no time left and returns at once).
+        let ((best, done), whole) = rayon::join(search, whole);
         state = best;
+        iterations = done;
         if trace {
             eprintln!(
                 "trace: search done at {:.2}s, {iterations} repairs, incumbent {}",
                 t0.elapsed().as_secs_f64(),
                 comp_total(&state, comp)
             );
+        }
+        if let Some(out) = whole {
+            adopt_exact(&mut state, comp, &out, &mut bound);
+            exact = proven(&state, bound);
+            if trace {
+                eprintln!(
+                    "trace: whole MILP alongside: objective {:.1}, optimal {}, bound {:?}",
+                    out.objective, out.optimal, out.bound
+                );
+            }
         }
     }
     ComponentResult {
@@ -629,6 +679,23 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         exact,
         construction,
         iterations,
+    }
+}
+
+/// Takes the whole-component MILP's schedule when it is no worse, and its bound (the exact
+/// form's optimum or, stopped early, its dual bound).
+fn adopt_exact(state: &mut State, comp: &[usize], out: &milp::Outcome, bound: &mut Option<f64>) {
+    let mut candidate = State::new(state.problem, state.domains);
+    if apply(&mut candidate, comp, &out.choice)
+        && comp_total(&candidate, comp) <= comp_total(state, comp)
+    {
+        *state = candidate;
+    }
+    if let Some(b) = out.bound {
+        let b = b - 1e-6 * (1.0 + b.abs());
+        if bound.is_none_or(|x| b > x) {
+            *bound = Some(b);
+        }
     }
 }
 
@@ -653,10 +720,7 @@ fn portfolio(
     let mut iterations = 0;
     loop {
         let now = Instant::now();
-        if now >= budget.deadline
-            || budget.cancel.load(Ordering::Relaxed)
-            || state.total() <= budget.target
-        {
+        if now >= budget.deadline || budget.stopped() || state.total() <= budget.target {
             break;
         }
         let left = budget.deadline - now;
