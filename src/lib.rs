@@ -26,7 +26,9 @@
 //! assert!(check(&input, &schedule).violations.is_empty());
 //! assert_eq!(schedule.placed.len() + schedule.unplaced.len(), input.requests.len());
 //! ```
-#![forbid(unsafe_code)]
+// The HiGHS build has one `unsafe` block, a C callback that stops a MILP on cancel.
+#![cfg_attr(not(feature = "highs"), forbid(unsafe_code))]
+#![cfg_attr(feature = "highs", deny(unsafe_code))]
 #![deny(missing_docs)]
 
 pub mod batch;

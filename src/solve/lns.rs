@@ -210,7 +210,11 @@ pub fn improve(
                 state,
                 &free,
                 &old,
-                (repair_time, repair_nodes),
+                milp::Limits {
+                    time: repair_time,
+                    nodes: repair_nodes,
+                    interrupt: None,
+                },
                 budget.repair_options,
                 repair_engine(budget.deterministic),
             );
@@ -284,7 +288,7 @@ fn milp_repair(
     state: &mut State,
     free: &[usize],
     old: &[Option<u32>],
-    limits: (f64, Option<u64>),
+    limits: milp::Limits,
     max_options: usize,
     engine: Engine,
 ) -> bool {

@@ -14,6 +14,7 @@
 //! * precedence: `x[after,o] ≤ Σ x[before, compatible options]`; bundles: equal day sums.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
 
 use good_lp::{variable, Constraint, Expression, ProblemVariables, Variable};
 
@@ -58,7 +59,7 @@ pub fn solve_lp(
         objective,
         constraints,
         Vec::new(),
-        (time_limit, None),
+        Limits::time(time_limit),
         &[],
     )?;
     solved.optimal.then_some(solved.value)
@@ -98,6 +99,30 @@ pub enum Engine {
     Embedded,
 }
 
+/// How long a model may run.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits<'a> {
+    /// Seconds.
+    pub time: f64,
+    /// Branch-and-bound nodes (HiGHS only): a work limit that, unlike the clock, ends the
+    /// search at the same point on any machine.
+    pub nodes: Option<u64>,
+    /// Ends the solve early when set (HiGHS's branch and bound only; the pure-Rust
+    /// backend's models are small enough to finish within their time limit).
+    pub interrupt: Option<&'a AtomicBool>,
+}
+
+impl Limits<'_> {
+    /// A time limit alone.
+    pub fn time(seconds: f64) -> Self {
+        Limits {
+            time: seconds,
+            nodes: None,
+            interrupt: None,
+        }
+    }
+}
+
 /// What a backend returns: the values of the choice variables (as `x`), whether proven
 /// optimal, the objective's value and a proven lower bound on it (for a MILP stopped early,
 /// HiGHS's dual bound; `None` when the backend has none).
@@ -115,15 +140,15 @@ fn run(
     objective: Expression,
     constraints: Vec<Constraint>,
     warm: Vec<(Variable, f64)>,
-    (time_limit, max_nodes): (f64, Option<u64>),
+    limits: Limits,
     x: &[Vec<(u32, Variable)>],
 ) -> Option<Solved> {
     #[cfg(feature = "highs")]
     if engine == Engine::Best {
-        return highs_backend::run(vars, objective, constraints, warm, time_limit, max_nodes, x);
+        return highs_backend::run(vars, objective, constraints, warm, limits, x);
     }
     let _ = engine;
-    embedded::run(vars, objective, constraints, warm, time_limit, max_nodes, x)
+    embedded::run(vars, objective, constraints, warm, limits.time, x)
 }
 
 /// Solves the subset `free` (all unplaced in `state`) in the given [`Form`], warm-started
@@ -136,12 +161,12 @@ pub fn solve_subset(
     free: &[usize],
     warm: Option<&[Option<u32>]>,
     form: Form,
-    (time_limit, max_nodes): (f64, Option<u64>),
+    limits: Limits,
     max_candidates: usize,
     engine: Engine,
 ) -> Option<Outcome> {
     let model = Model::build(state, free, warm, form, max_candidates)?;
-    model.solve(time_limit, max_nodes, engine)
+    model.solve(limits, engine)
 }
 
 /// An option occupying a provider- or resource-day: (request slot, start, end, variable).
@@ -556,7 +581,7 @@ impl Model {
         })
     }
 
-    fn solve(self, time_limit: f64, max_nodes: Option<u64>, engine: Engine) -> Option<Outcome> {
+    fn solve(self, limits: Limits, engine: Engine) -> Option<Outcome> {
         let Model {
             vars,
             objective,
@@ -585,7 +610,7 @@ impl Model {
             objective.clone(),
             constraints,
             warm,
-            (time_limit, max_nodes),
+            limits,
             &x,
         )?;
         let choice = x
@@ -665,7 +690,6 @@ mod embedded {
         constraints: Vec<Constraint>,
         warm: Vec<(Variable, f64)>,
         time_limit: f64,
-        _max_nodes: Option<u64>,
         x: &[Vec<(u32, Variable)>],
     ) -> Option<Solved> {
         let mut model = vars
@@ -725,8 +749,7 @@ mod highs_backend {
         objective: Expression,
         constraints: Vec<Constraint>,
         warm: Vec<(Variable, f64)>,
-        time_limit: f64,
-        max_nodes: Option<u64>,
+        limits: super::Limits,
         x: &[Vec<(u32, Variable)>],
     ) -> Option<Solved> {
         // good_lp makes one HiGHS column per variable, in the order they were added.
@@ -742,15 +765,16 @@ mod highs_backend {
         }
         let mut model = problem.try_into_inner().ok()?;
         model.make_quiet();
-        model.set_option("time_limit", time_limit.max(0.01));
+        model.set_option("time_limit", limits.time.max(0.01));
         model.set_option("threads", 1);
         model.set_option("mip_rel_gap", 0.0);
         // Every cost is an integer: a remaining gap below 1 proves optimality.
         model.set_option("mip_abs_gap", 0.999);
-        if let Some(nodes) = max_nodes {
-            // A work limit that, unlike the clock, ends the search at the same point on any
-            // machine.
+        if let Some(nodes) = limits.nodes {
             model.set_option("mip_max_nodes", nodes.min(i32::MAX as u64) as i32);
+        }
+        if let Some(flag) = limits.interrupt {
+            super::interrupt::watch(&mut model, flag);
         }
         if !warm.is_empty() {
             let mut start = vec![0.0; columns];
@@ -803,6 +827,53 @@ mod highs_backend {
             value,
             bound,
         })
+    }
+}
+
+/// Stops HiGHS's branch and bound when a flag is set, through its C callback: the one
+/// place the crate needs `unsafe` (the default build forbids it).
+#[cfg(feature = "highs")]
+#[allow(unsafe_code)]
+mod interrupt {
+    use std::os::raw::{c_char, c_int, c_void};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use highs_sys::{
+        kHighsCallbackMipInterrupt, kHighsStatusOk, HighsCallbackDataIn, HighsCallbackDataOut,
+        Highs_setCallback, Highs_startCallback,
+    };
+
+    unsafe extern "C" fn on_callback(
+        kind: c_int,
+        _message: *const c_char,
+        _out: *const HighsCallbackDataOut,
+        data_in: *mut HighsCallbackDataIn,
+        flag: *mut c_void,
+    ) {
+        if kind != kHighsCallbackMipInterrupt || data_in.is_null() || flag.is_null() {
+            return;
+        }
+        // SAFETY: `flag` is the `&AtomicBool` given to `watch`, which outlives the solve
+        // (HiGHS calls back only during it); `data_in` is HiGHS's, valid for this call.
+        unsafe {
+            if (*(flag as *const AtomicBool)).load(Ordering::Relaxed) {
+                (*data_in).user_interrupt = 1;
+            }
+        }
+    }
+
+    /// Has `model`'s branch and bound stop once `flag` is set; `flag` must outlive the
+    /// model's solve. False when HiGHS refused the callback (the solve then runs to its
+    /// limits).
+    pub fn watch(model: &mut highs::Model, flag: &AtomicBool) -> bool {
+        let highs = model.as_mut_ptr();
+        let data = flag as *const AtomicBool as *mut c_void;
+        // SAFETY: `highs` is a live HiGHS instance owned by `model`; the callback only reads
+        // `data` as the `AtomicBool` it is, for as long as the caller keeps it alive.
+        unsafe {
+            Highs_setCallback(highs, Some(on_callback), data) == kHighsStatusOk
+                && Highs_startCallback(highs, kHighsCallbackMipInterrupt) == kHighsStatusOk
+        }
     }
 }
 

@@ -521,7 +521,11 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             comp,
             Some(&warm),
             milp::Form::Exact,
-            (share(0.6), ctx.work.map(|_| EXACT_NODES)),
+            milp::Limits {
+                time: share(0.6),
+                nodes: ctx.work.map(|_| EXACT_NODES),
+                interrupt: Some(ctx.cancel),
+            },
             usize::MAX,
             milp::Engine::Best,
         );
@@ -538,7 +542,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             comp,
             None,
             milp::Form::Relaxed,
-            (share(0.3), None),
+            milp::Limits::time(share(0.3)),
             usize::MAX,
             milp::Engine::Best,
         ) {
@@ -592,7 +596,11 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
                 comp,
                 Some(&warm),
                 milp::Form::Exact,
-                (left, None),
+                milp::Limits {
+                    time: left,
+                    nodes: None,
+                    interrupt: Some(ctx.cancel),
+                },
                 usize::MAX,
                 milp::Engine::Best,
             );
