@@ -173,8 +173,10 @@ fn repair(state: &mut State, comp: &[usize], cancel: &AtomicBool) -> u64 {
 /// The fixed-budget Lagrangian bound of the component, from an empty state.
 fn bound(fx: &Fixture, upper: i64) -> f64 {
     let empty = State::new(&fx.problem, &fx.domains);
+    let never = AtomicBool::new(false);
     let budget = lagrange::Budget {
         deadline: far_future(),
+        cancel: &never,
         max_steps: LAGRANGE_STEPS,
         node_limit: LAGRANGE_NODES,
         deterministic: true,

@@ -24,6 +24,7 @@
 //! A provider (or resource) is busy at most once at every instant; it is enough to ask it at
 //! the instants some option starts, so those are the only multipliers.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -32,9 +33,11 @@ use super::patient_days::WeekShape;
 use super::state::{gap_ok, unplaced_weight, State};
 
 /// When to stop improving the multipliers.
-pub struct Budget {
+pub struct Budget<'a> {
     /// Wall-clock limit.
     pub deadline: Instant,
+    /// Stop (with the best bound so far) when set: the caller's cancel flag.
+    pub cancel: &'a AtomicBool,
     /// Most subgradient steps.
     pub max_steps: usize,
     /// Most nodes of one patient's exact search.
@@ -245,7 +248,7 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
                 |scratch, pat| {
                     let quick = quick_minimum(state, pat, &raised, trip).0;
                     // Past the deadline the quick value stands (still a valid bound).
-                    if Instant::now() >= budget.deadline {
+                    if Instant::now() >= budget.deadline || budget.cancel.load(Ordering::Relaxed) {
                         return quick;
                     }
                     patient_minimum(scratch, &pat.requests, &raised, budget.node_limit)
@@ -278,7 +281,10 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
     // The exact evaluation after the steps needs its share of the time.
     let steps_until = t0 + budget.deadline.saturating_duration_since(t0).mul_f64(0.75);
     let mut steps = 0;
-    while steps < budget.max_steps && Instant::now() < steps_until {
+    while steps < budget.max_steps
+        && Instant::now() < steps_until
+        && !budget.cancel.load(Ordering::Relaxed)
+    {
         steps += 1;
         let (pi, mu) = duals.split_at(instants);
         let (value, solved) = quick(pi, mu);
@@ -419,7 +425,10 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
     let quick_best = best;
     let candidates = [Some(best_duals), (!zero).then(|| vec![0.0; n])];
     for (k, duals) in candidates.into_iter().flatten().enumerate() {
-        if Instant::now() >= budget.deadline || upper - best < 1.0 {
+        if Instant::now() >= budget.deadline
+            || upper - best < 1.0
+            || budget.cancel.load(Ordering::Relaxed)
+        {
             break;
         }
         // Without multipliers the exact weeks gain about what they gained with them: not

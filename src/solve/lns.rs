@@ -46,7 +46,7 @@ impl Budget<'_> {
 
 /// Largest neighbourhood (in candidate options) repaired by the MILP for a component of
 /// `requests` requests. With a time limit, repairs run on the pure-Rust backend in every
-/// build ([`repair_engine`]) and many small repairs pay best (refbench, 1,000 patients:
+/// build (see [`Engine::Embedded`]) and many small repairs pay best (refbench, 1,000 patients:
 /// 150-option repairs 349700 against 367720 with 600, 300 patients 137190 against 138000).
 /// Under a work budget (`deterministic`: a node limit, the clock only guards) the HiGHS
 /// build repairs with HiGHS, whose presolve alone took seconds on a 600-option

@@ -442,6 +442,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     if !ctx.cancel.load(Ordering::Relaxed) {
         let budget = lagrange::Budget {
             deadline: Instant::now() + Duration::from_secs_f64(share(0.2)),
+            cancel: ctx.cancel,
             // Under a work budget a fixed number; otherwise the clock decides.
             max_steps: if ctx.work.is_some() { 2_000 } else { 10_000 },
             deterministic: ctx.work.is_some(),
