@@ -419,3 +419,56 @@ fn refbench_instances_solved_and_both_checkers_agree() {
     assert_eq!(forced.status.code(), Some(2), "{}", text(&forced.stderr));
     assert!(text(&forced.stderr).starts_with("error[E"));
 }
+
+/// Ctrl-C (SIGINT) during a long solve: the search stops, and the best schedule so far is
+/// written, printed and passes the checker.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_keeps_the_best_schedule_so_far() {
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let week = dir.path().join("week.json");
+    let out = dir.path().join("schedule.json");
+    let generated = careweek(&[
+        "generate",
+        "--patients",
+        "40",
+        "--seed",
+        "5",
+        "-o",
+        path(&week),
+    ]);
+    assert!(generated.status.success(), "{}", text(&generated.stderr));
+
+    let started = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_careweek"))
+        .args([
+            "solve",
+            path(&week),
+            "--time-limit",
+            "300",
+            "-o",
+            path(&out),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("careweek starts");
+    std::thread::sleep(Duration::from_secs(2));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let done = child.wait_with_output().expect("careweek ends");
+    let took = started.elapsed();
+
+    // Far below the 300 s limit (the margin is for a shared, noisy machine).
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    assert!(done.status.success(), "{}", text(&done.stderr));
+    assert!(text(&done.stderr).contains("interrupted"));
+    assert!(!done.stdout.is_empty(), "the calendars are printed");
+    let checked = careweek(&["check", path(&week), path(&out)]);
+    assert!(checked.status.success(), "{}", text(&checked.stdout));
+}

@@ -399,6 +399,16 @@ fn run_solve(
 ) -> Result<ExitCode, Failure> {
     let input = read_input(path, format)?;
     let problem = validate(input.clone())?;
+    // Ctrl-C stops the search and keeps the best schedule found so far (written and
+    // printed as usual); a second Ctrl-C ends the process at once.
+    let cancel = Arc::new(AtomicBool::new(false));
+    options.cancel = Some(cancel.clone());
+    let interrupted = cancel.clone();
+    let _ = ctrlc::set_handler(move || {
+        if interrupted.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+    });
     if !quiet && std::io::stderr().is_terminal() {
         options.progress = Some(Arc::new(|p: &careweek::Progress| {
             let gap = if p.incumbent > 0 {
@@ -415,6 +425,9 @@ fn run_solve(
     let schedule = solve(&problem, &options);
     if options.progress.is_some() {
         eprintln!();
+    }
+    if cancel.load(Ordering::Relaxed) && !quiet {
+        eprintln!("careweek: interrupted; the best schedule found so far follows");
     }
     if let Some(out) = output {
         write_json(out, &schedule)?;
