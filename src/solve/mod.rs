@@ -542,18 +542,12 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         && size <= exact_size;
     if !exact && size <= exact_size && !alongside && !ctx.cancel.load(Ordering::Relaxed) {
         let warm: Vec<Option<u32>> = comp.iter().map(|&r| state.assign[r]).collect();
-        let out = milp::solve_subset(
+        let out = whole_milp(
             &empty,
             comp,
-            Some(&warm),
-            milp::Form::Exact,
-            milp::Limits {
-                time: share(0.6),
-                nodes: ctx.work.map(|_| EXACT_NODES),
-                interrupt: Some(ctx.cancel),
-            },
-            usize::MAX,
-            milp::Engine::Best,
+            &warm,
+            (share(0.6), ctx.work.map(|_| EXACT_NODES)),
+            ctx.cancel,
         );
         if let Some(out) = out {
             adopt_exact(&mut state, comp, &out, &mut bound);
@@ -617,19 +611,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             if !alongside || left < 1.0 || ctx.cancel.load(Ordering::Relaxed) {
                 return None;
             }
-            let out = milp::solve_subset(
-                &empty,
-                comp,
-                Some(&warm),
-                milp::Form::Exact,
-                milp::Limits {
-                    time: left,
-                    nodes: None,
-                    interrupt: Some(ctx.cancel),
-                },
-                usize::MAX,
-                milp::Engine::Best,
-            );
+            let out = whole_milp(&empty, comp, &warm, (left, None), ctx.cancel);
             if out.as_ref().is_some_and(|o| o.optimal) {
                 // Nothing left for the search to find.
                 stop.store(true, Ordering::Relaxed);
@@ -740,6 +722,30 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         construction,
         iterations,
     }
+}
+
+/// The whole component as one exact MILP on the strongest backend, warm-started from
+/// `warm`, within `(seconds, branch-and-bound nodes)`, stopped early by `cancel`.
+fn whole_milp(
+    empty: &State,
+    comp: &[usize],
+    warm: &[Option<u32>],
+    (time, nodes): (f64, Option<u64>),
+    cancel: &AtomicBool,
+) -> Option<milp::Outcome> {
+    milp::solve_subset(
+        empty,
+        comp,
+        Some(warm),
+        milp::Form::Exact,
+        milp::Limits {
+            time,
+            nodes,
+            interrupt: Some(cancel),
+        },
+        usize::MAX,
+        milp::Engine::Best,
+    )
 }
 
 /// Takes the whole-component MILP's schedule when it is no worse, and its bound (the exact
