@@ -152,10 +152,9 @@ fn run(
 }
 
 /// Solves the subset `free` (all unplaced in `state`) in the given [`Form`], warm-started
-/// from `warm` (an option per free request) when given, within `time_limit` seconds and
-/// (HiGHS only) `max_nodes` branch-and-bound nodes, on `engine`. `None` when the subset is
-/// infeasible, has more than `max_candidates` options that fit the fixed part, or the
-/// backend fails.
+/// from `warm` (an option per free request) when given, within `limits`, on `engine`.
+/// `None` when the subset is infeasible, has more than `max_candidates` options that fit the
+/// fixed part, or the backend fails.
 pub fn solve_subset(
     state: &State,
     free: &[usize],
