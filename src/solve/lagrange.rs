@@ -46,6 +46,13 @@ pub struct Budget<'a> {
     pub deterministic: bool,
 }
 
+impl Budget<'_> {
+    /// Whether the bound must stop now: past the deadline, or cancelled.
+    fn expired(&self) -> bool {
+        Instant::now() >= self.deadline || self.cancel.load(Ordering::Relaxed)
+    }
+}
+
 /// How many times the step may shrink before it is negligible (0.7^20 ≈ 1e-3).
 const STALLS: usize = 20;
 /// Fewest steps without a better bound before the step shrinks.
@@ -248,7 +255,7 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
                 |scratch, pat| {
                     let quick = quick_minimum(state, pat, &raised, trip).0;
                     // Past the deadline the quick value stands (still a valid bound).
-                    if Instant::now() >= budget.deadline || budget.cancel.load(Ordering::Relaxed) {
+                    if budget.expired() {
                         return quick;
                     }
                     patient_minimum(scratch, &pat.requests, &raised, budget.node_limit)
@@ -425,10 +432,7 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
     let quick_best = best;
     let candidates = [Some(best_duals), (!zero).then(|| vec![0.0; n])];
     for (k, duals) in candidates.into_iter().flatten().enumerate() {
-        if Instant::now() >= budget.deadline
-            || upper - best < 1.0
-            || budget.cancel.load(Ordering::Relaxed)
-        {
+        if budget.expired() || upper - best < 1.0 {
             break;
         }
         // Without multipliers the exact weeks gain about what they gained with them: not

@@ -44,15 +44,14 @@ impl Budget<'_> {
     }
 }
 
-/// Largest neighbourhood (in candidate options) repaired by the MILP for a component of
-/// `requests` requests. With a time limit, repairs run on the pure-Rust backend in every
+/// Largest neighbourhood (in candidate options) repaired by the MILP. With a time limit, repairs run on the pure-Rust backend in every
 /// build (see [`Engine::Embedded`]) and many small repairs pay best (refbench, 1,000 patients:
 /// 150-option repairs 349700 against 367720 with 600, 300 patients 137190 against 138000).
 /// Under a work budget (`deterministic`: a node limit, the clock only guards) the HiGHS
 /// build repairs with HiGHS, whose presolve alone took seconds on a 600-option
 /// neighbourhood (measured when repairs still modelled waiting; see [`Form::Repair`]), and
 /// the pure-Rust backend, which has no node limit, gets smaller ones still.
-pub fn repair_options(deterministic: bool, _requests: usize) -> usize {
+pub fn repair_options(deterministic: bool) -> usize {
     match (cfg!(feature = "highs"), deterministic) {
         (_, false) | (true, true) => 150,
         (false, true) => super::WORK_MICROLP_OPTIONS,

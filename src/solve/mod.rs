@@ -421,11 +421,6 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
 
     let mut exact = false;
     let mut bound: Option<f64> = None;
-    let raise = |bound: &mut Option<f64>, b: f64| {
-        if bound.is_none_or(|x| b > x) {
-            *bound = Some(b);
-        }
-    };
     // Costs are integers: a total below the bound plus 1 is optimal. `target` is the largest
     // such state total (the component's part plus what lies outside it, the same in every
     // state of this component), at which the searches stop.
@@ -493,8 +488,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             // Small exact repairs first: many quick ones find a good incumbent sooner
             // (with HiGHS, 600-option repairs left the example week at 1180 after 1.4 s,
             // 150-option ones reach the optimum 1120).
-            repair_options: lns::repair_options(ctx.work.is_some(), comp.len())
-                .min(QUICK_REPAIR_OPTIONS),
+            repair_options: lns::repair_options(ctx.work.is_some()).min(QUICK_REPAIR_OPTIONS),
         };
         iterations = if parallel {
             // Independent streams (one round): where the first search ends up decides much
@@ -541,11 +535,10 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         && workers > 1
         && size <= exact_size;
     if !exact && size <= exact_size && !alongside && !ctx.cancel.load(Ordering::Relaxed) {
-        let warm: Vec<Option<u32>> = comp.iter().map(|&r| state.assign[r]).collect();
         let out = whole_milp(
             &empty,
+            &state,
             comp,
-            &warm,
             (share(0.6), ctx.work.map(|_| EXACT_NODES)),
             ctx.cancel,
         );
@@ -598,9 +591,8 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             stop: alongside.then_some(&stop),
             target: target(bound),
             deterministic: ctx.work.is_some(),
-            repair_options: lns::repair_options(ctx.work.is_some(), comp.len()),
+            repair_options: lns::repair_options(ctx.work.is_some()),
         };
-        let warm: Vec<Option<u32>> = comp.iter().map(|&r| state.assign[r]).collect();
         let whole = || {
             // HiGHS keeps its time limit to a fraction of a second; the margin keeps the
             // whole process within the caller's.
@@ -611,7 +603,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             if !alongside || left < 1.0 || ctx.cancel.load(Ordering::Relaxed) {
                 return None;
             }
-            let out = whole_milp(&empty, comp, &warm, (left, None), ctx.cancel);
+            let out = whole_milp(&empty, &state, comp, (left, None), ctx.cancel);
             if out.as_ref().is_some_and(|o| o.optimal) {
                 // Nothing left for the search to find.
                 stop.store(true, Ordering::Relaxed);
@@ -724,19 +716,20 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     }
 }
 
-/// The whole component as one exact MILP on the strongest backend, warm-started from
-/// `warm`, within `(seconds, branch-and-bound nodes)`, stopped early by `cancel`.
+/// The whole component as one exact MILP on the strongest backend, warm-started from the
+/// schedule `start`, within `(seconds, branch-and-bound nodes)`, stopped early by `cancel`.
 fn whole_milp(
     empty: &State,
+    start: &State,
     comp: &[usize],
-    warm: &[Option<u32>],
     (time, nodes): (f64, Option<u64>),
     cancel: &AtomicBool,
 ) -> Option<milp::Outcome> {
+    let warm: Vec<Option<u32>> = comp.iter().map(|&r| start.assign[r]).collect();
     milp::solve_subset(
         empty,
         comp,
-        Some(warm),
+        Some(&warm),
         milp::Form::Exact,
         milp::Limits {
             time,
@@ -758,10 +751,14 @@ fn adopt_exact(state: &mut State, comp: &[usize], out: &milp::Outcome, bound: &m
         *state = candidate;
     }
     if let Some(b) = out.bound {
-        let b = b - 1e-6 * (1.0 + b.abs());
-        if bound.is_none_or(|x| b > x) {
-            *bound = Some(b);
-        }
+        raise(bound, b - 1e-6 * (1.0 + b.abs()));
+    }
+}
+
+/// Raises `bound` to `b` when `b` proves more.
+fn raise(bound: &mut Option<f64>, b: f64) {
+    if bound.is_none_or(|x| b > x) {
+        *bound = Some(b);
     }
 }
 
