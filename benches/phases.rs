@@ -166,6 +166,7 @@ fn repair(state: &mut State, comp: &[usize], cancel: &AtomicBool) -> u64 {
         target: i64::MIN,
         deterministic: true,
         repair_options: lns::repair_options(true),
+        movable: None,
     };
     lns::improve(state, comp, &mut rng, budget, &|_, _| {})
 }

@@ -515,3 +515,31 @@ fn the_example_week_is_proven_optimal() {
     );
     assert_eq!(schedule.bound, schedule.objective.total as f64);
 }
+
+/// A component of over 1,500 requests is searched by two streams, each moving its own
+/// share of the patients, and what both found is put together: the schedule must still
+/// pass the checker and improve on the construction.
+#[test]
+fn a_large_component_searched_in_shares_gives_a_valid_schedule() {
+    let input = careweek::generate(&careweek::GenerateOptions {
+        patients: 650,
+        seed: 5,
+        grid_min: 15,
+    });
+    let problem = validate(input).unwrap();
+    assert!(problem.requests.len() >= 1_500);
+    let options = SolveOptions {
+        time_limit: 6.0,
+        threads: 2,
+        ..Default::default()
+    };
+    let schedule = solve(&problem, &options);
+    assert_valid(&problem.input, &schedule);
+    assert!(schedule.stats.seconds <= 7.0, "{}", schedule.stats.seconds);
+    assert!(
+        schedule.objective.total < schedule.stats.construction_objective,
+        "{} against {}",
+        schedule.objective.total,
+        schedule.stats.construction_objective
+    );
+}

@@ -1,6 +1,7 @@
 //! Large-neighbourhood search over one component: free a neighbourhood (around an unplaced
-//! request, one patient's week, one provider-day), repair it exactly with the subset MILP
-//! when small enough (greedily otherwise), keep the result when it is no worse.
+//! request, one patient's week, one provider-day, room to save a patient a trip), repair it
+//! exactly with the subset MILP when small enough (greedily otherwise), keep the result
+//! when it is no worse.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -35,6 +36,10 @@ pub struct Budget<'a> {
     /// Largest neighbourhood (in candidate options) an exact repair takes; see
     /// [`repair_options`].
     pub repair_options: usize,
+    /// Which requests the search may move (indexed by request; `None`: all of the
+    /// component). Parallel searches of one component each move their own share, so that
+    /// what they find can be put together.
+    pub movable: Option<&'a [bool]>,
 }
 
 impl Budget<'_> {
@@ -76,8 +81,9 @@ const MAX_FREE: usize = 14;
 /// When the search stalls, neighbourhoods grow by this factor, up to [`MAX_SCALE`] times.
 const MAX_SCALE: usize = 4;
 /// Neighbourhood kinds: around an unplaced request, a patient's week, a provider-day, a
-/// specialty's day, an ejection chain for an unplaced request.
-const KINDS: usize = 5;
+/// specialty's day, an ejection chain for an unplaced request, a patient's trips drawn
+/// together.
+const KINDS: usize = 6;
 /// Options of an unplaced request tried by one ejection chain (a third of it deeper down).
 const EJECT_TRIES: usize = 24;
 /// How many times an ejected request may in turn eject others.
@@ -108,8 +114,10 @@ pub fn improve(
     on_improve: &dyn Fn(i64, &State),
 ) -> u64 {
     let problem = state.problem;
+    let movable = |r: usize| budget.movable.is_none_or(|m| m[r]);
     let mut patients: Vec<usize> = component
         .iter()
+        .filter(|&&r| movable(r))
         .map(|&r| problem.requests[r].patient)
         .collect();
     patients.sort_unstable();
@@ -121,7 +129,7 @@ pub fn improve(
     let placeable: Vec<usize> = component
         .iter()
         .copied()
-        .filter(|&r| !state.domains.opts[r].is_empty())
+        .filter(|&r| movable(r) && !state.domains.opts[r].is_empty())
         .collect();
     if placeable.is_empty() {
         return 0;
@@ -157,7 +165,7 @@ pub fn improve(
         let (kind, method) = pick(&payoff, rng);
         if kind == 4 {
             let before = state.total();
-            eject_chain(state, &placeable, rng);
+            eject_chain(state, &placeable, &movable, rng);
             let gain = (before - state.total()).max(0) as f64;
             payoff[kind][method] = 0.9 * payoff[kind][method] + 0.1 * (gain + 0.05);
             let now = state.total();
@@ -180,8 +188,10 @@ pub fn improve(
                 by_patient[q].clone()
             }
             2 => provider_day(state, &placeable, &by_patient, rng, limit),
+            5 => one_trip_less(state, &patients, &by_patient, rng, limit),
             _ => specialty_day(state, &placeable, rng, limit),
         };
+        free.retain(|&r| movable(r));
         if free.is_empty() {
             since_improvement += 1;
             continue;
@@ -356,7 +366,12 @@ fn best_insert(state: &State, r: usize) -> Option<u32> {
 /// An ejection chain for an unplaced request drawn by priority: see [`chain`]. Makes room
 /// where a greedy repair, which puts the most urgent request back first, would retake the
 /// same slot, and where a scarce provider's week must shift by more than one booking.
-fn eject_chain(state: &mut State, placeable: &[usize], rng: &mut ChaCha8Rng) {
+fn eject_chain(
+    state: &mut State,
+    placeable: &[usize],
+    movable: &dyn Fn(usize) -> bool,
+    rng: &mut ChaCha8Rng,
+) {
     let unplaced: Vec<usize> = placeable
         .iter()
         .copied()
@@ -366,7 +381,7 @@ fn eject_chain(state: &mut State, placeable: &[usize], rng: &mut ChaCha8Rng) {
         return;
     };
     let mut log = Vec::new();
-    chain(state, r, EJECT_DEPTH, rng, &mut log);
+    chain(state, r, EJECT_DEPTH, movable, rng, &mut log);
 }
 
 /// Every placement and removal of a chain, to undo it: `(request, its option before)`.
@@ -400,7 +415,14 @@ fn undo(state: &mut State, log: &mut Log, mark: usize) {
 /// the way; each ejected request (with what depends on it) goes back at its best free
 /// option or, with `depth` left, by a chain of its own, else stays out. The first move that
 /// lowers the total is kept; otherwise the state is left as it was.
-fn chain(state: &mut State, r: usize, depth: usize, rng: &mut ChaCha8Rng, log: &mut Log) {
+fn chain(
+    state: &mut State,
+    r: usize,
+    depth: usize,
+    movable: &dyn Fn(usize) -> bool,
+    rng: &mut ChaCha8Rng,
+    log: &mut Log,
+) {
     let n = state.domains.opts[r].len();
     let mut tries: Vec<u32> = (0..n as u32).collect();
     tries.shuffle(rng);
@@ -418,6 +440,9 @@ fn chain(state: &mut State, r: usize, depth: usize, rng: &mut ChaCha8Rng, log: &
         }
         let mut moved = ejected;
         state.with_dependants(&mut moved);
+        if !moved.iter().all(|&x| movable(x)) {
+            continue;
+        }
         let mark = log.len();
         for &x in &moved {
             logged_remove(state, log, x);
@@ -428,7 +453,7 @@ fn chain(state: &mut State, r: usize, depth: usize, rng: &mut ChaCha8Rng, log: &
                 if let Some(o) = best_insert(state, x) {
                     logged_place(state, log, x, o);
                 } else if depth > 0 {
-                    chain(state, x, depth - 1, rng, log);
+                    chain(state, x, depth - 1, movable, rng, log);
                 }
             }
             moved.push(r);
@@ -537,5 +562,64 @@ fn specialty_day(
     unplaced.shuffle(rng);
     unplaced.truncate(limit / 2);
     free.extend(unplaced);
+    free
+}
+
+/// A patient who travels on more than one day, and room for their week on one of those
+/// days: the patient's requests plus, for each booked on another day, the bookings in the
+/// way of one of its options on that day. A repair can then save a trip by moving others.
+fn one_trip_less(
+    state: &State,
+    patients: &[usize],
+    by_patient: &[Vec<usize>],
+    rng: &mut ChaCha8Rng,
+    limit: usize,
+) -> Vec<usize> {
+    let travelling: Vec<usize> = patients
+        .iter()
+        .copied()
+        .filter(|&q| state.trips(q) >= 2)
+        .collect();
+    let Some(&q) = travelling.choose(rng) else {
+        return Vec::new();
+    };
+    let mut days: Vec<u16> = by_patient[q]
+        .iter()
+        .filter_map(|&r| state.placed(r))
+        .filter(|o| o.in_person())
+        .map(|o| o.day)
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    let Some(&day) = days.choose(rng) else {
+        return Vec::new();
+    };
+    let mut free = by_patient[q].clone();
+    for &r in &by_patient[q] {
+        if state.placed(r).is_some_and(|o| o.day == day) {
+            continue;
+        }
+        let that_day: Vec<_> = state.domains.opts[r]
+            .iter()
+            .filter(|o| o.day == day)
+            .collect();
+        let Some(o) = that_day.choose(rng) else {
+            continue;
+        };
+        let d = day as usize;
+        for &(s, e, x) in state.provider_day(o.provider as usize, d) {
+            if s < o.end && o.start < e {
+                free.push(x as usize);
+            }
+        }
+        for &u in &o.resources {
+            for &(s, e, x) in state.resource_day(u as usize, d) {
+                if s < o.end && o.start < e {
+                    free.push(x as usize);
+                }
+            }
+        }
+    }
+    free.truncate(limit.max(by_patient[q].len()));
     free
 }

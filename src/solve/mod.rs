@@ -20,6 +20,7 @@ pub mod domain;
 mod explain;
 pub mod lagrange;
 pub mod lns;
+mod merge;
 pub mod milp;
 pub mod patient_days;
 pub mod pins;
@@ -473,6 +474,9 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     // on the thread count).
     let workers = rayon::current_num_threads();
     let parallel = ctx.work.is_none() && workers > 1 && comp.len() >= PORTFOLIO_MIN_REQUESTS;
+    // A component far larger than a neighbourhood: its searches work on shares of it.
+    let split =
+        (parallel && comp.len() >= SPLIT_MIN_REQUESTS).then(|| merge::Units::new(&state, comp));
 
     // 2. A quick search: the exact methods below start from its incumbent.
     let mut iterations = 0;
@@ -489,18 +493,22 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             // (with HiGHS, 600-option repairs left the example week at 1180 after 1.4 s,
             // 150-option ones reach the optimum 1120).
             repair_options: lns::repair_options(ctx.work.is_some()).min(QUICK_REPAIR_OPTIONS),
+            movable: None,
         };
         iterations = if parallel {
             // Independent streams (one round): where the first search ends up decides much
             // of the rest (refbench, 100 patients: 39.5k or 42.5k by seed), so try several.
+            // Split searches share what they find from the start.
             let whole = quick.deadline.saturating_duration_since(Instant::now());
+            let round = if split.is_some() { SPLIT_ROUND } else { whole };
             portfolio(
                 &mut state,
                 comp,
+                split.as_ref(),
                 &mut rng,
                 quick,
                 workers,
-                whole,
+                round,
                 &on_improve,
             )
         } else {
@@ -592,6 +600,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             target: target(bound),
             deterministic: ctx.work.is_some(),
             repair_options: lns::repair_options(ctx.work.is_some()),
+            movable: None,
         };
         let whole = || {
             // HiGHS keeps its time limit to a fraction of a second; the margin keeps the
@@ -619,10 +628,15 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
                     iterations += portfolio(
                         &mut state,
                         comp,
+                        split.as_ref(),
                         &mut rng,
                         rest,
                         workers,
-                        PORTFOLIO_ROUND,
+                        if split.is_some() {
+                            SPLIT_ROUND
+                        } else {
+                            PORTFOLIO_ROUND
+                        },
                         &on_improve,
                     );
                 } else {
@@ -765,15 +779,26 @@ fn raise(bound: &mut Option<f64>, b: f64) {
 /// Requests of a component from which its search runs on every core (measured at 30
 /// patients, an 80-request component: one stream with restarts did better).
 const PORTFOLIO_MIN_REQUESTS: usize = 200;
+/// Requests of a component whose parallel searches each move their own share of it
+/// (refbench, 1,000 patients, 60 s, seeds 1-3: 318660, 317570, 317660 with one round's
+/// best kept; 308520, 316750, 307490 split).
+const SPLIT_MIN_REQUESTS: usize = 1_500;
+/// How long split searches run apart: short, as the longer they run the more of what one
+/// finds no longer fits beside what the other found.
+const SPLIT_ROUND: Duration = Duration::from_millis(500);
 /// How long the searches of a portfolio run apart before the best is shared.
 const PORTFOLIO_ROUND: Duration = Duration::from_secs(4);
 
 /// Large-neighbourhood searches from the same schedule in parallel, one per worker, each
 /// with its own random stream; every `round` the best schedule (ties to the first worker)
-/// is where all of them go on from. Returns the repairs performed.
+/// is where all of them go on from. With `split`, each search moves only its own share of
+/// the component's units, dealt at random every round, and what the others found is
+/// carried into the best (see [`merge`]). Returns the repairs performed.
+#[allow(clippy::too_many_arguments)]
 fn portfolio(
     state: &mut State,
     comp: &[usize],
+    split: Option<&merge::Units>,
     rng: &mut ChaCha8Rng,
     budget: lns::Budget,
     workers: usize,
@@ -793,14 +818,17 @@ fn portfolio(
             now + round
         };
         let seeds: Vec<u64> = (0..workers).map(|_| rng.gen()).collect();
+        let shares = split.map(|units| units.deal(workers, state.problem.requests.len(), rng));
         let start: &State = state;
         let results: Vec<(State, u64)> = seeds
             .par_iter()
-            .map(|&seed| {
+            .enumerate()
+            .map(|(k, &seed)| {
                 let mut own = start.clone();
                 let mut own_rng = ChaCha8Rng::seed_from_u64(seed);
                 let round = lns::Budget {
                     deadline: round_end,
+                    movable: shares.as_ref().map(|s| &s[k][..]),
                     ..budget
                 };
                 let done = lns::improve(&mut own, comp, &mut own_rng, round, on_improve);
@@ -809,12 +837,15 @@ fn portfolio(
             .collect();
         iterations += results.iter().map(|r| r.1).sum::<u64>();
         let before = state.total();
-        let (best, _) = results
-            .into_iter()
-            .enumerate()
-            .min_by_key(|(k, (s, _))| (s.total(), *k))
-            .map(|(_, r)| r)
-            .expect("at least one worker");
+        let mut ranked: Vec<State> = results.into_iter().map(|r| r.0).collect();
+        ranked.sort_by_key(State::total);
+        let mut ranked = ranked.into_iter();
+        let mut best = ranked.next().expect("at least one worker");
+        if let Some(units) = split {
+            for other in ranked.filter(|o| o.total() < before) {
+                merge::carry_over(&mut best, state, &other, units);
+            }
+        }
         let stalled = best.total() >= before && Instant::now() < round_end;
         *state = best;
         if stalled {
