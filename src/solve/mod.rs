@@ -8,8 +8,10 @@
 //!    bound's prices (a Lagrangian heuristic), the better kept.
 //! 4. [`lns`] improves it: neighbourhoods repaired by exact [`milp`]s or a randomised greedy,
 //!    ejection chains for unplaced requests; a component of 200 requests or more is
-//!    searched from one random stream per core. A component small enough is also solved
-//!    exactly by the [`milp`] (warm-started).
+//!    searched from one random stream per core, and from 1,500 requests the streams move
+//!    shares of its patients dealt anew every half second, what they find put together by
+//!    `merge`. A component small enough is also solved exactly by the [`milp`]
+//!    (warm-started).
 //! 5. Bound: [`lagrange`] (capacity priced per instant, each patient relaxed to days by
 //!    [`patient_days`], then exact at the best prices), a proven optimum per exact
 //!    component, and with HiGHS the LP relaxation of the component model.
