@@ -72,6 +72,28 @@ pub fn best_option(
     best.map(|(judged, _, oi, delta)| (delta, oi, judged))
 }
 
+/// Books `requests` (all unbooked) at the options `choice` gives them (none: left out),
+/// prerequisites first, each checked against everything booked; all or nothing (on a
+/// clash the ones booked so far are taken off again and the answer is false).
+pub fn book(state: &mut State, requests: &[usize], choice: &dyn Fn(usize) -> Option<u32>) -> bool {
+    let mut booked = Vec::new();
+    for r in order(state, requests) {
+        let Some(oi) = choice(r) else {
+            continue;
+        };
+        let pending = |x: usize| requests.contains(&x) && state.assign[x].is_none();
+        if !state.fits(r, oi, &pending) {
+            for &b in &booked {
+                state.remove(b);
+            }
+            return false;
+        }
+        state.place(r, oi);
+        booked.push(r);
+    }
+    true
+}
+
 /// Places the given requests greedily in [`order`]; returns how many were placed.
 pub fn construct(state: &mut State, requests: &[usize]) -> usize {
     let order = order(state, requests);

@@ -312,23 +312,9 @@ fn milp_repair(
     ) else {
         return false;
     };
-    let order = construct::order(state, free);
-    let mut placed = Vec::new();
-    for r in order {
-        let i = free.iter().position(|&x| x == r).expect("in free");
-        if let Some(oi) = outcome.choice[i] {
-            let pending = |x: usize| free.contains(&x) && state.assign[x].is_none();
-            if !state.fits(r, oi, &pending) {
-                for &p in &placed {
-                    state.remove(p);
-                }
-                return false;
-            }
-            state.place(r, oi);
-            placed.push(r);
-        }
-    }
-    true
+    construct::book(state, free, &|r| {
+        outcome.choice[free.iter().position(|&x| x == r).expect("in free")]
+    })
 }
 
 /// Placed requests whose provider or resource bookings overlap option `oi` of `r`.

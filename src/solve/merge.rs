@@ -127,7 +127,10 @@ pub fn carry_over(kept: &mut State, start: &State, other: &State, units: &Units)
         for &r in &requests {
             kept.remove(r);
         }
-        if book(kept, &requests, other) && kept.total() < before && kept.settled(&requests) {
+        if construct::book(kept, &requests, &|r| other.assign[r])
+            && kept.total() < before
+            && kept.settled(&requests)
+        {
             carried += cluster.len();
             continue;
         }
@@ -135,31 +138,10 @@ pub fn carry_over(kept: &mut State, start: &State, other: &State, units: &Units)
         for &r in &requests {
             kept.remove(r);
         }
-        let restored = book(kept, &requests, start);
+        let restored = construct::book(kept, &requests, &|r| start.assign[r]);
         debug_assert!(restored && kept.total() == before);
     }
     carried
-}
-
-/// Books `requests` (all unbooked in `state`) as `source` has them, prerequisites first;
-/// all or nothing.
-fn book(state: &mut State, requests: &[usize], source: &State) -> bool {
-    let mut placed = Vec::new();
-    for r in construct::order(state, requests) {
-        let Some(oi) = source.assign[r] else {
-            continue;
-        };
-        let pending = |x: usize| requests.contains(&x) && state.assign[x].is_none();
-        if !state.fits(r, oi, &pending) {
-            for &p in &placed {
-                state.remove(p);
-            }
-            return false;
-        }
-        state.place(r, oi);
-        placed.push(r);
-    }
-    true
 }
 
 #[cfg(test)]

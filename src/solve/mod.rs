@@ -908,18 +908,9 @@ fn shake(state: &mut State, comp: &[usize], rng: &mut ChaCha8Rng) -> bool {
 
 /// Places a subset solution in prerequisite order, checking every placement.
 fn apply(state: &mut State, comp: &[usize], choice: &[Option<u32>]) -> bool {
-    let order = construct::order(state, comp);
-    for r in order {
-        let i = comp.iter().position(|&x| x == r).expect("member");
-        if let Some(oi) = choice[i] {
-            let pending = |x: usize| comp.contains(&x) && state.assign[x].is_none();
-            if !state.fits(r, oi, &pending) {
-                return false;
-            }
-            state.place(r, oi);
-        }
-    }
-    state.settled(comp)
+    construct::book(state, comp, &|r| {
+        choice[comp.iter().position(|&x| x == r).expect("member")]
+    }) && state.settled(comp)
 }
 
 /// The part of the objective that belongs to a component's requests and patients.
