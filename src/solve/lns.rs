@@ -49,9 +49,10 @@ impl Budget<'_> {
     }
 }
 
-/// Largest neighbourhood (in candidate options) repaired by the MILP. With a time limit, repairs run on the pure-Rust backend in every
-/// build (see [`Engine::Embedded`]) and many small repairs pay best (refbench, 1,000 patients:
-/// 150-option repairs 349700 against 367720 with 600, 300 patients 137190 against 138000).
+/// Largest neighbourhood (in candidate options) repaired by the MILP. With a time limit,
+/// repairs run on the pure-Rust backend in every build (see [`Engine::Embedded`]) and many
+/// small repairs pay best (refbench, 1,000 patients: 150-option repairs 349700 against
+/// 367720 with 600, 300 patients 137190 against 138000).
 /// Under a work budget (`deterministic`: a node limit, the clock only guards) the HiGHS
 /// build repairs with HiGHS, whose presolve alone took seconds on a 600-option
 /// neighbourhood (measured when repairs still modelled waiting; see [`Form::Repair`]), and
@@ -585,25 +586,11 @@ fn one_trip_less(
         if state.placed(r).is_some_and(|o| o.day == day) {
             continue;
         }
-        let that_day: Vec<_> = state.domains.opts[r]
-            .iter()
-            .filter(|o| o.day == day)
+        let that_day: Vec<u32> = (0..state.domains.opts[r].len() as u32)
+            .filter(|&oi| state.opt(r, oi).day == day)
             .collect();
-        let Some(o) = that_day.choose(rng) else {
-            continue;
-        };
-        let d = day as usize;
-        for &(s, e, x) in state.provider_day(o.provider as usize, d) {
-            if s < o.end && o.start < e {
-                free.push(x as usize);
-            }
-        }
-        for &u in &o.resources {
-            for &(s, e, x) in state.resource_day(u as usize, d) {
-                if s < o.end && o.start < e {
-                    free.push(x as usize);
-                }
-            }
+        if let Some(&oi) = that_day.choose(rng) {
+            free.extend(blockers(state, r, oi));
         }
     }
     free.truncate(limit.max(by_patient[q].len()));

@@ -511,9 +511,8 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         iterations = if parallel {
             // Independent streams (one round): where the first search ends up decides much
             // of the rest (refbench, 100 patients: 39.5k or 42.5k by seed), so try several.
-            // Split searches share what they find from the start.
+            // (Split searches share what they find from the start: see `portfolio`.)
             let whole = quick.deadline.saturating_duration_since(Instant::now());
-            let round = if split.is_some() { SPLIT_ROUND } else { whole };
             portfolio(
                 &mut state,
                 comp,
@@ -521,7 +520,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
                 &mut rng,
                 quick,
                 workers,
-                round,
+                whole,
                 &on_improve,
             )
         } else {
@@ -645,11 +644,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
                         &mut rng,
                         rest,
                         workers,
-                        if split.is_some() {
-                            SPLIT_ROUND
-                        } else {
-                            PORTFOLIO_ROUND
-                        },
+                        PORTFOLIO_ROUND,
                         &on_improve,
                     );
                 } else {
@@ -806,8 +801,8 @@ const PORTFOLIO_ROUND: Duration = Duration::from_secs(4);
 /// Large-neighbourhood searches from the same schedule in parallel, one per worker, each
 /// with its own random stream; every `round` the best schedule (ties to the first worker)
 /// is where all of them go on from. With `split`, each search moves only its own share of
-/// the component's units, dealt at random every round, and what the others found is
-/// carried into the best (see [`merge`]). Returns the repairs performed.
+/// the component's units, dealt at random every [`SPLIT_ROUND`] instead, and what the
+/// others found is carried into the best (see [`merge`]). Returns the repairs performed.
 #[allow(clippy::too_many_arguments)]
 fn portfolio(
     state: &mut State,
@@ -819,6 +814,7 @@ fn portfolio(
     round: Duration,
     on_improve: &(dyn Fn(i64, &State) + Sync),
 ) -> u64 {
+    let round = if split.is_some() { SPLIT_ROUND } else { round };
     let mut iterations = 0;
     loop {
         let now = Instant::now();
