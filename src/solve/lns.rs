@@ -1,7 +1,7 @@
 //! Large-neighbourhood search over one component: free a neighbourhood (around an unplaced
 //! request, one patient's week, one provider-day, room to save a patient a trip), repair it
-//! exactly with the subset MILP when small enough (greedily otherwise), keep the result
-//! when it is no worse.
+//! exactly by a depth-first branch and bound ([`repair`](super::repair)) when small enough
+//! (greedily otherwise), keep the result when it is no worse.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -11,7 +11,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::construct;
-use super::milp::{self, Engine, Form};
+use super::repair;
 use super::state::State;
 
 /// Search limits.
@@ -30,11 +30,8 @@ pub struct Budget<'a> {
     /// Stop once the state's total is at most this: a bound proves nothing better exists
     /// (`i64::MIN` when there is none).
     pub target: i64,
-    /// Under a work budget: repairs run to the end (up to the deadline) rather than within
-    /// a few hundred milliseconds, so that the search does not depend on the machine's speed.
-    pub deterministic: bool,
     /// Largest neighbourhood (in candidate options) an exact repair takes; see
-    /// [`repair_options`].
+    /// [`REPAIR_OPTIONS`].
     pub repair_options: usize,
     /// Which requests the search may move (indexed by request; `None`: all of the
     /// component). Parallel searches of one component each move their own share, so that
@@ -49,34 +46,14 @@ impl Budget<'_> {
     }
 }
 
-/// Largest neighbourhood (in candidate options) repaired by the MILP. With a time limit,
-/// repairs run on the pure-Rust backend in every build (see [`Engine::Embedded`]) and many
-/// small repairs pay best (refbench, 1,000 patients: 150-option repairs 349700 against
-/// 367720 with 600, 300 patients 137190 against 138000).
-/// Under a work budget (`deterministic`: a node limit, the clock only guards) the HiGHS
-/// build repairs with HiGHS, whose presolve alone took seconds on a 600-option
-/// neighbourhood (measured when repairs still modelled waiting; see [`Form::Repair`]), and
-/// the pure-Rust backend, which has no node limit, gets smaller ones still.
-pub fn repair_options(deterministic: bool) -> usize {
-    match (cfg!(feature = "highs"), deterministic) {
-        (_, false) | (true, true) => 150,
-        (false, true) => super::WORK_MICROLP_OPTIONS,
-    }
-}
-
-/// The backend of a repair: the pure-Rust one with a time limit (see [`Engine::Embedded`]);
-/// under a work budget the strongest, whose node limit keeps the result the same on any
-/// machine.
-fn repair_engine(deterministic: bool) -> Engine {
-    if deterministic {
-        Engine::Best
-    } else {
-        Engine::Embedded
-    }
-}
-/// Branch-and-bound nodes of one repair under a work budget (HiGHS), so that it ends at the
-/// same point on any machine.
-const REPAIR_NODES: u64 = 500;
+/// Largest neighbourhood (in candidate options) repaired exactly; larger ones are repaired
+/// greedily. Refbench at 60 s, 2 threads: 1,000 patients 303040 with 150 options, 303010
+/// with 300 and 303805 with 400 (single runs, 1-2 % apart by seed).
+pub const REPAIR_OPTIONS: usize = 300;
+/// Search nodes of one exact repair ([`repair::repair`]): a work limit, so a repair ends at
+/// the same point on any machine. Refbench 1,000 patients at 60 s: 200 nodes 307090, 500
+/// 303040, 2,000 305005, 10,000 306195 (more repairs against fewer proven optimal).
+const REPAIR_NODES: u64 = 1_000;
 /// Requests freed per neighbourhood.
 const MAX_FREE: usize = 14;
 /// When the search stalls, neighbourhoods grow by this factor, up to [`MAX_SCALE`] times.
@@ -96,14 +73,14 @@ const EJECT_DEPTH: usize = 2;
 const LATE_ACCEPTANCE: usize = 100;
 /// Components with fewer requests use late acceptance and (HiGHS) larger repairs.
 const SMALL_COMPONENT: usize = 500;
-/// Repair methods: exact MILP, randomised greedy.
+/// Repair methods: exact branch and bound, randomised greedy.
 const METHODS: usize = 2;
 
 /// Improves `state` over the requests of `component`; returns the repairs performed.
 ///
-/// Each iteration frees a neighbourhood and repairs it, exactly with the subset MILP when it
-/// is small enough, else (or when the MILP has not been paying off) with a randomised
-/// greedy. Moves that do not worsen the objective are kept, so the search drifts across
+/// Each iteration frees a neighbourhood and repairs it, exactly ([`repair::repair`]) when
+/// it is small enough, else (or when exact repairs have not been paying off) with a
+/// randomised greedy. Moves that do not worsen the objective are kept, so the search drifts across
 /// plateaus; the best state seen is restored at the end. Neighbourhood kinds and repair
 /// methods are chosen in proportion to the improvement they have recently brought, counted
 /// per repair (not per second) so that a work budget gives the same result on any machine.
@@ -206,28 +183,7 @@ pub fn improve(
         for &r in &free {
             state.remove(r);
         }
-        let repair_time = if budget.deterministic {
-            budget
-                .deadline
-                .saturating_duration_since(Instant::now())
-                .as_secs_f64()
-        } else {
-            0.2
-        };
-        let repair_nodes = budget.deterministic.then_some(REPAIR_NODES);
-        let repaired = method == 0
-            && milp_repair(
-                state,
-                &free,
-                &old,
-                milp::Limits {
-                    time: repair_time,
-                    nodes: repair_nodes,
-                    interrupt: None,
-                },
-                budget.repair_options,
-                repair_engine(budget.deterministic),
-            );
+        let repaired = method == 0 && exact_repair(state, &free, &old, budget.repair_options);
         if !repaired {
             construct::construct_randomized(state, &free, rng, problem.weights.trip.max(1) / 2);
         }
@@ -293,28 +249,19 @@ fn restore(state: &mut State, free: &[usize], old: &[Option<u32>]) {
     }
 }
 
-/// Repairs `free` with the exact subset MILP; false (state untouched) when it fails.
-fn milp_repair(
+/// Repairs `free` exactly (see [`repair::repair`]); false (state untouched) when the
+/// neighbourhood has more than `max_options` candidates or cannot be booked.
+fn exact_repair(
     state: &mut State,
     free: &[usize],
     old: &[Option<u32>],
-    limits: milp::Limits,
     max_options: usize,
-    engine: Engine,
 ) -> bool {
-    let Some(outcome) = milp::solve_subset(
-        state,
-        free,
-        Some(old),
-        Form::Repair,
-        limits,
-        max_options,
-        engine,
-    ) else {
+    let Some(repaired) = repair::repair(state, free, old, max_options, REPAIR_NODES) else {
         return false;
     };
     construct::book(state, free, &|r| {
-        outcome.choice[free.iter().position(|&x| x == r).expect("in free")]
+        repaired.choice[free.iter().position(|&x| x == r).expect("in free")]
     })
 }
 

@@ -184,7 +184,6 @@ mod tests {
             cancel: &cancel,
             stop: None,
             target: i64::MIN,
-            deterministic: true,
             repair_options: 60,
             movable: Some(share),
         };

@@ -191,98 +191,14 @@ impl Model {
     ) -> Option<Model> {
         let relax = form == Form::Relaxed;
         let problem = state.problem;
-        let n = problem.requests.len();
-        let mut slot = vec![usize::MAX; n];
-        for (i, &r) in free.iter().enumerate() {
-            slot[r] = i;
-        }
+        let Candidates {
+            slot,
+            cand,
+            forced,
+            links,
+            groups,
+        } = candidates(state, free, max_candidates)?;
         let is_free = |r: usize| slot[r] != usize::MAX;
-
-        // Links and bundles among free requests, each once, in the problem's order.
-        let mut inner: Vec<usize> = free
-            .iter()
-            .flat_map(|&r| state.succs(r).iter().copied())
-            .filter(|&k| is_free(problem.precedences[k].after))
-            .collect();
-        inner.sort_unstable();
-        inner.dedup();
-        let links: Vec<Precedence> = inner.iter().map(|&k| problem.precedences[k]).collect();
-        let mut groups: Vec<usize> = free
-            .iter()
-            .flat_map(|&r| state.groups(r).iter().copied())
-            .collect();
-        groups.sort_unstable();
-        groups.dedup();
-
-        // Candidates: options that fit everything fixed; links among free requests are
-        // modelled. Counting stops as soon as there are too many.
-        let mut cand: Vec<Vec<u32>> = Vec::with_capacity(free.len());
-        let mut count = 0;
-        for &r in free {
-            let blocked_bundle = state.groups(r).iter().any(|&g| {
-                problem.same_day[g]
-                    .iter()
-                    .any(|&m| !is_free(m) && state.assign[m].is_none())
-            });
-            let fitting: Vec<u32> = if blocked_bundle {
-                Vec::new()
-            } else {
-                (0..state.domains.opts[r].len() as u32)
-                    .filter(|&oi| {
-                        state.fits_resources(r, oi)
-                            && state.fits_patient(r, oi, false)
-                            && state.fits_links(r, oi, &is_free)
-                    })
-                    .collect()
-            };
-            count += fitting.len();
-            if count > max_candidates {
-                return None;
-            }
-            cand.push(fitting);
-        }
-        // An `after` option with no compatible `before` option can never be chosen.
-        for p in &links {
-            let (bi, ai) = (slot[p.before], slot[p.after]);
-            let before_ends: Vec<i32> = cand[bi]
-                .iter()
-                .map(|&o| state.opt(p.before, o).end)
-                .collect();
-            cand[ai].retain(|&o| {
-                let s = state.opt(p.after, o).start;
-                before_ends
-                    .iter()
-                    .any(|&e| gap_ok(e, s, p.min_gap, p.max_gap))
-            });
-        }
-
-        let mut forced = vec![false; free.len()];
-        for (i, &r) in free.iter().enumerate() {
-            if problem.requests[r]
-                .existing
-                .as_ref()
-                .is_some_and(|e| e.pinned)
-            {
-                forced[i] = true;
-            }
-            for &k in state.succs(r) {
-                let a = problem.precedences[k].after;
-                if !is_free(a) && state.assign[a].is_some() {
-                    forced[i] = true;
-                }
-            }
-            for &g in state.groups(r) {
-                if problem.same_day[g]
-                    .iter()
-                    .any(|&m| !is_free(m) && state.assign[m].is_some())
-                {
-                    forced[i] = true;
-                }
-            }
-            if forced[i] && cand[i].is_empty() {
-                return None;
-            }
-        }
 
         let mut vars = ProblemVariables::new();
         let new_bin = |vars: &mut ProblemVariables| {
@@ -635,6 +551,131 @@ impl Model {
             },
         })
     }
+}
+
+/// The options of a subset's free requests that fit everything fixed (links among free
+/// requests are left to the caller), and what ties the free requests together.
+pub(super) struct Candidates {
+    /// Per request of the problem: its index in `free`, or `usize::MAX`.
+    pub slot: Vec<usize>,
+    /// Per free request: its options that fit the fixed part.
+    pub cand: Vec<Vec<u32>>,
+    /// Per free request: whether it must be placed (pinned, or something fixed and placed
+    /// needs it).
+    pub forced: Vec<bool>,
+    /// Links between two free requests, each once, in the problem's order.
+    pub links: Vec<Precedence>,
+    /// Same-day bundles holding a free request.
+    pub groups: Vec<usize>,
+}
+
+/// The [`Candidates`] of `free` (all unplaced in `state`); `None` when they number more
+/// than `max_candidates` or a request that must be placed has none.
+pub(super) fn candidates(
+    state: &State,
+    free: &[usize],
+    max_candidates: usize,
+) -> Option<Candidates> {
+    let problem = state.problem;
+    let n = problem.requests.len();
+    let mut slot = vec![usize::MAX; n];
+    for (i, &r) in free.iter().enumerate() {
+        slot[r] = i;
+    }
+    let is_free = |r: usize| slot[r] != usize::MAX;
+
+    // Links and bundles among free requests, each once, in the problem's order.
+    let mut inner: Vec<usize> = free
+        .iter()
+        .flat_map(|&r| state.succs(r).iter().copied())
+        .filter(|&k| is_free(problem.precedences[k].after))
+        .collect();
+    inner.sort_unstable();
+    inner.dedup();
+    let links: Vec<Precedence> = inner.iter().map(|&k| problem.precedences[k]).collect();
+    let mut groups: Vec<usize> = free
+        .iter()
+        .flat_map(|&r| state.groups(r).iter().copied())
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+
+    // Candidates: options that fit everything fixed; links among free requests are
+    // modelled. Counting stops as soon as there are too many.
+    let mut cand: Vec<Vec<u32>> = Vec::with_capacity(free.len());
+    let mut count = 0;
+    for &r in free {
+        let blocked_bundle = state.groups(r).iter().any(|&g| {
+            problem.same_day[g]
+                .iter()
+                .any(|&m| !is_free(m) && state.assign[m].is_none())
+        });
+        let fitting: Vec<u32> = if blocked_bundle {
+            Vec::new()
+        } else {
+            (0..state.domains.opts[r].len() as u32)
+                .filter(|&oi| {
+                    state.fits_resources(r, oi)
+                        && state.fits_patient(r, oi, false)
+                        && state.fits_links(r, oi, &is_free)
+                })
+                .collect()
+        };
+        count += fitting.len();
+        if count > max_candidates {
+            return None;
+        }
+        cand.push(fitting);
+    }
+    // An `after` option with no compatible `before` option can never be chosen.
+    for p in &links {
+        let (bi, ai) = (slot[p.before], slot[p.after]);
+        let before_ends: Vec<i32> = cand[bi]
+            .iter()
+            .map(|&o| state.opt(p.before, o).end)
+            .collect();
+        cand[ai].retain(|&o| {
+            let s = state.opt(p.after, o).start;
+            before_ends
+                .iter()
+                .any(|&e| gap_ok(e, s, p.min_gap, p.max_gap))
+        });
+    }
+
+    let mut forced = vec![false; free.len()];
+    for (i, &r) in free.iter().enumerate() {
+        if problem.requests[r]
+            .existing
+            .as_ref()
+            .is_some_and(|e| e.pinned)
+        {
+            forced[i] = true;
+        }
+        for &k in state.succs(r) {
+            let a = problem.precedences[k].after;
+            if !is_free(a) && state.assign[a].is_some() {
+                forced[i] = true;
+            }
+        }
+        for &g in state.groups(r) {
+            if problem.same_day[g]
+                .iter()
+                .any(|&m| !is_free(m) && state.assign[m].is_some())
+            {
+                forced[i] = true;
+            }
+        }
+        if forced[i] && cand[i].is_empty() {
+            return None;
+        }
+    }
+    Some(Candidates {
+        slot,
+        cand,
+        forced,
+        links,
+        groups,
+    })
 }
 
 fn distinct(it: impl Iterator<Item = usize>) -> usize {

@@ -6,7 +6,8 @@
 //!    components (petgraph union-find), solved independently and in parallel.
 //! 3. [`construct`]: priority construction; after the bound, a second one guided by the
 //!    bound's prices (a Lagrangian heuristic), the better kept.
-//! 4. [`lns`] improves it: neighbourhoods repaired by exact [`milp`]s or a randomised greedy,
+//! 4. [`lns`] improves it: neighbourhoods repaired exactly by a small branch and bound
+//!    ([`repair`]) or a randomised greedy,
 //!    ejection chains for unplaced requests; a component of 200 requests or more is
 //!    searched from one random stream per core, and from 1,500 requests the streams move
 //!    shares of its patients dealt anew every half second, what they find put together by
@@ -26,6 +27,7 @@ mod merge;
 pub mod milp;
 pub mod patient_days;
 pub mod pins;
+pub mod repair;
 pub mod state;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -135,12 +137,9 @@ impl Tracker {
     }
 }
 
-/// Largest model the pure-Rust backend solves under a work budget (whole component or
-/// repair), where nothing but the guard would stop a slow branch and bound.
-pub(crate) const WORK_MICROLP_OPTIONS: usize = 60;
-
-/// Largest exact repair of the quick search before the exact methods.
-const QUICK_REPAIR_OPTIONS: usize = 150;
+/// Largest whole component the pure-Rust backend solves under a work budget, where nothing
+/// but the guard would stop a slow branch and bound.
+const WORK_MICROLP_OPTIONS: usize = 60;
 
 /// Largest whole component HiGHS solves exactly under a work budget.
 const WORK_HIGHS_OPTIONS: usize = 1_500;
@@ -501,11 +500,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             cancel: ctx.cancel,
             stop: None,
             target: target(bound),
-            deterministic: ctx.work.is_some(),
-            // Small exact repairs first: many quick ones find a good incumbent sooner
-            // (with HiGHS, 600-option repairs left the example week at 1180 after 1.4 s,
-            // 150-option ones reach the optimum 1120).
-            repair_options: lns::repair_options(ctx.work.is_some()).min(QUICK_REPAIR_OPTIONS),
+            repair_options: lns::REPAIR_OPTIONS,
             movable: None,
         };
         iterations = if parallel {
@@ -610,8 +605,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             cancel: ctx.cancel,
             stop: alongside.then_some(&stop),
             target: target(bound),
-            deterministic: ctx.work.is_some(),
-            repair_options: lns::repair_options(ctx.work.is_some()),
+            repair_options: lns::REPAIR_OPTIONS,
             movable: None,
         };
         let whole = || {
