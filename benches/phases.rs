@@ -164,6 +164,7 @@ fn repair(state: &mut State, comp: &[usize], cancel: &AtomicBool) -> u64 {
         cancel,
         stop: None,
         target: i64::MIN,
+        deterministic: true,
         repair_options: lns::REPAIR_OPTIONS,
         movable: None,
     };

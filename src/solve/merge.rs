@@ -184,6 +184,7 @@ mod tests {
             cancel: &cancel,
             stop: None,
             target: i64::MIN,
+            deterministic: true,
             repair_options: 60,
             movable: Some(share),
         };

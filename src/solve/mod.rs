@@ -500,6 +500,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             cancel: ctx.cancel,
             stop: None,
             target: target(bound),
+            deterministic: ctx.work.is_some(),
             repair_options: lns::REPAIR_OPTIONS,
             movable: None,
         };
@@ -605,6 +606,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             cancel: ctx.cancel,
             stop: alongside.then_some(&stop),
             target: target(bound),
+            deterministic: ctx.work.is_some(),
             repair_options: lns::REPAIR_OPTIONS,
             movable: None,
         };
