@@ -101,13 +101,8 @@ pub fn repair(
     node_limit: u64,
 ) -> Option<Repaired> {
     let problem = state.problem;
-    let Candidates {
-        slot,
-        cand,
-        forced,
-        links,
-        groups,
-    } = candidates(state, free, max_candidates)?;
+    let subset: Candidates = candidates(state, free, max_candidates)?;
+    let (slot, cand) = (&subset.slot, &subset.cand);
 
     // Local provider-days, patient-days and patients with what the fixed part leaves.
     let mut provider_keys: Vec<(u32, u16)> = Vec::new();
@@ -226,7 +221,7 @@ pub fn repair(
         by_req[x.req].push(c as u32);
     }
     let mut prereqs: Vec<Vec<usize>> = vec![Vec::new(); free.len()];
-    for p in &links {
+    for p in &subset.links {
         let (bi, ai) = (slot[p.before], slot[p.after]);
         prereqs[ai].push(bi);
         for &cb in &by_req[bi] {
@@ -239,7 +234,7 @@ pub fn repair(
         }
     }
     let mut tied: Vec<Vec<usize>> = vec![Vec::new(); free.len()];
-    for &g in &groups {
+    for &g in &subset.groups {
         let inside: Vec<usize> = problem.same_day[g]
             .iter()
             .map(|&m| slot[m])
@@ -314,7 +309,7 @@ pub fn repair(
         edges,
         by_req,
         unplaced,
-        forced: &forced,
+        forced: &subset.forced,
         tied,
         prereqs,
         order,
