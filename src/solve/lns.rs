@@ -1,6 +1,6 @@
 //! Large-neighbourhood search over one component: free a neighbourhood (around an unplaced
 //! request, one patient's week, one provider-day, room to save a patient a trip), repair it
-//! exactly by a depth-first branch and bound ([`repair`](super::repair)) when small enough
+//! exactly by a depth-first branch and bound ([`repair`]) when small enough
 //! (greedily otherwise), keep the result when it is no worse.
 
 use std::sync::atomic::{AtomicBool, Ordering};
