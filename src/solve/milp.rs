@@ -152,7 +152,8 @@ fn run(
 }
 
 /// Solves the subset `free` (all unplaced in `state`) in the given [`Form`], warm-started
-/// from `warm` (an option per free request) when given, within `limits`, on `engine`.
+/// from `warm` (an option per free request) when given on the pure-Rust backend (HiGHS
+/// starts cold: it mistook a start for the optimum), within `limits`, on `engine`.
 /// `None` when the subset is infeasible, has more than `max_candidates` options that fit the
 /// fixed part, or the backend fails.
 pub fn solve_subset(

@@ -11,8 +11,8 @@
 //!    ejection chains for unplaced requests; a component of 200 requests or more is
 //!    searched from one random stream per core, and from 1,500 requests the streams move
 //!    shares of its patients dealt anew every half second, what they find put together by
-//!    `merge`. A component small enough is also solved exactly by the [`milp`]
-//!    (warm-started).
+//!    `merge`. A component small enough is also solved exactly by the [`milp`] (the
+//!    search's schedule kept when it is no worse).
 //! 5. Bound: [`lagrange`] (capacity priced per instant, each patient relaxed to days by
 //!    [`patient_days`], then exact at the best prices), a proven optimum per exact
 //!    component, and with HiGHS the LP relaxation of the component model.
@@ -550,7 +550,8 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         );
     }
 
-    // 3. The whole component exactly, warm-started, when small enough.
+    // 3. The whole component exactly when small enough (warm-started on the pure-Rust
+    //    backend; HiGHS starts cold, see `milp`).
     let exact_size = match ctx.work {
         // Without a time share, only models that finish quickly: HiGHS stops at a node
         // limit but its root cuts alone took 50 s on a 4,800-option week; the pure-Rust
@@ -753,8 +754,9 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     }
 }
 
-/// The whole component as one exact MILP on the strongest backend, warm-started from the
-/// schedule `start`, within `(seconds, branch-and-bound nodes)`, stopped early by `cancel`.
+/// The whole component as one exact MILP on the strongest backend, given the schedule
+/// `start` as a warm start (used by the pure-Rust backend only), within `(seconds,
+/// branch-and-bound nodes)`, stopped early by `cancel`.
 fn whole_milp(
     empty: &State,
     start: &State,
