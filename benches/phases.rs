@@ -165,7 +165,7 @@ fn repair(state: &mut State, comp: &[usize], cancel: &AtomicBool) -> u64 {
         stop: None,
         target: i64::MIN,
         deterministic: true,
-        repair_options: lns::REPAIR_OPTIONS,
+        repair_options: lns::WORK_REPAIR_OPTIONS,
         movable: None,
     };
     lns::improve(state, comp, &mut rng, budget, &|_, _| {})

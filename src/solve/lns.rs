@@ -54,6 +54,10 @@ impl Budget<'_> {
 /// greedily. Refbench at 60 s, 2 threads: 1,000 patients 303040 with 150 options, 303010
 /// with 300 and 303805 with 400 (single runs, 1-2 % apart by seed).
 pub const REPAIR_OPTIONS: usize = 300;
+/// [`REPAIR_OPTIONS`] under a work budget, where a unit of work is a repair: small ones
+/// gain more per repair (refbench 100 patients, `--work 300`: 50185 with 60 options, 55585
+/// with 300).
+pub const WORK_REPAIR_OPTIONS: usize = 60;
 /// Search nodes of one exact repair ([`repair::repair`]): a work limit, so a repair ends at
 /// the same point on any machine. Refbench 1,000 patients at 60 s: 200 nodes 307090, 500
 /// 303040, 2,000 305005, 10,000 306195 (more repairs against fewer proven optimal).

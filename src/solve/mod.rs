@@ -449,6 +449,11 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         }
     };
 
+    let repair_options = if ctx.work.is_some() {
+        lns::WORK_REPAIR_OPTIONS
+    } else {
+        lns::REPAIR_OPTIONS
+    };
     let mut exact = false;
     let mut bound: Option<f64> = None;
     // Costs are integers: a total below the bound plus 1 is optimal. `target` is the largest
@@ -518,7 +523,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             stop: None,
             target: target(bound),
             deterministic: ctx.work.is_some(),
-            repair_options: lns::REPAIR_OPTIONS,
+            repair_options,
             movable: None,
         };
         iterations = if parallel {
@@ -625,7 +630,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             stop: alongside.then_some(&stop),
             target: target(bound),
             deterministic: ctx.work.is_some(),
-            repair_options: lns::REPAIR_OPTIONS,
+            repair_options,
             movable: None,
         };
         let whole = || {
