@@ -79,7 +79,7 @@ const EJECT_DEPTH: usize = 2;
 /// -> 39285); but at 300 patients (a 922-request component searched as a portfolio) worse
 /// on three seeds, 134045-136715 -> 136195-138665: hence only below [`SMALL_COMPONENT`].
 const LATE_ACCEPTANCE: usize = 100;
-/// Components with fewer requests use late acceptance and (HiGHS) larger repairs.
+/// Components with fewer requests use late acceptance.
 const SMALL_COMPONENT: usize = 500;
 /// Repair methods: exact branch and bound, randomised greedy.
 const METHODS: usize = 2;
@@ -88,8 +88,8 @@ const METHODS: usize = 2;
 ///
 /// Each iteration frees a neighbourhood and repairs it, exactly ([`repair::repair`]) when
 /// it is small enough, else (or when exact repairs have not been paying off) with a
-/// randomised greedy. Moves that do not worsen the objective are kept, so the search drifts across
-/// plateaus; the best state seen is restored at the end. Neighbourhood kinds and repair
+/// randomised greedy. Moves that do not worsen the objective are kept, so the search drifts
+/// across plateaus; the best state seen is restored at the end. Neighbourhood kinds and repair
 /// methods are chosen in proportion to the improvement they have recently brought per second
 /// spent (refbench 1,000 patients at 60 s, seeds 1 and 2: 309505 and 305725 counted per
 /// repair, 307260 and 300335 per second), under a work budget per repair, so that it gives

@@ -54,7 +54,6 @@ pub fn solve_lp(
     time_limit: f64,
 ) -> Option<f64> {
     let solved = run(
-        Engine::Best,
         vars,
         objective,
         constraints,
@@ -77,26 +76,13 @@ pub enum Form {
     Exact,
     /// Every term, choices relaxed to `[0, 1]`: a lower bound.
     Relaxed,
-    /// Integer choices, waiting between appointments left out. For neighbourhood repairs,
-    /// whose result is judged by the schedule's true total: the waiting rows (a time-indexed
-    /// variable per grid step of every patient-day) made up most of a repair's model, and
-    /// without them repairs ran 6-10 times as fast (refbench at 60 s: 300 patients 133350,
-    /// 130880, 132965 against 133840, 134200, 134510 on seeds 0-2; 1,000 patients 322320
-    /// and 333245 against 343590 and 334220).
+    /// Integer choices, waiting between appointments left out: the model of a
+    /// neighbourhood repair, whose result is judged by the schedule's true total. The
+    /// search repairs by [`repair`](super::repair) instead, which its tests check against
+    /// this form. (When repairs were MILPs, leaving out the waiting rows made them 6-10
+    /// times as fast: refbench at 60 s, 300 patients 133350, 130880, 132965 against 133840,
+    /// 134200, 134510 on seeds 0-2.)
     Repair,
-}
-
-/// Which backend solves a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    /// The strongest compiled in: HiGHS with the `highs` feature, else the pure-Rust
-    /// `microlp`.
-    Best,
-    /// The pure-Rust `microlp` in every build. Small repair models (150 options) finish
-    /// several times as fast as with HiGHS, whose set-up per model dominates there: on
-    /// refbench at 60 s the HiGHS build made 4-17 times fewer repairs than the default
-    /// build and ended worse from 100 patients up (1,000 patients 336195 against 317455).
-    Embedded,
 }
 
 /// How long a model may run.
@@ -133,9 +119,9 @@ struct Solved {
     bound: Option<f64>,
 }
 
-/// Runs a model on `engine`.
+/// Runs a model on the backend compiled in: HiGHS with the `highs` feature, else the
+/// pure-Rust `microlp`.
 fn run(
-    engine: Engine,
     vars: ProblemVariables,
     objective: Expression,
     constraints: Vec<Constraint>,
@@ -144,16 +130,14 @@ fn run(
     x: &[Vec<(u32, Variable)>],
 ) -> Option<Solved> {
     #[cfg(feature = "highs")]
-    if engine == Engine::Best {
-        return highs_backend::run(vars, objective, constraints, warm, limits, x);
-    }
-    let _ = engine;
+    return highs_backend::run(vars, objective, constraints, warm, limits, x);
+    #[cfg(not(feature = "highs"))]
     embedded::run(vars, objective, constraints, warm, limits.time, x)
 }
 
 /// Solves the subset `free` (all unplaced in `state`) in the given [`Form`], warm-started
 /// from `warm` (an option per free request) when given on the pure-Rust backend (HiGHS
-/// starts cold: it mistook a start for the optimum), within `limits`, on `engine`.
+/// starts cold: it mistook a start for the optimum), within `limits`.
 /// `None` when the subset is infeasible, has more than `max_candidates` options that fit the
 /// fixed part, or the backend fails.
 pub fn solve_subset(
@@ -163,10 +147,9 @@ pub fn solve_subset(
     form: Form,
     limits: Limits,
     max_candidates: usize,
-    engine: Engine,
 ) -> Option<Outcome> {
     let model = Model::build(state, free, warm, form, max_candidates)?;
-    model.solve(limits, engine)
+    model.solve(limits)
 }
 
 /// An option occupying a provider- or resource-day: (request slot, start, end, variable).
@@ -497,7 +480,7 @@ impl Model {
         })
     }
 
-    fn solve(self, limits: Limits, engine: Engine) -> Option<Outcome> {
+    fn solve(self, limits: Limits) -> Option<Outcome> {
         let Model {
             vars,
             objective,
@@ -520,15 +503,7 @@ impl Model {
             optimal,
             value,
             bound,
-        } = run(
-            engine,
-            vars,
-            objective.clone(),
-            constraints,
-            warm,
-            limits,
-            &x,
-        )?;
+        } = run(vars, objective.clone(), constraints, warm, limits, &x)?;
         let choice = x
             .iter()
             .zip(&values)
@@ -736,6 +711,7 @@ fn interval_cliques(items: &[(usize, i32, i32, Variable)], constraints: &mut Vec
 }
 
 /// The pure-Rust backend, always compiled in.
+#[cfg(not(feature = "highs"))]
 mod embedded {
     use good_lp::solvers::microlp::microlp;
     use good_lp::{

@@ -596,7 +596,6 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             milp::Form::Relaxed,
             milp::Limits::time(share(0.3)),
             usize::MAX,
-            milp::Engine::Best,
         ) {
             if lp.optimal {
                 raise(&mut bound, lp.objective - 1e-6);
@@ -781,7 +780,6 @@ fn whole_milp(
             interrupt: Some(cancel),
         },
         usize::MAX,
-        milp::Engine::Best,
     )
 }
 

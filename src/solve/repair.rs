@@ -495,7 +495,7 @@ mod tests {
     use crate::generate::{generate, GenerateOptions};
     use crate::solve::construct;
     use crate::solve::domain::Domains;
-    use crate::solve::milp::{self, Engine, Form, Limits};
+    use crate::solve::milp::{self, Form, Limits};
     use crate::validate::validate;
 
     /// On neighbourhoods of constructed schedules (a provider-day's bookings and one
@@ -553,7 +553,6 @@ mod tests {
                     Form::Repair,
                     Limits::time(60.0),
                     120,
-                    Engine::Best,
                 )
                 .expect("the MILP solves what the branch and bound did");
                 assert!(exact.optimal);
