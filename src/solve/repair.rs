@@ -344,7 +344,7 @@ pub fn repair(
 impl Search<'_> {
     /// The cost of a full choice in the repair model, or `None` when it uses an option that
     /// is not a candidate.
-    fn price(&mut self, choice: &[Option<u32>]) -> Option<i64> {
+    fn price(&self, choice: &[Option<u32>]) -> Option<i64> {
         let mut total = 0;
         let mut trips = vec![false; self.patient_days.len()];
         for (i, c) in choice.iter().enumerate() {
