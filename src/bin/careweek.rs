@@ -55,9 +55,10 @@ enum Command {
         /// Write the schedule JSON here.
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// Wall-clock limit in seconds.
-        #[arg(long, default_value_t = 10.0, value_parser = parse_seconds)]
-        time_limit: f64,
+        /// Wall-clock limit in seconds [default: 10; with --work 3600, a guard only, so
+        /// that the clock does not end a work budget early and decide the output].
+        #[arg(long, value_parser = parse_seconds)]
+        time_limit: Option<f64>,
         /// Worker threads (0 = all cores), at most 256.
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256))]
         threads: u16,
@@ -101,9 +102,10 @@ enum Command {
         /// Write the JSON lines here instead of stdout.
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// Wall-clock limit of each caseload, in seconds.
-        #[arg(long, default_value_t = 10.0, value_parser = parse_seconds)]
-        time_limit: f64,
+        /// Wall-clock limit of each caseload, in seconds [default: 10; with --work 3600, a
+        /// guard only].
+        #[arg(long, value_parser = parse_seconds)]
+        time_limit: Option<f64>,
         /// Caseloads solved at once, each on one thread (0 = all cores), at most 256.
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256))]
         threads: u16,
@@ -131,9 +133,10 @@ enum Command {
         /// Seed of the generator and of the solver.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Wall-clock limit of each solve, in seconds.
-        #[arg(long, default_value_t = 60.0, value_parser = parse_seconds)]
-        time_limit: f64,
+        /// Wall-clock limit of each solve, in seconds [default: 60; with --work 3600, a
+        /// guard only].
+        #[arg(long, value_parser = parse_seconds)]
+        time_limit: Option<f64>,
         /// Solver threads of each solve (0 = all cores), at most 256.
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=256))]
         threads: u16,
@@ -207,6 +210,20 @@ impl From<ValidationReport> for Failure {
     }
 }
 
+/// Clock limit under a work budget when none is given: long enough that the work, not the
+/// clock, ends the search (1,000 patients spend 9 s on the bound alone), so that the output
+/// is the same on any machine and thread count.
+const WORK_CLOCK_GUARD: f64 = 3600.0;
+
+/// The clock limit: the one given, else `default`, or [`WORK_CLOCK_GUARD`] under `--work`.
+fn clock_limit(given: Option<f64>, work: Option<u64>, default: f64) -> f64 {
+    given.unwrap_or(if work.is_some() {
+        WORK_CLOCK_GUARD
+    } else {
+        default
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -223,7 +240,7 @@ fn main() -> ExitCode {
             quiet,
         } => {
             let options = SolveOptions {
-                time_limit,
+                time_limit: clock_limit(time_limit, work, 10.0),
                 threads: usize::from(threads),
                 seed,
                 work,
@@ -253,7 +270,7 @@ fn main() -> ExitCode {
             work,
         } => {
             let options = SolveOptions {
-                time_limit,
+                time_limit: clock_limit(time_limit, work, 10.0),
                 threads: usize::from(threads),
                 seed,
                 work,
@@ -272,7 +289,7 @@ fn main() -> ExitCode {
             out,
         } => {
             let options = BenchOptions {
-                time_limit,
+                time_limit: clock_limit(time_limit, work, 60.0),
                 threads: usize::from(threads),
                 seed,
                 work,
