@@ -148,6 +148,10 @@ const WORK_HIGHS_OPTIONS: usize = 1_500;
 /// only guards: the search then ends at the same point on any machine.
 const EXACT_NODES: u64 = 1_000;
 
+/// Largest component (requests) whose Lagrangian bound solves each patient's week with the
+/// full node limit.
+const EXACT_WEEKS_FULL_NODES_UP_TO: usize = 5_000;
+
 /// Largest component (in options) given to the exact MILP whole.
 fn exact_limit() -> usize {
     if cfg!(feature = "highs") {
@@ -476,7 +480,16 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             // Under a work budget a fixed number; otherwise the clock decides.
             max_steps: if ctx.work.is_some() { 2_000 } else { 10_000 },
             deterministic: ctx.work.is_some(),
-            node_limit: 20_000,
+            // Each patient's exact week at the best prices, 20,000 nodes a patient; 2,000 in
+            // a component so large that the pass takes seconds the search needs more
+            // (refbench 3,000 patients: 20,000 nodes +5358 to the bound in 5.7 s, 2,000
+            // +4300 in 1.5 s, and the schedule 4.4k-5.4k better at 60 s on seeds 0 and 1; at
+            // 30 patients 2,000 would lose 210 of 4984, at 1,000 670 of 2700 for 1.9 s).
+            node_limit: if comp.len() > EXACT_WEEKS_FULL_NODES_UP_TO {
+                2_000
+            } else {
+                20_000
+            },
         };
         let lagrangian = lagrange::lagrangian_bound(&empty, comp, comp_total(&state, comp), budget);
         let b = lagrangian.bound;
