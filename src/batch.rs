@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
+use crate::model::Input;
 use crate::schedule::Schedule;
 use crate::solve::{solve, SolveOptions};
 use crate::validate::{parse_input, validate, ValidationReport};
@@ -157,11 +158,19 @@ pub fn solve_batch_with<L>(
 /// The [`ValidationReport`] of a caseload that is not valid JSON in either format or that
 /// fails validation.
 pub fn solve_text(text: &str, options: &SolveOptions) -> Result<Schedule, ValidationReport> {
-    let input = if crate::refbench::is_refbench(text) {
-        crate::refbench::import(text)?
-    } else {
-        parse_input(text)?
-    };
-    let problem = validate(input)?;
+    let problem = validate(parse_caseload(text)?)?;
     Ok(solve(&problem, options))
+}
+
+/// Parses one caseload in either format: refbench's when it looks like one, else
+/// careweek's.
+///
+/// # Errors
+/// The [`ValidationReport`] of text that is not a caseload of the format it looks like.
+pub fn parse_caseload(text: &str) -> Result<Input, ValidationReport> {
+    if crate::refbench::is_refbench(text) {
+        crate::refbench::import(text)
+    } else {
+        parse_input(text)
+    }
 }

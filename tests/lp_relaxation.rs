@@ -22,12 +22,8 @@ fn lp_relaxation_bounds_a_solved_schedule() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(600.0);
     let text = std::fs::read_to_string(&path).expect("readable input");
-    let input = if careweek::refbench::is_refbench(&text) {
-        careweek::refbench::import(&text)
-    } else {
-        careweek::validate::parse_input(&text)
-    };
-    let problem = careweek::validate::validate(input.expect("valid input")).expect("valid input");
+    let input = careweek::batch::parse_caseload(&text).expect("valid input");
+    let problem = careweek::validate::validate(input).expect("valid input");
     let domains = Domains::build(&problem);
     let (placeable, never): (Vec<usize>, Vec<usize>) =
         (0..problem.requests.len()).partition(|&r| !domains.opts[r].is_empty());

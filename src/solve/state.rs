@@ -317,16 +317,18 @@ impl<'a> State<'a> {
         self.provider_busy[pd].retain(|x| x.2 != r as u32);
         if let Some((lo, hi)) = self.minutes_of(d, o.start, o.end) {
             // Bookings that overlap (none a checked placement makes) keep their minutes.
+            let day_start = self.problem.days[d].start;
             let minutes = &mut self.provider_minutes[pd];
             set_minutes(minutes, lo, hi, false);
             for &(start, end, _) in &self.provider_busy[pd] {
                 if start < o.end && o.start < end {
-                    let day_start = self.problem.days[d].start;
-                    let (a, b) = (
-                        (start.max(o.start) - day_start) as usize,
-                        (end.min(o.end) - day_start) as usize,
+                    let (a, b) = (start.max(o.start), end.min(o.end));
+                    set_minutes(
+                        minutes,
+                        (a - day_start) as usize,
+                        (b - day_start) as usize,
+                        true,
                     );
-                    set_minutes(minutes, a, b, true);
                 }
             }
         }
@@ -453,8 +455,6 @@ pub fn gap_ok(before_end: i32, after_start: i32, min: i32, max: Option<i32>) -> 
     gap >= min && max.is_none_or(|m| gap <= m)
 }
 
-/// Whether `[start, end)` overlaps an interval of `busy` (sorted by start, disjoint: one
-/// booking at a time), by binary search: only the last interval starting before `end` can.
 /// Minutes after a day's local midnight the booking bitmaps cover (25 hours and more:
 /// a DST day's last minute, and a site an hour or so east of the week's time zone).
 const MINUTE_WORDS: usize = 24;
@@ -472,41 +472,32 @@ impl State<'_> {
     }
 }
 
-/// The bits `[lo, hi)` of one word: `lo < 64`, `lo < hi <= 64`.
-fn word_bits(lo: usize, hi: usize) -> u64 {
-    (u64::MAX >> (64 - (hi - lo))) << lo
+/// The minutes `[lo, hi)` as (word index, bits of that word).
+fn word_masks(lo: usize, hi: usize) -> impl Iterator<Item = (usize, u64)> {
+    (lo / 64..hi.div_ceil(64)).map(move |w| {
+        let (a, b) = (lo.max(w * 64) - w * 64, hi.min(w * 64 + 64) - w * 64);
+        (w, (u64::MAX >> (64 - (b - a))) << a)
+    })
 }
 
 /// Whether any minute in `[lo, hi)` is booked.
 fn any_minute(minutes: &DayMinutes, lo: usize, hi: usize) -> bool {
-    let mut i = lo;
-    while i < hi {
-        let w = i / 64;
-        let end = hi.min((w + 1) * 64);
-        if minutes[w] & word_bits(i % 64, end - w * 64) != 0 {
-            return true;
-        }
-        i = end;
-    }
-    false
+    word_masks(lo, hi).any(|(w, bits)| minutes[w] & bits != 0)
 }
 
 /// Marks the minutes `[lo, hi)` booked (`on`) or free.
 fn set_minutes(minutes: &mut DayMinutes, lo: usize, hi: usize, on: bool) {
-    let mut i = lo;
-    while i < hi {
-        let w = i / 64;
-        let end = hi.min((w + 1) * 64);
-        let bits = word_bits(i % 64, end - w * 64);
+    for (w, bits) in word_masks(lo, hi) {
         if on {
             minutes[w] |= bits;
         } else {
             minutes[w] &= !bits;
         }
-        i = end;
     }
 }
 
+/// Whether `[start, end)` overlaps an interval of `busy` (sorted by start, disjoint: one
+/// booking at a time), by binary search: only the last interval starting before `end` can.
 fn overlaps(busy: &Busy, start: i32, end: i32) -> bool {
     let k = busy.partition_point(|&(s, _, _)| s < end);
     k > 0 && busy[k - 1].1 > start
