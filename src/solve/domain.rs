@@ -47,6 +47,45 @@ pub struct Domains {
     pub opts: Vec<Vec<Opt>>,
     /// Why `opts[r]` is empty.
     pub empty: Vec<Option<(UnplacedCode, String)>>,
+    /// `slots[r][oi]`: where `opts[r][oi]` sits on its provider's calendar, packed for the
+    /// candidate scans (see [`Slot`]).
+    pub slots: Vec<Vec<Slot>>,
+    /// Bookings allowed per provider-day, indexed as [`Slot::provider_day`] (`u32::MAX`:
+    /// no cap).
+    pub provider_day_cap: Vec<u32>,
+}
+
+/// An option's provider-day and minutes of that day, in eight bytes: the candidate scans
+/// test every option of a request against the provider's booked minutes, and reading the
+/// whole 56-byte [`Opt`] for it made them wait on memory (a quarter of the search's time at
+/// 1,000 patients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// `provider * days + day`.
+    pub provider_day: u32,
+    /// First minute from the day's local midnight.
+    pub lo: u16,
+    /// Minute after the last; [`Slot::SLOW`] when the option books resources or its minutes
+    /// do not fit the calendar's bitmap: then the full test applies.
+    pub hi: u16,
+}
+
+impl Slot {
+    /// `hi` of a slot whose option needs the full test.
+    pub const SLOW: u16 = u16::MAX;
+
+    /// The slot of option `o`, given the minutes a day's bitmap holds.
+    pub fn of(problem: &Problem, o: &Opt, bitmap_minutes: usize) -> Slot {
+        let provider_day = o.provider * problem.days.len() as u32 + u32::from(o.day);
+        let day_start = problem.days[o.day as usize].start;
+        let (lo, hi) = (o.start - day_start, o.end - day_start);
+        let fast = o.resources.is_empty() && 0 <= lo && lo < hi && hi as usize <= bitmap_minutes;
+        Slot {
+            provider_day,
+            lo: if fast { lo as u16 } else { 0 },
+            hi: if fast { hi as u16 } else { Slot::SLOW },
+        }
+    }
 }
 
 impl Domains {
@@ -71,9 +110,35 @@ impl Domains {
                 Err(reason) => (Vec::new(), Some(reason)),
             })
             .unzip();
-        let mut domains = Domains { opts, empty };
+        let mut domains = Domains::new(problem, opts, empty);
         domains.propagate_links(problem);
         domains
+    }
+
+    /// Domains of the given options (and reasons for the empty ones), with their slots.
+    pub fn new(
+        problem: &Problem,
+        opts: Vec<Vec<Opt>>,
+        empty: Vec<Option<(UnplacedCode, String)>>,
+    ) -> Domains {
+        let minutes = super::state::BITMAP_MINUTES;
+        let slots = opts
+            .par_iter()
+            .map(|os| os.iter().map(|o| Slot::of(problem, o, minutes)).collect())
+            .collect();
+        let provider_day_cap = problem
+            .providers
+            .iter()
+            .flat_map(|p| {
+                std::iter::repeat_n(p.max_per_day.unwrap_or(u32::MAX), problem.days.len())
+            })
+            .collect();
+        Domains {
+            opts,
+            empty,
+            slots,
+            provider_day_cap,
+        }
     }
 
     /// Empties the domain of every request that can never be placed because a request it
@@ -110,6 +175,7 @@ impl Domains {
             .map_or(String::new(), |(_, reason)| format!(" ({reason})"));
         let reason = format!("{}{why}", explain::link(problem, r, cause, relation));
         self.opts[r].clear();
+        self.slots[r].clear();
         self.empty[r] = Some((UnplacedCode::Link, reason));
     }
 

@@ -33,16 +33,14 @@ pub fn broken_pins(problem: &Problem) -> Vec<BrokenPin> {
         return Vec::new();
     }
     let required = &problem.required;
-    let mut domains = Domains {
-        opts: vec![Vec::new(); n],
-        empty: vec![None; n],
-    };
+    let (mut opts, mut empty) = (vec![Vec::new(); n], vec![None; n]);
     for r in (0..n).filter(|&r| required[r]) {
         match request_domain(problem, r) {
-            Ok(opts) => domains.opts[r] = opts,
-            Err(why) => domains.empty[r] = Some(why),
+            Ok(found) => opts[r] = found,
+            Err(why) => empty[r] = Some(why),
         }
     }
+    let domains = Domains::new(problem, opts, empty);
     let needed: Vec<(usize, Vec<usize>)> = pins.iter().map(|&p| (p, needs(problem, p))).collect();
     let mut broken: Vec<BrokenPin> = Vec::new();
 

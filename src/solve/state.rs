@@ -3,7 +3,7 @@
 
 use crate::problem::Problem;
 
-use super::domain::{Domains, Opt};
+use super::domain::{Domains, Opt, Slot};
 
 /// Occupied `(start, end, request)` intervals of one provider-day or resource-day.
 type Busy = Vec<(i32, i32, u32)>;
@@ -139,6 +139,17 @@ impl<'a> State<'a> {
 
     /// Provider, resources: overlap and provider cap.
     pub fn fits_resources(&self, r: usize, oi: u32) -> bool {
+        let slot = self.domains.slots[r][oi as usize];
+        if slot.hi != Slot::SLOW {
+            let pd = slot.provider_day as usize;
+            let cap = self.domains.provider_day_cap[pd];
+            return (cap == u32::MAX || (self.provider_busy[pd].len() as u32) < cap)
+                && !any_minute(
+                    &self.provider_minutes[pd],
+                    slot.lo as usize,
+                    slot.hi as usize,
+                );
+        }
         let o = self.opt(r, oi);
         let d = o.day as usize;
         let p = o.provider as usize;
@@ -458,6 +469,8 @@ pub fn gap_ok(before_end: i32, after_start: i32, min: i32, max: Option<i32>) -> 
 /// Minutes after a day's local midnight the booking bitmaps cover (25 hours and more:
 /// a DST day's last minute, and a site an hour or so east of the week's time zone).
 const MINUTE_WORDS: usize = 24;
+/// Minutes from a day's local midnight that its bitmap holds.
+pub const BITMAP_MINUTES: usize = 64 * MINUTE_WORDS;
 
 /// A provider-day's booked minutes, a bit per minute from the day's local midnight.
 type DayMinutes = [u64; MINUTE_WORDS];
@@ -467,8 +480,7 @@ impl State<'_> {
     fn minutes_of(&self, d: usize, start: i32, end: i32) -> Option<(usize, usize)> {
         let day_start = self.problem.days[d].start;
         let (lo, hi) = (start - day_start, end - day_start);
-        (0 <= lo && lo < hi && hi as usize <= 64 * MINUTE_WORDS)
-            .then_some((lo as usize, hi as usize))
+        (0 <= lo && lo < hi && hi as usize <= BITMAP_MINUTES).then_some((lo as usize, hi as usize))
     }
 }
 
@@ -519,15 +531,20 @@ mod tests {
 
     /// Through random placements and removals (some forced past `fits`, so bookings
     /// overlap), the minute bitmaps say a provider is taken exactly when the bookings list
-    /// does.
+    /// does, and `fits_resources` (on packed slots where it can) agrees with the bookings,
+    /// the provider's cap and the resources' calendars.
     #[test]
     fn booked_minutes_agree_with_the_bookings() {
         for (seed, grid_min) in [(1, 15), (2, 5)] {
-            let input = generate(&GenerateOptions {
+            let mut input = generate(&GenerateOptions {
                 patients: 30,
                 seed,
                 grid_min,
             });
+            // Tight caps on every other provider, so that the cap test is exercised.
+            for provider in input.providers.iter_mut().step_by(2) {
+                provider.max_per_day = Some(4);
+            }
             let problem = validate(input).expect("generated input is valid");
             let domains = Domains::build(&problem);
             let mut state = State::new(&problem, &domains);
@@ -535,7 +552,7 @@ mod tests {
                 .filter(|&r| !domains.opts[r].is_empty())
                 .collect();
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let (mut checked, mut taken) = (0, 0);
+            let (mut checked, mut taken, mut capped) = (0, 0, 0);
             for step in 0..3_000 {
                 let r = placeable[rng.gen_range(0..placeable.len())];
                 if state.assign[r].is_some() {
@@ -560,13 +577,29 @@ mod tests {
                         listed,
                         "request {r} option {oi} at step {step}"
                     );
+                    let full = problem.providers[p]
+                        .max_per_day
+                        .is_some_and(|cap| state.provider_busy[pd].len() as u32 >= cap);
+                    let resource_taken = o.resources.iter().any(|&u| {
+                        overlaps(
+                            &state.resource_busy[u as usize * state.ndays + d],
+                            o.start,
+                            o.end,
+                        )
+                    });
+                    assert_eq!(
+                        state.fits_resources(r, oi as u32),
+                        !(full || listed || resource_taken),
+                        "request {r} option {oi} at step {step}"
+                    );
                     checked += 1;
                     taken += usize::from(listed);
+                    capped += usize::from(full);
                 }
             }
             assert!(
-                checked > 10_000 && taken > checked / 20,
-                "{checked} {taken}"
+                checked > 10_000 && taken > checked / 20 && capped > 0,
+                "{checked} {taken} {capped}"
             );
         }
     }
