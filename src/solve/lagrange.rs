@@ -258,8 +258,7 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
                     if budget.expired() {
                         return quick;
                     }
-                    patient_minimum(scratch, &pat.requests, &raised, budget.node_limit)
-                        .map_or(quick, |v| v.max(quick))
+                    patient_minimum(scratch, &pat.requests, &raised, budget.node_limit).max(quick)
                 },
             )
             .collect();
@@ -554,17 +553,17 @@ fn relaxed_minimum(
 /// The exact minimum of one patient's own problem — every constraint among the patient's
 /// requests kept (overlap, travel, caps, links, trips, waiting), those with other patients
 /// dropped — with each option's cost raised by `extra(r, option)`. Depth-first branch and
-/// bound from an empty `state` (left empty on return). `None` when it needs more than
-/// `node_limit` nodes.
+/// bound from an empty `state` (left empty on return). Past `node_limit` nodes, the least of
+/// the best week found and the bounds of the subtrees left unexplored: still a lower bound.
 fn patient_minimum(
     state: &mut State,
     requests: &[usize],
     extra: &dyn Fn(usize, usize) -> f64,
     node_limit: usize,
-) -> Option<f64> {
+) -> f64 {
     let problem = state.problem;
     let Some(&first) = requests.first() else {
-        return Some(0.0);
+        return 0.0;
     };
     let patient = problem.requests[first].patient;
     let ndays = problem.days.len();
@@ -651,12 +650,13 @@ fn patient_minimum(
         best: f64::INFINITY,
         nodes: 0,
         node_limit,
+        abandoned: f64::INFINITY,
         travel: &problem.travel,
         idle_per_min: problem.weights.idle_per_min as f64,
         grid: problem.grid.max(1),
     };
-    let complete = search.descend(state, 0, base);
-    complete.then_some(search.best)
+    search.descend(state, 0, base);
+    search.best.min(search.abandoned)
 }
 
 /// One request of a patient's search: its options by raised cost, whether it may stay
@@ -707,6 +707,9 @@ struct Search<'s> {
     best: f64,
     nodes: usize,
     node_limit: usize,
+    /// The least lower bound of the subtrees left unexplored at the node limit (infinite
+    /// while none is): with `best`, a lower bound on the patient's minimum all the same.
+    abandoned: f64,
     /// Travel minutes between sites.
     travel: &'s [Vec<i32>],
     idle_per_min: f64,
@@ -952,6 +955,11 @@ impl Search<'_> {
             }
             self.nodes += 1;
             if self.nodes > self.node_limit {
+                // This option and the ones after it, and leaving the step out, are abandoned.
+                self.abandon(cost + raised - step.weight + after);
+                if step.may_skip {
+                    self.abandon(cost + self.rest(k + 1, &day, k + 1));
+                }
                 return false;
             }
             if !state.fits(r, oi, &undecided) {
@@ -969,6 +977,12 @@ impl Search<'_> {
             };
             state.remove(r);
             if !complete {
+                // What the child left is abandoned there; here the options after this one
+                // (none cheaper) and leaving the step out.
+                self.abandon(cost + raised - step.weight + after);
+                if step.may_skip {
+                    self.abandon(cost + self.rest(k + 1, &day, k + 1));
+                }
                 return false;
             }
         }
@@ -976,5 +990,68 @@ impl Search<'_> {
             return self.descend(state, k + 1, cost);
         }
         true
+    }
+
+    /// Notes the lower bound of a subtree left unexplored at the node limit.
+    fn abandon(&mut self, bound: f64) {
+        self.abandoned = self.abandoned.min(bound);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::generate::{generate, GenerateOptions};
+    use crate::solve::domain::Domains;
+    use crate::validate::validate;
+
+    /// A patient's exact search stopped at a node limit still bounds the patient's true
+    /// minimum from below (the best week found or a subtree left unexplored), for every
+    /// limit; without one it is that minimum.
+    #[test]
+    fn node_limited_patient_minimum_stays_a_lower_bound() {
+        for (seed, grid_min) in [(3, 15), (4, 5)] {
+            let problem = validate(generate(&GenerateOptions {
+                patients: 40,
+                seed,
+                grid_min,
+            }))
+            .expect("generated input is valid");
+            let domains = Domains::build(&problem);
+            let mut state = State::new(&problem, &domains);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            // Random prices on the options, as the multipliers would set them.
+            let extra: Vec<Vec<f64>> = domains
+                .opts
+                .iter()
+                .map(|os| os.iter().map(|_| rng.gen_range(0.0..3000.0)).collect())
+                .collect();
+            let raised = |r: usize, oi: usize| extra[r][oi];
+            let (mut limited, mut below) = (0, 0);
+            for q in 0..problem.patients.len() {
+                let requests: Vec<usize> = (0..problem.requests.len())
+                    .filter(|&r| problem.requests[r].patient == q && !domains.opts[r].is_empty())
+                    .collect();
+                if requests.len() < 3 {
+                    continue;
+                }
+                let exact = patient_minimum(&mut state, &requests, &raised, usize::MAX);
+                assert!(exact.is_finite(), "patient {q}");
+                for limit in [1, 3, 10, 30, 100, 300] {
+                    let bound = patient_minimum(&mut state, &requests, &raised, limit);
+                    assert!(
+                        bound <= exact + 1e-6,
+                        "patient {q}, limit {limit}: {bound} above the minimum {exact}"
+                    );
+                    limited += 1;
+                    below += usize::from(bound < exact - 1e-6);
+                }
+            }
+            // The limits did cut searches short, and the test saw it.
+            assert!(limited > 50 && below > 10, "{limited} {below}");
+        }
     }
 }
