@@ -166,36 +166,20 @@ impl WeekShape {
         })
     }
 
-    /// The patient's relaxed minimum with option `oi` of request `r` costing
-    /// `opt.cost + raised(r, oi)` and a trip `trip`, and the (request, option) pairs of a
-    /// minimising plan.
+    /// The patient's relaxed minimum given, for each of its requests (in the order given to
+    /// [`WeekShape::new`]) and day, the cheapest in-person and telehealth `(cost, option)`
+    /// at `request index × days + day` (infinite where none), and a trip costing `trip`;
+    /// with the (request, option) pairs of a minimising plan.
     pub fn minimum(
         &self,
-        opts: &[Vec<Opt>],
-        raised: &dyn Fn(usize, usize) -> f64,
+        in_person: &[(f64, u32)],
+        tele: &[(f64, u32)],
         trip: f64,
     ) -> (f64, Vec<(usize, u32)>) {
         const INF: f64 = f64::INFINITY;
         let k = self.requests.len();
         let ndays = self.offered.len();
         let sets = 1usize << k;
-
-        // Cheapest in-person and telehealth option of every request on every day.
-        let mut in_person = vec![(INF, u32::MAX); k * ndays];
-        let mut tele = vec![(INF, u32::MAX); k * ndays];
-        for (i, &r) in self.requests.iter().enumerate() {
-            for (oi, o) in opts[r].iter().enumerate() {
-                let c = o.cost as f64 + raised(r, oi);
-                let slot = if o.in_person() {
-                    &mut in_person[i * ndays + o.day as usize]
-                } else {
-                    &mut tele[i * ndays + o.day as usize]
-                };
-                if c < slot.0 {
-                    *slot = (c, oi as u32);
-                }
-            }
-        }
 
         // States: (trips taken, requests placed); trips only counted when capped.
         let levels = self.max_trips.map_or(1, |m| m + 1);
