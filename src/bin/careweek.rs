@@ -364,15 +364,10 @@ fn read_text(path: &Path) -> Result<String, Failure> {
 
 fn read_input(path: &Path, format: InputFormat) -> Result<Input, Failure> {
     let text = read_text(path)?;
-    let refbench = match format {
-        InputFormat::Auto => refbench::is_refbench(&text),
-        InputFormat::Careweek => false,
-        InputFormat::Refbench => true,
-    };
-    Ok(if refbench {
-        refbench::import(&text)?
-    } else {
-        parse_input(&text)?
+    Ok(match format {
+        InputFormat::Auto => careweek::batch::parse_caseload(&text)?,
+        InputFormat::Careweek => parse_input(&text)?,
+        InputFormat::Refbench => refbench::import(&text)?,
     })
 }
 

@@ -8,6 +8,7 @@ use crate::problem::{Interval, Problem};
 use crate::schedule::UnplacedCode;
 
 use super::explain;
+use super::state::bitmap_span;
 
 /// One way to book a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,16 +75,22 @@ impl Slot {
     /// `hi` of a slot whose option needs the full test.
     pub const SLOW: u16 = u16::MAX;
 
-    /// The slot of option `o`, given the minutes a day's bitmap holds.
-    pub fn of(problem: &Problem, o: &Opt, bitmap_minutes: usize) -> Slot {
+    /// The slot of option `o`.
+    pub fn of(problem: &Problem, o: &Opt) -> Slot {
         let provider_day = o.provider * problem.days.len() as u32 + u32::from(o.day);
-        let day_start = problem.days[o.day as usize].start;
-        let (lo, hi) = (o.start - day_start, o.end - day_start);
-        let fast = o.resources.is_empty() && 0 <= lo && lo < hi && hi as usize <= bitmap_minutes;
-        Slot {
-            provider_day,
-            lo: if fast { lo as u16 } else { 0 },
-            hi: if fast { hi as u16 } else { Slot::SLOW },
+        let span =
+            bitmap_span(problem, o.day as usize, o.start, o.end).filter(|_| o.resources.is_empty());
+        match span {
+            Some((lo, hi)) => Slot {
+                provider_day,
+                lo: lo as u16,
+                hi: hi as u16,
+            },
+            None => Slot {
+                provider_day,
+                lo: 0,
+                hi: Slot::SLOW,
+            },
         }
     }
 }
@@ -121,10 +128,9 @@ impl Domains {
         opts: Vec<Vec<Opt>>,
         empty: Vec<Option<(UnplacedCode, String)>>,
     ) -> Domains {
-        let minutes = super::state::BITMAP_MINUTES;
         let slots = opts
             .par_iter()
-            .map(|os| os.iter().map(|o| Slot::of(problem, o, minutes)).collect())
+            .map(|os| os.iter().map(|o| Slot::of(problem, o)).collect())
             .collect();
         let provider_day_cap = problem
             .providers

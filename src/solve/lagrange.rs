@@ -1002,10 +1002,7 @@ impl Search<'_> {
             self.nodes += 1;
             if self.nodes > self.node_limit {
                 // This option and the ones after it, and leaving the step out, are abandoned.
-                self.abandon(cost + raised - step.weight + after);
-                if step.may_skip {
-                    self.abandon(cost + self.rest(k + 1, &day, k + 1));
-                }
+                self.abandon(k, &day, cost, cost + raised - step.weight + after);
                 return false;
             }
             if !state.fits(r, oi, &undecided) {
@@ -1025,10 +1022,7 @@ impl Search<'_> {
             if !complete {
                 // What the child left is abandoned there; here the options after this one
                 // (none cheaper) and leaving the step out.
-                self.abandon(cost + raised - step.weight + after);
-                if step.may_skip {
-                    self.abandon(cost + self.rest(k + 1, &day, k + 1));
-                }
+                self.abandon(k, &day, cost, cost + raised - step.weight + after);
                 return false;
             }
         }
@@ -1038,8 +1032,13 @@ impl Search<'_> {
         true
     }
 
-    /// Notes the lower bound of a subtree left unexplored at the node limit.
-    fn abandon(&mut self, bound: f64) {
+    /// Notes what step `k` leaves unexplored at the node limit, with the objective so far
+    /// `cost`: its options from one bounded by `options_bound` on, and leaving it out.
+    fn abandon(&mut self, k: usize, day: &DayState, cost: f64, options_bound: f64) {
+        let mut bound = options_bound;
+        if self.steps[k].may_skip {
+            bound = bound.min(cost + self.rest(k + 1, day, k + 1));
+        }
         self.abandoned = self.abandoned.min(bound);
     }
 }

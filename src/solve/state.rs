@@ -140,39 +140,33 @@ impl<'a> State<'a> {
     /// Provider, resources: overlap and provider cap.
     pub fn fits_resources(&self, r: usize, oi: u32) -> bool {
         let slot = self.domains.slots[r][oi as usize];
-        if slot.hi != Slot::SLOW {
-            let pd = slot.provider_day as usize;
-            let cap = self.domains.provider_day_cap[pd];
-            return (cap == u32::MAX || (self.provider_busy[pd].len() as u32) < cap)
-                && !any_minute(
-                    &self.provider_minutes[pd],
-                    slot.lo as usize,
-                    slot.hi as usize,
-                );
-        }
-        let o = self.opt(r, oi);
-        let d = o.day as usize;
-        let p = o.provider as usize;
-        let busy = &self.provider_busy[p * self.ndays + d];
-        if let Some(cap) = self.problem.providers[p].max_per_day {
-            if busy.len() as u32 >= cap {
-                return false;
-            }
-        }
-        let taken = match self.minutes_of(d, o.start, o.end) {
-            Some((lo, hi)) => any_minute(&self.provider_minutes[p * self.ndays + d], lo, hi),
-            None => overlaps(busy, o.start, o.end),
-        };
-        if taken {
+        let pd = slot.provider_day as usize;
+        let cap = self.domains.provider_day_cap[pd];
+        if cap != u32::MAX && self.provider_busy[pd].len() as u32 >= cap {
             return false;
         }
-        o.resources.iter().all(|&u| {
-            !overlaps(
-                &self.resource_busy[u as usize * self.ndays + d],
-                o.start,
-                o.end,
-            )
-        })
+        if slot.hi != Slot::SLOW {
+            return !any_minute(
+                &self.provider_minutes[pd],
+                slot.lo as usize,
+                slot.hi as usize,
+            );
+        }
+        // An option with resources, or minutes its day's bitmap does not cover.
+        let o = self.opt(r, oi);
+        let d = o.day as usize;
+        let taken = match self.minutes_of(d, o.start, o.end) {
+            Some((lo, hi)) => any_minute(&self.provider_minutes[pd], lo, hi),
+            None => overlaps(&self.provider_busy[pd], o.start, o.end),
+        };
+        !taken
+            && o.resources.iter().all(|&u| {
+                !overlaps(
+                    &self.resource_busy[u as usize * self.ndays + d],
+                    o.start,
+                    o.end,
+                )
+            })
     }
 
     /// Patient: one at a time, travel, cap per day and (if `trips`) the trip cap.
@@ -470,7 +464,7 @@ pub fn gap_ok(before_end: i32, after_start: i32, min: i32, max: Option<i32>) -> 
 /// a DST day's last minute, and a site an hour or so east of the week's time zone).
 const MINUTE_WORDS: usize = 24;
 /// Minutes from a day's local midnight that its bitmap holds.
-pub const BITMAP_MINUTES: usize = 64 * MINUTE_WORDS;
+const BITMAP_MINUTES: usize = 64 * MINUTE_WORDS;
 
 /// A provider-day's booked minutes, a bit per minute from the day's local midnight.
 type DayMinutes = [u64; MINUTE_WORDS];
@@ -478,10 +472,16 @@ type DayMinutes = [u64; MINUTE_WORDS];
 impl State<'_> {
     /// `[start, end)` as bit positions of day `d`'s minutes, if the bitmap covers it.
     fn minutes_of(&self, d: usize, start: i32, end: i32) -> Option<(usize, usize)> {
-        let day_start = self.problem.days[d].start;
-        let (lo, hi) = (start - day_start, end - day_start);
-        (0 <= lo && lo < hi && hi as usize <= BITMAP_MINUTES).then_some((lo as usize, hi as usize))
+        bitmap_span(self.problem, d, start, end)
     }
+}
+
+/// `[start, end)` as bit positions of day `d`'s booking bitmap (minutes from the day's
+/// local midnight), if the bitmap covers it.
+pub fn bitmap_span(problem: &Problem, d: usize, start: i32, end: i32) -> Option<(usize, usize)> {
+    let day_start = problem.days[d].start;
+    let (lo, hi) = (start - day_start, end - day_start);
+    (0 <= lo && lo < hi && hi as usize <= BITMAP_MINUTES).then_some((lo as usize, hi as usize))
 }
 
 /// The minutes `[lo, hi)` as (word index, bits of that word).
