@@ -524,9 +524,11 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     // on the thread count).
     let workers = rayon::current_num_threads();
     let parallel = ctx.work.is_none() && workers > 1 && comp.len() >= PORTFOLIO_MIN_REQUESTS;
-    // A component far larger than a neighbourhood: its searches work on shares of it.
-    let split =
-        (parallel && comp.len() >= SPLIT_MIN_REQUESTS).then(|| merge::Units::new(&state, comp));
+    // A component far larger than a neighbourhood: its searches work on shares of it, on
+    // one core too (in turn), as a share's searches are the cheaper by far.
+    let split = (ctx.work.is_none() && comp.len() >= SPLIT_MIN_REQUESTS)
+        .then(|| merge::Units::new(&state, comp));
+    let portfolio_search = parallel || split.is_some();
 
     // 2. A quick search: the exact methods below start from its incumbent.
     let mut iterations = 0;
@@ -542,7 +544,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             repair_options,
             movable: None,
         };
-        iterations = if parallel {
+        iterations = if portfolio_search {
             // Independent streams (one round): where the first search ends up decides much
             // of the rest (refbench, 100 patients: 39.5k or 42.5k by seed), so try several.
             // (Split searches share what they find from the start: see `portfolio`.)
@@ -670,7 +672,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             let mut iterations = 0;
             let mut best = state.clone();
             loop {
-                if parallel {
+                if portfolio_search {
                     iterations += portfolio(
                         &mut state,
                         comp,
@@ -828,6 +830,13 @@ const PORTFOLIO_MIN_REQUESTS: usize = 200;
 /// best kept; 308520, 316750, 307490 split; but 300 patients, a 922-request component,
 /// 131325 unsplit against 134640 split).
 const SPLIT_MIN_REQUESTS: usize = 1_500;
+/// Fewest shares of a split component: on one core two shares are searched in turn
+/// (refbench, 1,000 patients, 60 s, one thread: seed 0 307045 / 299380 / 300840, seed 2
+/// 312985, seed 3 302625, against 321240, 309770, 320570 unsplit; four shares 306315 /
+/// 303285 at seed 0; 3,000 patients 943670 against 945470).
+/// On two cores four shares (two in turn on each) did no better than two: 304295 / 305540
+/// against 298595 / 305395.
+const SPLIT_MIN_SHARES: usize = 2;
 /// How long split searches run apart: short, as the longer they run the more of what one
 /// finds no longer fits beside what the other found.
 const SPLIT_ROUND: Duration = Duration::from_millis(500);
@@ -837,7 +846,8 @@ const PORTFOLIO_ROUND: Duration = Duration::from_secs(4);
 /// Large-neighbourhood searches from the same schedule in parallel, one per worker, each
 /// with its own random stream; every `round` the best schedule (ties to the first worker)
 /// is where all of them go on from. With `split`, each search moves only its own share of
-/// the component's units, dealt at random every [`SPLIT_ROUND`] instead, and what the
+/// the component's units, dealt at random every [`SPLIT_ROUND`] instead (with fewer workers
+/// than [`SPLIT_MIN_SHARES`], a worker searches several shares in turn), and what the
 /// others found is carried into the best (see [`merge`]). Returns the repairs performed.
 #[allow(clippy::too_many_arguments)]
 fn portfolio(
@@ -864,7 +874,14 @@ fn portfolio(
             now + round
         };
         let seeds: Vec<u64> = (0..workers).map(|_| rng.gen()).collect();
-        let shares = split.map(|units| units.deal(workers, state.problem.requests.len(), rng));
+        // Split: at least `SPLIT_MIN_SHARES` shares, worker k searching shares k, k +
+        // workers, ... in turn, each for an equal part of the round.
+        let parts = if split.is_some() {
+            workers.max(SPLIT_MIN_SHARES)
+        } else {
+            workers
+        };
+        let shares = split.map(|units| units.deal(parts, state.problem.requests.len(), rng));
         let start: &State = state;
         let results: Vec<(State, u64)> = seeds
             .par_iter()
@@ -872,12 +889,18 @@ fn portfolio(
             .map(|(k, &seed)| {
                 let mut own = start.clone();
                 let mut own_rng = ChaCha8Rng::seed_from_u64(seed);
-                let round = lns::Budget {
-                    deadline: round_end,
-                    movable: shares.as_ref().map(|s| &s[k][..]),
-                    ..budget
-                };
-                let done = lns::improve(&mut own, comp, &mut own_rng, round, on_improve);
+                let turns: Vec<usize> = (k..parts).step_by(workers).collect();
+                let begin = Instant::now();
+                let span = round_end.saturating_duration_since(begin);
+                let mut done = 0;
+                for (j, &share) in turns.iter().enumerate() {
+                    let turn = lns::Budget {
+                        deadline: begin + span.mul_f64((j + 1) as f64 / turns.len() as f64),
+                        movable: shares.as_ref().map(|s| &s[share][..]),
+                        ..budget
+                    };
+                    done += lns::improve(&mut own, comp, &mut own_rng, turn, on_improve);
+                }
                 (own, done)
             })
             .collect();
