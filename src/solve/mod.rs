@@ -525,7 +525,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     let workers = rayon::current_num_threads();
     let parallel = ctx.work.is_none() && workers > 1 && comp.len() >= PORTFOLIO_MIN_REQUESTS;
     // A component far larger than a neighbourhood: its searches work on shares of it, on
-    // one core too (in turn), as a share's searches are the cheaper by far.
+    // one core too (in turn), as searching a share is far cheaper than the whole.
     let split = (ctx.work.is_none() && comp.len() >= SPLIT_MIN_REQUESTS)
         .then(|| merge::Units::new(&state, comp));
     let portfolio_search = parallel || split.is_some();
@@ -825,7 +825,8 @@ fn raise(bound: &mut Option<f64>, b: f64) {
 /// Requests of a component from which its search runs on every core (measured at 30
 /// patients, an 80-request component: one stream with restarts did better).
 const PORTFOLIO_MIN_REQUESTS: usize = 200;
-/// Requests of a component whose parallel searches each move their own share of it
+/// Requests of a component whose searches each move their own share of it (in parallel,
+/// or in turn on one core)
 /// (refbench, 1,000 patients, 60 s, seeds 1-3: 318660, 317570, 317660 with one round's
 /// best kept; 308520, 316750, 307490 split; but 300 patients, a 922-request component,
 /// 131325 unsplit against 134640 split).
