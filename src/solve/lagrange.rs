@@ -21,6 +21,11 @@
 //! [`MAX_REQUESTS`](super::patient_days::MAX_REQUESTS) requests fall back to a weaker
 //! relaxation that keeps only the trips.)
 //!
+//! With time to spare, the multipliers are then taken further by column generation: a
+//! restricted master LP (module `master`) over the patients' weeks found so far prices
+//! capacity, and each patient's week is searched exactly at those prices (a bound, and new
+//! weeks for the master), until the master and the bound meet.
+//!
 //! A provider (or resource) is busy at most once at every instant; it is enough to ask it at
 //! the instants some option starts, so those are the only multipliers.
 
@@ -29,6 +34,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use super::master;
 use super::patient_days::WeekShape;
 use super::state::{gap_ok, unplaced_weight, State};
 
@@ -88,7 +94,32 @@ struct OptionUse {
 
 const NO_CAP: u32 = u32::MAX;
 
-/// A patient's quick minimum under the multipliers and the (request, option) pairs it chose.
+/// Largest component whose bound goes on to column generation over patient weeks: a
+/// larger one needs more rounds than a long limit leaves (refbench 300 patients, `--seed
+/// 7`, a 928-request component at `--time-limit 300`: 8 rounds in the bound's 100 s, the
+/// master down from 191k to 68k and the bound not raised).
+const COLUMNS_MAX_REQUESTS: usize = 500;
+/// Least time left to the bound's deadline for column generation to start. Its rounds
+/// take seconds each (an LP and every patient's week searched with [`PRICING_NODES`]
+/// times the nodes), and it needs tens of them to gain: refbench's 5-minute grid at 100
+/// patients, component bound 14428 after the exact pass, 16553 after 14 rounds (88 s),
+/// 17094 after 18 (121 s). Within a 60 s limit the search needs that time more.
+const COLUMNS_MIN_SECONDS: f64 = 30.0;
+/// Weight of the best prices so far in the prices each round tries first (Wentges'
+/// smoothing: the master's own prices jump between extreme points, where the Lagrangian
+/// is poor).
+const COLUMNS_SMOOTHING: f64 = 0.5;
+/// Node limit of a patient's week in column generation, in multiples of the exact pass's:
+/// at the master's prices many more weeks are close in cost, and a search stopped early
+/// leaves a weak lower bound (at 20,000 nodes 38 of 100 patients hit the limit and the
+/// bound gained 270 in 27 rounds; at 200,000 about 22 did and it gained 2,670 in 18).
+const PRICING_NODES: usize = 10;
+/// Weeks a patient's exact search hands back as columns: the best and those it found on
+/// the way.
+const WEEKS_KEPT: usize = 4;
+
+/// A patient's week under the multipliers: its raised cost (or a quick minimum) and the
+/// (request, option) pairs chosen.
 type PatientWeek = (f64, Vec<(usize, u32)>);
 
 /// The requests of one patient in the component.
@@ -118,11 +149,20 @@ pub struct Lagrangian {
     /// `prices[r][option]`: for the component's requests, what the best multipliers charge
     /// for the time (and provider-day) the option occupies; empty for other requests.
     pub prices: Vec<Vec<f64>>,
+    /// Rounds of column generation run (0 when there was no time for it).
+    pub column_rounds: usize,
 }
 
-/// The Lagrangian bound of the component `comp`, given the objective of a schedule of it
-/// (`upper`: the steps stop once the bound is within 1 of it).
-pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budget) -> Lagrangian {
+/// The Lagrangian bound of the component `comp`, given a schedule of it (`incumbent`: the
+/// steps stop once the bound is within 1 of its objective, `upper`; its weeks start the
+/// column generation).
+pub fn lagrangian_bound(
+    state: &State,
+    comp: &[usize],
+    incumbent: &State,
+    upper: i64,
+    budget: Budget,
+) -> Lagrangian {
     let problem = state.problem;
     let opts = &state.domains.opts;
     let ndays = problem.days.len();
@@ -425,6 +465,7 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
         return Lagrangian {
             bound: best,
             prices,
+            column_rounds: 0,
         };
     }
     {
@@ -472,6 +513,8 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
     // taking 10-20 s from the search at 100-1,000.
     let zero = best_duals.iter().all(|&m| m == 0.0);
     let quick_best = best;
+    // The multipliers of the best bound so far, where column generation starts.
+    let mut center = best_duals.clone();
     let candidates = [Some(best_duals), (!zero).then(|| vec![0.0; n])];
     for (k, duals) in candidates.into_iter().flatten().enumerate() {
         if budget.expired() || upper - best < 1.0 {
@@ -483,7 +526,11 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
             break;
         }
         let (pi, mu) = duals.split_at(instants);
-        best = best.max(exact(pi, mu));
+        let value = exact(pi, mu);
+        if value > best {
+            best = value;
+            center = duals;
+        }
         if trace {
             eprintln!(
                 "trace: lagrangian: exact patients, bound {best:.1} at {:.2}s",
@@ -491,9 +538,177 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
             );
         }
     }
+
+    // Column generation over patient weeks, when there is time for it: the restricted
+    // master LP ([`master`]) over the weeks found so far prices capacity; each patient's
+    // week is searched exactly at those prices (smoothed towards the best so far), which
+    // gives a bound and new columns, until the master and the bound meet or time is up.
+    // Not under a work budget, whose rounds the clock may not decide.
+    let mut rounds = 0;
+    let time_left = budget
+        .deadline
+        .saturating_duration_since(Instant::now())
+        .as_secs_f64();
+    if comp.len() <= COLUMNS_MAX_REQUESTS
+        && !budget.deterministic
+        && time_left >= COLUMNS_MIN_SECONDS
+        && upper - best >= 1.0
+    {
+        let rows_of = |week: &[(usize, u32)]| -> Vec<(u32, f64)> {
+            let mut rows: Vec<u32> = Vec::new();
+            for &(r, oi) in week {
+                for (lo, hi) in ranges_of(r, oi as usize) {
+                    rows.extend(lo..hi);
+                }
+                let cap = uses[r][oi as usize].cap;
+                if cap != NO_CAP {
+                    rows.push(instants as u32 + cap);
+                }
+            }
+            rows.sort_unstable();
+            let mut counted: Vec<(u32, f64)> = Vec::with_capacity(rows.len());
+            for i in rows {
+                match counted.last_mut() {
+                    Some(last) if last.0 == i => last.1 += 1.0,
+                    _ => counted.push((i, 1.0)),
+                }
+            }
+            counted
+        };
+        // The bound at the multipliers (each patient's exact minimum, never below the
+        // quick one) and the weeks found on the way, as columns at their own cost.
+        let price = |duals: &[f64]| -> (f64, Vec<master::Column>) {
+            let (pi, mu) = duals.split_at(instants);
+            let prefix = prefix_of(pi);
+            let raised = |r: usize, oi: usize| raise(&prefix, mu, r, oi);
+            let parts: Vec<(f64, Vec<master::Column>)> = patients
+                .par_iter()
+                .enumerate()
+                .map_init(
+                    || State::new(problem, state.domains),
+                    |scratch, (p, pat)| {
+                        let quick = quick_minimum(state, pat, &cheapest(&prefix, mu, pat), trip);
+                        // Past the deadline the quick value stands (still a valid bound).
+                        if budget.expired() {
+                            return (quick.0, Vec::new());
+                        }
+                        let nodes = PRICING_NODES * budget.node_limit;
+                        let (low, weeks) = patient_week(scratch, &pat.requests, &raised, nodes);
+                        let columns = weeks
+                            .into_iter()
+                            .map(|(raised_cost, week)| master::Column {
+                                patient: p,
+                                cost: raised_cost
+                                    - week
+                                        .iter()
+                                        .map(|&(r, oi)| raised(r, oi as usize))
+                                        .sum::<f64>(),
+                                rows: rows_of(&week),
+                            })
+                            .collect();
+                        (low.max(quick.0), columns)
+                    },
+                )
+                .collect();
+            let value = parts.iter().map(|p| p.0).sum::<f64>() + constant(pi, mu);
+            (value, parts.into_iter().flat_map(|p| p.1).collect())
+        };
+        let row_capacity: Vec<f64> = std::iter::repeat_n(1.0, instants)
+            .chain(caps.iter().copied())
+            .collect();
+        let mut master = master::Master::new(patients.len(), &row_capacity);
+        let mut seen: std::collections::HashSet<(usize, Vec<(u32, u32)>)> = Default::default();
+        let mut add = |master: &mut master::Master, found: Vec<master::Column>| {
+            let mut added = 0;
+            for c in found {
+                let key = (
+                    c.patient,
+                    c.rows.iter().map(|&(i, a)| (i, a as u32)).collect(),
+                );
+                if seen.insert(key) {
+                    master.add(&c);
+                    added += 1;
+                }
+            }
+            added
+        };
+        // The incumbent's weeks: with them the master is feasible and at most the
+        // incumbent from the start.
+        let mut scratch = State::new(problem, state.domains);
+        let incumbent_weeks: Vec<master::Column> = patients
+            .iter()
+            .enumerate()
+            .map(|(p, pat)| {
+                let week: Vec<(usize, u32)> = pat
+                    .requests
+                    .iter()
+                    .filter_map(|&r| Some((r, incumbent.assign[r]?)))
+                    .collect();
+                let before = scratch.total();
+                for &(r, oi) in &week {
+                    scratch.place(r, oi);
+                }
+                let unplaced: i64 = pat
+                    .requests
+                    .iter()
+                    .map(|&r| unplaced_weight(problem, r))
+                    .sum();
+                let cost = (scratch.total() - before + unplaced) as f64;
+                for &(r, _) in &week {
+                    scratch.remove(r);
+                }
+                master::Column {
+                    patient: p,
+                    cost,
+                    rows: rows_of(&week),
+                }
+            })
+            .collect();
+        add(&mut master, incumbent_weeks);
+        while !budget.expired() && upper - best >= 1.0 {
+            let left = budget.deadline.saturating_duration_since(Instant::now());
+            let Some((master_value, lp)) = master.solve(left) else {
+                break;
+            };
+            if master_value - best < 1.0 {
+                break;
+            }
+            rounds += 1;
+            // The smoothed prices first; the master's own when those bring no new week (if
+            // neither does, the master is optimal over every week the searches can find).
+            let mut added = 0;
+            for alpha in [COLUMNS_SMOOTHING, 0.0] {
+                let duals: Vec<f64> = center
+                    .iter()
+                    .zip(&lp)
+                    .map(|(c, l)| alpha * c + (1.0 - alpha) * l)
+                    .collect();
+                let (value, found) = price(&duals);
+                if value > best {
+                    best = value;
+                    center = duals;
+                }
+                added = add(&mut master, found);
+                if added > 0 || budget.expired() {
+                    break;
+                }
+            }
+            if trace {
+                eprintln!(
+                    "trace: columns round {rounds}: master {master_value:.1}, bound {best:.1}, \
+                     +{added} columns at {:.2}s",
+                    t0.elapsed().as_secs_f64()
+                );
+            }
+            if added == 0 {
+                break;
+            }
+        }
+    }
     Lagrangian {
         bound: best,
         prices,
+        column_rounds: rounds,
     }
 }
 
@@ -607,9 +822,20 @@ fn patient_minimum(
     extra: &dyn Fn(usize, usize) -> f64,
     node_limit: usize,
 ) -> f64 {
+    patient_week(state, requests, extra, node_limit).0
+}
+
+/// [`patient_minimum`] and the last weeks its search found, the best last: their raised
+/// cost (the patient's objective plus the raises) and the (request, option) pairs placed.
+fn patient_week(
+    state: &mut State,
+    requests: &[usize],
+    extra: &dyn Fn(usize, usize) -> f64,
+    node_limit: usize,
+) -> (f64, Vec<PatientWeek>) {
     let problem = state.problem;
     let Some(&first) = requests.first() else {
-        return 0.0;
+        return (0.0, vec![(0.0, Vec::new())]);
     };
     let patient = problem.requests[first].patient;
     let ndays = problem.days.len();
@@ -700,9 +926,10 @@ fn patient_minimum(
         travel: &problem.travel,
         idle_per_min: problem.weights.idle_per_min as f64,
         grid: problem.grid.max(1),
+        weeks: Vec::new(),
     };
     search.descend(state, 0, base);
-    search.best.min(search.abandoned)
+    (search.best.min(search.abandoned), search.weeks)
 }
 
 /// One request of a patient's search: its options by raised cost, whether it may stay
@@ -761,6 +988,8 @@ struct Search<'s> {
     idle_per_min: f64,
     /// Grid minutes.
     grid: i32,
+    /// The last weeks found, each better than those before, the best last.
+    weeks: Vec<PatientWeek>,
 }
 
 impl Search<'_> {
@@ -959,7 +1188,18 @@ impl Search<'_> {
     /// Explores step `k` on with the objective so far `cost`; false when out of nodes.
     fn descend(&mut self, state: &mut State, k: usize, cost: f64) -> bool {
         if k == self.steps.len() {
-            self.best = self.best.min(cost);
+            if cost < self.best {
+                self.best = cost;
+                if self.weeks.len() == WEEKS_KEPT {
+                    self.weeks.remove(0);
+                }
+                let week = self
+                    .steps
+                    .iter()
+                    .filter_map(|s| Some((s.request, state.assign[s.request]?)))
+                    .collect();
+                self.weeks.push((cost, week));
+            }
             return true;
         }
         let steps = self.steps;
@@ -1052,6 +1292,70 @@ mod tests {
     use crate::generate::{generate, GenerateOptions};
     use crate::solve::domain::Domains;
     use crate::validate::validate;
+
+    /// With time for it (a far deadline, no work budget), column generation runs and the
+    /// bound stays valid: never above the objective of a good schedule of the caseload,
+    /// nor below the bound without it.
+    #[test]
+    fn column_generation_keeps_the_bound_valid() {
+        let never = AtomicBool::new(false);
+        let mut rounds = 0;
+        for (patients, seed, grid_min) in [(8, 11, 15), (14, 12, 5), (24, 13, 15)] {
+            let problem = validate(generate(&GenerateOptions {
+                patients,
+                seed,
+                grid_min,
+            }))
+            .expect("generated input is valid");
+            let domains = Domains::build(&problem);
+            let schedule = crate::solve::solve(
+                &problem,
+                &crate::solve::SolveOptions {
+                    time_limit: 600.0,
+                    threads: 1,
+                    seed,
+                    work: Some(300),
+                    ..Default::default()
+                },
+            );
+            let all: Vec<usize> = (0..problem.requests.len()).collect();
+            let empty = State::new(&problem, &domains);
+            let mut incumbent = State::new(&problem, &domains);
+            super::super::construct::construct(&mut incumbent, &all);
+            let bound = |deterministic: bool| {
+                lagrangian_bound(
+                    &empty,
+                    &all,
+                    &incumbent,
+                    incumbent.total(),
+                    Budget {
+                        deadline: Instant::now() + std::time::Duration::from_secs(3600),
+                        cancel: &never,
+                        max_steps: 2_000,
+                        node_limit: 2_000,
+                        deterministic,
+                    },
+                )
+            };
+            let (with, without) = (bound(false), bound(true));
+            assert_eq!(without.column_rounds, 0);
+            let best = schedule.objective.total as f64;
+            assert!(
+                with.bound <= best + 1e-6,
+                "{patients} patients: bound {} above a schedule's {best}",
+                with.bound
+            );
+            // The steps differ in pace with and without a work budget, so allow for it.
+            assert!(
+                with.bound >= without.bound - 0.01 * without.bound.abs(),
+                "{patients} patients: {} with columns, {} without",
+                with.bound,
+                without.bound
+            );
+            rounds += with.column_rounds;
+        }
+        assert!(rounds > 0, "column generation never ran");
+    }
 
     /// A patient's exact search stopped at a node limit still bounds the patient's true
     /// minimum from below (the best week found or a subtree left unexplored), for every

@@ -23,6 +23,7 @@ pub mod domain;
 mod explain;
 pub mod lagrange;
 pub mod lns;
+mod master;
 mod merge;
 pub mod milp;
 pub mod patient_days;
@@ -494,7 +495,8 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
                 20_000
             },
         };
-        let lagrangian = lagrange::lagrangian_bound(&empty, comp, comp_total(&state, comp), budget);
+        let lagrangian =
+            lagrange::lagrangian_bound(&empty, comp, &state, comp_total(&state, comp), budget);
         let b = lagrangian.bound;
         if b.is_finite() {
             raise(&mut bound, b - 1e-6 * (1.0 + b.abs()));

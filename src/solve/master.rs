@@ -1,0 +1,250 @@
+//! The restricted master LP of a column generation over patient weeks (see
+//! [`lagrange`](super::lagrange)): the prices it gives are the next multipliers to try.
+//!
+//! The master chooses, for every patient, a convex combination of the weeks found so far
+//! (columns), at least cost, using each coupling row (a provider's or resource's instant,
+//! a provider-day cap) at most its capacity:
+//!
+//! `min Σ_k cost_k λ_k   s.t.   Σ_{k of p} λ_k = 1 (every patient p),   Σ_k a_ik λ_k ≤ cap_i,   λ ≥ 0`.
+//!
+//! Its optimum bounds the Lagrangian dual from above; the prices are the capacity rows'
+//! duals. With HiGHS the LP is kept and each new column is added to it and re-solved from
+//! the basis. The pure-Rust engine reports no duals, so there the dual LP,
+//!
+//! `max Σ_p v_p − Σ_i cap_i · y_i   s.t.   v_p − Σ_i a_ik · y_i ≤ cost_k,   y ≥ 0`,
+//!
+//! is solved directly, whose values `y` are the prices.
+
+/// A week of one patient: its objective and the coupling rows it uses, with multiplicity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    /// Index of the patient (in the caller's numbering, below the master's `patients`).
+    pub patient: usize,
+    /// The week's part of the objective.
+    pub cost: f64,
+    /// (row, times used), rows ascending.
+    pub rows: Vec<(u32, f64)>,
+}
+
+#[cfg(not(feature = "highs"))]
+pub use dual_form::Master;
+#[cfg(feature = "highs")]
+pub use primal_form::Master;
+
+/// Without HiGHS: the dual LP on the pure-Rust engine, built afresh at each solve (editing
+/// a solved one re-solves at every added row, which was measured slower).
+#[cfg(not(feature = "highs"))]
+mod dual_form {
+    use std::time::Duration;
+
+    use microlp::{ComparisonOp, LinearExpr, OptimizationDirection, Problem, SolutionStatus};
+
+    use super::Column;
+
+    pub struct Master {
+        patients: usize,
+        capacities: Vec<f64>,
+        columns: Vec<Column>,
+    }
+
+    impl Master {
+        /// A master over `patients` and rows of the given capacities.
+        pub fn new(patients: usize, capacities: &[f64]) -> Self {
+            Master {
+                patients,
+                capacities: capacities.to_vec(),
+                columns: Vec::new(),
+            }
+        }
+
+        /// Adds a column, for the next [`Master::solve`].
+        pub fn add(&mut self, column: &Column) {
+            self.columns.push(column.clone());
+        }
+
+        /// The master's optimum and its prices, one per row; `None` when the LP fails,
+        /// takes longer than `time_limit` or a patient has no column yet.
+        pub fn solve(&mut self, time_limit: Duration) -> Option<(f64, Vec<f64>)> {
+            let mut problem = Problem::new(OptimizationDirection::Maximize);
+            problem.set_time_limit(time_limit);
+            let values: Vec<_> = (0..self.patients)
+                .map(|_| problem.add_var(1.0, (f64::NEG_INFINITY, f64::INFINITY)))
+                .collect();
+            let mut has_column = vec![false; self.patients];
+            let mut used = vec![false; self.capacities.len()];
+            for c in &self.columns {
+                has_column[c.patient] = true;
+                for &(i, _) in &c.rows {
+                    used[i as usize] = true;
+                }
+            }
+            if has_column.contains(&false) {
+                return None;
+            }
+            // Rows no column uses are priced zero: they would only lower the objective. The
+            // others are boxed by the dearest column: a price above it changes nothing a
+            // patient chooses, and without the box the engine was seen to report the LP
+            // unbounded.
+            let price_cap = self
+                .columns
+                .iter()
+                .map(|c| c.cost.abs())
+                .fold(1.0, f64::max);
+            let prices: Vec<_> = used
+                .iter()
+                .zip(&self.capacities)
+                .map(|(&u, &cap)| u.then(|| problem.add_var(-cap, (0.0, price_cap))))
+                .collect();
+            for c in &self.columns {
+                let mut expr = LinearExpr::empty();
+                expr.add(values[c.patient], 1.0);
+                for &(i, a) in &c.rows {
+                    expr.add(prices[i as usize].expect("a used row"), -a);
+                }
+                problem.add_constraint(expr, ComparisonOp::Le, c.cost);
+            }
+            let solution = problem.solve().ok()?.into_solution().ok()?;
+            if solution.status() != SolutionStatus::Optimal {
+                return None;
+            }
+            let prices = prices
+                .iter()
+                .map(|y| y.map_or(0.0, |y| solution.var_value_raw(y).max(0.0)))
+                .collect();
+            Some((solution.objective(), prices))
+        }
+    }
+}
+
+/// With HiGHS: the master itself, each new column added to the solved LP and re-solved
+/// from its basis; the prices are its capacity rows' duals.
+#[cfg(feature = "highs")]
+mod primal_form {
+    use std::time::Duration;
+
+    use highs::{ColProblem, HighsModelStatus, Model, Row, Sense, SolvedModel};
+
+    use super::Column;
+
+    pub struct Master {
+        rows: Vec<Row>,
+        patients: Vec<Row>,
+        has_column: Vec<bool>,
+        /// The LP between solves; `solved` after one.
+        model: Option<Model>,
+        solved: Option<SolvedModel>,
+        failed: bool,
+    }
+
+    impl Master {
+        /// A master over `patients` and rows of the given capacities.
+        pub fn new(patients: usize, capacities: &[f64]) -> Self {
+            let mut problem = ColProblem::default();
+            let rows = capacities.iter().map(|&c| problem.add_row(..=c)).collect();
+            let patient_rows = (0..patients).map(|_| problem.add_row(1.0..=1.0)).collect();
+            let mut model = Model::new(problem);
+            model.make_quiet();
+            model.set_option("threads", 1);
+            // Presolve would throw away the basis each re-solve starts from.
+            model.set_option("presolve", "off");
+            model.set_sense(Sense::Minimise);
+            Master {
+                rows,
+                patients: patient_rows,
+                has_column: vec![false; patients],
+                model: Some(model),
+                solved: None,
+                failed: false,
+            }
+        }
+
+        /// Adds a column, for the next [`Master::solve`].
+        pub fn add(&mut self, column: &Column) {
+            if self.failed {
+                return;
+            }
+            self.has_column[column.patient] = true;
+            let model = match (self.model.take(), self.solved.take()) {
+                (Some(model), _) => model,
+                (None, Some(solved)) => Model::from(solved),
+                (None, None) => return,
+            };
+            let model = self.model.insert(model);
+            let factors = std::iter::once((self.patients[column.patient], 1.0))
+                .chain(column.rows.iter().map(|&(i, a)| (self.rows[i as usize], a)));
+            if model.try_add_column(column.cost, 0.0.., factors).is_err() {
+                self.failed = true;
+            }
+        }
+
+        /// The master's optimum and its prices, one per row; `None` when the LP fails,
+        /// takes longer than `time_limit` or a patient has no column yet.
+        pub fn solve(&mut self, time_limit: Duration) -> Option<(f64, Vec<f64>)> {
+            if self.failed || self.has_column.contains(&false) {
+                return None;
+            }
+            if let Some(mut model) = self.model.take() {
+                model.set_option("time_limit", time_limit.as_secs_f64().max(0.01));
+                match model.try_solve() {
+                    Ok(s) if s.status() == HighsModelStatus::Optimal => self.solved = Some(s),
+                    _ => {
+                        self.failed = true;
+                        return None;
+                    }
+                }
+            }
+            let s = self.solved.as_ref()?;
+            let duals = s.get_solution();
+            // A `≤` row's dual is at most zero in a minimisation: the price is its negation.
+            let prices = duals.dual_rows()[..self.rows.len()]
+                .iter()
+                .map(|&d| (-d).max(0.0))
+                .collect();
+            Some((s.objective_value(), prices))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// Two patients, one row of capacity 1: each has a week using the row (cost 1) and one
+    /// without it (cost 5 and 3). The optimum gives the row to patient 0 (who saves 4 by
+    /// it, patient 1 only 2) and prices it between the two savings, at 2..=4, where the
+    /// Lagrangian meets the LP's value.
+    #[test]
+    fn master_prices_a_shared_row() {
+        let mut master = Master::new(2, &[1.0]);
+        for (patient, cost, rows) in [
+            (0, 1.0, vec![(0, 1.0)]),
+            (0, 5.0, vec![]),
+            (1, 1.0, vec![(0, 1.0)]),
+            (1, 3.0, vec![]),
+        ] {
+            master.add(&Column {
+                patient,
+                cost,
+                rows,
+            });
+        }
+        let (value, prices) = master.solve(LIMIT).expect("the LP solves");
+        assert!((value - 4.0).abs() < 1e-6, "{value}");
+        assert!((2.0 - 1e-6..=4.0 + 1e-6).contains(&prices[0]), "{prices:?}");
+        // The Lagrangian at these prices equals the LP's value (strong duality).
+        let lagrangian = (1.0 + prices[0]).min(5.0) + (1.0 + prices[0]).min(3.0) - prices[0];
+        assert!((lagrangian - value).abs() < 1e-6, "{lagrangian} vs {value}");
+        // A new column counts: patient 0 gets a week off the row at 1.5, so the row goes to
+        // patient 1 and its price falls to between the new savings, 0.5..=2.
+        master.add(&Column {
+            patient: 0,
+            cost: 1.5,
+            rows: vec![],
+        });
+        let (value, prices) = master.solve(LIMIT).expect("the LP solves");
+        assert!((value - 2.5).abs() < 1e-6, "{value}");
+        assert!((0.5 - 1e-6..=2.0 + 1e-6).contains(&prices[0]), "{prices:?}");
+    }
+}
