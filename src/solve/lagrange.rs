@@ -116,6 +116,9 @@ const COLUMNS_SMOOTHING: f64 = 0.5;
 /// leaves a weak lower bound (at 20,000 nodes 38 of 100 patients hit the limit and the
 /// bound gained 270 in 27 rounds; at 200,000 about 22 did and it gained 2,670 in 18).
 const PRICING_NODES: usize = 10;
+/// Node limit, in multiples of the pricing's, of the last search of the patients whose
+/// pricing at the best prices stopped at the limit.
+const POLISH_NODES: usize = 10;
 /// Weeks a patient's exact search hands back as columns: the best and those it found on
 /// the way.
 const WEEKS_KEPT: usize = 4;
@@ -577,25 +580,30 @@ pub fn lagrangian_bound(
             }
             counted
         };
-        // The bound at the multipliers (each patient's exact minimum, never below the
-        // quick one) and the weeks found on the way, as columns at their own cost.
-        let price = |duals: &[f64]| -> (f64, Vec<master::Column>) {
+        // Each patient's exact minimum at the multipliers (a lower bound, never below the
+        // quick one), whether its search stopped at `nodes` short of proving it, and the
+        // weeks found on the way as columns at their own cost; only the patients `redo`
+        // marks when given (the others `-inf`, nothing found).
+        let price = |duals: &[f64], nodes: usize, redo: Option<&[bool]>| {
             let (pi, mu) = duals.split_at(instants);
             let prefix = prefix_of(pi);
             let raised = |r: usize, oi: usize| raise(&prefix, mu, r, oi);
-            let parts: Vec<(f64, Vec<master::Column>)> = patients
+            let parts: Vec<(f64, bool, Vec<master::Column>)> = patients
                 .par_iter()
                 .enumerate()
                 .map_init(
                     || State::new(problem, state.domains),
                     |scratch, (p, pat)| {
+                        if redo.is_some_and(|redo| !redo[p]) {
+                            return (f64::NEG_INFINITY, false, Vec::new());
+                        }
                         let quick = quick_minimum(state, pat, &cheapest(&prefix, mu, pat), trip);
                         // Past the deadline the quick value stands (still a valid bound).
                         if budget.expired() {
-                            return (quick.0, Vec::new());
+                            return (quick.0, true, Vec::new());
                         }
-                        let nodes = PRICING_NODES * budget.node_limit;
                         let (low, weeks) = patient_week(scratch, &pat.requests, &raised, nodes);
+                        let found = weeks.last().map_or(f64::INFINITY, |w| w.0);
                         let columns = weeks
                             .into_iter()
                             .map(|(raised_cost, week)| master::Column {
@@ -608,13 +616,22 @@ pub fn lagrangian_bound(
                                 rows: rows_of(&week),
                             })
                             .collect();
-                        (low.max(quick.0), columns)
+                        let low = low.max(quick.0);
+                        (low, low < found - 1e-6, columns)
                     },
                 )
                 .collect();
-            let value = parts.iter().map(|p| p.0).sum::<f64>() + constant(pi, mu);
-            (value, parts.into_iter().flat_map(|p| p.1).collect())
+            let mut lows = Vec::with_capacity(parts.len());
+            let mut limited = Vec::with_capacity(parts.len());
+            let mut columns = Vec::new();
+            for (low, stopped, found) in parts {
+                lows.push(low);
+                limited.push(stopped);
+                columns.extend(found);
+            }
+            (lows, limited, columns)
         };
+        let pricing_nodes = PRICING_NODES * budget.node_limit;
         let row_capacity: Vec<f64> = std::iter::repeat_n(1.0, instants)
             .chain(caps.iter().copied())
             .collect();
@@ -667,6 +684,12 @@ pub fn lagrangian_bound(
             })
             .collect();
         add(&mut master, incumbent_weeks);
+        let constant_of = |duals: &[f64]| {
+            let (pi, mu) = duals.split_at(instants);
+            constant(pi, mu)
+        };
+        // Each patient's minimum at `center` and whether its search stopped at the limit.
+        let mut center_patients: Option<(Vec<f64>, Vec<bool>)> = None;
         while !budget.expired() && upper - best >= 1.0 {
             let left = budget.deadline.saturating_duration_since(Instant::now());
             let Some((master_value, lp)) = master.solve(left) else {
@@ -685,10 +708,12 @@ pub fn lagrangian_bound(
                     .zip(&lp)
                     .map(|(c, l)| alpha * c + (1.0 - alpha) * l)
                     .collect();
-                let (value, found) = price(&duals);
+                let (lows, limited, found) = price(&duals, pricing_nodes, None);
+                let value = lows.iter().sum::<f64>() + constant_of(&duals);
                 if value > best {
                     best = value;
                     center = duals;
+                    center_patients = Some((lows, limited));
                 }
                 added = add(&mut master, found);
                 if added > 0 || budget.expired() {
@@ -704,6 +729,25 @@ pub fn lagrangian_bound(
             }
             if added == 0 {
                 break;
+            }
+        }
+        // With time left, the patients whose searches stopped at the limit at the best
+        // prices are searched again, deeper: the bound there is held back by them most.
+        if let Some((mut lows, limited)) = center_patients {
+            if !budget.expired() && limited.contains(&true) {
+                let nodes = POLISH_NODES * pricing_nodes;
+                let (deeper, _, _) = price(&center, nodes, Some(&limited));
+                for (low, d) in lows.iter_mut().zip(deeper) {
+                    *low = low.max(d);
+                }
+                best = best.max(lows.iter().sum::<f64>() + constant_of(&center));
+                if trace {
+                    eprintln!(
+                        "trace: columns: {} patients searched deeper, bound {best:.1} at {:.2}s",
+                        limited.iter().filter(|&&l| l).count(),
+                        t0.elapsed().as_secs_f64()
+                    );
+                }
             }
         }
     }
