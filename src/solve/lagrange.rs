@@ -107,18 +107,11 @@ const COLUMNS_MAX_REQUESTS: usize = 500;
 /// pure-Rust master LP (10-30 s a round) 14428 after 60 s and 15002 after 113 s. Within a
 /// 60 s limit the search needs that time more.
 const COLUMNS_MIN_SECONDS: f64 = if cfg!(feature = "highs") { 60.0 } else { 100.0 };
-/// Weight of the best prices so far in the prices each round tries first (Wentges'
-/// smoothing: the master's own prices jump between extreme points, where the Lagrangian
-/// is poor).
-const COLUMNS_SMOOTHING: f64 = 0.5;
 /// Node limit of a patient's week in column generation, in multiples of the exact pass's:
 /// at the master's prices many more weeks are close in cost, and a search stopped early
 /// leaves a weak lower bound (at 20,000 nodes 38 of 100 patients hit the limit and the
 /// bound gained 270 in 27 rounds; at 200,000 about 22 did and it gained 2,670 in 18).
 const PRICING_NODES: usize = 10;
-/// Node limit, in multiples of the pricing's, of the last search of the patients whose
-/// pricing at the best prices stopped at the limit.
-const POLISH_NODES: usize = 10;
 /// Weeks a patient's exact search hands back as columns: the best and those it found on
 /// the way.
 const WEEKS_KEPT: usize = 4;
@@ -632,25 +625,6 @@ pub fn lagrangian_bound(
             (lows, limited, columns)
         };
         let pricing_nodes = PRICING_NODES * budget.node_limit;
-        let row_capacity: Vec<f64> = std::iter::repeat_n(1.0, instants)
-            .chain(caps.iter().copied())
-            .collect();
-        let mut master = master::Master::new(patients.len(), &row_capacity);
-        let mut seen: std::collections::HashSet<(usize, Vec<(u32, u32)>)> = Default::default();
-        let mut add = |master: &mut master::Master, found: Vec<master::Column>| {
-            let mut added = 0;
-            for c in found {
-                let key = (
-                    c.patient,
-                    c.rows.iter().map(|&(i, a)| (i, a as u32)).collect(),
-                );
-                if seen.insert(key) {
-                    master.add(&c);
-                    added += 1;
-                }
-            }
-            added
-        };
         // The incumbent's weeks: with them the master is feasible and at most the
         // incumbent from the start.
         let mut scratch = State::new(problem, state.domains);
@@ -683,73 +657,31 @@ pub fn lagrangian_bound(
                 }
             })
             .collect();
-        add(&mut master, incumbent_weeks);
+        let row_capacity: Vec<f64> = std::iter::repeat_n(1.0, instants)
+            .chain(caps.iter().copied())
+            .collect();
         let constant_of = |duals: &[f64]| {
             let (pi, mu) = duals.split_at(instants);
             constant(pi, mu)
         };
-        // Each patient's minimum at `center` and whether its search stopped at the limit.
-        let mut center_patients: Option<(Vec<f64>, Vec<bool>)> = None;
-        while !budget.expired() && upper - best >= 1.0 {
-            let left = budget.deadline.saturating_duration_since(Instant::now());
-            let Some((master_value, lp)) = master.solve(left) else {
-                break;
-            };
-            if master_value - best < 1.0 {
-                break;
-            }
-            rounds += 1;
-            // The smoothed prices first; the master's own when those bring no new week (if
-            // neither does, the master is optimal over every week the searches can find).
-            let mut added = 0;
-            for alpha in [COLUMNS_SMOOTHING, 0.0] {
-                let duals: Vec<f64> = center
-                    .iter()
-                    .zip(&lp)
-                    .map(|(c, l)| alpha * c + (1.0 - alpha) * l)
-                    .collect();
-                let (lows, limited, found) = price(&duals, pricing_nodes, None);
-                let value = lows.iter().sum::<f64>() + constant_of(&duals);
-                if value > best {
-                    best = value;
-                    center = duals;
-                    center_patients = Some((lows, limited));
-                }
-                added = add(&mut master, found);
-                if added > 0 || budget.expired() {
-                    break;
-                }
-            }
-            if trace {
-                eprintln!(
-                    "trace: columns round {rounds}: master {master_value:.1}, bound {best:.1}, \
-                     +{added} columns at {:.2}s",
-                    t0.elapsed().as_secs_f64()
-                );
-            }
-            if added == 0 {
-                break;
-            }
-        }
-        // With time left, the patients whose searches stopped at the limit at the best
-        // prices are searched again, deeper: the bound there is held back by them most.
-        if let Some((mut lows, limited)) = center_patients {
-            if !budget.expired() && limited.contains(&true) {
-                let nodes = POLISH_NODES * pricing_nodes;
-                let (deeper, _, _) = price(&center, nodes, Some(&limited));
-                for (low, d) in lows.iter_mut().zip(deeper) {
-                    *low = low.max(d);
-                }
-                best = best.max(lows.iter().sum::<f64>() + constant_of(&center));
-                if trace {
-                    eprintln!(
-                        "trace: columns: {} patients searched deeper, bound {best:.1} at {:.2}s",
-                        limited.iter().filter(|&&l| l).count(),
-                        t0.elapsed().as_secs_f64()
-                    );
-                }
-            }
-        }
+        let generated = master::generate_columns(
+            master::Generation {
+                patients: patients.len(),
+                row_capacity: &row_capacity,
+                start: incumbent_weeks,
+                center,
+                bound: best,
+                upper,
+                nodes: pricing_nodes,
+                deadline: budget.deadline,
+                cancel: budget.cancel,
+                trace: trace.then_some(t0),
+            },
+            &price,
+            &constant_of,
+        );
+        best = generated.bound;
+        rounds = generated.rounds;
     }
     Lagrangian {
         bound: best,

@@ -1,5 +1,5 @@
-//! The restricted master LP of a column generation over patient weeks (see
-//! [`lagrange`](super::lagrange)): the prices it gives are the next multipliers to try.
+//! Column generation over patient weeks, which takes the Lagrangian bound of
+//! [`lagrange`](super::lagrange) further: the restricted master LP and the rounds around it.
 //!
 //! The master chooses, for every patient, a convex combination of the weeks found so far
 //! (columns), at least cost, using each coupling row (a provider's or resource's instant,
@@ -15,6 +15,10 @@
 //!
 //! is solved directly, whose values `y` are the prices.
 
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
 /// A week of one patient: its objective and the coupling rows it uses, with multiplicity.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Column {
@@ -24,6 +28,149 @@ pub struct Column {
     pub cost: f64,
     /// (row, times used), rows ascending.
     pub rows: Vec<(u32, f64)>,
+}
+
+/// Weight of the best prices so far in the prices each round tries first (Wentges'
+/// smoothing: the master's own prices jump between extreme points, where the Lagrangian
+/// is poor).
+const SMOOTHING: f64 = 0.5;
+/// Node limit, in multiples of the pricing's, of the last search of the patients whose
+/// pricing at the best prices stopped at the limit.
+const DEEPER_NODES: usize = 10;
+
+/// Where a column generation starts and what limits it.
+pub struct Generation<'a> {
+    pub patients: usize,
+    pub row_capacity: &'a [f64],
+    /// Weeks for every patient, making the master feasible (the incumbent's).
+    pub start: Vec<Column>,
+    /// The multipliers of the best bound so far, and that bound.
+    pub center: Vec<f64>,
+    pub bound: f64,
+    /// A schedule's objective: nothing is left to prove within 1 of it.
+    pub upper: f64,
+    /// Node limit of a patient's search in pricing.
+    pub nodes: usize,
+    pub deadline: Instant,
+    pub cancel: &'a AtomicBool,
+    /// When the rounds are traced: the bound's start time.
+    pub trace: Option<Instant>,
+}
+
+/// What a column generation reached.
+pub struct Generated {
+    /// The best bound: at least the one it started from.
+    pub bound: f64,
+    pub rounds: usize,
+}
+
+/// Prices the patients at multipliers with a node limit (all of them, or those marked):
+/// each one's lower bound (`-inf` when not asked), whether its search stopped at the node
+/// limit short of proving it, and the weeks found as columns.
+pub type Pricing<'a> =
+    dyn Fn(&[f64], usize, Option<&[bool]>) -> (Vec<f64>, Vec<bool>, Vec<Column>) + 'a;
+
+/// Rounds of column generation: solve the master over the columns so far; price the
+/// patients at its prices smoothed towards the best so far (at the master's own when that
+/// brings no new week); add the weeks found. Stops when the master meets the bound, no new
+/// week comes, or at the deadline; then, with time left, searches the patients stopped at
+/// the node limit at the best prices again, deeper. `constant(duals)` is the Lagrangian's
+/// term of the multipliers alone.
+pub fn generate_columns(
+    start: Generation,
+    price: &Pricing,
+    constant: &dyn Fn(&[f64]) -> f64,
+) -> Generated {
+    let Generation {
+        patients,
+        row_capacity,
+        start: first,
+        mut center,
+        mut bound,
+        upper,
+        nodes,
+        deadline,
+        cancel,
+        trace,
+    } = start;
+    let expired = || Instant::now() >= deadline || cancel.load(Ordering::Relaxed);
+    let mut master = Master::new(patients, row_capacity);
+    let mut seen: HashSet<(usize, Vec<(u32, u32)>)> = HashSet::new();
+    let mut add = |master: &mut Master, found: Vec<Column>| {
+        let mut added = 0;
+        for c in found {
+            let key = (
+                c.patient,
+                c.rows.iter().map(|&(i, a)| (i, a as u32)).collect(),
+            );
+            if seen.insert(key) {
+                master.add(&c);
+                added += 1;
+            }
+        }
+        added
+    };
+    add(&mut master, first);
+    // Each patient's minimum at `center` and whether its search stopped at the limit.
+    let mut at_center: Option<(Vec<f64>, Vec<bool>)> = None;
+    let mut rounds = 0;
+    while !expired() && upper - bound >= 1.0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Some((master_value, lp)) = master.solve(left) else {
+            break;
+        };
+        if master_value - bound < 1.0 {
+            break;
+        }
+        rounds += 1;
+        let mut added = 0;
+        for alpha in [SMOOTHING, 0.0] {
+            let duals: Vec<f64> = center
+                .iter()
+                .zip(&lp)
+                .map(|(c, l)| alpha * c + (1.0 - alpha) * l)
+                .collect();
+            let (lows, limited, found) = price(&duals, nodes, None);
+            let value = lows.iter().sum::<f64>() + constant(&duals);
+            if value > bound {
+                bound = value;
+                center = duals;
+                at_center = Some((lows, limited));
+            }
+            added = add(&mut master, found);
+            if added > 0 || expired() {
+                break;
+            }
+        }
+        if let Some(t0) = trace {
+            eprintln!(
+                "trace: columns round {rounds}: master {master_value:.1}, bound {bound:.1}, \
+                 +{added} columns at {:.2}s",
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        if added == 0 {
+            break;
+        }
+    }
+    // The patients stopped at the node limit hold the bound back most.
+    if let Some((mut lows, limited)) = at_center {
+        if !expired() && limited.contains(&true) {
+            let (deeper, _, _) = price(&center, DEEPER_NODES * nodes, Some(&limited));
+            for (low, d) in lows.iter_mut().zip(deeper) {
+                *low = low.max(d);
+            }
+            bound = bound.max(lows.iter().sum::<f64>() + constant(&center));
+            if let Some(t0) = trace {
+                eprintln!(
+                    "trace: columns: {} patients searched deeper, bound {bound:.1} at {:.2}s",
+                    limited.iter().filter(|&&l| l).count(),
+                    t0.elapsed().as_secs_f64()
+                );
+            }
+        }
+    }
+    Generated { bound, rounds }
 }
 
 #[cfg(not(feature = "highs"))]
