@@ -323,24 +323,89 @@ pub fn lagrangian_bound(
         let value = solved.iter().map(|(c, _)| c).sum::<f64>() + constant(pi, mu);
         (value, solved)
     };
-    let exact = |pi: &[f64], mu: &[f64]| -> f64 {
+    // The coupling rows a week uses, with multiplicity: its instants, then its provider-day
+    // caps numbered after them (the multipliers' layout).
+    let rows_of = |week: &[(usize, u32)]| -> Vec<(u32, f64)> {
+        let mut rows: Vec<u32> = Vec::new();
+        for &(r, oi) in week {
+            for (lo, hi) in ranges_of(r, oi as usize) {
+                rows.extend(lo..hi);
+            }
+            let cap = uses[r][oi as usize].cap;
+            if cap != NO_CAP {
+                rows.push(instants as u32 + cap);
+            }
+        }
+        rows.sort_unstable();
+        let mut counted: Vec<(u32, f64)> = Vec::with_capacity(rows.len());
+        for i in rows {
+            match counted.last_mut() {
+                Some(last) if last.0 == i => last.1 += 1.0,
+                _ => counted.push((i, 1.0)),
+            }
+        }
+        counted
+    };
+    // Each patient's exact minimum at the multipliers (a lower bound, never below the
+    // quick one), whether its search stopped at `nodes` short of proving it, and, when
+    // `columns`, the weeks found on the way as columns at their own cost; only the
+    // patients `redo` marks when given (the others `-inf`, nothing found).
+    let price_patients = |duals: &[f64], nodes: usize, redo: Option<&[bool]>, columns: bool| {
+        let (pi, mu) = duals.split_at(instants);
         let prefix = prefix_of(pi);
         let raised = |r: usize, oi: usize| raise(&prefix, mu, r, oi);
-        let parts: Vec<f64> = patients
+        let parts: Vec<(f64, bool, Vec<master::Column>)> = patients
             .par_iter()
+            .enumerate()
             .map_init(
                 || State::new(problem, state.domains),
-                |scratch, pat| {
-                    let quick = quick_minimum(state, pat, &cheapest(&prefix, mu, pat), trip).0;
+                |scratch, (p, pat)| {
+                    if redo.is_some_and(|redo| !redo[p]) {
+                        return (f64::NEG_INFINITY, false, Vec::new());
+                    }
+                    let quick = quick_minimum(state, pat, &cheapest(&prefix, mu, pat), trip);
                     // Past the deadline the quick value stands (still a valid bound).
                     if budget.expired() {
-                        return quick;
+                        return (quick.0, true, Vec::new());
                     }
-                    patient_minimum(scratch, &pat.requests, &raised, budget.node_limit).max(quick)
+                    let (low, weeks) = patient_week(scratch, &pat.requests, &raised, nodes);
+                    let found = weeks.last().map_or(f64::INFINITY, |w| w.0);
+                    let weeks = if columns { weeks } else { Vec::new() };
+                    let columns = weeks
+                        .into_iter()
+                        .map(|(raised_cost, week)| master::Column {
+                            patient: p,
+                            cost: raised_cost
+                                - week
+                                    .iter()
+                                    .map(|&(r, oi)| raised(r, oi as usize))
+                                    .sum::<f64>(),
+                            rows: rows_of(&week),
+                        })
+                        .collect();
+                    let low = low.max(quick.0);
+                    (low, low < found - 1e-6, columns)
                 },
             )
             .collect();
-        parts.iter().sum::<f64>() + constant(pi, mu)
+        let mut lows = Vec::with_capacity(parts.len());
+        let mut limited = Vec::with_capacity(parts.len());
+        let mut columns = Vec::new();
+        for (low, stopped, found) in parts {
+            lows.push(low);
+            limited.push(stopped);
+            columns.extend(found);
+        }
+        (lows, limited, columns)
+    };
+    let constant_of = |duals: &[f64]| {
+        let (pi, mu) = duals.split_at(instants);
+        constant(pi, mu)
+    };
+    // The exact bound at the multipliers, each patient's week searched to the node limit.
+    let exact = |duals: &[f64]| -> f64 {
+        let (lows, _, _) = price_patients(duals, budget.node_limit, None, false);
+        lows.iter().sum::<f64>() + constant_of(duals)
     };
 
     // Projected subgradient ascent on the day-by-day relaxation. Every `π, μ ≥ 0` gives a
@@ -523,8 +588,7 @@ pub fn lagrangian_bound(
         if k == 1 && quick_zero + 2.0 * (best - quick_best) <= best {
             break;
         }
-        let (pi, mu) = duals.split_at(instants);
-        let value = exact(pi, mu);
+        let value = exact(&duals);
         if value > best {
             best = value;
             center = duals;
@@ -552,82 +616,9 @@ pub fn lagrangian_bound(
         && time_left >= COLUMNS_MIN_SECONDS
         && upper - best >= 1.0
     {
-        let rows_of = |week: &[(usize, u32)]| -> Vec<(u32, f64)> {
-            let mut rows: Vec<u32> = Vec::new();
-            for &(r, oi) in week {
-                for (lo, hi) in ranges_of(r, oi as usize) {
-                    rows.extend(lo..hi);
-                }
-                let cap = uses[r][oi as usize].cap;
-                if cap != NO_CAP {
-                    rows.push(instants as u32 + cap);
-                }
-            }
-            rows.sort_unstable();
-            let mut counted: Vec<(u32, f64)> = Vec::with_capacity(rows.len());
-            for i in rows {
-                match counted.last_mut() {
-                    Some(last) if last.0 == i => last.1 += 1.0,
-                    _ => counted.push((i, 1.0)),
-                }
-            }
-            counted
-        };
-        // Each patient's exact minimum at the multipliers (a lower bound, never below the
-        // quick one), whether its search stopped at `nodes` short of proving it, and the
-        // weeks found on the way as columns at their own cost; only the patients `redo`
-        // marks when given (the others `-inf`, nothing found).
-        let price = |duals: &[f64], nodes: usize, redo: Option<&[bool]>| {
-            let (pi, mu) = duals.split_at(instants);
-            let prefix = prefix_of(pi);
-            let raised = |r: usize, oi: usize| raise(&prefix, mu, r, oi);
-            let parts: Vec<(f64, bool, Vec<master::Column>)> = patients
-                .par_iter()
-                .enumerate()
-                .map_init(
-                    || State::new(problem, state.domains),
-                    |scratch, (p, pat)| {
-                        if redo.is_some_and(|redo| !redo[p]) {
-                            return (f64::NEG_INFINITY, false, Vec::new());
-                        }
-                        let quick = quick_minimum(state, pat, &cheapest(&prefix, mu, pat), trip);
-                        // Past the deadline the quick value stands (still a valid bound).
-                        if budget.expired() {
-                            return (quick.0, true, Vec::new());
-                        }
-                        let (low, weeks) = patient_week(scratch, &pat.requests, &raised, nodes);
-                        let found = weeks.last().map_or(f64::INFINITY, |w| w.0);
-                        let columns = weeks
-                            .into_iter()
-                            .map(|(raised_cost, week)| master::Column {
-                                patient: p,
-                                cost: raised_cost
-                                    - week
-                                        .iter()
-                                        .map(|&(r, oi)| raised(r, oi as usize))
-                                        .sum::<f64>(),
-                                rows: rows_of(&week),
-                            })
-                            .collect();
-                        let low = low.max(quick.0);
-                        (low, low < found - 1e-6, columns)
-                    },
-                )
-                .collect();
-            let mut lows = Vec::with_capacity(parts.len());
-            let mut limited = Vec::with_capacity(parts.len());
-            let mut columns = Vec::new();
-            for (low, stopped, found) in parts {
-                lows.push(low);
-                limited.push(stopped);
-                columns.extend(found);
-            }
-            (lows, limited, columns)
-        };
         let pricing_nodes = PRICING_NODES * budget.node_limit;
         // The incumbent's weeks: with them the master is feasible and at most the
         // incumbent from the start.
-        let mut scratch = State::new(problem, state.domains);
         let incumbent_weeks: Vec<master::Column> = patients
             .iter()
             .enumerate()
@@ -637,22 +628,9 @@ pub fn lagrangian_bound(
                     .iter()
                     .filter_map(|&r| Some((r, incumbent.assign[r]?)))
                     .collect();
-                let before = scratch.total();
-                for &(r, oi) in &week {
-                    scratch.place(r, oi);
-                }
-                let unplaced: i64 = pat
-                    .requests
-                    .iter()
-                    .map(|&r| unplaced_weight(problem, r))
-                    .sum();
-                let cost = (scratch.total() - before + unplaced) as f64;
-                for &(r, _) in &week {
-                    scratch.remove(r);
-                }
                 master::Column {
                     patient: p,
-                    cost,
+                    cost: super::comp_total(incumbent, &pat.requests) as f64,
                     rows: rows_of(&week),
                 }
             })
@@ -660,10 +638,6 @@ pub fn lagrangian_bound(
         let row_capacity: Vec<f64> = std::iter::repeat_n(1.0, instants)
             .chain(caps.iter().copied())
             .collect();
-        let constant_of = |duals: &[f64]| {
-            let (pi, mu) = duals.split_at(instants);
-            constant(pi, mu)
-        };
         let generated = master::generate_columns(
             master::Generation {
                 patients: patients.len(),
@@ -677,7 +651,9 @@ pub fn lagrangian_bound(
                 cancel: budget.cancel,
                 trace: trace.then_some(t0),
             },
-            &price,
+            &|duals: &[f64], nodes: usize, redo: Option<&[bool]>| {
+                price_patients(duals, nodes, redo, true)
+            },
             &constant_of,
         );
         best = generated.bound;
@@ -794,17 +770,8 @@ fn relaxed_minimum(
 /// dropped — with each option's cost raised by `extra(r, option)`. Depth-first branch and
 /// bound from an empty `state` (left empty on return). Past `node_limit` nodes, the least of
 /// the best week found and the bounds of the subtrees left unexplored: still a lower bound.
-fn patient_minimum(
-    state: &mut State,
-    requests: &[usize],
-    extra: &dyn Fn(usize, usize) -> f64,
-    node_limit: usize,
-) -> f64 {
-    patient_week(state, requests, extra, node_limit).0
-}
-
-/// [`patient_minimum`] and the last weeks its search found, the best last: their raised
-/// cost (the patient's objective plus the raises) and the (request, option) pairs placed.
+/// With it, the last weeks the search found, the best last: their raised cost (the
+/// patient's objective plus the raises) and the (request, option) pairs placed.
 fn patient_week(
     state: &mut State,
     requests: &[usize],
@@ -1365,10 +1332,10 @@ mod tests {
                 if requests.len() < 3 {
                     continue;
                 }
-                let exact = patient_minimum(&mut state, &requests, &raised, usize::MAX);
+                let exact = patient_week(&mut state, &requests, &raised, usize::MAX).0;
                 assert!(exact.is_finite(), "patient {q}");
                 for limit in [1, 3, 10, 30, 100, 300] {
-                    let bound = patient_minimum(&mut state, &requests, &raised, limit);
+                    let bound = patient_week(&mut state, &requests, &raised, limit).0;
                     assert!(
                         bound <= exact + 1e-6,
                         "patient {q}, limit {limit}: {bound} above the minimum {exact}"
