@@ -182,7 +182,7 @@ fn bound(fx: &Fixture, upper: i64) -> f64 {
         node_limit: LAGRANGE_NODES,
         deterministic: true,
     };
-    lagrange::lagrangian_bound(&empty, &fx.comp, &empty, upper, budget).bound
+    lagrange::lagrangian_bound(&empty, &fx.comp, upper, budget).bound
 }
 
 fn phases(c: &mut Criterion) {

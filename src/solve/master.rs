@@ -8,8 +8,8 @@
 //! `min Σ_k cost_k λ_k   s.t.   Σ_{k of p} λ_k = 1 (every patient p),   Σ_k a_ik λ_k ≤ cap_i,   λ ≥ 0`.
 //!
 //! Its optimum bounds the Lagrangian dual from above; the prices are the capacity rows'
-//! duals. With HiGHS the LP is kept and each new column is added to it and re-solved from
-//! the basis. The pure-Rust engine reports no duals, so there the dual LP,
+//! duals. With HiGHS the LP is kept, each new column added to it, and solved by the
+//! interior point method (central prices). The pure-Rust engine reports no duals, so there the dual LP,
 //!
 //! `max Σ_p v_p − Σ_i cap_i · y_i   s.t.   v_p − Σ_i a_ik · y_i ≤ cost_k,   y ≥ 0`,
 //!
@@ -116,7 +116,11 @@ pub fn generate_columns(
     let mut rounds = 0;
     while !expired() && upper - bound >= 1.0 {
         let left = deadline.saturating_duration_since(Instant::now());
-        let Some((master_value, lp)) = master.solve(left) else {
+        let solving = Instant::now();
+        let solved = master.solve(left);
+        let master_seconds = solving.elapsed().as_secs_f64();
+        let mut at_limit = 0;
+        let Some((master_value, lp)) = solved else {
             break;
         };
         if master_value - bound < 1.0 {
@@ -131,6 +135,7 @@ pub fn generate_columns(
                 .map(|(c, l)| alpha * c + (1.0 - alpha) * l)
                 .collect();
             let (lows, limited, found) = price(&duals, nodes, None);
+            at_limit = limited.iter().filter(|&&l| l).count();
             let value = lows.iter().sum::<f64>() + constant(&duals);
             if value > bound {
                 bound = value;
@@ -144,8 +149,9 @@ pub fn generate_columns(
         }
         if let Some(t0) = trace {
             eprintln!(
-                "trace: columns round {rounds}: master {master_value:.1}, bound {bound:.1}, \
-                 +{added} columns at {:.2}s",
+                "trace: columns round {rounds}: master {master_value:.1} \
+                 ({master_seconds:.2}s), bound {bound:.1}, +{added} columns, {at_limit} \
+                 patients at the node limit, at {:.2}s",
                 t0.elapsed().as_secs_f64()
             );
         }
@@ -263,8 +269,8 @@ mod dual_form {
     }
 }
 
-/// With HiGHS: the master itself, each new column added to the solved LP and re-solved
-/// from its basis; the prices are its capacity rows' duals.
+/// With HiGHS: the master itself, each new column added to the solved LP, which is solved
+/// again by the interior point method; the prices are its capacity rows' duals.
 #[cfg(feature = "highs")]
 mod primal_form {
     use std::time::Duration;
@@ -292,8 +298,15 @@ mod primal_form {
             let mut model = Model::new(problem);
             model.make_quiet();
             model.set_option("threads", 1);
-            // Presolve would throw away the basis each re-solve starts from.
+            // The interior point method, without crossover, gives prices from the middle of
+            // the optimal face rather than a vertex's, which steer the pricing better while
+            // the master is degenerate (5-minute grid, 100 patients, `--time-limit 300`: the
+            // master left the schedule's value in 3 rounds instead of 6, the bound 17389
+            // instead of 17295) and are found faster (0.5-1 s a solve instead of 1-1.5 s
+            // from the last basis by the simplex method).
             model.set_option("presolve", "off");
+            model.set_option("solver", "ipm");
+            model.set_option("run_crossover", "off");
             model.set_sense(Sense::Minimise);
             Master {
                 rows,
