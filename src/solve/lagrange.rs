@@ -931,8 +931,12 @@ fn patient_week(
         idle_per_min: problem.weights.idle_per_min as f64,
         grid: problem.grid.max(1),
         weeks: Vec::new(),
+        penalties: Vec::new(),
+        aways: Vec::new(),
+        in_person_by_day: Vec::new(),
     };
-    search.descend(state, 0, base);
+    let day = search.day_state(state, 0);
+    search.descend(state, 0, base, &day);
     (search.best.min(search.abandoned), search.weeks)
 }
 
@@ -963,14 +967,18 @@ struct Step {
 /// waiting so far by day and the appointments each day still has room for.
 struct DayState {
     open: u32,
-    waiting: Vec<f64>,
-    room: Vec<u32>,
+    /// Per day (fixed arrays: a node's day state is built without allocating them).
+    waiting: [f64; MAX_DAYS],
+    room: [u32; MAX_DAYS],
     /// Per step, the days its in-person (`[0]`) and telehealth (`[1]`) options may still
     /// come on, given where its prerequisites were placed (none once one was left out).
     allowed: Vec<[u32; 2]>,
     /// Per day, the sites the patient already comes to (bit per site index).
-    sites: Vec<u64>,
+    sites: [u64; MAX_DAYS],
 }
+
+/// Most days in a week (day sets are `u32` masks).
+const MAX_DAYS: usize = 32;
 
 struct Search<'s> {
     steps: &'s [Step],
@@ -994,6 +1002,10 @@ struct Search<'s> {
     grid: i32,
     /// The last weeks found, each better than those before, the best last.
     weeks: Vec<PatientWeek>,
+    /// Scratch for [`Search::rest`].
+    penalties: Vec<f64>,
+    aways: Vec<f64>,
+    in_person_by_day: Vec<f64>,
 }
 
 impl Search<'_> {
@@ -1003,7 +1015,7 @@ impl Search<'_> {
     ///
     /// Waiting already there counts as removable on the days that the steps from `fill` on
     /// can come on.
-    fn rest(&self, k: usize, day: &DayState, fill: usize) -> f64 {
+    fn rest(&mut self, k: usize, day: &DayState, fill: usize) -> f64 {
         let open = day.open;
         let steps = &self.steps[k..];
         let offered = self.offered[k];
@@ -1016,27 +1028,52 @@ impl Search<'_> {
             .sum();
         // The waiting a day's first appointment at a new site adds is shared among the
         // steps that could bring one, so that it is counted at most once per day.
-        let sharers: Vec<f64> = (0..self.ndays)
-            .map(|d| {
-                let n = steps
-                    .iter()
-                    .enumerate()
-                    .filter(|&(j, s)| {
-                        day.allowed[k + j][0] & (1 << d) != 0
-                            && s.sites[d] != 0
-                            && s.sites[d] & day.sites[d] == 0
-                    })
-                    .count();
-                n.max(1) as f64
-            })
-            .collect();
+        let mut sharers = [1.0f64; MAX_DAYS];
+        for (d, sharer) in sharers.iter_mut().enumerate().take(self.ndays) {
+            let n = steps
+                .iter()
+                .enumerate()
+                .filter(|&(j, s)| {
+                    day.allowed[k + j][0] & (1 << d) != 0
+                        && s.sites[d] != 0
+                        && s.sites[d] & day.sites[d] == 0
+                })
+                .count();
+            *sharer = n.max(1) as f64;
+        }
         let new_days = offered & !open;
         let trips_left = self
             .max_trips
             .map_or(u32::MAX, |m| m.saturating_sub(open.count_ones()));
+        // What does not depend on the travel days: each step's best away from them (by
+        // telehealth or left out) and its least in person by day (infinite where it cannot).
+        let ndays = self.ndays;
+        let mut aways = std::mem::take(&mut self.aways);
+        let mut in_person_by_day = std::mem::take(&mut self.in_person_by_day);
+        aways.clear();
+        in_person_by_day.clear();
+        for (j, s) in steps.iter().enumerate() {
+            let [in_days, tele_days] = day.allowed[k + j];
+            let mut tele = f64::INFINITY;
+            let mut left = tele_days;
+            while left != 0 {
+                let d = left.trailing_zeros() as usize;
+                tele = tele.min(s.tele[d]);
+                left &= left - 1;
+            }
+            aways.push(if s.may_skip { tele.min(0.0) } else { tele });
+            let can = offered & in_days;
+            in_person_by_day.extend((0..ndays).map(|d| {
+                if can & (1 << d) != 0 {
+                    s.in_person[d] + self.travel_floor(s, day, d) / sharers[d]
+                } else {
+                    f64::INFINITY
+                }
+            }));
+        }
         let mut least = f64::INFINITY;
         let mut set = new_days;
-        let mut penalties: Vec<f64> = Vec::with_capacity(steps.len());
+        let mut penalties = std::mem::take(&mut self.penalties);
         loop {
             if set.count_ones() <= trips_left {
                 let days = set | open;
@@ -1047,22 +1084,13 @@ impl Search<'_> {
                     .fold(0u32, u32::saturating_add);
                 let mut cost = self.trip * f64::from(set.count_ones());
                 penalties.clear();
-                for (j, s) in steps.iter().enumerate() {
-                    let [in_days, tele_days] = day.allowed[k + j];
-                    let mut tele = f64::INFINITY;
-                    let mut left = tele_days;
-                    while left != 0 {
-                        let d = left.trailing_zeros() as usize;
-                        tele = tele.min(s.tele[d]);
-                        left &= left - 1;
-                    }
-                    let away = if s.may_skip { tele.min(0.0) } else { tele };
+                for (j, &away) in aways.iter().enumerate() {
+                    let by_day = &in_person_by_day[j * ndays..(j + 1) * ndays];
                     let mut in_person = f64::INFINITY;
-                    let mut left = days & offered & in_days;
+                    let mut left = days;
                     while left != 0 {
                         let d = left.trailing_zeros() as usize;
-                        in_person = in_person
-                            .min(s.in_person[d] + self.travel_floor(s, day, d) / sharers[d]);
+                        in_person = in_person.min(by_day[d]);
                         left &= left - 1;
                     }
                     if in_person < away {
@@ -1085,6 +1113,9 @@ impl Search<'_> {
             }
             set = (set - 1) & new_days;
         }
+        self.penalties = penalties;
+        self.aways = aways;
+        self.in_person_by_day = in_person_by_day;
         least - refill
     }
 
@@ -1119,20 +1150,24 @@ impl Search<'_> {
     /// Where the week stands with the first `decided` steps placed or left out.
     fn day_state(&self, state: &State, decided: usize) -> DayState {
         let mut open = 0u32;
-        let mut waiting = Vec::with_capacity(self.ndays);
-        let mut room = Vec::with_capacity(self.ndays);
+        let mut waiting = [0.0; MAX_DAYS];
+        let mut room = [0; MAX_DAYS];
+        let mut sites = [0u64; MAX_DAYS];
         for d in 0..self.ndays {
             if state.travels(self.patient, d) {
                 open |= 1 << d;
-                waiting.push(state.patient_day_cost(self.patient, d, None) as f64 - self.trip);
-            } else {
-                waiting.push(0.0);
+                waiting[d] = state.patient_day_cost(self.patient, d, None) as f64 - self.trip;
             }
             let booked = state.patient_day_count(self.patient, d) as u32;
-            room.push(
-                self.max_per_day
-                    .map_or(u32::MAX, |m| m.saturating_sub(booked)),
-            );
+            room[d] = self
+                .max_per_day
+                .map_or(u32::MAX, |m| m.saturating_sub(booked));
+            sites[d] = state
+                .patient_day(self.patient, d)
+                .iter()
+                .filter_map(|&r| state.placed(r as usize)?.site)
+                .filter(|&x| x < 64)
+                .fold(0u64, |m, x| m | 1 << x);
         }
         let all = (1u32 << self.ndays) - 1;
         let allowed = self
@@ -1170,16 +1205,6 @@ impl Search<'_> {
                 masks
             })
             .collect();
-        let sites = (0..self.ndays)
-            .map(|d| {
-                state
-                    .patient_day(self.patient, d)
-                    .iter()
-                    .filter_map(|&r| state.placed(r as usize)?.site)
-                    .filter(|&x| x < 64)
-                    .fold(0u64, |m, x| m | 1 << x)
-            })
-            .collect();
         DayState {
             open,
             waiting,
@@ -1189,8 +1214,9 @@ impl Search<'_> {
         }
     }
 
-    /// Explores step `k` on with the objective so far `cost`; false when out of nodes.
-    fn descend(&mut self, state: &mut State, k: usize, cost: f64) -> bool {
+    /// Explores step `k` on with the objective so far `cost` and the week standing as
+    /// `day` (the first `k` steps decided); false when out of nodes.
+    fn descend(&mut self, state: &mut State, k: usize, cost: f64, day: &DayState) -> bool {
         if k == self.steps.len() {
             if cost < self.best {
                 self.best = cost;
@@ -1209,10 +1235,9 @@ impl Search<'_> {
         let steps = self.steps;
         let step = &steps[k];
         let r = step.request;
-        let day = self.day_state(state, k);
         // Without this step's own trip and day (but with the waiting it may fill): a weaker
         // but option-independent bound for the loop.
-        let after = self.rest(k + 1, &day, k);
+        let after = self.rest(k + 1, day, k);
         let undecided = |x: usize| {
             steps[k + 1..].iter().any(|s| s.request == x) || steps.iter().all(|s| s.request != x)
         };
@@ -1246,7 +1271,7 @@ impl Search<'_> {
             self.nodes += 1;
             if self.nodes > self.node_limit {
                 // This option and the ones after it, and leaving the step out, are abandoned.
-                self.abandon(k, &day, cost, cost + raised - step.weight + after);
+                self.abandon(k, day, cost, cost + raised - step.weight + after);
                 return false;
             }
             if !state.fits(r, oi, &undecided) {
@@ -1255,10 +1280,10 @@ impl Search<'_> {
             let delta = state.insert_delta(r, oi) as f64
                 + (raised - state.domains.opts[r][oi as usize].cost as f64);
             state.place(r, oi);
-            let day = self.day_state(state, k + 1);
-            let bound = cost + delta + self.rest(k + 1, &day, k + 1);
+            let child = self.day_state(state, k + 1);
+            let bound = cost + delta + self.rest(k + 1, &child, k + 1);
             let complete = if bound < self.best - 1e-9 {
-                self.descend(state, k + 1, cost + delta)
+                self.descend(state, k + 1, cost + delta, &child)
             } else {
                 true
             };
@@ -1266,12 +1291,13 @@ impl Search<'_> {
             if !complete {
                 // What the child left is abandoned there; here the options after this one
                 // (none cheaper) and leaving the step out.
-                self.abandon(k, &day, cost, cost + raised - step.weight + after);
+                self.abandon(k, day, cost, cost + raised - step.weight + after);
                 return false;
             }
         }
-        if step.may_skip && cost + self.rest(k + 1, &day, k + 1) < self.best - 1e-9 {
-            return self.descend(state, k + 1, cost);
+        if step.may_skip && cost + self.rest(k + 1, day, k + 1) < self.best - 1e-9 {
+            let child = self.day_state(state, k + 1);
+            return self.descend(state, k + 1, cost, &child);
         }
         true
     }

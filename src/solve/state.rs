@@ -265,16 +265,35 @@ impl<'a> State<'a> {
 
     /// Trip and idle cost of patient `q` on day `d`, with `extra` added.
     pub fn patient_day_cost(&self, q: usize, d: usize, extra: Option<&Opt>) -> i64 {
-        let mut spans: Vec<(i32, i32)> = self.patient_day[q * self.ndays + d]
+        // A day holds a few appointments: their spans go on the stack (this runs for every
+        // candidate a search weighs), on the heap only past that.
+        let mut stack = [(0i32, 0i32); 8];
+        let mut heap: Vec<(i32, i32)> = Vec::new();
+        let mut n = 0;
+        let in_person = self.patient_day[q * self.ndays + d]
             .iter()
             .filter_map(|&r| self.placed(r as usize))
             .chain(extra)
-            .filter(|o| o.in_person())
-            .map(|o| (o.start, o.end))
-            .collect();
-        if spans.is_empty() {
+            .filter(|o| o.in_person());
+        for o in in_person {
+            if n < stack.len() {
+                stack[n] = (o.start, o.end);
+            } else {
+                if heap.is_empty() {
+                    heap.extend_from_slice(&stack);
+                }
+                heap.push((o.start, o.end));
+            }
+            n += 1;
+        }
+        if n == 0 {
             return 0;
         }
+        let spans = if n <= stack.len() {
+            &mut stack[..n]
+        } else {
+            &mut heap[..]
+        };
         spans.sort_unstable();
         let w = &self.problem.weights;
         let idle: i64 = spans
