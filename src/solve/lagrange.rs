@@ -100,14 +100,22 @@ const NO_CAP: u32 = u32::MAX;
 /// 7`, a 928-request component at `--time-limit 300`: 8 rounds in the bound's 100 s, the
 /// master down from 191k to 68k and the bound not raised).
 const COLUMNS_MAX_REQUESTS: usize = 500;
-/// Least time for column generation to start with. Its rounds
-/// take seconds each (an LP and every patient's week searched with [`PRICING_NODES`]
-/// times the nodes), and it needs tens of them to gain: refbench's 5-minute grid at 100
-/// patients, component bound 14428 after the exact pass; with HiGHS 14428 still after 60 s
-/// in one run, 15706 in another, 16553 after 88 s and 16907-17094 after 120 s; on the
-/// pure-Rust master LP (10-30 s a round) 14428 after 60 s and 15002 after 113 s. Within a
-/// 60 s limit the search needs that time more.
-const COLUMNS_MIN_SECONDS: f64 = if cfg!(feature = "highs") { 60.0 } else { 100.0 };
+/// Least time for column generation to start with. Its rounds take a second or more each
+/// (an LP and every patient's week searched with [`PRICING_NODES`] times the nodes), and
+/// it needs ten or more of them to gain. With HiGHS (an LP of 0.5-1 s a round on
+/// refbench's 5-minute grid at 100 patients) 15 s: that caseload at `--time-limit 60`
+/// ends at 5.4-5.9 % instead of 9.9 %, and refbench's 100 patients at 2.5 % instead of
+/// 3.6 %. Without HiGHS the pure-Rust master LP takes 5-30 s a round on a component of
+/// 300 requests: 60 s limits gained nothing there (the 5-minute grid: bound 56428 either
+/// way, schedule 62810 against 62610), so those need 100 s.
+const COLUMNS_MIN_SECONDS: f64 = if cfg!(feature = "highs") { 15.0 } else { 100.0 };
+/// Components up to this many requests have a master LP small enough for the pure-Rust
+/// engine too: column generation starts with [`COLUMNS_SMALL_SECONDS`] on either backend
+/// (refbench's 30 patients, an 80-request component: the master and the bound meet at
+/// 5509 in 2 s, where the exact pass gave 4984; at 60 s the default build's gap 4.0 % ->
+/// 1.8 %).
+const COLUMNS_SMALL_REQUESTS: usize = 150;
+const COLUMNS_SMALL_SECONDS: f64 = 15.0;
 /// Node limit of a patient's week in column generation, in multiples of the exact pass's:
 /// at the master's prices many more weeks are close in cost, and a search stopped early
 /// leaves a weak lower bound (at 20,000 nodes 38 of 100 patients hit the limit and the
@@ -660,9 +668,14 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
 }
 
 /// Whether column generation over a component of `requests` requests is worth starting
-/// with `seconds` for it (see [`COLUMNS_MAX_REQUESTS`], [`COLUMNS_MIN_SECONDS`]).
+/// with `seconds` for it: not too large, and with time for its rounds.
 pub fn columns_worthwhile(requests: usize, seconds: f64) -> bool {
-    requests <= COLUMNS_MAX_REQUESTS && seconds >= COLUMNS_MIN_SECONDS
+    let least = if requests <= COLUMNS_SMALL_REQUESTS {
+        COLUMNS_SMALL_SECONDS
+    } else {
+        COLUMNS_MIN_SECONDS
+    };
+    requests <= COLUMNS_MAX_REQUESTS && seconds >= least
 }
 
 /// Takes the Lagrangian bound `from` further by column generation over patient weeks: the
@@ -714,6 +727,7 @@ pub fn column_generation(
             bound: from.bound,
             upper: upper as f64,
             nodes: PRICING_NODES * budget.node_limit,
+            early_nodes: budget.node_limit,
             deadline: budget.deadline,
             cancel: budget.cancel,
             trace: trace.then(Instant::now),

@@ -37,6 +37,12 @@ const SMOOTHING: f64 = 0.5;
 /// Node limit, in multiples of the pricing's, of the last search of the patients whose
 /// pricing at the best prices stopped at the limit.
 const DEEPER_NODES: usize = 10;
+/// The master's fall per round (relative) above which the rounds price with the early
+/// node limit: while it falls that fast its prices are poor and the bound does not move,
+/// so cheap columns are worth more than strong bounds (refbench's 5-minute grid at 100
+/// patients, HiGHS, 60 s: the first 9 rounds in 5.5 s instead of 12.9 s, gap 6.6 % instead
+/// of 7.9 %).
+const EARLY_FALL: f64 = 0.01;
 
 /// Where a column generation starts and what limits it.
 pub struct Generation<'a> {
@@ -51,6 +57,9 @@ pub struct Generation<'a> {
     pub upper: f64,
     /// Node limit of a patient's search in pricing.
     pub nodes: usize,
+    /// Node limit while the master still falls fast (its prices are poor then, and the
+    /// rounds are there for their columns more than for the bound).
+    pub early_nodes: usize,
     pub deadline: Instant,
     pub cancel: &'a AtomicBool,
     /// When the rounds are traced: the bound's start time.
@@ -89,6 +98,7 @@ pub fn generate_columns(
         mut bound,
         upper,
         nodes,
+        early_nodes,
         deadline,
         cancel,
         trace,
@@ -114,6 +124,7 @@ pub fn generate_columns(
     // Each patient's minimum at `center` and whether its search stopped at the limit.
     let mut at_center: Option<(Vec<f64>, Vec<bool>)> = None;
     let mut rounds = 0;
+    let mut last_master = f64::INFINITY;
     while !expired() && upper - bound >= 1.0 {
         let left = deadline.saturating_duration_since(Instant::now());
         let solving = Instant::now();
@@ -127,6 +138,9 @@ pub fn generate_columns(
             break;
         }
         rounds += 1;
+        let falling = master_value < last_master * (1.0 - EARLY_FALL);
+        last_master = master_value;
+        let round_nodes = if falling { early_nodes } else { nodes };
         let mut added = 0;
         for alpha in [SMOOTHING, 0.0] {
             let duals: Vec<f64> = center
@@ -134,7 +148,7 @@ pub fn generate_columns(
                 .zip(&lp)
                 .map(|(c, l)| alpha * c + (1.0 - alpha) * l)
                 .collect();
-            let (lows, limited, found) = price(&duals, nodes, None);
+            let (lows, limited, found) = price(&duals, round_nodes, None);
             at_limit = limited.iter().filter(|&&l| l).count();
             let value = lows.iter().sum::<f64>() + constant(&duals);
             if value > bound {
