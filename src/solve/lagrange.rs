@@ -679,7 +679,7 @@ pub fn columns_worthwhile(requests: usize, seconds: f64) -> bool {
 }
 
 /// Takes the Lagrangian bound `from` further by column generation over patient weeks: the
-/// restricted master LP ([`master`]) over the weeks found so far prices capacity; each
+/// restricted master LP (module `master`) over the weeks found so far prices capacity; each
 /// patient's week is searched exactly at those prices (smoothed towards the best so far),
 /// which gives a bound and new columns, until the master and the bound meet or the budget
 /// is spent. The master starts from the weeks of `incumbent`, a schedule of the component
