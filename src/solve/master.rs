@@ -292,7 +292,7 @@ mod primal_form {
 
     use highs::{ColProblem, HighsModelStatus, Model, Row, Sense, SolvedModel};
 
-    use super::Column;
+    use super::{zero_clocks, Column};
 
     pub struct Master {
         rows: Vec<Row>,
@@ -360,6 +360,11 @@ mod primal_form {
             }
             if let Some(mut model) = self.model.take() {
                 model.set_option("time_limit", time_limit.as_secs_f64().max(0.01));
+                // HiGHS's clock runs on across solves of one instance and its time limit
+                // counts from its first: without this, a master kept for minutes failed
+                // with "time limit reached" once its solves added up to the time left
+                // (5-minute grid, 60 s: after 15 rounds, with 9 s still to go).
+                zero_clocks(&mut model);
                 match model.try_solve() {
                     Ok(s) if s.status() == HighsModelStatus::Optimal => self.solved = Some(s),
                     _ => {
@@ -377,6 +382,19 @@ mod primal_form {
                 .collect();
             Some((s.objective_value(), prices))
         }
+    }
+}
+
+/// Resets a HiGHS instance's clocks (`Highs_zeroAllClocks`, the C API's own remedy for its
+/// cumulative time limit): with the branch and bound's interrupt (`milp`), the places the
+/// crate needs `unsafe`.
+#[cfg(feature = "highs")]
+#[allow(unsafe_code)]
+fn zero_clocks(model: &mut highs::Model) {
+    // SAFETY: the pointer is the live HiGHS instance that `model` owns, used only for the
+    // duration of the call, which touches nothing but that instance's timers.
+    unsafe {
+        highs_sys::Highs_zeroAllClocks(model.as_mut_ptr());
     }
 }
 

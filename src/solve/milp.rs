@@ -866,8 +866,9 @@ mod highs_backend {
     }
 }
 
-/// Stops HiGHS's branch and bound when a flag is set, through its C callback: the one
-/// place the crate needs `unsafe` (the default build forbids it).
+/// Stops HiGHS's branch and bound when a flag is set, through its C callback: with the
+/// master LP's clock reset (`master`), the places the crate needs `unsafe` (the default
+/// build forbids it).
 #[cfg(feature = "highs")]
 #[allow(unsafe_code)]
 mod interrupt {
