@@ -472,3 +472,28 @@ fn ctrl_c_keeps_the_best_schedule_so_far() {
     let checked = careweek(&["check", path(&week), path(&out)]);
     assert!(checked.status.success(), "{}", text(&checked.stdout));
 }
+
+/// `-o /dev/null` (a user discarding the schedule) writes into the device: the temporary
+/// file and rename that keep a regular file whole would replace `/dev/null` itself with a
+/// regular file, breaking every later program that reads it.
+#[cfg(unix)]
+#[test]
+fn output_to_a_device_leaves_the_device_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let null = Path::new("/dev/null");
+    if !std::fs::metadata(null).is_ok_and(|m| m.file_type().is_char_device()) {
+        return; // Not a device here to begin with: nothing to protect.
+    }
+    let input = example();
+    let mut args = vec!["solve", path(&input), "--format", "json", "-o", "/dev/null"];
+    args.extend_from_slice(FAST);
+    let out = careweek(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let kind = std::fs::metadata(null)
+        .expect("/dev/null exists")
+        .file_type();
+    assert!(
+        kind.is_char_device(),
+        "/dev/null is no longer a device: {kind:?}"
+    );
+}

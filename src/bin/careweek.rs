@@ -372,9 +372,19 @@ fn read_input(path: &Path, format: InputFormat) -> Result<Input, Failure> {
 }
 
 /// Writes JSON through a temporary file in the same directory, so a reader never sees half a
-/// file.
+/// file; straight to `path` when it is not a regular file (`/dev/null`, a pipe), which a
+/// rename would replace.
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Failure::Other(e.to_string()))?;
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+            f.write_all(text.as_bytes())?;
+            f.write_all(b"\n")
+        };
+        return write()
+            .map_err(|e| Failure::Other(format!("cannot write {}: {e}", path.display())));
+    }
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
