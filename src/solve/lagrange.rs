@@ -127,7 +127,7 @@ const WEEKS_KEPT: usize = 4;
 
 /// A patient's week under the multipliers: its raised cost (or a quick minimum) and the
 /// (request, option) pairs chosen.
-type PatientWeek = (f64, Vec<(usize, u32)>);
+pub(super) type PatientWeek = (f64, Vec<(usize, u32)>);
 
 /// The requests of one patient in the component.
 struct PatientRequests {
@@ -845,7 +845,26 @@ fn relaxed_minimum(
 /// the best week found and the bounds of the subtrees left unexplored: still a lower bound.
 /// With it, the last weeks the search found, the best last: their raised cost (the
 /// patient's objective plus the raises) and the (request, option) pairs placed.
+///
+/// Solved by day patterns ([`week_pricing`](super::week_pricing)), or by a search over
+/// options for the patients out of that one's scope.
 fn patient_week(
+    state: &mut State,
+    requests: &[usize],
+    extra: &dyn Fn(usize, usize) -> f64,
+    node_limit: usize,
+) -> (f64, Vec<PatientWeek>) {
+    let problem = state.problem;
+    if let Some(found) =
+        super::week_pricing::price_week(problem, &state.domains.opts, requests, extra, node_limit)
+    {
+        return found;
+    }
+    option_search(state, requests, extra, node_limit)
+}
+
+/// [`patient_week`] by a branch and bound over the options.
+fn option_search(
     state: &mut State,
     requests: &[usize],
     extra: &dyn Fn(usize, usize) -> f64,
@@ -1309,7 +1328,12 @@ impl Search<'_> {
                 return false;
             }
         }
-        if step.may_skip && cost + self.rest(k + 1, day, k + 1) < self.best - 1e-9 {
+        // A bundle is placed whole or not at all: a step whose mate is placed stays too.
+        let mate_placed = step
+            .mates
+            .iter()
+            .any(|&m| state.placed(steps[m].request).is_some());
+        if step.may_skip && !mate_placed && cost + self.rest(k + 1, day, k + 1) < self.best - 1e-9 {
             let child = self.day_state(state, k + 1);
             return self.descend(state, k + 1, cost, &child);
         }
@@ -1391,6 +1415,74 @@ mod tests {
             rounds += with.rounds;
         }
         assert!(rounds > 0, "column generation never ran");
+    }
+
+    /// The search by day patterns finds the option search's minimum, and a week of that
+    /// cost, on patients of both grids under random prices.
+    #[test]
+    fn day_patterns_find_the_option_search_minimum() {
+        let mut compared = 0;
+        for (seed, grid_min, patients) in [(3, 15, 60), (4, 5, 40), (11, 15, 60), (12, 5, 40)] {
+            let problem = validate(generate(&GenerateOptions {
+                patients,
+                seed,
+                grid_min,
+            }))
+            .expect("generated input is valid");
+            let domains = Domains::build(&problem);
+            let mut state = State::new(&problem, &domains);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            for scale in [0.0, 30.0, 3000.0] {
+                let extra: Vec<Vec<f64>> = domains
+                    .opts
+                    .iter()
+                    .map(|os| os.iter().map(|_| rng.gen_range(0.0..=scale)).collect())
+                    .collect();
+                let raised = |r: usize, oi: usize| extra[r][oi];
+                for q in 0..problem.patients.len() {
+                    let requests: Vec<usize> = (0..problem.requests.len())
+                        .filter(|&r| problem.requests[r].patient == q)
+                        .collect();
+                    let by_options = option_search(&mut state, &requests, &raised, usize::MAX);
+                    let (low, weeks) = super::super::week_pricing::price_week(
+                        &problem,
+                        &domains.opts,
+                        &requests,
+                        &raised,
+                        usize::MAX,
+                    )
+                    .expect("generated patients are in scope");
+                    assert!(
+                        (low - by_options.0).abs() < 1e-6,
+                        "seed {seed}, patient {q}, scale {scale}: {low} by days, {} by options",
+                        by_options.0
+                    );
+                    // The best week found is a real week of that cost.
+                    let (cost, week) = weeks.last().expect("a week");
+                    assert!((cost - low).abs() < 1e-6);
+                    for &(r, oi) in week {
+                        assert!(state.fits(r, oi, &|_| false), "seed {seed}, patient {q}");
+                        state.place(r, oi);
+                    }
+                    let placed: f64 = week.iter().map(|&(r, oi)| raised(r, oi as usize)).sum();
+                    let objective = state.total() as f64
+                        - (0..problem.requests.len())
+                            .filter(|&r| problem.requests[r].patient != q)
+                            .map(|r| unplaced_weight(&problem, r) as f64)
+                            .sum::<f64>();
+                    assert!(
+                        (objective + placed - cost).abs() < 1e-6,
+                        "seed {seed}, patient {q}: week costs {} not {cost}",
+                        objective + placed
+                    );
+                    for &(r, _) in week {
+                        state.remove(r);
+                    }
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 500, "{compared}");
     }
 
     /// A patient's exact search stopped at a node limit still bounds the patient's true

@@ -30,6 +30,7 @@ pub mod patient_days;
 pub mod pins;
 pub mod repair;
 pub mod state;
+mod week_pricing;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
