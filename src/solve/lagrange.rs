@@ -1359,6 +1359,7 @@ mod tests {
     use super::*;
     use crate::generate::{generate, GenerateOptions};
     use crate::solve::domain::Domains;
+    use crate::solve::week_pricing;
     use crate::validate::validate;
 
     /// With time for it (a far deadline, no work budget), column generation runs and the
@@ -1444,7 +1445,9 @@ mod tests {
                         .filter(|&r| problem.requests[r].patient == q)
                         .collect();
                     let by_options = option_search(&mut state, &requests, &raised, usize::MAX);
-                    let (low, weeks) = super::super::week_pricing::price_week(
+                    // Days sequenced by order (as run), and by the plain search (the
+                    // fallback for days the ordering does not cover).
+                    let (low, weeks) = week_pricing::price_week(
                         &problem,
                         &domains.opts,
                         &requests,
@@ -1452,9 +1455,20 @@ mod tests {
                         usize::MAX,
                     )
                     .expect("generated patients are in scope");
+                    let plain = week_pricing::price_week_sequencing(
+                        &problem,
+                        &domains.opts,
+                        &requests,
+                        &raised,
+                        usize::MAX,
+                        0,
+                    )
+                    .expect("generated patients are in scope")
+                    .0;
                     assert!(
-                        (low - by_options.0).abs() < 1e-6,
-                        "seed {seed}, patient {q}, scale {scale}: {low} by days, {} by options",
+                        (low - by_options.0).abs() < 1e-6 && (plain - low).abs() < 1e-6,
+                        "seed {seed}, patient {q}, scale {scale}: {low} by days, {plain} by \
+                         days searched plainly, {} by options",
                         by_options.0
                     );
                     // The best week found is a real week of that cost.

@@ -15,13 +15,14 @@
 //!   appointments the best option of each given the one before is a prefix minimum over
 //!   the earlier one's end, per site, so a day costs a few sorts per order. Telehealth
 //!   appointments are tried cheapest first around it. Days are memoised across patterns.
-//!   An order where a constraint between non-neighbours is not implied by the
-//!   neighbours' (a link with a gap longer than the appointment between, travel that
-//!   breaks the triangle inequality) is solved by a plain search instead.
-//! - **Links across days.** When the days' best choices break a link (a lab in the
-//!   evening must end 900 minutes before its consult starts), the pattern is split on the
-//!   time of one of the two requests and each side solved again within its window, until
-//!   no link is broken.
+//!   An order where travel between non-neighbours is not implied by the neighbours'
+//!   (travel times that break the triangle inequality) is solved by a plain search
+//!   instead; a link between non-neighbours is left to the splits below.
+//! - **Links the days leave open.** When the days' best choices break a link (across
+//!   days: a lab in the evening must end 900 minutes before its consult starts; or on one
+//!   day between appointments that are not neighbours), the pattern is split on the time
+//!   of one of the two requests and each side solved again within its window, until no
+//!   link is broken.
 //!
 //! The minimum is the option search's (a test compares the two), reached with far fewer
 //! nodes. Past `node_limit` nodes the search stops and returns the least bound of what it
@@ -152,6 +153,19 @@ pub(super) fn price_week(
     extra: &dyn Fn(usize, usize) -> f64,
     node_limit: usize,
 ) -> Option<(f64, Vec<PatientWeek>)> {
+    price_week_sequencing(problem, opts, requests, extra, node_limit, SEQUENCED)
+}
+
+/// [`price_week`] with days of more than `sequenced` in-person appointments solved by the
+/// plain search (tests compare the two ways).
+pub(super) fn price_week_sequencing(
+    problem: &Problem,
+    opts: &[Vec<Opt>],
+    requests: &[usize],
+    extra: &dyn Fn(usize, usize) -> f64,
+    node_limit: usize,
+    sequenced: usize,
+) -> Option<(f64, Vec<PatientWeek>)> {
     let Some(&first) = requests.first() else {
         return Some((0.0, vec![(0.0, Vec::new())]));
     };
@@ -205,6 +219,7 @@ pub(super) fn price_week(
         room: patient.max_per_day.unwrap_or(u32::MAX),
         max_trips: patient.max_trips.unwrap_or(u32::MAX),
         travel: &problem.travel,
+        sequenced,
         nodes: 0,
         node_limit,
         best: f64::INFINITY,
@@ -318,6 +333,8 @@ struct Pricing<'a> {
     room: u32,
     max_trips: u32,
     travel: &'a [Vec<i32>],
+    /// Most in-person appointments a day that [`Pricing::sequence`] orders.
+    sequenced: usize,
     nodes: usize,
     node_limit: usize,
     best: f64,
@@ -625,7 +642,7 @@ impl Pricing<'_> {
         self.nodes += 1;
         let people: Vec<usize> = bits(in_person).collect();
         let teles: Vec<usize> = bits(members & !in_person).collect();
-        if people.len() > SEQUENCED {
+        if people.len() > self.sequenced {
             return self.search_day(d, members, in_person, windows);
         }
         let trip = if people.is_empty() { 0.0 } else { self.trip };
@@ -819,7 +836,7 @@ impl Pricing<'_> {
     }
 
     /// Whether the time order `perm` of `people` is allowed by the links, and whether
-    /// neighbours' separations imply every other pair's.
+    /// neighbours' separations imply every other pair's travel.
     fn order_shape(&self, d: usize, people: &[usize], perm: &[usize]) -> Shape {
         let at = |i: usize| people[perm[i]];
         let link = |x: usize, y: usize| {
@@ -835,36 +852,44 @@ impl Pricing<'_> {
                 }
             }
         }
-        let travel_range = |x: usize, y: usize| {
-            let (mut lo, mut hi) = (i32::MAX, 0);
-            for a in bits64(self.reqs[x].sites[d]) {
-                for b in bits64(self.reqs[y].sites[d]) {
-                    let t = self.travel[a][b];
-                    lo = lo.min(t);
-                    hi = hi.max(t);
-                }
-            }
-            (lo.max(0), hi)
-        };
-        let least_sep = |i: usize| {
-            let (x, y) = (at(i), at(i + 1));
-            let gap = link(x, y).map_or(0, |l| l.min_gap);
-            travel_range(x, y).0.max(gap)
-        };
+        // A link between non-neighbours is left to the caller: the chain leaves it out (a
+        // lower bound), and a pattern whose days break it is split on time windows. Travel
+        // between non-neighbours must follow from the neighbours': for every choice of
+        // sites along the way, the travel and links' gaps between neighbours plus the
+        // appointments between cover the direct travel (as they do whenever travel times
+        // keep the triangle inequality).
+        let sites = |i: usize| bits64(self.reqs[at(i)].sites[d]);
         for i in 0..perm.len() {
-            for j in i + 2..perm.len() {
-                let (x, y) = (at(i), at(j));
-                let l = link(x, y);
-                if l.is_some_and(|l| l.max_gap.is_some()) {
-                    return Shape::Tangled;
-                }
-                let needed = travel_range(x, y).1.max(l.map_or(0, |l| l.min_gap));
-                let implied: i64 = (i..j).map(|m| i64::from(least_sep(m))).sum::<i64>()
-                    + (i + 1..j)
-                        .map(|m| i64::from(self.reqs[at(m)].min_duration))
-                        .sum::<i64>();
-                if implied < i64::from(needed) {
-                    return Shape::Tangled;
+            for first in sites(i) {
+                // The least separation from the end of position i at `first` to the start
+                // of each later position, per site there.
+                let mut reach: Vec<(usize, i64)> = vec![(first, 0)];
+                for j in i + 1..perm.len() {
+                    let gap = link(at(j - 1), at(j)).map_or(0, |l| l.min_gap);
+                    let between = if j > i + 1 {
+                        i64::from(self.reqs[at(j - 1)].min_duration)
+                    } else {
+                        0
+                    };
+                    reach = sites(j)
+                        .map(|c| {
+                            let least = reach
+                                .iter()
+                                .map(|&(b, sep)| {
+                                    sep + between + i64::from(self.travel[b][c].max(gap))
+                                })
+                                .min()
+                                .unwrap_or(i64::MAX);
+                            (c, least)
+                        })
+                        .collect();
+                    if j > i + 1
+                        && reach
+                            .iter()
+                            .any(|&(c, sep)| sep < i64::from(self.travel[first][c]))
+                    {
+                        return Shape::Tangled;
+                    }
                 }
             }
         }
@@ -873,7 +898,7 @@ impl Pricing<'_> {
 
     /// The best chain of options in the order `perm` (each list sorted by end): cost plus
     /// waiting between neighbours, each starting after the one before ends plus travel
-    /// and the link's gap.
+    /// and the link's gap (links between non-neighbours left out).
     fn chain(
         &self,
         people: &[usize],
