@@ -1362,6 +1362,15 @@ mod tests {
     use crate::solve::week_pricing;
     use crate::validate::validate;
 
+    fn generated(patients: usize, seed: u64, grid_min: u32) -> crate::problem::Problem {
+        validate(generate(&GenerateOptions {
+            patients,
+            seed,
+            grid_min,
+        }))
+        .expect("generated input is valid")
+    }
+
     /// With time for it (a far deadline, no work budget), column generation runs and the
     /// bound stays valid: never above the objective of a good schedule of the caseload,
     /// nor below the bound without it.
@@ -1370,12 +1379,7 @@ mod tests {
         let never = AtomicBool::new(false);
         let mut rounds = 0;
         for (patients, seed, grid_min) in [(8, 11, 15), (14, 12, 5), (24, 13, 15)] {
-            let problem = validate(generate(&GenerateOptions {
-                patients,
-                seed,
-                grid_min,
-            }))
-            .expect("generated input is valid");
+            let problem = generated(patients, seed, grid_min);
             let domains = Domains::build(&problem);
             let schedule = crate::solve::solve(
                 &problem,
@@ -1424,12 +1428,7 @@ mod tests {
     fn day_patterns_find_the_option_search_minimum() {
         let mut compared = 0;
         for (seed, grid_min, patients) in [(3, 15, 60), (4, 5, 40), (11, 15, 60), (12, 5, 40)] {
-            let problem = validate(generate(&GenerateOptions {
-                patients,
-                seed,
-                grid_min,
-            }))
-            .expect("generated input is valid");
+            let problem = generated(patients, seed, grid_min);
             let domains = Domains::build(&problem);
             let mut state = State::new(&problem, &domains);
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -1505,12 +1504,7 @@ mod tests {
     #[test]
     fn node_limited_patient_minimum_stays_a_lower_bound() {
         for (seed, grid_min) in [(3, 15), (4, 5)] {
-            let problem = validate(generate(&GenerateOptions {
-                patients: 40,
-                seed,
-                grid_min,
-            }))
-            .expect("generated input is valid");
+            let problem = generated(40, seed, grid_min);
             let domains = Domains::build(&problem);
             let mut state = State::new(&problem, &domains);
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
