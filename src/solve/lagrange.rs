@@ -13,13 +13,14 @@
 //!
 //! is a valid bound for every `π, μ ≥ 0`. The multipliers are tuned by projected
 //! subgradient steps, then each patient's week is solved exactly at the best of them
-//! (every rule among the patient's own requests kept, waiting included), by a branch and
-//! bound whose node bound knows the trips left, the days links still allow and the travel
-//! between sites. No LP solver is needed, the work per step is linear in the options, and
-//! the patients are evaluated in parallel and summed in a fixed order, so the result does
-//! not depend on the thread count. (Patients with more than
-//! [`MAX_REQUESTS`](super::patient_days::MAX_REQUESTS) requests fall back to a weaker
-//! relaxation that keeps only the trips.)
+//! (every rule among the patient's own requests kept, waiting included), by a search over
+//! day patterns with each day sequenced exactly (module `week_pricing`), or for patients
+//! beyond its scope by a branch and bound over the options whose node bound knows the trips
+//! left, the days links still allow and the travel between sites. No LP solver is needed,
+//! the work per step is linear in the options, and the patients are evaluated in parallel
+//! and summed in a fixed order, so the result does not depend on the thread count.
+//! (Patients with more than [`MAX_REQUESTS`](super::patient_days::MAX_REQUESTS) requests
+//! fall back to a weaker relaxation that keeps only the trips.)
 //!
 //! With time to spare, [`column_generation`] takes the multipliers further, once a search
 //! has found a good schedule: a restricted master LP (module `master`) over the patients'

@@ -686,7 +686,7 @@ impl Pricing<'_> {
         d: usize,
         teles: &[usize],
         people: &[usize],
-        limits: &[Window],
+        windows: &[Window],
         chosen: &mut Vec<(usize, Cand)>,
         cost: f64,
         floor: f64,
@@ -697,18 +697,18 @@ impl Pricing<'_> {
         if i == teles.len() {
             // The in-person appointments keep clear of the telehealth ones and keep the
             // links with them.
-            let mut windows = limits.to_vec();
+            let mut kept = windows.to_vec();
             for &(t, c) in chosen.iter() {
                 for link in &self.links {
                     if link.before == t && people.contains(&link.after) {
-                        let w = &mut windows[link.after];
+                        let w = &mut kept[link.after];
                         w.start_lo = w.start_lo.max(c.end + link.min_gap);
                         if let Some(g) = link.max_gap {
                             w.start_hi = w.start_hi.min(c.end + g);
                         }
                     }
                     if link.after == t && people.contains(&link.before) {
-                        let w = &mut windows[link.before];
+                        let w = &mut kept[link.before];
                         w.end_hi = w.end_hi.min(c.start - link.min_gap);
                         if let Some(g) = link.max_gap {
                             w.end_lo = w.end_lo.max(c.start - g);
@@ -717,7 +717,7 @@ impl Pricing<'_> {
                 }
             }
             let busy: Vec<(i32, i32)> = chosen.iter().map(|(_, c)| (c.start, c.end)).collect();
-            match self.sequence(d, people, &windows, &busy) {
+            match self.sequence(d, people, &kept, &busy) {
                 Sequenced::Best(v, mut picks) => {
                     let trip = if people.is_empty() { 0.0 } else { self.trip };
                     let value = cost + v + trip;
@@ -743,13 +743,21 @@ impl Pricing<'_> {
             if cost + c.cost + later + floor >= best_value(best) - EPS {
                 break;
             }
-            if !limits[t].admits(&c) || !chosen.iter().all(|&(u, x)| self.compatible(t, &c, u, &x))
+            if !windows[t].admits(&c) || !chosen.iter().all(|&(u, x)| self.compatible(t, &c, u, &x))
             {
                 continue;
             }
             chosen.push((t, c));
-            let tangled =
-                self.place_teles(d, teles, people, limits, chosen, cost + c.cost, floor, best);
+            let tangled = self.place_teles(
+                d,
+                teles,
+                people,
+                windows,
+                chosen,
+                cost + c.cost,
+                floor,
+                best,
+            );
             chosen.pop();
             if tangled {
                 return true;
