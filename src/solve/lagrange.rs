@@ -124,7 +124,7 @@ const COLUMNS_SMALL_SECONDS: f64 = 15.0;
 const PRICING_NODES: usize = 10;
 /// Weeks a patient's exact search hands back as columns: the best and those it found on
 /// the way.
-const WEEKS_KEPT: usize = 4;
+pub(super) const WEEKS_KEPT: usize = 4;
 
 /// A patient's week under the multipliers: its raised cost (or a quick minimum) and the
 /// (request, option) pairs chosen.
@@ -855,10 +855,7 @@ fn patient_week(
     extra: &dyn Fn(usize, usize) -> f64,
     node_limit: usize,
 ) -> (f64, Vec<PatientWeek>) {
-    let problem = state.problem;
-    if let Some(found) =
-        super::week_pricing::price_week(problem, &state.domains.opts, requests, extra, node_limit)
-    {
+    if let Some(found) = super::week_pricing::price_week(state, requests, extra, node_limit) {
         return found;
     }
     option_search(state, requests, extra, node_limit)
@@ -1012,7 +1009,7 @@ struct DayState {
 }
 
 /// Most days in a week (day sets are `u32` masks).
-const MAX_DAYS: usize = 32;
+pub(super) const MAX_DAYS: usize = 32;
 
 struct Search<'s> {
     steps: &'s [Step],
@@ -1447,17 +1444,11 @@ mod tests {
                     let by_options = option_search(&mut state, &requests, &raised, usize::MAX);
                     // Days sequenced by order (as run), and by the plain search (the
                     // fallback for days the ordering does not cover).
-                    let (low, weeks) = week_pricing::price_week(
-                        &problem,
-                        &domains.opts,
-                        &requests,
-                        &raised,
-                        usize::MAX,
-                    )
-                    .expect("generated patients are in scope");
+                    let (low, weeks) =
+                        week_pricing::price_week(&state, &requests, &raised, usize::MAX)
+                            .expect("generated patients are in scope");
                     let plain = week_pricing::price_week_sequencing(
-                        &problem,
-                        &domains.opts,
+                        &state,
                         &requests,
                         &raised,
                         usize::MAX,

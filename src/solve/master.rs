@@ -45,9 +45,10 @@ const DEEPER_NODES: usize = 10;
 /// 12.9 s, gap 6.6 % instead of 7.9 %).
 const EARLY_FALL: f64 = 0.01;
 /// The rounds stop when the bound, risen by more than this share of the master's lead over
-/// it since the start, gained less than that share in the last [`TAIL_ROUNDS`] rounds: the tail gains a few units a round
-/// (5-minute grid, 100 patients, 300 s: +0.6 to +6 a round from round 22 on, with the
-/// master 770 above), and the deeper search at the end and the search after are worth more.
+/// it since the start, gained less than that share in the last [`TAIL_ROUNDS`] rounds: the
+/// tail gains a few units a round (5-minute grid, 100 patients, 300 s: +0.6 to +6 a round
+/// from round 22 on, with the master 770 above), and the deeper search at the end and the
+/// search after are worth more.
 const TAIL_OFF: f64 = 0.02;
 const TAIL_ROUNDS: usize = 3;
 
@@ -183,11 +184,7 @@ pub fn generate_columns(
             break;
         }
         history.push(bound);
-        if let Some(&before) = history
-            .len()
-            .checked_sub(TAIL_ROUNDS + 1)
-            .map(|i| &history[i])
-        {
+        if let Some(&before) = history.iter().rev().nth(TAIL_ROUNDS) {
             let lead = master_value - bound;
             if !falling && bound - first_bound > TAIL_OFF * lead && bound - before < TAIL_OFF * lead
             {

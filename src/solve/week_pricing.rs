@@ -33,21 +33,17 @@ use std::collections::HashMap;
 use crate::problem::Problem;
 
 use super::domain::Opt;
-use super::lagrange::PatientWeek;
-use super::state::unplaced_weight;
+use super::lagrange::{PatientWeek, MAX_DAYS, WEEKS_KEPT};
+use super::state::{unplaced_weight, State};
 
 /// Most requests of one patient this search takes (sets are `u32` masks; the option
 /// search takes the rest).
 const MAX_REQUESTS: usize = 16;
-/// Most days (day sets are `u32` masks).
-const MAX_DAYS: usize = 32;
 /// Most in-person appointments a day ordered by permutation (`5!` orders); more go to
 /// the plain search.
 const SEQUENCED: usize = 5;
 /// Most new days whose subsets the pattern bound enumerates; past it new trips count 0.
 const TRIP_SUBSET_DAYS: u32 = 10;
-/// Weeks kept per patient, the best last.
-const WEEKS_KEPT: usize = 4;
 const IN_PERSON: usize = 0;
 const TELEHEALTH: usize = 1;
 const NO_SITE: u16 = u16::MAX;
@@ -147,25 +143,24 @@ struct DayPlan {
 /// scope (too many requests or days, a site index past 63, a negative link gap) or a
 /// day's plain search ran out of nodes.
 pub(super) fn price_week(
-    problem: &Problem,
-    opts: &[Vec<Opt>],
+    state: &State,
     requests: &[usize],
     extra: &dyn Fn(usize, usize) -> f64,
     node_limit: usize,
 ) -> Option<(f64, Vec<PatientWeek>)> {
-    price_week_sequencing(problem, opts, requests, extra, node_limit, SEQUENCED)
+    price_week_sequencing(state, requests, extra, node_limit, SEQUENCED)
 }
 
 /// [`price_week`] with days of more than `sequenced` in-person appointments solved by the
 /// plain search (tests compare the two ways).
 pub(super) fn price_week_sequencing(
-    problem: &Problem,
-    opts: &[Vec<Opt>],
+    state: &State,
     requests: &[usize],
     extra: &dyn Fn(usize, usize) -> f64,
     node_limit: usize,
     sequenced: usize,
 ) -> Option<(f64, Vec<PatientWeek>)> {
+    let problem = state.problem;
     let Some(&first) = requests.first() else {
         return Some((0.0, vec![(0.0, Vec::new())]));
     };
@@ -174,12 +169,19 @@ pub(super) fn price_week_sequencing(
         return None;
     }
     let patient = &problem.patients[problem.requests[first].patient];
-    let order = topological(problem, requests)?;
+    // Every prerequisite before its successor: a link's successor lies deeper in its
+    // longest chain (validation rules out cycles).
+    let mut order = requests.to_vec();
+    order.sort_by_key(|&r| problem.link_order[r].1);
     let position = |r: usize| order.iter().position(|&x| x == r);
     // Links to requests outside this list are not this search's (as in the option search).
     let mut links = Vec::new();
-    for p in &problem.precedences {
-        if let (Some(before), Some(after)) = (position(p.before), position(p.after)) {
+    for (after, &r) in order.iter().enumerate() {
+        for &i in state.preds(r) {
+            let p = &problem.precedences[i];
+            let Some(before) = position(p.before) else {
+                continue;
+            };
             if p.min_gap < 0 {
                 return None;
             }
@@ -191,11 +193,18 @@ pub(super) fn price_week_sequencing(
             });
         }
     }
-    let bundles: Vec<u32> = problem
-        .same_day
+    let mut groups: Vec<usize> = order
         .iter()
-        .map(|g| {
-            g.iter()
+        .flat_map(|&r| state.groups(r))
+        .copied()
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    let bundles: Vec<u32> = groups
+        .iter()
+        .map(|&g| {
+            problem.same_day[g]
+                .iter()
                 .filter_map(|&r| position(r))
                 .fold(0u32, |m, i| m | 1 << i)
         })
@@ -203,7 +212,7 @@ pub(super) fn price_week_sequencing(
         .collect();
     let mut reqs = Vec::with_capacity(order.len());
     for &r in &order {
-        reqs.push(request_of(problem, opts, r, ndays, extra)?);
+        reqs.push(request_of(problem, &state.domains.opts, r, ndays, extra)?);
     }
     let base = reqs.iter().map(|q| q.weight).sum();
     let mut search = Pricing {
@@ -235,23 +244,6 @@ pub(super) fn price_week_sequencing(
         return None;
     }
     Some((search.best.min(search.abandoned), search.weeks))
-}
-
-/// The requests with every prerequisite among them before it (ties in the given order);
-/// `None` on a cycle.
-fn topological(problem: &Problem, requests: &[usize]) -> Option<Vec<usize>> {
-    let mut left: Vec<usize> = requests.to_vec();
-    let mut out = Vec::with_capacity(left.len());
-    while !left.is_empty() {
-        let ready = left.iter().position(|&r| {
-            !problem
-                .precedences
-                .iter()
-                .any(|p| p.after == r && p.before != r && left.contains(&p.before))
-        })?;
-        out.push(left.remove(ready));
-    }
-    Some(out)
 }
 
 fn request_of(
@@ -387,12 +379,22 @@ impl Pricing<'_> {
             }
         }
         choices.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        // The rest's bound depends on the trip days alone, which most choices keep.
+        let mut rests: Vec<(u32, f64)> = Vec::new();
         for (raise, choice) in choices {
             let child_open = match choice {
                 Some((d, IN_PERSON)) => open | 1 << d,
                 _ => open,
             };
-            if cost + raise + self.rest(k + 1, child_open) >= self.best - EPS {
+            let rest = match rests.iter().find(|r| r.0 == child_open) {
+                Some(&(_, rest)) => rest,
+                None => {
+                    let rest = self.rest(k + 1, child_open);
+                    rests.push((child_open, rest));
+                    rest
+                }
+            };
+            if cost + raise + rest >= self.best - EPS {
                 continue;
             }
             self.at[k] = choice;
@@ -609,7 +611,8 @@ impl Pricing<'_> {
         Some((value, picks))
     }
 
-    /// The first link between requests on different days that the picks break.
+    /// The first link the picks break (across days, or between appointments of one day
+    /// that the chain left apart).
     fn broken_link(&self, picks: &[(usize, Cand)]) -> Option<(Link, Cand, Cand)> {
         let pick = |j: usize| picks.iter().find(|p| p.0 == j).map(|p| p.1);
         self.links.iter().find_map(|&link| {
