@@ -106,10 +106,10 @@ const COLUMNS_MAX_REQUESTS: usize = 500;
 /// it needs ten or more of them to gain. With HiGHS (an LP of 0.5-1 s a round on
 /// refbench's 5-minute grid at 100 patients) 15 s: that caseload at `--time-limit 60`
 /// ends at 5.4-5.9 % instead of 9.9 %, and refbench's 100 patients at 2.5 % instead of
-/// 3.6 %. Without HiGHS the pure-Rust master LP takes 5-30 s a round on a component of
-/// 300 requests: 60 s limits gained nothing there (the 5-minute grid: bound 56428 either
-/// way, schedule 62810 against 62610), so those need 100 s.
-const COLUMNS_MIN_SECONDS: f64 = if cfg!(feature = "highs") { 15.0 } else { 100.0 };
+/// 3.6 %. The pure-Rust build's first-order master (0.5-5 s a round there) does as well:
+/// 4.0-4.5 % instead of 9.5 %. (Its simplex master, rebuilt each round, took 3-9 s a round
+/// and 60 s limits gained nothing.)
+const COLUMNS_MIN_SECONDS: f64 = 15.0;
 /// Components up to this many requests have a master LP small enough for the pure-Rust
 /// engine too: column generation starts with [`COLUMNS_SMALL_SECONDS`] on either backend
 /// (refbench's 30 patients, an 80-request component: the master and the bound meet at

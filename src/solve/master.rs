@@ -9,12 +9,9 @@
 //!
 //! Its optimum bounds the Lagrangian dual from above; the prices are the capacity rows'
 //! duals. With HiGHS the LP is kept, each new column added to it, and solved by the
-//! interior point method (central prices). The pure-Rust engine reports no duals, so
-//! there the dual LP,
-//!
-//! `max Σ_p v_p − Σ_i cap_i · y_i   s.t.   v_p − Σ_i a_ik · y_i ≤ cost_k,   y ≥ 0`,
-//!
-//! is solved directly, whose values `y` are the prices.
+//! interior point method (central prices). Without HiGHS a first-order primal-dual method
+//! (module `primal_dual`) solves it, warm-started from the last round's point and only as
+//! precisely as the round needs.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,6 +48,18 @@ const EARLY_FALL: f64 = 0.01;
 /// search after are worth more.
 const TAIL_OFF: f64 = 0.02;
 const TAIL_ROUNDS: usize = 3;
+
+/// Share of the master's last lead over the bound within which a master solve that stops
+/// at a tolerance (the pure-Rust build's) may be off: early rounds, far from the bound,
+/// need only rough prices.
+const MASTER_TOLERANCE: f64 = 0.01;
+
+/// The rounds stop when the master's lead over the bound is below this share of the
+/// schedule's gap over it: the bound could rise by no more than that, and the search
+/// after is worth more (refbench's 5-minute grid at 100 patients, seed 11, pure-Rust
+/// build, 60 s: the last 13 s of rounds raised the bound by 220 where the schedule stood
+/// 2,900 above it).
+const SMALL_LEAD: f64 = 0.1;
 
 /// Where a column generation starts and what limits it.
 pub struct Generation<'a> {
@@ -139,7 +148,8 @@ pub fn generate_columns(
     while !expired() && upper - bound >= 1.0 {
         let left = deadline.saturating_duration_since(Instant::now());
         let solving = Instant::now();
-        let solved = master.solve(left);
+        // The master's value matters to within a share of its lead over the bound.
+        let solved = master.solve(left, MASTER_TOLERANCE * (last_master.min(upper) - bound));
         let master_seconds = solving.elapsed().as_secs_f64();
         let mut at_limit = 0;
         let Some((master_value, lp)) = solved else {
@@ -183,6 +193,10 @@ pub fn generate_columns(
         if added == 0 {
             break;
         }
+        // Little left to gain against the schedule's gap: the search is worth more.
+        if master_value - bound < SMALL_LEAD * (upper - bound) {
+            break;
+        }
         history.push(bound);
         if let Some(&before) = history.iter().rev().nth(TAIL_ROUNDS) {
             let lead = master_value - bound;
@@ -213,94 +227,9 @@ pub fn generate_columns(
 }
 
 #[cfg(not(feature = "highs"))]
-pub use dual_form::Master;
+pub use super::primal_dual::Master;
 #[cfg(feature = "highs")]
 pub use primal_form::Master;
-
-/// Without HiGHS: the dual LP on the pure-Rust engine, built afresh at each solve (editing
-/// a solved one re-solves at every added row, which was measured slower).
-#[cfg(not(feature = "highs"))]
-mod dual_form {
-    use std::time::Duration;
-
-    use microlp::{ComparisonOp, LinearExpr, OptimizationDirection, Problem, SolutionStatus};
-
-    use super::Column;
-
-    pub struct Master {
-        patients: usize,
-        capacities: Vec<f64>,
-        columns: Vec<Column>,
-    }
-
-    impl Master {
-        /// A master over `patients` and rows of the given capacities.
-        pub fn new(patients: usize, capacities: &[f64]) -> Self {
-            Master {
-                patients,
-                capacities: capacities.to_vec(),
-                columns: Vec::new(),
-            }
-        }
-
-        /// Adds a column, for the next [`Master::solve`].
-        pub fn add(&mut self, column: &Column) {
-            self.columns.push(column.clone());
-        }
-
-        /// The master's optimum and its prices, one per row; `None` when the LP fails,
-        /// takes longer than `time_limit` or a patient has no column yet.
-        pub fn solve(&mut self, time_limit: Duration) -> Option<(f64, Vec<f64>)> {
-            let mut problem = Problem::new(OptimizationDirection::Maximize);
-            problem.set_time_limit(time_limit);
-            let values: Vec<_> = (0..self.patients)
-                .map(|_| problem.add_var(1.0, (f64::NEG_INFINITY, f64::INFINITY)))
-                .collect();
-            let mut has_column = vec![false; self.patients];
-            let mut used = vec![false; self.capacities.len()];
-            for c in &self.columns {
-                has_column[c.patient] = true;
-                for &(i, _) in &c.rows {
-                    used[i as usize] = true;
-                }
-            }
-            if has_column.contains(&false) {
-                return None;
-            }
-            // Rows no column uses are priced zero: they would only lower the objective. The
-            // others are boxed by the dearest column: a price above it changes nothing a
-            // patient chooses, and without the box the engine was seen to report the LP
-            // unbounded.
-            let price_cap = self
-                .columns
-                .iter()
-                .map(|c| c.cost.abs())
-                .fold(1.0, f64::max);
-            let prices: Vec<_> = used
-                .iter()
-                .zip(&self.capacities)
-                .map(|(&u, &cap)| u.then(|| problem.add_var(-cap, (0.0, price_cap))))
-                .collect();
-            for c in &self.columns {
-                let mut expr = LinearExpr::empty();
-                expr.add(values[c.patient], 1.0);
-                for &(i, a) in &c.rows {
-                    expr.add(prices[i as usize].expect("a used row"), -a);
-                }
-                problem.add_constraint(expr, ComparisonOp::Le, c.cost);
-            }
-            let solution = problem.solve().ok()?.into_solution().ok()?;
-            if solution.status() != SolutionStatus::Optimal {
-                return None;
-            }
-            let prices = prices
-                .iter()
-                .map(|y| y.map_or(0.0, |y| solution.var_value_raw(y).max(0.0)))
-                .collect();
-            Some((solution.objective(), prices))
-        }
-    }
-}
 
 /// With HiGHS: the master itself, each new column added to the solved LP, which is solved
 /// again by the interior point method; the prices are its capacity rows' duals.
@@ -371,8 +300,9 @@ mod primal_form {
         }
 
         /// The master's optimum and its prices, one per row; `None` when the LP fails,
-        /// takes longer than `time_limit` or a patient has no column yet.
-        pub fn solve(&mut self, time_limit: Duration) -> Option<(f64, Vec<f64>)> {
+        /// takes longer than `time_limit` or a patient has no column yet. Solved to
+        /// HiGHS's own tolerance, whatever `_tolerance`.
+        pub fn solve(&mut self, time_limit: Duration, _tolerance: f64) -> Option<(f64, Vec<f64>)> {
             if self.failed || self.has_column.contains(&false) {
                 return None;
             }
@@ -441,7 +371,7 @@ mod tests {
                 rows,
             });
         }
-        let (value, prices) = master.solve(LIMIT).expect("the LP solves");
+        let (value, prices) = master.solve(LIMIT, 0.0).expect("the LP solves");
         assert!((value - 4.0).abs() < 1e-6, "{value}");
         assert!((2.0 - 1e-6..=4.0 + 1e-6).contains(&prices[0]), "{prices:?}");
         // The Lagrangian at these prices equals the LP's value (strong duality).
@@ -454,7 +384,7 @@ mod tests {
             cost: 1.5,
             rows: vec![],
         });
-        let (value, prices) = master.solve(LIMIT).expect("the LP solves");
+        let (value, prices) = master.solve(LIMIT, 0.0).expect("the LP solves");
         assert!((value - 2.5).abs() < 1e-6, "{value}");
         assert!((0.5 - 1e-6..=2.0 + 1e-6).contains(&prices[0]), "{prices:?}");
     }

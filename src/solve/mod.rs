@@ -28,6 +28,8 @@ mod merge;
 pub mod milp;
 pub mod patient_days;
 pub mod pins;
+#[cfg(not(feature = "highs"))]
+mod primal_dual;
 pub mod repair;
 pub mod state;
 mod week_pricing;
