@@ -149,7 +149,8 @@ pub fn generate_columns(
         let left = deadline.saturating_duration_since(Instant::now());
         let solving = Instant::now();
         // The master's value matters to within a share of its lead over the bound.
-        let solved = master.solve(left, MASTER_TOLERANCE * (last_master.min(upper) - bound));
+        let tolerance = MASTER_TOLERANCE * (last_master.min(upper) - bound);
+        let solved = master.solve(left, tolerance, cancel);
         let master_seconds = solving.elapsed().as_secs_f64();
         let mut at_limit = 0;
         let Some((master_value, lp)) = solved else {
@@ -237,6 +238,8 @@ pub use primal_form::Master;
 mod primal_form {
     use std::time::Duration;
 
+    use std::sync::atomic::AtomicBool;
+
     use highs::{ColProblem, HighsModelStatus, Model, Row, Sense, SolvedModel};
 
     use super::{zero_clocks, Column};
@@ -301,8 +304,14 @@ mod primal_form {
 
         /// The master's optimum and its prices, one per row; `None` when the LP fails,
         /// takes longer than `time_limit` or a patient has no column yet. Solved to
-        /// HiGHS's own tolerance, whatever `_tolerance`.
-        pub fn solve(&mut self, time_limit: Duration, _tolerance: f64) -> Option<(f64, Vec<f64>)> {
+        /// HiGHS's own tolerance, whatever `_tolerance`; a solve takes about a second, so
+        /// it does not watch `_cancel`.
+        pub fn solve(
+            &mut self,
+            time_limit: Duration,
+            _tolerance: f64,
+            _cancel: &AtomicBool,
+        ) -> Option<(f64, Vec<f64>)> {
             if self.failed || self.has_column.contains(&false) {
                 return None;
             }
@@ -371,7 +380,9 @@ mod tests {
                 rows,
             });
         }
-        let (value, prices) = master.solve(LIMIT, 0.0).expect("the LP solves");
+        let (value, prices) = master
+            .solve(LIMIT, 0.0, &AtomicBool::new(false))
+            .expect("the LP solves");
         assert!((value - 4.0).abs() < 1e-6, "{value}");
         assert!((2.0 - 1e-6..=4.0 + 1e-6).contains(&prices[0]), "{prices:?}");
         // The Lagrangian at these prices equals the LP's value (strong duality).
@@ -384,7 +395,9 @@ mod tests {
             cost: 1.5,
             rows: vec![],
         });
-        let (value, prices) = master.solve(LIMIT, 0.0).expect("the LP solves");
+        let (value, prices) = master
+            .solve(LIMIT, 0.0, &AtomicBool::new(false))
+            .expect("the LP solves");
         assert!((value - 2.5).abs() < 1e-6, "{value}");
         assert!((0.5 - 1e-6..=2.0 + 1e-6).contains(&prices[0]), "{prices:?}");
     }

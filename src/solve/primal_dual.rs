@@ -13,6 +13,7 @@
 //! prices need not be exact: the bound comes from pricing every patient at them, and any
 //! `y ≥ 0` gives a valid one.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -133,9 +134,14 @@ impl Master {
     }
 
     /// The master's optimum (to `tolerance`, at least a relative `1e-5`, or the best point
-    /// reached within `time_limit`) and its prices, one per row; `None` when a patient has
-    /// no column yet.
-    pub fn solve(&mut self, time_limit: Duration, tolerance: f64) -> Option<(f64, Vec<f64>)> {
+    /// reached within `time_limit` or when `cancel` is set) and its prices, one per row;
+    /// `None` when a patient has no column yet.
+    pub fn solve(
+        &mut self,
+        time_limit: Duration,
+        tolerance: f64,
+        cancel: &AtomicBool,
+    ) -> Option<(f64, Vec<f64>)> {
         if self.blocks.iter().any(|b| b.len() == 0) {
             return None;
         }
@@ -211,7 +217,9 @@ impl Master {
                 (false, current)
             };
             let error = best.error(weight);
-            let done = best.optimal(tolerance) || Instant::now() >= deadline;
+            let done = best.optimal(tolerance)
+                || Instant::now() >= deadline
+                || cancel.load(Ordering::Relaxed);
             let restart = done
                 || error <= SUFFICIENT_DECAY * restart_error
                 || (error <= NECESSARY_DECAY * restart_error && error > last_error)
@@ -443,7 +451,9 @@ mod tests {
                     master.add(&c);
                     columns.push(c);
                 }
-                let (value, prices) = master.solve(Duration::from_secs(20), 0.0).expect("solves");
+                let (value, prices) = master
+                    .solve(Duration::from_secs(20), 0.0, &AtomicBool::new(false))
+                    .expect("solves");
                 let exact = exact_value(patients, &capacities, &columns);
                 let tolerance = 1e-3 * (1.0 + exact.abs());
                 assert!(
