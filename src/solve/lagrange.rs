@@ -108,15 +108,9 @@ const COLUMNS_MAX_REQUESTS: usize = 500;
 /// ends at 5.4-5.9 % instead of 9.9 %, and refbench's 100 patients at 2.5 % instead of
 /// 3.6 %. The pure-Rust build's first-order master (0.5-5 s a round there) does as well:
 /// 4.0-4.5 % instead of 9.5 %. (Its simplex master, rebuilt each round, took 3-9 s a round
-/// and 60 s limits gained nothing.)
+/// and 60 s limits gained nothing.) Refbench's 30 patients, an 80-request component: the
+/// master and the bound meet at 5509 in 2 s, where the exact pass gave 4984.
 const COLUMNS_MIN_SECONDS: f64 = 15.0;
-/// Components up to this many requests have a master LP small enough for the pure-Rust
-/// engine too: column generation starts with [`COLUMNS_SMALL_SECONDS`] on either backend
-/// (refbench's 30 patients, an 80-request component: the master and the bound meet at
-/// 5509 in 2 s, where the exact pass gave 4984; at 60 s the default build's gap 4.0 % ->
-/// 1.8 %).
-const COLUMNS_SMALL_REQUESTS: usize = 150;
-const COLUMNS_SMALL_SECONDS: f64 = 15.0;
 /// Node limit of a patient's week in column generation, in multiples of the exact pass's:
 /// at the master's prices many more weeks are close in cost, and a search stopped early
 /// leaves a weak lower bound (at 20,000 nodes 38 of 100 patients hit the limit and the
@@ -671,12 +665,7 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
 /// Whether column generation over a component of `requests` requests is worth starting
 /// with `seconds` for it: not too large, and with time for its rounds.
 pub fn columns_worthwhile(requests: usize, seconds: f64) -> bool {
-    let least = if requests <= COLUMNS_SMALL_REQUESTS {
-        COLUMNS_SMALL_SECONDS
-    } else {
-        COLUMNS_MIN_SECONDS
-    };
-    requests <= COLUMNS_MAX_REQUESTS && seconds >= least
+    requests <= COLUMNS_MAX_REQUESTS && seconds >= COLUMNS_MIN_SECONDS
 }
 
 /// Takes the Lagrangian bound `from` further by column generation over patient weeks: the

@@ -236,9 +236,8 @@ pub use primal_form::Master;
 /// again by the interior point method; the prices are its capacity rows' duals.
 #[cfg(feature = "highs")]
 mod primal_form {
-    use std::time::Duration;
-
     use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
 
     use highs::{ColProblem, HighsModelStatus, Model, Row, Sense, SolvedModel};
 

@@ -247,7 +247,8 @@ impl Master {
             }
             restart_x.clone_from(&x);
             restart_y.clone_from(&y);
-            restart_error = self.measure(&x, &y).error(weight);
+            // The restart point is the one `best` measured.
+            restart_error = best.error(weight);
             last_error = restart_error;
             sum_x.iter_mut().flatten().for_each(|s| *s = 0.0);
             sum_y.iter_mut().for_each(|s| *s = 0.0);
