@@ -167,6 +167,7 @@ fn repair(state: &mut State, comp: &[usize], cancel: &AtomicBool) -> u64 {
         deterministic: true,
         repair_options: lns::WORK_REPAIR_OPTIONS,
         movable: None,
+        guide: None,
     };
     lns::improve(state, comp, &mut rng, budget, &|_, _| {})
 }

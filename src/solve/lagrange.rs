@@ -156,6 +156,9 @@ pub struct Lagrangian {
     center: Vec<f64>,
     /// The weeks the exact pass found, as columns to start from.
     weeks: Vec<master::Column>,
+    /// `guide[r]`: the option the relaxed weeks at the best multipliers give request `r`
+    /// (`None` when they leave it out, and for requests outside the component).
+    pub guide: Vec<Option<u32>>,
 }
 
 /// What the bound prices in a component: the instants of its providers and resources and
@@ -577,6 +580,7 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
             prices,
             center: best_duals,
             weeks: Vec::new(),
+            guide: vec![None; problem.requests.len()],
         };
     }
     {
@@ -589,9 +593,13 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
                 .collect();
         }
     }
+    // What the relaxed weeks at the best prices place: where the search looks for room.
+    let (value, solved) = rel.quick(&best_duals);
+    let mut guide = vec![None; problem.requests.len()];
+    for &(r, oi) in solved.iter().flat_map(|(_, c)| c) {
+        guide[r] = Some(oi);
+    }
     if trace {
-        // What the relaxed weeks at the best prices place, to set against a schedule.
-        let (value, solved) = rel.quick(&best_duals);
         let chosen: Vec<(usize, usize)> = solved
             .iter()
             .flat_map(|(_, c)| c.iter().map(|&(r, oi)| (r, oi as usize)))
@@ -659,6 +667,7 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
         prices,
         center,
         weeks,
+        guide,
     }
 }
 

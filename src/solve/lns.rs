@@ -41,6 +41,10 @@ pub struct Budget<'a> {
     /// component). Parallel searches of one component each move their own share, so that
     /// what they find can be put together.
     pub movable: Option<&'a [bool]>,
+    /// The option each request holds in the bound's relaxed weeks (indexed by request;
+    /// `None` for a request they leave out), when known: a neighbourhood makes room for a
+    /// patient's week where the relaxation put it.
+    pub guide: Option<&'a [Option<u32>]>,
 }
 
 impl Budget<'_> {
@@ -68,10 +72,12 @@ const MAX_FREE: usize = 14;
 const MAX_SCALE: usize = 4;
 /// Neighbourhood kinds: around an unplaced request, a patient's week, a provider-day, a
 /// specialty's day, an ejection chain for an unplaced request, a patient's trips drawn
-/// together.
-const KINDS: usize = 6;
+/// together, a patient's week moved to where the bound's relaxation puts it.
+const KINDS: usize = 7;
 /// Options of an unplaced request tried by one ejection chain (a third of it deeper down).
 const EJECT_TRIES: usize = 24;
+/// Patients drawn to find one whose week differs from the relaxed one.
+const GUIDE_TRIES: usize = 8;
 /// How many times an ejected request may in turn eject others.
 const EJECT_DEPTH: usize = 2;
 /// Length of the late-acceptance history, in repairs. Measured at 60 s on refbench (seed
@@ -194,6 +200,10 @@ pub fn improve(
             }
             2 => provider_day(state, &placeable, &by_patient, rng, limit),
             5 => one_trip_less(state, &patients, &by_patient, rng, limit),
+            6 => match budget.guide {
+                Some(guide) => toward_relaxation(state, &patients, &by_patient, guide, rng, limit),
+                None => Vec::new(),
+            },
             _ => specialty_day(state, &placeable, rng, limit),
         };
         free.retain(|&r| movable(r));
@@ -532,6 +542,37 @@ fn specialty_day(
 /// A patient who travels on more than one day, and room for their week on one of those
 /// days: the patient's requests plus, for each booked on another day, the bookings in the
 /// way of one of its options on that day. A repair can then save a trip by moving others.
+/// A patient whose week differs from the bound's relaxed one (`guide`), freed with the
+/// bookings in the way of each relaxed option it does not hold: the relaxation, priced
+/// for the whole caseload, often knows which days a patient's week fits best.
+fn toward_relaxation(
+    state: &State,
+    patients: &[usize],
+    by_patient: &[Vec<usize>],
+    guide: &[Option<u32>],
+    rng: &mut ChaCha8Rng,
+    limit: usize,
+) -> Vec<usize> {
+    for _ in 0..GUIDE_TRIES {
+        let q = patients[rng.gen_range(0..patients.len())];
+        let mut free = by_patient[q].clone();
+        let mut differs = false;
+        for &r in &by_patient[q] {
+            if let Some(oi) = guide[r] {
+                if state.assign[r] != Some(oi) {
+                    differs = true;
+                    free.extend(blockers(state, r, oi));
+                }
+            }
+        }
+        if differs {
+            free.truncate(limit.max(by_patient[q].len()));
+            return free;
+        }
+    }
+    Vec::new()
+}
+
 fn one_trip_less(
     state: &State,
     patients: &[usize],

@@ -491,6 +491,8 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     };
     // The Lagrangian bound's outcome, which column generation may take further.
     let mut lagrangian: Option<lagrange::Lagrangian> = None;
+    // The relaxed weeks at the bound's best prices, which guide one kind of neighbourhood.
+    let mut guide: Option<Vec<Option<u32>>> = None;
 
     // 1. The Lagrangian bound first (capacity priced in time, each patient's week exact):
     //    it often proves a small component's construction optimal, and otherwise tells the
@@ -509,7 +511,9 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             // 30 patients 2,000 would lose 210 of 4984, at 1,000 670 of 2700 for 1.9 s).
             node_limit,
         };
-        let relaxed = lagrange::lagrangian_bound(&empty, comp, comp_total(&state, comp), budget);
+        let mut relaxed =
+            lagrange::lagrangian_bound(&empty, comp, comp_total(&state, comp), budget);
+        guide = Some(std::mem::take(&mut relaxed.guide));
         let b = relaxed.bound;
         if b.is_finite() {
             raise(&mut bound, b - 1e-6 * (1.0 + b.abs()));
@@ -559,6 +563,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             deterministic: ctx.work.is_some(),
             repair_options,
             movable: None,
+            guide: guide.as_deref(),
         };
         iterations = if portfolio_search {
             // Independent streams (one round): where the first search ends up decides much
@@ -698,6 +703,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             deterministic: ctx.work.is_some(),
             repair_options,
             movable: None,
+            guide: guide.as_deref(),
         };
         let whole = || {
             // HiGHS keeps its time limit to a fraction of a second; the margin keeps the
