@@ -1,7 +1,8 @@
 //! Large-neighbourhood search over one component: free a neighbourhood (around an unplaced
-//! request, one patient's week, one provider-day, room to save a patient a trip), repair it
-//! exactly by a depth-first branch and bound ([`repair`]) when small enough
-//! (greedily otherwise), keep the result when it is no worse.
+//! request, one patient's week, one provider-day, room to save a patient a trip, room for
+//! the week the bound's relaxation gives a patient), repair it exactly by a depth-first
+//! branch and bound ([`repair`]) when small enough (greedily otherwise), keep the result
+//! when it is no worse.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -74,6 +75,8 @@ const MAX_SCALE: usize = 4;
 /// specialty's day, an ejection chain for an unplaced request, a patient's trips drawn
 /// together, a patient's week moved to where the bound's relaxation puts it.
 const KINDS: usize = 7;
+/// The kind that moves a patient's week toward the relaxed one.
+const TOWARD_RELAXATION: usize = 6;
 /// Options of an unplaced request tried by one ejection chain (a third of it deeper down).
 const EJECT_TRIES: usize = 24;
 /// Patients drawn to find one whose week differs from the relaxed one.
@@ -136,6 +139,10 @@ pub fn improve(
     let mut best: Vec<Option<u32>> = component.iter().map(|&r| state.assign[r]).collect();
     // Recent payoff of each (kind, method): an exponential average of the gain per repair.
     let mut payoff = [[1.0f64; METHODS]; KINDS];
+    if budget.guide.is_none() {
+        // Nothing to move toward: never drawn.
+        payoff[TOWARD_RELAXATION] = [0.0; METHODS];
+    }
     let mut iterations = 0;
     let mut since_improvement = 0;
     // Neighbourhoods start small (cheap, exact repairs) and grow when the search stalls.
@@ -200,7 +207,7 @@ pub fn improve(
             }
             2 => provider_day(state, &placeable, &by_patient, rng, limit),
             5 => one_trip_less(state, &patients, &by_patient, rng, limit),
-            6 => match budget.guide {
+            TOWARD_RELAXATION => match budget.guide {
                 Some(guide) => toward_relaxation(state, &patients, &by_patient, guide, rng, limit),
                 None => Vec::new(),
             },
@@ -613,4 +620,62 @@ fn one_trip_less(
     }
     free.truncate(limit.max(by_patient[q].len()));
     free
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::generate::{generate, GenerateOptions};
+    use crate::solve::domain::Domains;
+    use crate::validate::validate;
+
+    #[test]
+    fn a_week_moved_toward_the_relaxation_frees_what_is_in_its_way() {
+        let input = generate(&GenerateOptions {
+            patients: 30,
+            seed: 5,
+            grid_min: 15,
+        });
+        let problem = validate(input).expect("generated caseloads are valid");
+        let domains = Domains::build(&problem);
+        let comp: Vec<usize> = (0..problem.requests.len())
+            .filter(|&r| !domains.opts[r].is_empty())
+            .collect();
+        let mut state = State::new(&problem, &domains);
+        construct::construct(&mut state, &comp);
+        let mut by_patient: Vec<Vec<usize>> = vec![Vec::new(); problem.patients.len()];
+        for &r in &comp {
+            by_patient[problem.requests[r].patient].push(r);
+        }
+        // A placed request and an option of it that another patient's booking holds.
+        let (r, oi, in_the_way) = comp
+            .iter()
+            .filter(|&&r| state.assign[r].is_some())
+            .find_map(|&r| {
+                (0..domains.opts[r].len() as u32).find_map(|oi| {
+                    let q = problem.requests[r].patient;
+                    let others: Vec<usize> = blockers(&state, r, oi)
+                        .into_iter()
+                        .filter(|&x| problem.requests[x].patient != q)
+                        .collect();
+                    (!others.is_empty()).then_some((r, oi, others))
+                })
+            })
+            .expect("a constructed week has contested time");
+        let q = problem.requests[r].patient;
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+
+        let mut guide = vec![None; problem.requests.len()];
+        guide[r] = Some(oi);
+        let free = toward_relaxation(&state, &[q], &by_patient, &guide, &mut rng, 1_000);
+        assert!(by_patient[q].iter().all(|x| free.contains(x)));
+        assert!(in_the_way.iter().all(|x| free.contains(x)));
+
+        // A week already where the relaxation puts it gives no neighbourhood.
+        guide[r] = state.assign[r];
+        let free = toward_relaxation(&state, &[q], &by_patient, &guide, &mut rng, 1_000);
+        assert!(free.is_empty());
+    }
 }
