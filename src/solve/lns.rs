@@ -546,9 +546,6 @@ fn specialty_day(
     free
 }
 
-/// A patient who travels on more than one day, and room for their week on one of those
-/// days: the patient's requests plus, for each booked on another day, the bookings in the
-/// way of one of its options on that day. A repair can then save a trip by moving others.
 /// A patient whose week differs from the bound's relaxed one (`guide`), freed with the
 /// bookings in the way of each relaxed option it does not hold: the relaxation, priced
 /// for the whole caseload, often knows which days a patient's week fits best.
@@ -580,6 +577,9 @@ fn toward_relaxation(
     Vec::new()
 }
 
+/// A patient who travels on more than one day, and room for their week on one of those
+/// days: the patient's requests plus, for each booked on another day, the bookings in the
+/// way of one of its options on that day. A repair can then save a trip by moving others.
 fn one_trip_less(
     state: &State,
     patients: &[usize],
