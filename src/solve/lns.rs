@@ -557,22 +557,21 @@ fn toward_relaxation(
     rng: &mut ChaCha8Rng,
     limit: usize,
 ) -> Vec<usize> {
+    // The relaxed option of `r`, when `r` does not hold it.
+    let elsewhere = |r: usize| guide[r].filter(|&oi| state.assign[r] != Some(oi));
     for _ in 0..GUIDE_TRIES {
         let q = patients[rng.gen_range(0..patients.len())];
+        if by_patient[q].iter().all(|&r| elsewhere(r).is_none()) {
+            continue;
+        }
         let mut free = by_patient[q].clone();
-        let mut differs = false;
         for &r in &by_patient[q] {
-            if let Some(oi) = guide[r] {
-                if state.assign[r] != Some(oi) {
-                    differs = true;
-                    free.extend(blockers(state, r, oi));
-                }
+            if let Some(oi) = elsewhere(r) {
+                free.extend(blockers(state, r, oi));
             }
         }
-        if differs {
-            free.truncate(limit.max(by_patient[q].len()));
-            return free;
-        }
+        free.truncate(limit.max(by_patient[q].len()));
+        return free;
     }
     Vec::new()
 }
