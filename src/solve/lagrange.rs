@@ -1353,19 +1353,9 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
-    use crate::generate::{generate, GenerateOptions};
     use crate::solve::domain::Domains;
+    use crate::solve::test_caseloads::caseload as generated;
     use crate::solve::week_pricing;
-    use crate::validate::validate;
-
-    fn generated(patients: usize, seed: u64, grid_min: u32) -> crate::problem::Problem {
-        validate(generate(&GenerateOptions {
-            patients,
-            seed,
-            grid_min,
-        }))
-        .expect("generated input is valid")
-    }
 
     /// With time for it (a far deadline, no work budget), column generation runs and the
     /// bound stays valid: never above the objective of a good schedule of the caseload,

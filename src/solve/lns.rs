@@ -626,22 +626,14 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
-    use crate::generate::{generate, GenerateOptions};
     use crate::solve::domain::Domains;
-    use crate::validate::validate;
+    use crate::solve::test_caseloads::{caseload, placeable};
 
     #[test]
     fn a_week_moved_toward_the_relaxation_frees_what_is_in_its_way() {
-        let input = generate(&GenerateOptions {
-            patients: 30,
-            seed: 5,
-            grid_min: 15,
-        });
-        let problem = validate(input).expect("generated caseloads are valid");
+        let problem = caseload(30, 5, 15);
         let domains = Domains::build(&problem);
-        let comp: Vec<usize> = (0..problem.requests.len())
-            .filter(|&r| !domains.opts[r].is_empty())
-            .collect();
+        let comp = placeable(&domains);
         let mut state = State::new(&problem, &domains);
         construct::construct(&mut state, &comp);
         let mut by_patient: Vec<Vec<usize>> = vec![Vec::new(); problem.patients.len()];

@@ -152,10 +152,9 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
-    use crate::generate::{generate, GenerateOptions};
     use crate::solve::domain::Domains;
     use crate::solve::lns;
-    use crate::validate::validate;
+    use crate::solve::test_caseloads::{caseload_with, placeable};
 
     /// Every booking of `state` placed again on an empty schedule, prerequisites first:
     /// each must fit, and the total must come out the same.
@@ -196,21 +195,15 @@ mod tests {
 
     #[test]
     fn what_each_share_found_adds_up() {
-        let mut input = generate(&GenerateOptions {
-            patients: 40,
-            seed: 3,
-            grid_min: 15,
-        });
         // Without caps a unit's new week can only clash in time, which the clusters see:
         // what one search found is then carried whole.
-        for p in &mut input.providers {
-            p.max_per_day = None;
-        }
-        let problem = validate(input).expect("generated caseloads are valid");
+        let problem = caseload_with(40, 3, 15, |input| {
+            for p in &mut input.providers {
+                p.max_per_day = None;
+            }
+        });
         let domains = Domains::build(&problem);
-        let comp: Vec<usize> = (0..problem.requests.len())
-            .filter(|&r| !domains.opts[r].is_empty())
-            .collect();
+        let comp = placeable(&domains);
         let mut start = State::new(&problem, &domains);
         construct::construct(&mut start, &comp);
         let units = Units::new(&start, &comp);

@@ -32,6 +32,8 @@ pub mod pins;
 mod primal_dual;
 pub mod repair;
 pub mod state;
+#[cfg(test)]
+mod test_caseloads;
 mod week_pricing;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -492,11 +492,10 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
-    use crate::generate::{generate, GenerateOptions};
     use crate::solve::construct;
     use crate::solve::domain::Domains;
     use crate::solve::milp::{self, Form, Limits};
-    use crate::validate::validate;
+    use crate::solve::test_caseloads::caseload;
 
     /// On neighbourhoods of constructed schedules (a provider-day's bookings and one
     /// patient's week), the branch and bound finds the subset MILP's optimum, and what it
@@ -505,12 +504,7 @@ mod tests {
     fn finds_the_repair_milps_optimum() {
         let mut compared = 0;
         for seed in 1..=3 {
-            let input = generate(&GenerateOptions {
-                patients: 40,
-                seed,
-                grid_min: 15,
-            });
-            let problem = validate(input).expect("generated input is valid");
+            let problem = caseload(40, seed, 15);
             let domains = Domains::build(&problem);
             let mut state = State::new(&problem, &domains);
             let all: Vec<usize> = (0..problem.requests.len()).collect();

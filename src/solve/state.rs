@@ -545,8 +545,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
-    use crate::generate::{generate, GenerateOptions};
-    use crate::validate::validate;
+    use crate::solve::test_caseloads::{caseload_with, placeable};
 
     /// Through random placements and removals (some forced past `fits`, so bookings
     /// overlap), the minute bitmaps say a provider is taken exactly when the bookings list
@@ -555,21 +554,15 @@ mod tests {
     #[test]
     fn booked_minutes_agree_with_the_bookings() {
         for (seed, grid_min) in [(1, 15), (2, 5)] {
-            let mut input = generate(&GenerateOptions {
-                patients: 30,
-                seed,
-                grid_min,
-            });
             // Tight caps on every other provider, so that the cap test is exercised.
-            for provider in input.providers.iter_mut().step_by(2) {
-                provider.max_per_day = Some(4);
-            }
-            let problem = validate(input).expect("generated input is valid");
+            let problem = caseload_with(30, seed, grid_min, |input| {
+                for provider in input.providers.iter_mut().step_by(2) {
+                    provider.max_per_day = Some(4);
+                }
+            });
             let domains = Domains::build(&problem);
             let mut state = State::new(&problem, &domains);
-            let placeable: Vec<usize> = (0..problem.requests.len())
-                .filter(|&r| !domains.opts[r].is_empty())
-                .collect();
+            let placeable = placeable(&domains);
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let (mut checked, mut taken, mut capped) = (0, 0, 0);
             for step in 0..3_000 {

@@ -1,0 +1,35 @@
+//! Generated caseloads for the solver's unit tests: built, optionally edited, validated.
+
+use crate::generate::{generate, GenerateOptions};
+use crate::model::Input;
+use crate::problem::Problem;
+use crate::solve::domain::Domains;
+use crate::validate::validate;
+
+/// A generated caseload, validated.
+pub fn caseload(patients: usize, seed: u64, grid_min: u32) -> Problem {
+    caseload_with(patients, seed, grid_min, |_| {})
+}
+
+/// A generated caseload, changed by `edit` before it is validated (to tighten caps, say).
+pub fn caseload_with(
+    patients: usize,
+    seed: u64,
+    grid_min: u32,
+    edit: impl FnOnce(&mut Input),
+) -> Problem {
+    let mut input = generate(&GenerateOptions {
+        patients,
+        seed,
+        grid_min,
+    });
+    edit(&mut input);
+    validate(input).expect("generated caseloads are valid")
+}
+
+/// The requests with at least one option, ascending.
+pub fn placeable(domains: &Domains) -> Vec<usize> {
+    (0..domains.opts.len())
+        .filter(|&r| !domains.opts[r].is_empty())
+        .collect()
+}
