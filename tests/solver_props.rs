@@ -543,3 +543,48 @@ fn a_large_component_searched_in_shares_gives_a_valid_schedule() {
         schedule.stats.construction_objective
     );
 }
+
+/// A request whose free slots all fall on days the patient is at their daily limit is
+/// explained by that limit, not by other bookings; and one whose slots are all booked by
+/// others says so.
+#[test]
+fn unplaced_reasons_tell_a_full_day_from_booked_slots() {
+    let mut input = careweek::generate(&careweek::GenerateOptions {
+        patients: 20,
+        seed: 4,
+        grid_min: 15,
+    });
+    let patient = input.patients[0].id.clone();
+    input.patients[0].max_per_day = Some(0);
+    let problem = validate(input).unwrap();
+    let options = SolveOptions {
+        time_limit: 60.0,
+        work: Some(200),
+        threads: 1,
+        ..Default::default()
+    };
+    let schedule = solve(&problem, &options);
+    assert_valid(&problem.input, &schedule);
+    assert!(schedule.placed.iter().all(|p| p.patient != patient));
+    let own: Vec<_> = schedule
+        .unplaced
+        .iter()
+        .filter(|u| u.patient == patient)
+        .collect();
+    assert!(!own.is_empty());
+    let by_limit = own
+        .iter()
+        .filter(|u| u.reason.contains("limit of 0 appointment(s) a day"))
+        .count();
+    assert!(by_limit > 0, "{own:#?}");
+    for u in own
+        .iter()
+        .filter(|u| u.code == careweek::schedule::UnplacedCode::Capacity)
+    {
+        assert!(
+            u.reason.contains("limit of 0 appointment(s) a day")
+                || u.reason.contains("taken by other bookings"),
+            "{u:#?}"
+        );
+    }
+}

@@ -213,13 +213,63 @@ pub fn pinned_conflict(problem: &Problem, r: usize) -> String {
 /// Slots exist, but other bookings take them.
 pub fn capacity(problem: &Problem, r: usize, slots: usize) -> String {
     format!(
-        "all {slots} possible slot(s) for {}'s {} with {} {} are taken by higher-priority bookings or clash with {}'s other appointments, caps or travel",
+        "all {slots} possible slot(s) for {}'s {} with {} {} are taken by other bookings",
         patient_name(problem, r),
         what(problem, r),
         provider_list(problem, r),
         day_range(problem, r),
-        patient_name(problem, r)
     )
+}
+
+/// Some slots are free on the providers' and resources' side, but each clashes with the
+/// patient's own week: `days` lists each such day and whether the patient's daily limit is
+/// already reached on it; `taken` slots are held by other bookings.
+pub fn own_week(problem: &Problem, r: usize, days: &[(usize, bool)], taken: usize) -> String {
+    let name = patient_name(problem, r);
+    let patient = &problem.input.patients[problem.requests[r].patient];
+    let labels = |capped: bool| -> Vec<String> {
+        days.iter()
+            .filter(|d| d.1 == capped)
+            .map(|&(d, _)| day_label(problem, d))
+            .collect()
+    };
+    let mut clauses = Vec::new();
+    let at_limit = labels(true);
+    if !at_limit.is_empty() {
+        clauses.push(format!(
+            "on {} {name} has reached their limit of {} appointment(s) a day",
+            and_list(&at_limit),
+            patient.max_per_day.unwrap_or(0)
+        ));
+    }
+    let clashing = labels(false);
+    if !clashing.is_empty() {
+        clauses.push(format!(
+            "on {} they overlap {name}'s other appointments or leave no time to travel between sites",
+            and_list(&clashing)
+        ));
+    }
+    let rest = if taken > 0 {
+        format!("; the other {taken} slot(s) are taken by other bookings")
+    } else {
+        String::new()
+    };
+    format!(
+        "the free slots for {name}'s {} with {} {} do not fit {name}'s week: {}{rest}",
+        what(problem, r),
+        provider_list(problem, r),
+        day_range(problem, r),
+        clauses.join(", and ")
+    )
+}
+
+/// "a", "a and b", "a, b and c".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 /// A linked request could not be placed compatibly.

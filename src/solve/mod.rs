@@ -1238,8 +1238,28 @@ fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
             );
         }
     }
+    // Slots the providers and resources leave free, and why the patient's week refuses them.
+    let free: Vec<u32> = (0..opts.len() as u32)
+        .filter(|&oi| state.fits_resources(r, oi))
+        .collect();
+    if free.is_empty() {
+        return (
+            UnplacedCode::Capacity,
+            explain::capacity(problem, r, opts.len()),
+        );
+    }
+    let patient = problem.requests[r].patient;
+    let mut days: Vec<(usize, bool)> = free
+        .iter()
+        .map(|&oi| {
+            let day = state.opt(r, oi).day as usize;
+            (day, state.at_daily_limit(patient, day))
+        })
+        .collect();
+    days.sort_unstable();
+    days.dedup();
     (
         UnplacedCode::Capacity,
-        explain::capacity(problem, r, opts.len()),
+        explain::own_week(problem, r, &days, opts.len() - free.len()),
     )
 }

@@ -169,6 +169,13 @@ impl<'a> State<'a> {
             })
     }
 
+    /// Whether `patient` already has as many appointments on `day` as they allow a day.
+    pub fn at_daily_limit(&self, patient: usize, day: usize) -> bool {
+        self.problem.patients[patient]
+            .max_per_day
+            .is_some_and(|cap| self.patient_day[patient * self.ndays + day].len() as u32 >= cap)
+    }
+
     /// Patient: one at a time, travel, cap per day and (if `trips`) the trip cap.
     pub fn fits_patient(&self, r: usize, oi: u32, trips: bool) -> bool {
         let o = self.opt(r, oi);
@@ -176,10 +183,8 @@ impl<'a> State<'a> {
         let d = o.day as usize;
         let patient = &self.problem.patients[q];
         let today = &self.patient_day[q * self.ndays + d];
-        if let Some(cap) = patient.max_per_day {
-            if today.len() as u32 >= cap {
-                return false;
-            }
+        if self.at_daily_limit(q, d) {
+            return false;
         }
         let mut travels_today = false;
         for &r2 in today {
