@@ -73,6 +73,9 @@ pub enum UnplacedCode {
     Link,
     /// The patient's cap on trips this week is reached.
     MaxTrips,
+    /// A free slot fits, but under the input's weights leaving the request out costs less
+    /// than placing it (the trip, waiting and preferences it would bring).
+    Outweighed,
 }
 
 /// A request left unplaced.

@@ -588,3 +588,44 @@ fn unplaced_reasons_tell_a_full_day_from_booked_slots() {
         );
     }
 }
+
+/// With a low weight on unplaced requests, requests left out although a slot fits are
+/// explained by the weights, and each such reason's figures say placing costs more; with the
+/// example's own weights none is.
+#[test]
+fn requests_left_out_by_the_weights_say_so() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example-week.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    let options = SolveOptions {
+        time_limit: 60.0,
+        work: Some(300),
+        threads: 1,
+        ..Default::default()
+    };
+    let figure = |reason: &str, after: &str| -> i64 {
+        let rest = &reason[reason.find(after).unwrap() + after.len()..];
+        let digits: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '-')
+            .collect();
+        digits.parse().unwrap()
+    };
+    for (unplaced_weight, expect_outweighed) in [(10, true), (1000, false)] {
+        let mut input = careweek::parse_input(&text).unwrap();
+        input.weights.unplaced_per_priority = unplaced_weight;
+        let problem = validate(input).unwrap();
+        let schedule = solve(&problem, &options);
+        assert_valid(&problem.input, &schedule);
+        let outweighed: Vec<_> = schedule
+            .unplaced
+            .iter()
+            .filter(|u| u.code == careweek::schedule::UnplacedCode::Outweighed)
+            .collect();
+        assert_eq!(!outweighed.is_empty(), expect_outweighed, "{outweighed:#?}");
+        for u in outweighed {
+            let placing = figure(&u.reason, "would add ");
+            let leaving = figure(&u.reason, "leaving it out adds ");
+            assert!(placing >= leaving, "{u:#?}");
+        }
+    }
+}

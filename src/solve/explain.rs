@@ -272,6 +272,26 @@ fn and_list(items: &[String]) -> String {
     }
 }
 
+/// A free slot fits, but placing the request would add `placing` to the objective against
+/// `leaving` for leaving it out.
+pub fn outweighed(
+    problem: &Problem,
+    r: usize,
+    provider: u32,
+    day: usize,
+    placing: i64,
+    leaving: i64,
+) -> String {
+    let prov = &problem.input.providers[provider as usize];
+    format!(
+        "{}'s {} fits a free slot with {} on {}, but under the weights given placing it would add {placing} to the objective (trip, waiting, preferences) and leaving it out adds {leaving}; raise weights.unplaced_per_priority to have it placed",
+        patient_name(problem, r),
+        what(problem, r),
+        prov.name.as_deref().unwrap_or(&prov.id),
+        day_label(problem, day),
+    )
+}
+
 /// A linked request could not be placed compatibly.
 pub fn link(problem: &Problem, r: usize, other: usize, relation: &str) -> String {
     format!(

@@ -1207,6 +1207,26 @@ fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
     }
     let opts = &state.domains.opts[r];
     let none = |_: usize| false;
+    // A slot that fits as the schedule stands: the weights made leaving it out the cheaper.
+    if let Some((delta, oi)) = (0..opts.len() as u32)
+        .filter(|&oi| state.fits(r, oi, &none))
+        .map(|oi| (state.insert_delta(r, oi), oi))
+        .min()
+    {
+        let o = state.opt(r, oi);
+        let leaving = state::unplaced_weight(problem, r);
+        return (
+            UnplacedCode::Outweighed,
+            explain::outweighed(
+                problem,
+                r,
+                o.provider,
+                o.day as usize,
+                delta + leaving,
+                leaving,
+            ),
+        );
+    }
     let fits_but_trips = (0..opts.len() as u32).any(|oi| {
         state.fits_resources(r, oi)
             && state.fits_patient(r, oi, false)
