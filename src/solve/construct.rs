@@ -152,6 +152,9 @@ fn insert_in_order(
         v
     };
     let mut placed = 0;
+    // Requests that fit but cost more than leaving them out, alone: a trip is paid once
+    // for a day, so with a patient's other such requests on the same day they may gain.
+    let mut uphill: Vec<usize> = Vec::new();
     for &r in order {
         if state.assign[r].is_some() || state.domains.opts[r].is_empty() {
             continue;
@@ -166,6 +169,8 @@ fn insert_in_order(
                 if (if strict { judged } else { delta }) < 0 || forced(state, r) {
                     state.place(r, oi);
                     placed += 1;
+                } else {
+                    uphill.push(r);
                 }
             }
             continue;
@@ -185,51 +190,192 @@ fn insert_in_order(
             .collect();
         placed += place_bundle(state, &members, extra, strict);
     }
+    placed + place_companions(state, order, &in_scope, &uphill, extra, strict)
+}
+
+/// Tries together each patient's requests left out although one of them fits (`uphill`):
+/// the first of those on each day in turn, then the patient's other unplaced requests in
+/// `order` each at its best option given what is placed (left out where none fits). The
+/// best day is kept when together they lower the objective (`strict`: with `extra`
+/// counted too), so a trip paid once serves several requests. Returns how many are placed.
+fn place_companions(
+    state: &mut State,
+    order: &[usize],
+    in_scope: &[bool],
+    uphill: &[usize],
+    extra: &mut dyn FnMut(usize, u32) -> i64,
+    strict: bool,
+) -> usize {
+    let patient = |r: usize| state.problem.requests[r].patient;
+    let mut placed = 0;
+    let mut seen: Vec<usize> = Vec::new();
+    for &anchor in uphill {
+        let q = patient(anchor);
+        if seen.contains(&q) || state.assign[anchor].is_some() {
+            continue;
+        }
+        seen.push(q);
+        let members: Vec<usize> = std::iter::once(anchor)
+            .chain(order.iter().copied().filter(|&r| {
+                r != anchor
+                    && in_scope[r]
+                    && patient(r) == q
+                    && state.assign[r].is_none()
+                    && !state.domains.opts[r].is_empty()
+                    && state.groups(r).is_empty()
+            }))
+            .collect();
+        if members.len() < 2 {
+            continue;
+        }
+        let days = state.problem.days.len();
+        let best = (0..days)
+            .filter_map(|day| {
+                let (total, done) =
+                    place_greedily(state, &members, Some(day), false, extra, strict)?;
+                for &r in done.iter().rev() {
+                    state.remove(r);
+                }
+                (total < 0).then_some((total, day))
+            })
+            .min();
+        if let Some((_, day)) = best {
+            let (_, done) = place_greedily(state, &members, Some(day), false, extra, strict)
+                .expect("placed on this day a moment ago");
+            placed += done.len();
+        }
+    }
     placed
 }
 
-/// Places all of `members` or none; returns how many were placed.
+/// Places `members` in turn, each at its best option given those placed before it, the
+/// first on `first_day` when given. `all_or_nothing` (a bundle): links among the members
+/// are checked as they are placed, and if one does not fit none is placed (`None`); else
+/// one that does not fit is left out, and `None` only when the first does not fit. Returns
+/// the objective change (`strict`: with `extra`) and the requests placed, in order.
+fn place_greedily(
+    state: &mut State,
+    members: &[usize],
+    first_day: Option<usize>,
+    all_or_nothing: bool,
+    extra: &mut dyn FnMut(usize, u32) -> i64,
+    strict: bool,
+) -> Option<(i64, Vec<usize>)> {
+    let mut done: Vec<usize> = Vec::new();
+    let mut total = 0;
+    for (i, &m) in members.iter().enumerate() {
+        let opts = &state.domains.opts[m];
+        let mut judge = |r: usize, oi: u32| match first_day {
+            Some(day) if i == 0 && opts[oi as usize].day as usize != day => OFF_DAY,
+            _ => extra(r, oi),
+        };
+        let ignore = |x: usize| all_or_nothing && members.contains(&x) && state.assign[x].is_none();
+        match best_option(state, m, &ignore, &mut judge) {
+            Some((delta, oi, judged)) if judged < OFF_DAY / 2 => {
+                state.place(m, oi);
+                total += if strict { judged } else { delta };
+                done.push(m);
+            }
+            _ if i == 0 || all_or_nothing => {
+                for &x in done.iter().rev() {
+                    state.remove(x);
+                }
+                return None;
+            }
+            _ => {}
+        }
+    }
+    Some((total, done))
+}
+
+/// What [`place_greedily`] adds to the first member's options off its day.
+const OFF_DAY: i64 = i64::MAX / 4;
+
+/// Places all of `members` or none: each at its best option in turn, kept when together
+/// they lower the objective (or one must be placed); if not, the first member is tried on
+/// each day in turn and the best day kept. Returns how many were placed.
 fn place_bundle(
     state: &mut State,
     members: &[usize],
     extra: &mut dyn FnMut(usize, u32) -> i64,
     strict: bool,
 ) -> usize {
-    let mut done: Vec<usize> = Vec::new();
-    let mut total_delta = 0;
-    // Members are ordered prerequisites first; links to members not yet placed are checked
-    // when those are placed.
-    let pending = |m: usize| members.contains(&m);
-    for &m in members {
-        let ignore = |x: usize| pending(x) && !done_contains(state, x);
-        match best_option(state, m, &ignore, extra) {
-            Some((delta, oi, judged)) => {
-                state.place(m, oi);
-                total_delta += if strict { judged } else { delta };
-                done.push(m);
-            }
-            None => {
-                for &x in &done {
-                    state.remove(x);
-                }
-                return 0;
-            }
-        }
-    }
-    if total_delta >= 0 && !members.iter().any(|&m| forced(state, m)) {
-        for &x in &done {
-            state.remove(x);
-        }
+    let Some((total, done)) = place_greedily(state, members, None, true, extra, strict) else {
         return 0;
+    };
+    if total < 0 || members.iter().any(|&m| forced(state, m)) {
+        return done.len();
     }
-    done.len()
-}
-
-fn done_contains(state: &State, x: usize) -> bool {
-    state.assign[x].is_some()
+    for &x in done.iter().rev() {
+        state.remove(x);
+    }
+    let best = (0..state.problem.days.len())
+        .filter_map(|day| {
+            let (total, done) = place_greedily(state, members, Some(day), true, extra, strict)?;
+            for &r in done.iter().rev() {
+                state.remove(r);
+            }
+            (total < 0).then_some((total, day))
+        })
+        .min();
+    match best {
+        Some((_, day)) => place_greedily(state, members, Some(day), true, extra, strict)
+            .expect("placed on this day a moment ago")
+            .1
+            .len(),
+        None => 0,
+    }
 }
 
 /// Whether `r` must be placed whatever it costs (a pinned booking or what one needs).
 pub fn forced(state: &State, r: usize) -> bool {
     state.required(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::solve::domain::Domains;
+    use crate::solve::test_caseloads::{caseload_with, placeable};
+
+    /// When a request alone costs no less than leaving it out (its weight is at most the
+    /// trip), construction still books a patient's requests together on one day, where
+    /// the trip pays for itself (not only same-day bundles); and what it books never costs
+    /// more than leaving it out.
+    #[test]
+    fn requests_too_cheap_alone_go_together_on_one_day() {
+        let mut shared_days = 0;
+        for seed in 1..=3 {
+            let problem = caseload_with(40, seed, 15, |input| {
+                input.weights.unplaced_per_priority = 15;
+                input.weights.trip = 75;
+            });
+            let domains = Domains::build(&problem);
+            let all = placeable(&domains);
+            let mut state = State::new(&problem, &domains);
+            let empty_total = state.total();
+            construct(&mut state, &all);
+            assert!(state.total() <= empty_total);
+            // Patient-days with two or more in-person bookings, none worth a trip alone.
+            let days = problem.days.len();
+            for q in 0..problem.patients.len() {
+                for d in 0..days {
+                    let booked = state.patient_day(q, d);
+                    let in_person = booked
+                        .iter()
+                        .filter(|&&r| state.placed(r as usize).is_some_and(|o| o.in_person()))
+                        .count();
+                    // (A same-day bundle is booked whole anyway.)
+                    let cheap = booked.iter().all(|&r| {
+                        15 * i64::from(problem.requests[r as usize].priority) <= 75
+                            && state.groups(r as usize).is_empty()
+                    });
+                    if in_person >= 2 && in_person == booked.len() && cheap {
+                        shared_days += 1;
+                    }
+                }
+            }
+        }
+        assert!(shared_days > 0, "no day shared by requests too cheap alone");
+    }
 }
