@@ -43,6 +43,9 @@ struct Shape {
     requests: Vec<(usize, usize, u32, u32, bool)>, // patient, provider mask, duration slots, priority, telehealth
     precedence: Option<(usize, usize, u32)>,
     same_day: Option<(usize, usize)>,
+    /// Mostly the default weight; else one low enough that a request alone may not be
+    /// worth a trip.
+    unplaced_per_priority: i64,
 }
 
 fn shape(max_requests: usize, days: u32) -> impl Strategy<Value = Shape> {
@@ -80,9 +83,19 @@ fn shape(max_requests: usize, days: u32) -> impl Strategy<Value = Shape> {
         15u32..60,
         prop::option::of((0usize..8, 0usize..8, 0u32..3)),
         prop::option::weighted(0.3, (0usize..8, 0usize..8)),
+        prop_oneof![3 => Just(1000i64), 1 => 5i64..80],
     )
         .prop_map(
-            move |(providers, patients, requests, sites, travel, precedence, same_day)| Shape {
+            move |(
+                providers,
+                patients,
+                requests,
+                sites,
+                travel,
+                precedence,
+                same_day,
+                unplaced_per_priority,
+            )| Shape {
                 days,
                 sites,
                 travel,
@@ -91,6 +104,7 @@ fn shape(max_requests: usize, days: u32) -> impl Strategy<Value = Shape> {
                 requests,
                 precedence,
                 same_day,
+                unplaced_per_priority,
             },
         )
 }
@@ -232,7 +246,10 @@ fn build(shape: &Shape, grid: u32) -> Input {
             grid_min: grid,
             timezone: "UTC".into(),
         },
-        weights: Weights::default(),
+        weights: Weights {
+            unplaced_per_priority: shape.unplaced_per_priority,
+            ..Weights::default()
+        },
         sites,
         travel,
         providers,
@@ -452,6 +469,7 @@ fn tiny_cases_are_solved_to_proven_optimality() {
         ],
         precedence: Some((0, 1, 0)),
         same_day: None,
+        unplaced_per_priority: 1000,
     };
     let input = build(&shape, 60);
     let problem = validate(input.clone()).expect("valid");
@@ -479,6 +497,7 @@ fn thread_independence_on_interchangeable_requests() {
         ],
         precedence: None,
         same_day: None,
+        unplaced_per_priority: 1000,
     };
     let input = build(&shape, 30);
     let problem = validate(input.clone()).expect("valid shape");

@@ -228,21 +228,8 @@ fn place_companions(
         if members.len() < 2 {
             continue;
         }
-        let days = state.problem.days.len();
-        let best = (0..days)
-            .filter_map(|day| {
-                let (total, done) =
-                    place_greedily(state, &members, Some(day), false, extra, strict)?;
-                for &r in done.iter().rev() {
-                    state.remove(r);
-                }
-                (total < 0).then_some((total, day))
-            })
-            .min();
-        if let Some((_, day)) = best {
-            let (_, done) = place_greedily(state, &members, Some(day), false, extra, strict)
-                .expect("placed on this day a moment ago");
-            placed += done.len();
+        if let Some(booked) = best_day(state, &members, false, extra, strict) {
+            placed += booked;
         }
     }
     placed
@@ -252,7 +239,8 @@ fn place_companions(
 /// first on `first_day` when given. `all_or_nothing` (a bundle): links among the members
 /// are checked as they are placed, and if one does not fit none is placed (`None`); else
 /// one that does not fit is left out, and `None` only when the first does not fit. Returns
-/// the objective change (`strict`: with `extra`) and the requests placed, in order.
+/// the objective change (`strict`: with `extra`) and the (request, option) pairs placed,
+/// in order.
 fn place_greedily(
     state: &mut State,
     members: &[usize],
@@ -260,8 +248,8 @@ fn place_greedily(
     all_or_nothing: bool,
     extra: &mut dyn FnMut(usize, u32) -> i64,
     strict: bool,
-) -> Option<(i64, Vec<usize>)> {
-    let mut done: Vec<usize> = Vec::new();
+) -> Option<(i64, Vec<(usize, u32)>)> {
+    let mut done: Vec<(usize, u32)> = Vec::new();
     let mut total = 0;
     for (i, &m) in members.iter().enumerate() {
         let opts = &state.domains.opts[m];
@@ -274,18 +262,53 @@ fn place_greedily(
             Some((delta, oi, judged)) if judged < OFF_DAY / 2 => {
                 state.place(m, oi);
                 total += if strict { judged } else { delta };
-                done.push(m);
+                done.push((m, oi));
             }
             _ if i == 0 || all_or_nothing => {
-                for &x in done.iter().rev() {
-                    state.remove(x);
-                }
+                unplace(state, &done);
                 return None;
             }
             _ => {}
         }
     }
     Some((total, done))
+}
+
+/// Takes off what [`place_greedily`] placed, last first.
+fn unplace(state: &mut State, done: &[(usize, u32)]) {
+    for &(r, _) in done.iter().rev() {
+        state.remove(r);
+    }
+}
+
+/// [`place_greedily`] with the first member on each day in turn: the day that lowers the
+/// objective most is booked again, exactly as it was found (`extra` may be random, so the
+/// pairs are replayed rather than searched again). Returns how many were placed, `None`
+/// when no day lowers the objective.
+fn best_day(
+    state: &mut State,
+    members: &[usize],
+    all_or_nothing: bool,
+    extra: &mut dyn FnMut(usize, u32) -> i64,
+    strict: bool,
+) -> Option<usize> {
+    let mut best: Option<(i64, Vec<(usize, u32)>)> = None;
+    for day in 0..state.problem.days.len() {
+        let Some((total, done)) =
+            place_greedily(state, members, Some(day), all_or_nothing, extra, strict)
+        else {
+            continue;
+        };
+        unplace(state, &done);
+        if total < 0 && best.as_ref().is_none_or(|(t, _)| total < *t) {
+            best = Some((total, done));
+        }
+    }
+    let (_, done) = best?;
+    for &(r, oi) in &done {
+        state.place(r, oi);
+    }
+    Some(done.len())
 }
 
 /// What [`place_greedily`] adds to the first member's options off its day.
@@ -306,25 +329,8 @@ fn place_bundle(
     if total < 0 || members.iter().any(|&m| forced(state, m)) {
         return done.len();
     }
-    for &x in done.iter().rev() {
-        state.remove(x);
-    }
-    let best = (0..state.problem.days.len())
-        .filter_map(|day| {
-            let (total, done) = place_greedily(state, members, Some(day), true, extra, strict)?;
-            for &r in done.iter().rev() {
-                state.remove(r);
-            }
-            (total < 0).then_some((total, day))
-        })
-        .min();
-    match best {
-        Some((_, day)) => place_greedily(state, members, Some(day), true, extra, strict)
-            .expect("placed on this day a moment ago")
-            .1
-            .len(),
-        None => 0,
-    }
+    unplace(state, &done);
+    best_day(state, members, true, extra, strict).unwrap_or(0)
 }
 
 /// Whether `r` must be placed whatever it costs (a pinned booking or what one needs).
