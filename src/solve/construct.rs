@@ -154,6 +154,7 @@ fn insert_in_order(
     let mut placed = 0;
     // Requests that fit but cost more than leaving them out, alone: a trip is paid once
     // for a day, so with a patient's other such requests on the same day they may gain.
+    // (Not when prices judge: what they leave out is contested, and a plain pass follows.)
     let mut uphill: Vec<usize> = Vec::new();
     for &r in order {
         if state.assign[r].is_some() || state.domains.opts[r].is_empty() {
@@ -169,7 +170,7 @@ fn insert_in_order(
                 if (if strict { judged } else { delta }) < 0 || forced(state, r) {
                     state.place(r, oi);
                     placed += 1;
-                } else {
+                } else if !strict {
                     uphill.push(r);
                 }
             }
@@ -190,21 +191,20 @@ fn insert_in_order(
             .collect();
         placed += place_bundle(state, &members, extra, strict);
     }
-    placed + place_companions(state, order, &in_scope, &uphill, extra, strict)
+    placed + place_companions(state, order, &in_scope, &uphill, extra)
 }
 
 /// Tries together each patient's requests left out although one of them fits (`uphill`):
 /// the first of those on each day in turn, then the patient's other unplaced requests in
 /// `order` each at its best option given what is placed (left out where none fits). The
-/// best day is kept when together they lower the objective (`strict`: with `extra`
-/// counted too), so a trip paid once serves several requests. Returns how many are placed.
+/// best day is kept when together they lower the objective, so a trip paid once serves
+/// several requests. Returns how many are placed.
 fn place_companions(
     state: &mut State,
     order: &[usize],
     in_scope: &[bool],
     uphill: &[usize],
     extra: &mut dyn FnMut(usize, u32) -> i64,
-    strict: bool,
 ) -> usize {
     let patient = |r: usize| state.problem.requests[r].patient;
     let mut placed = 0;
@@ -228,7 +228,7 @@ fn place_companions(
         if members.len() < 2 {
             continue;
         }
-        if let Some(booked) = best_day(state, &members, false, extra, strict) {
+        if let Some(booked) = best_day(state, &members, false, extra) {
             placed += booked;
         }
     }
@@ -281,8 +281,8 @@ fn unplace(state: &mut State, done: &[(usize, u32)]) {
     }
 }
 
-/// [`place_greedily`] with the first member on each day in turn: the day that lowers the
-/// objective most is booked again, exactly as it was found (`extra` may be random, so the
+/// [`place_greedily`] (not `strict`) with the first member on each day in turn: the day
+/// that lowers the objective most is booked again, exactly as it was found (`extra` may be random, so the
 /// pairs are replayed rather than searched again). Returns how many were placed, `None`
 /// when no day lowers the objective.
 fn best_day(
@@ -290,12 +290,11 @@ fn best_day(
     members: &[usize],
     all_or_nothing: bool,
     extra: &mut dyn FnMut(usize, u32) -> i64,
-    strict: bool,
 ) -> Option<usize> {
     let mut best: Option<(i64, Vec<(usize, u32)>)> = None;
     for day in 0..state.problem.days.len() {
         let Some((total, done)) =
-            place_greedily(state, members, Some(day), all_or_nothing, extra, strict)
+            place_greedily(state, members, Some(day), all_or_nothing, extra, false)
         else {
             continue;
         };
@@ -315,8 +314,8 @@ fn best_day(
 const OFF_DAY: i64 = i64::MAX / 4;
 
 /// Places all of `members` or none: each at its best option in turn, kept when together
-/// they lower the objective (or one must be placed); if not, the first member is tried on
-/// each day in turn and the best day kept. Returns how many were placed.
+/// they lower the objective (or one must be placed); if not, and not `strict`, the first
+/// member is tried on each day in turn and the best day kept. Returns how many were placed.
 fn place_bundle(
     state: &mut State,
     members: &[usize],
@@ -330,7 +329,10 @@ fn place_bundle(
         return done.len();
     }
     unplace(state, &done);
-    best_day(state, members, true, extra, strict).unwrap_or(0)
+    if strict {
+        return 0;
+    }
+    best_day(state, members, true, extra).unwrap_or(0)
 }
 
 /// Whether `r` must be placed whatever it costs (a pinned booking or what one needs).
