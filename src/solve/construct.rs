@@ -335,6 +335,22 @@ fn place_bundle(
     best_day(state, members, true, extra).unwrap_or(0)
 }
 
+/// The least objective change of booking the same-day bundle `members` (all unbooked)
+/// whole, each member at its best option in turn from the first's day, over every day, on
+/// a copy of `state`; `None` when it fits whole on no day.
+pub fn bundle_change(state: &State, members: &[usize]) -> Option<i64> {
+    let mut trial = state.clone();
+    let members = order(&trial, members);
+    (0..state.problem.days.len())
+        .filter_map(|day| {
+            let (change, done) =
+                place_greedily(&mut trial, &members, Some(day), true, &mut |_, _| 0, false)?;
+            unplace(&mut trial, &done);
+            Some(change)
+        })
+        .min()
+}
+
 /// Whether `r` must be placed whatever it costs (a pinned booking or what one needs).
 pub fn forced(state: &State, r: usize) -> bool {
     state.required(r)

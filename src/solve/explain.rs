@@ -292,6 +292,24 @@ pub fn outweighed(
     )
 }
 
+/// A same-day bundle fits free slots whole, but placing it would add `placing` to the
+/// objective against `leaving` for leaving it out.
+pub fn outweighed_bundle(
+    problem: &Problem,
+    r: usize,
+    mate: usize,
+    placing: i64,
+    leaving: i64,
+) -> String {
+    format!(
+        "{}'s {} and the {} ({}), booked on the same day, fit free slots together, but under the weights given placing them would add {placing} to the objective (trip, waiting, preferences) and leaving them out adds {leaving}; raise weights.unplaced_per_priority to have them placed",
+        patient_name(problem, r),
+        what(problem, r),
+        what(problem, mate),
+        problem.input.requests[mate].id
+    )
+}
+
 /// A linked request could not be placed compatibly.
 pub fn link(problem: &Problem, r: usize, other: usize, relation: &str) -> String {
     format!(

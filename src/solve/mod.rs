@@ -822,6 +822,10 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             }
         }
     }
+    // A request that still fits with a gain (a later move freed its slot, and no
+    // neighbourhood tried it there since) is booked: then every request left out costs no
+    // less placed, as its reason says.
+    construct::construct(&mut state, comp);
     // The last improvement may have fallen between two progress reports.
     (ctx.report)(Some(comp_total(&state, comp)), bound);
     ComponentResult {
@@ -1207,6 +1211,33 @@ fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
     }
     let opts = &state.domains.opts[r];
     let none = |_: usize| false;
+    // A same-day bundle is booked whole or not at all: judged whole.
+    if let Some(&g) = state.groups(r).iter().find(|&&g| {
+        problem.same_day[g]
+            .iter()
+            .any(|&m| m != r && state.assign[m].is_none())
+    }) {
+        let members: Vec<usize> = problem.same_day[g]
+            .iter()
+            .copied()
+            .filter(|&m| state.assign[m].is_none())
+            .collect();
+        let mate = members.iter().copied().find(|&m| m != r).unwrap_or(r);
+        let leaving: i64 = members
+            .iter()
+            .map(|&m| state::unplaced_weight(problem, m))
+            .sum();
+        return match construct::bundle_change(state, &members) {
+            Some(change) if change >= 0 => (
+                UnplacedCode::Outweighed,
+                explain::outweighed_bundle(problem, r, mate, change + leaving, leaving),
+            ),
+            _ => (
+                UnplacedCode::Link,
+                explain::link(problem, r, mate, "on the same day as"),
+            ),
+        };
+    }
     // A slot that fits as the schedule stands: the weights made leaving it out the cheaper.
     if let Some((delta, oi)) = (0..opts.len() as u32)
         .filter(|&oi| state.fits(r, oi, &none))
