@@ -398,6 +398,20 @@ fn bound_and_optimum_match_brute_force(shape: &Shape, seed: u64) -> Result<(), T
 }
 
 fn assert_valid(input: &Input, schedule: &Schedule) {
+    // A request said to be outweighed costs no less placed than left out.
+    for u in &schedule.unplaced {
+        if u.code == careweek::schedule::UnplacedCode::Outweighed {
+            let figure = |after: &str| -> i64 {
+                let rest = &u.reason[u.reason.find(after).expect("figures") + after.len()..];
+                let digits: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '-')
+                    .collect();
+                digits.parse().expect("a number")
+            };
+            assert!(figure("would add ") >= figure(" out adds "), "{u:#?}");
+        }
+    }
     let report = check(input, schedule);
     assert!(
         report.violations.is_empty(),

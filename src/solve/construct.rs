@@ -100,6 +100,32 @@ pub fn construct(state: &mut State, requests: &[usize]) -> usize {
     insert_in_order(state, requests, &order, &mut |_, _| 0, false)
 }
 
+/// The last pass over a finished schedule: [`construct`], then each request still out
+/// (outside same-day bundles, which construction books whole) booked at its cheapest
+/// option that fits, when that lowers the objective, even where it leaves an unplaced
+/// successor no start (construction keeps such room for later, and there is no later).
+/// Returns how many were placed.
+pub fn fill(state: &mut State, requests: &[usize]) -> usize {
+    let mut placed = construct(state, requests);
+    let none = |_: usize| false;
+    for r in order(state, requests) {
+        if state.assign[r].is_some() || !state.groups(r).is_empty() {
+            continue;
+        }
+        let cheapest = (0..state.domains.opts[r].len() as u32)
+            .filter(|&oi| state.fits(r, oi, &none))
+            .map(|oi| (state.insert_delta(r, oi), oi))
+            .min();
+        if let Some((delta, oi)) = cheapest {
+            if delta < 0 {
+                state.place(r, oi);
+                placed += 1;
+            }
+        }
+    }
+    placed
+}
+
 /// Construction guided by prices on the options (a Lagrangian heuristic): each request
 /// takes the option cheapest with its price added, and only when that beats leaving it
 /// out, so that contested time goes where the prices say it is worth most; a plain pass

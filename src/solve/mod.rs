@@ -825,7 +825,7 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     // A request that still fits with a gain (a later move freed its slot, and no
     // neighbourhood tried it there since) is booked: then every request left out costs no
     // less placed, as its reason says.
-    construct::construct(&mut state, comp);
+    construct::fill(&mut state, comp);
     // The last improvement may have fallen between two progress reports.
     (ctx.report)(Some(comp_total(&state, comp)), bound);
     ComponentResult {
