@@ -635,14 +635,6 @@ fn requests_left_out_by_the_weights_say_so() {
         threads: 1,
         ..Default::default()
     };
-    let figure = |reason: &str, after: &str| -> i64 {
-        let rest = &reason[reason.find(after).unwrap() + after.len()..];
-        let digits: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '-')
-            .collect();
-        digits.parse().unwrap()
-    };
     for (unplaced_weight, expect_outweighed) in [(10, true), (1000, false)] {
         let mut input = careweek::parse_input(&text).unwrap();
         input.weights.unplaced_per_priority = unplaced_weight;
@@ -654,12 +646,8 @@ fn requests_left_out_by_the_weights_say_so() {
             .iter()
             .filter(|u| u.code == careweek::schedule::UnplacedCode::Outweighed)
             .collect();
+        // (`assert_valid` checked each one's figures.)
         assert_eq!(!outweighed.is_empty(), expect_outweighed, "{outweighed:#?}");
-        for u in outweighed {
-            let placing = figure(&u.reason, "would add ");
-            let leaving = figure(&u.reason, " out adds ");
-            assert!(placing >= leaving, "{u:#?}");
-        }
     }
 }
 
