@@ -107,16 +107,11 @@ pub fn construct(state: &mut State, requests: &[usize]) -> usize {
 /// Returns how many were placed.
 pub fn fill(state: &mut State, requests: &[usize]) -> usize {
     let mut placed = construct(state, requests);
-    let none = |_: usize| false;
     for r in order(state, requests) {
         if state.assign[r].is_some() || !state.groups(r).is_empty() {
             continue;
         }
-        let cheapest = (0..state.domains.opts[r].len() as u32)
-            .filter(|&oi| state.fits(r, oi, &none))
-            .map(|oi| (state.insert_delta(r, oi), oi))
-            .min();
-        if let Some((delta, oi)) = cheapest {
+        if let Some((delta, oi)) = cheapest_fit(state, r) {
             if delta < 0 {
                 state.place(r, oi);
                 placed += 1;
@@ -124,6 +119,16 @@ pub fn fill(state: &mut State, requests: &[usize]) -> usize {
         }
     }
     placed
+}
+
+/// The cheapest option of unplaced `r` that fits everything placed, links included:
+/// `(cost change, option)`, ties to the lower option; `None` if nothing fits.
+pub fn cheapest_fit(state: &State, r: usize) -> Option<(i64, u32)> {
+    let none = |_: usize| false;
+    (0..state.domains.opts[r].len() as u32)
+        .filter(|&oi| state.fits(r, oi, &none))
+        .map(|oi| (state.insert_delta(r, oi), oi))
+        .min()
 }
 
 /// Construction guided by prices on the options (a Lagrangian heuristic): each request
@@ -308,9 +313,9 @@ fn unplace(state: &mut State, done: &[(usize, u32)]) {
 }
 
 /// [`place_greedily`] (not `strict`) with the first member on each day in turn: the day
-/// that lowers the objective most is booked again, exactly as it was found (`extra` may be random, so the
-/// pairs are replayed rather than searched again). Returns how many were placed, `None`
-/// when no day lowers the objective.
+/// that lowers the objective most is booked again, exactly as it was found (`extra` may
+/// be random, so the pairs are replayed rather than searched again). Returns how many were
+/// placed, `None` when no day lowers the objective.
 fn best_day(
     state: &mut State,
     members: &[usize],

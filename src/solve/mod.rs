@@ -1239,11 +1239,7 @@ fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
         };
     }
     // A slot that fits as the schedule stands: the weights made leaving it out the cheaper.
-    if let Some((delta, oi)) = (0..opts.len() as u32)
-        .filter(|&oi| state.fits(r, oi, &none))
-        .map(|oi| (state.insert_delta(r, oi), oi))
-        .min()
-    {
+    if let Some((delta, oi)) = construct::cheapest_fit(state, r) {
         let o = state.opt(r, oi);
         let leaving = state::unplaced_weight(problem, r);
         return (
