@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use careweek::check::check;
 use careweek::model::*;
-use careweek::schedule::{Objective, Placed, Schedule, Stats, Status};
+use careweek::schedule::{Objective, Placed, Schedule, Stats, Status, Unplaced, UnplacedCode};
 use careweek::solve::{solve, SolveOptions};
 use careweek::time::{ClockTime, DayOfWeek};
 use careweek::validate::validate;
@@ -341,10 +341,10 @@ fn brute_force(input: &Input) -> i64 {
         for (k, &i) in idx.iter().enumerate() {
             match &choices[k][i] {
                 Some(p) => schedule.placed.push(p.clone()),
-                None => schedule.unplaced.push(careweek::schedule::Unplaced {
+                None => schedule.unplaced.push(Unplaced {
                     request: input.requests[k].id.clone(),
                     patient: input.requests[k].patient.clone(),
-                    code: careweek::schedule::UnplacedCode::Capacity,
+                    code: UnplacedCode::Capacity,
                     reason: "not chosen".into(),
                 }),
             }
@@ -397,20 +397,27 @@ fn bound_and_optimum_match_brute_force(shape: &Shape, seed: u64) -> Result<(), T
     Ok(())
 }
 
+/// The requests a schedule leaves out because the weights make placing them cost more.
+fn outweighed(schedule: &Schedule) -> Vec<&Unplaced> {
+    schedule
+        .unplaced
+        .iter()
+        .filter(|u| u.code == UnplacedCode::Outweighed)
+        .collect()
+}
+
 fn assert_valid(input: &Input, schedule: &Schedule) {
     // A request said to be outweighed costs no less placed than left out.
-    for u in &schedule.unplaced {
-        if u.code == careweek::schedule::UnplacedCode::Outweighed {
-            let figure = |after: &str| -> i64 {
-                let rest = &u.reason[u.reason.find(after).expect("figures") + after.len()..];
-                let digits: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit() || *c == '-')
-                    .collect();
-                digits.parse().expect("a number")
-            };
-            assert!(figure("would add ") >= figure(" out adds "), "{u:#?}");
-        }
+    for u in outweighed(schedule) {
+        let figure = |after: &str| -> i64 {
+            let rest = &u.reason[u.reason.find(after).expect("figures") + after.len()..];
+            let digits: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '-')
+                .collect();
+            digits.parse().expect("a number")
+        };
+        assert!(figure("would add ") >= figure(" out adds "), "{u:#?}");
     }
     let report = check(input, schedule);
     assert!(
@@ -590,13 +597,13 @@ fn unplaced_reasons_tell_a_full_day_from_booked_slots() {
     let patient = input.patients[0].id.clone();
     input.patients[0].max_per_day = Some(0);
     let problem = validate(input).unwrap();
-    let options = SolveOptions {
-        time_limit: 60.0,
-        work: Some(200),
-        threads: 1,
-        ..Default::default()
-    };
-    let schedule = solve(&problem, &options);
+    let schedule = solve(
+        &problem,
+        &SolveOptions {
+            work: Some(200),
+            ..options(0, 1)
+        },
+    );
     assert_valid(&problem.input, &schedule);
     assert!(schedule.placed.iter().all(|p| p.patient != patient));
     let own: Vec<_> = schedule
@@ -610,10 +617,7 @@ fn unplaced_reasons_tell_a_full_day_from_booked_slots() {
         .filter(|u| u.reason.contains("limit of 0 appointment(s) a day"))
         .count();
     assert!(by_limit > 0, "{own:#?}");
-    for u in own
-        .iter()
-        .filter(|u| u.code == careweek::schedule::UnplacedCode::Capacity)
-    {
+    for u in own.iter().filter(|u| u.code == UnplacedCode::Capacity) {
         assert!(
             u.reason.contains("limit of 0 appointment(s) a day")
                 || u.reason.contains("taken by other bookings"),
@@ -629,24 +633,18 @@ fn unplaced_reasons_tell_a_full_day_from_booked_slots() {
 fn requests_left_out_by_the_weights_say_so() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example-week.json");
     let text = std::fs::read_to_string(path).unwrap();
-    let options = SolveOptions {
-        time_limit: 60.0,
+    let budget = SolveOptions {
         work: Some(300),
-        threads: 1,
-        ..Default::default()
+        ..options(0, 1)
     };
     for (unplaced_weight, expect_outweighed) in [(10, true), (1000, false)] {
         let mut input = careweek::parse_input(&text).unwrap();
         input.weights.unplaced_per_priority = unplaced_weight;
         let problem = validate(input).unwrap();
-        let schedule = solve(&problem, &options);
+        let schedule = solve(&problem, &budget);
         assert_valid(&problem.input, &schedule);
-        let outweighed: Vec<_> = schedule
-            .unplaced
-            .iter()
-            .filter(|u| u.code == careweek::schedule::UnplacedCode::Outweighed)
-            .collect();
         // (`assert_valid` checked each one's figures.)
+        let outweighed = outweighed(&schedule);
         assert_eq!(!outweighed.is_empty(), expect_outweighed, "{outweighed:#?}");
     }
 }
@@ -662,18 +660,14 @@ fn nothing_that_fits_is_left_out_under_the_default_weights() {
         grid_min: 15,
     });
     let problem = validate(input).unwrap();
-    let options = SolveOptions {
-        time_limit: 600.0,
-        work: Some(2000),
-        threads: 2,
-        ..Default::default()
-    };
-    let schedule = solve(&problem, &options);
+    let schedule = solve(
+        &problem,
+        &SolveOptions {
+            work: Some(2000),
+            ..options(0, 2)
+        },
+    );
     assert_valid(&problem.input, &schedule);
-    let outweighed: Vec<_> = schedule
-        .unplaced
-        .iter()
-        .filter(|u| u.code == careweek::schedule::UnplacedCode::Outweighed)
-        .collect();
+    let outweighed = outweighed(&schedule);
     assert!(outweighed.is_empty(), "{outweighed:#?}");
 }
