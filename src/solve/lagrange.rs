@@ -707,7 +707,7 @@ pub fn column_generation(
                 .collect();
             master::Column {
                 patient: p,
-                cost: super::comp_total(incumbent, &pat.requests) as f64,
+                cost: super::component::comp_total(incumbent, &pat.requests) as f64,
                 rows: rel.rows_of(&week),
             }
         })

@@ -533,7 +533,8 @@ mod tests {
                 for &x in &free {
                     scratch.remove(x);
                 }
-                let idle_blind = |s: &State| s.total() - super::super::objective_terms(s).idle;
+                let idle_blind =
+                    |s: &State| s.total() - crate::solve::output::objective_terms(s).idle;
                 let before = idle_blind(&scratch);
                 let weights: i64 = free.iter().map(|&x| unplaced_weight(&problem, x)).sum();
                 let Some(found) = repair(&scratch, &free, &old, 120, 10_000_000) else {

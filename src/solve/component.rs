@@ -1,0 +1,718 @@
+//! One component's solve: the Lagrangian bound, a quick search, column generation, the
+//! exact MILP when the component is small enough, then the search for the time (or work)
+//! left, from one stream, a portfolio of streams or shares of a split component.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::problem::Problem;
+
+use super::domain::Domains;
+use super::state::{self, State};
+use super::{bound, construct, lagrange, lns, merge, milp};
+
+/// Largest whole component the pure-Rust backend solves under a work budget, where nothing
+/// but the guard would stop a slow branch and bound.
+const WORK_MICROLP_OPTIONS: usize = 60;
+
+/// Largest whole component HiGHS solves exactly under a work budget.
+const WORK_HIGHS_OPTIONS: usize = 1_500;
+
+/// Branch-and-bound nodes of the whole-component MILP under a work budget, where the clock
+/// only guards: the search then ends at the same point on any machine.
+const EXACT_NODES: u64 = 1_000;
+
+/// Largest component (requests) whose Lagrangian bound solves each patient's week with the
+/// full node limit.
+const EXACT_WEEKS_FULL_NODES_UP_TO: usize = 5_000;
+
+/// Largest component (in options) given to the exact MILP whole.
+fn exact_limit() -> usize {
+    if cfg!(feature = "highs") {
+        // Measured on refbench instances: HiGHS improves a 1,500- or 5,000-option component
+        // within the time share, while at 18,000 it spends half a minute without improving
+        // the incumbent or proving a bound, time the search then lacks.
+        12_000
+    } else {
+        600
+    }
+}
+
+/// Largest component (in options) whose LP relaxation is solved for the bound.
+fn relaxation_limit() -> usize {
+    if cfg!(feature = "highs") {
+        // Above this the relaxation of a component (100,000 options at 300 patients, 320,000
+        // at 1,000) finishes late or not at all, never beating the Lagrangian bound, and
+        // costs gigabytes.
+        12_000
+    } else {
+        // The pure-Rust simplex rarely finishes these in the time a bound can have.
+        0
+    }
+}
+
+pub(super) struct ComponentResult {
+    pub(super) assign: Vec<(usize, Option<u32>)>,
+    pub(super) bound: f64,
+    pub(super) exact: bool,
+    pub(super) construction: i64,
+    pub(super) iterations: u64,
+}
+
+/// Share of the time left that the Lagrangian bound may take. It stops earlier once its
+/// steps no longer gain (300 patients: 3 s of 60), so only large components use it all:
+/// refbench at 60 s, 3,000 patients, with the repairs of MILPs, share 0.2 / 0.3 / 0.4: bound
+/// 815448 / 840905 / 843668, objective 967495 / 956825 / 966015 (its prices also guide the
+/// construction); 1,000 patients 0.2 / 0.3: bound 270794 / 272046 (converged). With the
+/// branch-and-bound repairs the search needs less time: 3,000 patients, seeds 0 and 1, share
+/// 0.3: gaps 10.0 % and 11.6 % (bound 841646 / 834571); 0.4: 10.3 % and 10.5 % (843506 /
+/// 846107, objective 940475 / 945610); 0.5: 9.9 % and 11.0 % (849184 / 834955). The bound
+/// varies by run with the steps' pace, which follows the clock.
+const BOUND_SHARE: f64 = 0.4;
+
+/// Share of the time left after the quick search that column generation may take (where
+/// it runs: [`lagrange::columns_worthwhile`]). Refbench's 5-minute grid at 100 patients,
+/// HiGHS, 60 s, share 0.4 / 0.6 / 0.8: objective 62715 / 62730 / 62820, bound 58585 /
+/// 59048 / 59269, gap 6.6 / 5.9 / 5.7 %; 100 patients at 0.6: 39110, gap 2.5 % (0.4:
+/// 39050, 2.4 %). At long limits it stops well before (300 s: converged after 100 s).
+const COLUMNS_SHARE: f64 = 0.6;
+
+/// What every component solve shares.
+pub(super) struct Context<'a> {
+    pub(super) problem: &'a Problem,
+    pub(super) domains: &'a Domains,
+    pub(super) seed: u64,
+    pub(super) work: Option<u64>,
+    pub(super) deadline: Instant,
+    pub(super) cancel: &'a AtomicBool,
+    pub(super) report: &'a (dyn Fn(Option<i64>, Option<f64>) + Sync),
+}
+
+pub(super) fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
+    let (problem, domains, deadline) = (ctx.problem, ctx.domains, ctx.deadline);
+    let trace = std::env::var_os("CAREWEEK_TRACE").is_some();
+    let t0 = Instant::now();
+    let mut state = State::new(problem, domains);
+    construct::construct(&mut state, comp);
+    let construction = comp_total(&state, comp);
+    (ctx.report)(Some(construction), None);
+    let size = milp::candidate_count(&state, comp);
+    // Each phase gets a share of the time left; under a work budget the phases run to the
+    // end of their own work instead (the time limit only guards), so the result does not
+    // depend on the machine's speed.
+    let share = |f: f64| {
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64();
+        if ctx.work.is_some() {
+            left
+        } else {
+            left * f
+        }
+    };
+    let stall = if ctx.work.is_some() {
+        u64::MAX
+    } else {
+        400 + 4 * comp.len() as u64
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
+    // Progress at most every 50 ms: the component's total is a sum over all its requests,
+    // and a large component improves many times a second.
+    let last_report = AtomicU64::new(0);
+    let on_improve = |_total: i64, state: &State| {
+        let now = t0.elapsed().as_millis() as u64;
+        let last = last_report.load(Ordering::Relaxed);
+        if now >= last + 50
+            && last_report
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            (ctx.report)(Some(comp_total(state, comp)), None);
+        }
+    };
+
+    let repair_options = if ctx.work.is_some() {
+        lns::WORK_REPAIR_OPTIONS
+    } else {
+        lns::REPAIR_OPTIONS
+    };
+    let mut exact = false;
+    let mut bound: Option<f64> = None;
+    // Costs are integers: a total below the bound plus 1 is optimal. `target` is the largest
+    // such state total (the component's part plus what lies outside it, the same in every
+    // state of this component), at which the searches stop.
+    let offset = state.total() - comp_total(&state, comp);
+    let target = |bound: Option<f64>| {
+        bound.map_or(i64::MIN, |b| (b + 1.0 - 1e-6).ceil() as i64 - 1 + offset)
+    };
+    let proven = |state: &State, bound: Option<f64>| state.total() <= target(bound);
+    let empty = State::new(problem, domains);
+    // Node limit of a patient's exact week in the bound (why these: step 1).
+    let node_limit = if comp.len() > EXACT_WEEKS_FULL_NODES_UP_TO {
+        2_000
+    } else {
+        20_000
+    };
+    // The Lagrangian bound's outcome, which column generation may take further.
+    let mut lagrangian: Option<lagrange::Lagrangian> = None;
+    // The relaxed weeks at the bound's best prices, which guide one kind of neighbourhood.
+    let mut guide: Option<Vec<Option<u32>>> = None;
+
+    // 1. The Lagrangian bound first (capacity priced in time, each patient's week exact):
+    //    it often proves a small component's construction optimal, and otherwise tells the
+    //    searches below when to stop.
+    if !ctx.cancel.load(Ordering::Relaxed) {
+        let budget = lagrange::Budget {
+            deadline: Instant::now() + Duration::from_secs_f64(share(BOUND_SHARE)),
+            cancel: ctx.cancel,
+            // Under a work budget a fixed number; otherwise the clock decides.
+            max_steps: if ctx.work.is_some() { 2_000 } else { 10_000 },
+            deterministic: ctx.work.is_some(),
+            // Each patient's exact week at the best prices, 20,000 nodes a patient; 2,000 in
+            // a component so large that the pass takes seconds the search needs more
+            // (refbench 3,000 patients: 20,000 nodes +5358 to the bound in 5.7 s, 2,000
+            // +4300 in 1.5 s, and the schedule 4.4k-5.4k better at 60 s on seeds 0 and 1; at
+            // 30 patients 2,000 would lose 210 of 4984, at 1,000 670 of 2700 for 1.9 s).
+            node_limit,
+        };
+        let mut relaxed =
+            lagrange::lagrangian_bound(&empty, comp, comp_total(&state, comp), budget);
+        guide = Some(std::mem::take(&mut relaxed.guide));
+        let b = relaxed.bound;
+        if b.is_finite() {
+            raise(&mut bound, b - 1e-6 * (1.0 + b.abs()));
+        }
+        exact = proven(&state, bound);
+        // The prices that gave the bound also say where contested time is worth most.
+        if !exact && b.is_finite() {
+            let prices = &relaxed.prices;
+            let mut priced = State::new(problem, domains);
+            construct::construct_priced(&mut priced, comp, &|r, oi| {
+                prices[r][oi as usize].round() as i64
+            });
+            let (guided, plain) = (comp_total(&priced, comp), comp_total(&state, comp));
+            if trace {
+                eprintln!("trace: priced construction {guided} against {plain}");
+            }
+            if guided < plain {
+                state = priced;
+                on_improve(0, &state);
+                exact = proven(&state, bound);
+            }
+        }
+        lagrangian = Some(relaxed);
+    }
+
+    // A component holding most of the caseload leaves the other cores idle: search it from
+    // several random streams at once (not under a work budget, whose result may not depend
+    // on the thread count).
+    let workers = rayon::current_num_threads();
+    let parallel = ctx.work.is_none() && workers > 1 && comp.len() >= PORTFOLIO_MIN_REQUESTS;
+    // A component far larger than a neighbourhood: its searches work on shares of it, on
+    // one core too (in turn), as searching a share is far cheaper than the whole.
+    let split = (ctx.work.is_none() && comp.len() >= SPLIT_MIN_REQUESTS)
+        .then(|| merge::Units::new(&state, comp));
+    let portfolio_search = parallel || split.is_some();
+
+    // 2. A quick search: the exact methods below start from its incumbent.
+    let mut iterations = 0;
+    if !exact {
+        let quick = lns::Budget {
+            deadline: Instant::now() + Duration::from_secs_f64(share(0.15)),
+            max_iterations: ctx.work.map_or(u64::MAX, |w| w / 4),
+            stall,
+            cancel: ctx.cancel,
+            stop: None,
+            target: target(bound),
+            deterministic: ctx.work.is_some(),
+            repair_options,
+            movable: None,
+            guide: guide.as_deref(),
+        };
+        iterations = if portfolio_search {
+            // Independent streams (one round): where the first search ends up decides much
+            // of the rest (refbench, 100 patients: 39.5k or 42.5k by seed), so try several.
+            // (Split searches share what they find from the start: see `portfolio`.)
+            let whole = quick.deadline.saturating_duration_since(Instant::now());
+            portfolio(
+                &mut state,
+                comp,
+                split.as_ref(),
+                &mut rng,
+                quick,
+                workers,
+                whole,
+                &on_improve,
+            )
+        } else {
+            lns::improve(&mut state, comp, &mut rng, quick, &on_improve)
+        };
+        exact = proven(&state, bound);
+    }
+    // 2b. With time for it, column generation takes the Lagrangian bound further. It starts
+    //     here rather than with the bound, as its master LP comes down from the schedule's
+    //     weeks in fewer rounds the better the schedule (5-minute grid, 100 patients: from
+    //     the construction's 48030 the master needed 9 rounds, 23 s, to reach 20.4k; the
+    //     quick search's 20.6k is there at once).
+    if let Some(from) = lagrangian.take() {
+        let seconds = share(COLUMNS_SHARE);
+        if !exact
+            && ctx.work.is_none()
+            && lagrange::columns_worthwhile(comp.len(), seconds)
+            && !ctx.cancel.load(Ordering::Relaxed)
+        {
+            let generated = lagrange::column_generation(
+                &empty,
+                comp,
+                &state,
+                comp_total(&state, comp),
+                &from,
+                lagrange::Budget {
+                    deadline: Instant::now() + Duration::from_secs_f64(seconds),
+                    cancel: ctx.cancel,
+                    max_steps: 0,
+                    node_limit,
+                    deterministic: false,
+                },
+            );
+            let b = generated.bound;
+            if b.is_finite() {
+                raise(&mut bound, b - 1e-6 * (1.0 + b.abs()));
+            }
+            exact = proven(&state, bound);
+        }
+    }
+    if trace {
+        eprintln!(
+            "trace: comp {} reqs, {size} cand; lagrangian bound {bound:?} at {:.2}s, incumbent {}",
+            comp.len(),
+            t0.elapsed().as_secs_f64(),
+            comp_total(&state, comp)
+        );
+    }
+
+    // 3. The whole component exactly when small enough (warm-started on the pure-Rust
+    //    backend; HiGHS starts cold, see `milp`).
+    let exact_size = match ctx.work {
+        // Without a time share, only models that finish quickly: HiGHS stops at a node
+        // limit but its root cuts alone took 50 s on a 4,800-option week; the pure-Rust
+        // backend has no node limit and took minutes on a 250-option component whose
+        // waiting rows leave its relaxation weak.
+        Some(_) if cfg!(feature = "highs") => WORK_HIGHS_OPTIONS,
+        Some(_) => WORK_MICROLP_OPTIONS,
+        None => exact_limit(),
+    };
+    // With a time limit, HiGHS and a component searched by one stream (so a core is free):
+    // the MILP runs alongside the search for all the time left instead (step 5).
+    let alongside = ctx.work.is_none()
+        && cfg!(feature = "highs")
+        && !parallel
+        && workers > 1
+        && size <= exact_size;
+    if !exact && size <= exact_size && !alongside && !ctx.cancel.load(Ordering::Relaxed) {
+        let out = whole_milp(
+            &empty,
+            &state,
+            comp,
+            (share(0.6), ctx.work.map(|_| EXACT_NODES)),
+            ctx.cancel,
+        );
+        if let Some(out) = out {
+            adopt_exact(&mut state, comp, &out, &mut bound);
+        }
+        exact = proven(&state, bound);
+    }
+
+    // 4. Relaxations for the bound (a MILP run alongside bounds at least as well).
+    if !exact && size <= relaxation_limit() && !alongside {
+        if let Some(lp) = milp::solve_subset(
+            &empty,
+            comp,
+            None,
+            milp::Form::Relaxed,
+            milp::Limits::time(share(0.3)),
+            usize::MAX,
+        ) {
+            if lp.optimal {
+                raise(&mut bound, lp.objective - 1e-6);
+            }
+        }
+    }
+    if !exact && bound.is_none() {
+        if let Some(b) = bound::aggregated_bound(&empty, comp, share(0.3)) {
+            raise(&mut bound, b - 1e-6);
+        }
+    }
+    exact = exact || proven(&state, bound);
+    (ctx.report)(Some(comp_total(&state, comp)), bound);
+    if trace {
+        eprintln!(
+            "trace: bound {bound:?} at {:.2}s, incumbent {}, exact {exact}",
+            t0.elapsed().as_secs_f64(),
+            comp_total(&state, comp)
+        );
+    }
+
+    // 5. Search on with the time (or work) left; alongside it, on another core, the whole
+    //    component as one MILP when `alongside`.
+    if !exact {
+        let stop = AtomicBool::new(false);
+        let rest = lns::Budget {
+            deadline,
+            max_iterations: ctx.work.map_or(u64::MAX, |w| w.saturating_sub(iterations)),
+            stall,
+            cancel: ctx.cancel,
+            stop: alongside.then_some(&stop),
+            target: target(bound),
+            deterministic: ctx.work.is_some(),
+            repair_options,
+            movable: None,
+            guide: guide.as_deref(),
+        };
+        let whole = || {
+            // HiGHS keeps its time limit to a fraction of a second; the margin keeps the
+            // whole process within the caller's.
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .as_secs_f64()
+                - 0.5;
+            if !alongside || left < 1.0 || ctx.cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            let out = whole_milp(&empty, &state, comp, (left, None), ctx.cancel);
+            if out.as_ref().is_some_and(|o| o.optimal) {
+                // Nothing left for the search to find.
+                stop.store(true, Ordering::Relaxed);
+            }
+            out
+        };
+        let search = |mut rng: ChaCha8Rng| {
+            let mut state = state.clone();
+            let mut iterations = 0;
+            let mut best = state.clone();
+            loop {
+                if portfolio_search {
+                    iterations += portfolio(
+                        &mut state,
+                        comp,
+                        split.as_ref(),
+                        &mut rng,
+                        rest,
+                        workers,
+                        PORTFOLIO_ROUND,
+                        &on_improve,
+                    );
+                } else {
+                    iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
+                }
+                if state.total() < best.total() {
+                    best = state.clone();
+                }
+                // A search that stalls with time left is caught in one basin: start again
+                // from the best schedule with a part of it rebuilt (time limit only; under a
+                // work budget the search stops where it stalls).
+                let left = deadline.saturating_duration_since(Instant::now());
+                if ctx.work.is_some()
+                    || left < RESTART_MIN_TIME
+                    || rest.stopped()
+                    || proven(&best, bound)
+                {
+                    break;
+                }
+                state = best.clone();
+                if !shake(&mut state, comp, &mut rng) {
+                    break;
+                }
+                if trace {
+                    eprintln!(
+                        "trace: restart at {:.2}s from {}, shaken to {}",
+                        t0.elapsed().as_secs_f64(),
+                        comp_total(&best, comp),
+                        comp_total(&state, comp)
+                    );
+                }
+            }
+            (best, iterations)
+        };
+        // A component searched by one stream leaves the other cores idle: with a time limit,
+        // and no MILP to run there, a second search from its own random stream goes alongside
+        // and the better of the two is kept (where the first searches end up varies by
+        // stream: refbench 30 patients, seeds 0-2: 22955, 22945, 22930).
+        let second = ctx.work.is_none() && !parallel && workers > 1 && !alongside;
+        let second_rng = second.then(|| ChaCha8Rng::seed_from_u64(rng.gen()));
+        let partner = || {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match &second_rng {
+                Some(rng) if left >= RESTART_MIN_TIME => (None, Some(search(rng.clone()))),
+                Some(_) => (None, None),
+                None => (whole(), None),
+            }
+        };
+        // The search on this thread; its partner where another worker takes it (when none
+        // does, it comes after the search, finds no time left and returns at once).
+        let ((best, done), (whole, other)) = rayon::join(|| search(rng.clone()), partner);
+        state = best;
+        iterations += done;
+        if let Some((other, done)) = other {
+            iterations += done;
+            if trace {
+                eprintln!(
+                    "trace: second search: {} against {}",
+                    comp_total(&other, comp),
+                    comp_total(&state, comp)
+                );
+            }
+            if other.total() < state.total() {
+                state = other;
+            }
+        }
+        if trace {
+            eprintln!(
+                "trace: search done at {:.2}s, {iterations} repairs, incumbent {}",
+                t0.elapsed().as_secs_f64(),
+                comp_total(&state, comp)
+            );
+        }
+        if let Some(out) = whole {
+            adopt_exact(&mut state, comp, &out, &mut bound);
+            exact = proven(&state, bound);
+            if trace {
+                eprintln!(
+                    "trace: whole MILP alongside: objective {:.1}, optimal {}, bound {:?}",
+                    out.objective, out.optimal, out.bound
+                );
+            }
+        }
+    }
+    // A request that still fits with a gain (a later move freed its slot, and no
+    // neighbourhood tried it there since) is booked: then every request left out costs no
+    // less placed, as its reason says.
+    construct::fill(&mut state, comp);
+    // The last improvement may have fallen between two progress reports.
+    (ctx.report)(Some(comp_total(&state, comp)), bound);
+    ComponentResult {
+        assign: comp.iter().map(|&r| (r, state.assign[r])).collect(),
+        bound: bound.unwrap_or(0.0),
+        exact,
+        construction,
+        iterations,
+    }
+}
+
+/// The whole component as one exact MILP on the strongest backend, given the schedule
+/// `start` as a warm start (used by the pure-Rust backend only), within `(seconds,
+/// branch-and-bound nodes)`, stopped early by `cancel`.
+fn whole_milp(
+    empty: &State,
+    start: &State,
+    comp: &[usize],
+    (time, nodes): (f64, Option<u64>),
+    cancel: &AtomicBool,
+) -> Option<milp::Outcome> {
+    let warm: Vec<Option<u32>> = comp.iter().map(|&r| start.assign[r]).collect();
+    milp::solve_subset(
+        empty,
+        comp,
+        Some(&warm),
+        milp::Form::Exact,
+        milp::Limits {
+            time,
+            nodes,
+            interrupt: Some(cancel),
+        },
+        usize::MAX,
+    )
+}
+
+/// Takes the whole-component MILP's schedule when it is no worse, and its bound (the exact
+/// form's optimum or, stopped early, its dual bound).
+fn adopt_exact(state: &mut State, comp: &[usize], out: &milp::Outcome, bound: &mut Option<f64>) {
+    let mut candidate = State::new(state.problem, state.domains);
+    if apply(&mut candidate, comp, &out.choice)
+        && comp_total(&candidate, comp) <= comp_total(state, comp)
+    {
+        *state = candidate;
+    }
+    if let Some(b) = out.bound {
+        raise(bound, b - 1e-6 * (1.0 + b.abs()));
+    }
+}
+
+/// Raises `bound` to `b` when `b` proves more.
+fn raise(bound: &mut Option<f64>, b: f64) {
+    if bound.is_none_or(|x| b > x) {
+        *bound = Some(b);
+    }
+}
+
+/// Requests of a component from which its search runs on every core (measured at 30
+/// patients, an 80-request component: one stream with restarts did better).
+const PORTFOLIO_MIN_REQUESTS: usize = 200;
+/// Requests of a component whose searches each move their own share of it (in parallel,
+/// or in turn on one core)
+/// (refbench, 1,000 patients, 60 s, seeds 1-3: 318660, 317570, 317660 with one round's
+/// best kept; 308520, 316750, 307490 split; but 300 patients, a 922-request component,
+/// 131325 unsplit against 134640 split).
+const SPLIT_MIN_REQUESTS: usize = 1_500;
+/// Fewest shares of a split component: on one core two shares are searched in turn
+/// (refbench, 1,000 patients, 60 s, one thread: seed 0 307045 / 299380 / 300840, seed 2
+/// 312985, seed 3 302625, against 321240, 309770, 320570 unsplit; four shares 306315 /
+/// 303285 at seed 0; 3,000 patients 943670 against 945470).
+/// On two cores four shares (two in turn on each) did no better than two: 304295 / 305540
+/// against 298595 / 305395.
+const SPLIT_MIN_SHARES: usize = 2;
+/// How long split searches run apart: short, as the longer they run the more of what one
+/// finds no longer fits beside what the other found.
+const SPLIT_ROUND: Duration = Duration::from_millis(500);
+/// How long the searches of a portfolio run apart before the best is shared.
+const PORTFOLIO_ROUND: Duration = Duration::from_secs(4);
+
+/// Large-neighbourhood searches from the same schedule in parallel, one per worker, each
+/// with its own random stream; every `round` the best schedule (ties to the first worker)
+/// is where all of them go on from. With `split`, each search moves only its own share of
+/// the component's units, dealt at random every [`SPLIT_ROUND`] instead (with fewer workers
+/// than [`SPLIT_MIN_SHARES`], a worker searches several shares in turn), and what the
+/// others found is carried into the best (see [`merge`]). Returns the repairs performed.
+#[allow(clippy::too_many_arguments)]
+fn portfolio(
+    state: &mut State,
+    comp: &[usize],
+    split: Option<&merge::Units>,
+    rng: &mut ChaCha8Rng,
+    budget: lns::Budget,
+    workers: usize,
+    round: Duration,
+    on_improve: &(dyn Fn(i64, &State) + Sync),
+) -> u64 {
+    let round = if split.is_some() { SPLIT_ROUND } else { round };
+    let mut iterations = 0;
+    loop {
+        let now = Instant::now();
+        if now >= budget.deadline || budget.stopped() || state.total() <= budget.target {
+            break;
+        }
+        let left = budget.deadline - now;
+        let round_end = if left < 2 * round {
+            budget.deadline
+        } else {
+            now + round
+        };
+        let seeds: Vec<u64> = (0..workers).map(|_| rng.gen()).collect();
+        // Split: at least `SPLIT_MIN_SHARES` shares, worker k searching shares k, k +
+        // workers, ... in turn, each for an equal part of the round.
+        let parts = if split.is_some() {
+            workers.max(SPLIT_MIN_SHARES)
+        } else {
+            workers
+        };
+        let shares = split.map(|units| units.deal(parts, state.problem.requests.len(), rng));
+        let start: &State = state;
+        let results: Vec<(State, u64)> = seeds
+            .par_iter()
+            .enumerate()
+            .map(|(k, &seed)| {
+                let mut own = start.clone();
+                let mut own_rng = ChaCha8Rng::seed_from_u64(seed);
+                let turns: Vec<usize> = (k..parts).step_by(workers).collect();
+                let begin = Instant::now();
+                let span = round_end.saturating_duration_since(begin);
+                let mut done = 0;
+                for (j, &share) in turns.iter().enumerate() {
+                    let turn = lns::Budget {
+                        deadline: begin + span.mul_f64((j + 1) as f64 / turns.len() as f64),
+                        movable: shares.as_ref().map(|s| &s[share][..]),
+                        ..budget
+                    };
+                    done += lns::improve(&mut own, comp, &mut own_rng, turn, on_improve);
+                }
+                (own, done)
+            })
+            .collect();
+        iterations += results.iter().map(|r| r.1).sum::<u64>();
+        let before = state.total();
+        let mut ranked: Vec<State> = results.into_iter().map(|r| r.0).collect();
+        ranked.sort_by_key(State::total);
+        let mut ranked = ranked.into_iter();
+        let mut best = ranked.next().expect("at least one worker");
+        if let Some(units) = split {
+            for other in ranked.filter(|o| o.total() < before) {
+                merge::carry_over(&mut best, state, &other, units);
+            }
+        }
+        let stalled = best.total() >= before && Instant::now() < round_end;
+        *state = best;
+        if stalled {
+            // Every search stopped early without a better schedule: nothing left to find.
+            break;
+        }
+    }
+    iterations
+}
+
+/// Least time left for a restart of a stalled search to be worth it.
+const RESTART_MIN_TIME: Duration = Duration::from_secs(2);
+/// Share of a component's patients whose weeks a restart rebuilds.
+const SHAKE_SHARE: f64 = 0.3;
+
+/// Rebuilds the weeks of a random [`SHAKE_SHARE`] of the component's patients with the
+/// randomised greedy (what depends on a freed request goes with it). False when the
+/// result is not a settled schedule (the caller goes back to the one it had).
+fn shake(state: &mut State, comp: &[usize], rng: &mut ChaCha8Rng) -> bool {
+    let problem = state.problem;
+    let mut patients: Vec<usize> = comp.iter().map(|&r| problem.requests[r].patient).collect();
+    patients.sort_unstable();
+    patients.dedup();
+    let chosen: Vec<bool> = patients
+        .iter()
+        .map(|_| rng.gen::<f64>() < SHAKE_SHARE)
+        .collect();
+    let mut free: Vec<usize> = comp
+        .iter()
+        .copied()
+        .filter(|&r| {
+            let q = problem.requests[r].patient;
+            !problem.requests[r].pinned()
+                && chosen[patients
+                    .binary_search(&q)
+                    .expect("patient of the component")]
+        })
+        .collect();
+    state.with_dependants(&mut free);
+    for &r in &free {
+        state.remove(r);
+    }
+    construct::construct_randomized(state, &free, rng, problem.weights.trip.max(1) / 2);
+    state.settled(comp)
+}
+
+/// Places a subset solution in prerequisite order, checking every placement.
+fn apply(state: &mut State, comp: &[usize], choice: &[Option<u32>]) -> bool {
+    construct::book(state, comp, &|r| {
+        choice[comp.iter().position(|&x| x == r).expect("member")]
+    }) && state.settled(comp)
+}
+
+/// The part of the objective that belongs to a component's requests and patients.
+pub(super) fn comp_total(state: &State, comp: &[usize]) -> i64 {
+    let problem = state.problem;
+    let mut total = 0;
+    let mut patients: Vec<usize> = comp.iter().map(|&r| problem.requests[r].patient).collect();
+    patients.sort_unstable();
+    patients.dedup();
+    for &r in comp {
+        total += match state.placed(r) {
+            Some(o) => o.cost,
+            None => state::unplaced_weight(problem, r),
+        };
+    }
+    for q in patients {
+        for d in 0..problem.days.len() {
+            total += state.patient_day_cost(q, d, None);
+        }
+    }
+    total
+}

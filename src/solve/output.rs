@@ -1,0 +1,271 @@
+//! The schedule's parts from a solved state: the objective by term, the placed
+//! appointments in local time, and a reason for every unplaced request.
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+
+use crate::model::Modality;
+use crate::problem::Problem;
+use crate::schedule::{Objective, Placed, Unplaced, UnplacedCode};
+
+use super::state::{self, State};
+use super::{construct, domain, explain};
+
+pub(super) fn objective_terms(state: &State) -> Objective {
+    let problem = state.problem;
+    let w = &problem.weights;
+    let mut obj = Objective::default();
+    for (r, req) in problem.requests.iter().enumerate() {
+        match state.placed(r) {
+            None => {
+                obj.unplaced += w.unplaced_per_priority * req.priority as i64;
+                if req.existing.as_ref().is_some_and(|e| !e.pinned) {
+                    obj.moved += w.moved;
+                }
+            }
+            Some(o) => {
+                let day = o.day as usize;
+                let patient = &problem.patients[req.patient];
+                if patient
+                    .prefers
+                    .is_some_and(|p| p != problem.part_of_day(day, o.start))
+                {
+                    obj.part_of_day += w.part_of_day;
+                }
+                if req
+                    .preferred_provider
+                    .is_some_and(|p| p != o.provider as usize)
+                {
+                    obj.provider += w.provider;
+                }
+                if !patient.preferred_day[day] {
+                    obj.preferred_day += w.preferred_day;
+                }
+                if req.existing.as_ref().is_some_and(|e| !e.pinned)
+                    && !domain::same_as_existing(req.existing.as_ref(), o)
+                {
+                    obj.moved += w.moved;
+                }
+            }
+        }
+    }
+    for q in 0..problem.patients.len() {
+        for d in 0..problem.days.len() {
+            let cost = state.patient_day_cost(q, d, None);
+            if cost > 0 {
+                obj.trips += w.trip;
+                obj.idle += cost - w.trip;
+            }
+        }
+    }
+    obj.with_total()
+}
+
+/// The instant of absolute minute 0: the week's first local midnight.
+pub fn week_origin(problem: &Problem) -> DateTime<Utc> {
+    let midnight = problem.input.week.start.and_time(chrono::NaiveTime::MIN);
+    problem
+        .tz
+        .from_local_datetime(&midnight)
+        .earliest()
+        .or_else(|| {
+            problem
+                .tz
+                .from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                .earliest()
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
+}
+
+fn local(
+    problem: &Problem,
+    origin: DateTime<Utc>,
+    minute: i32,
+    site: Option<usize>,
+) -> DateTime<FixedOffset> {
+    let instant = origin + chrono::Duration::minutes(minute as i64);
+    let tz = site.map_or(problem.tz, |s| problem.sites[s].tz);
+    instant.with_timezone(&tz).fixed_offset()
+}
+
+pub(super) fn placed_list(state: &State) -> Vec<Placed> {
+    let problem = state.problem;
+    let input = &problem.input;
+    let origin = week_origin(problem);
+    let mut out: Vec<(i32, Placed)> = (0..problem.requests.len())
+        .filter_map(|r| {
+            let o = state.placed(r)?;
+            let site = o.site.map(|s| s as usize);
+            let tz_site = site
+                .or(Some(problem.providers[o.provider as usize].site))
+                .filter(|_| site.is_some());
+            Some((
+                o.start,
+                Placed {
+                    request: input.requests[r].id.clone(),
+                    patient: input.patients[problem.requests[r].patient].id.clone(),
+                    provider: input.providers[o.provider as usize].id.clone(),
+                    resources: o
+                        .resources
+                        .iter()
+                        .map(|&u| input.resources[u as usize].id.clone())
+                        .collect(),
+                    site: site.map(|s| input.sites[s].id.clone()),
+                    start: local(problem, origin, o.start, tz_site),
+                    end: local(problem, origin, o.end, tz_site),
+                    modality: if site.is_some() {
+                        Modality::InPerson
+                    } else {
+                        Modality::Telehealth
+                    },
+                },
+            ))
+        })
+        .collect();
+    out.sort_by(|a, b| (a.0, &a.1.request).cmp(&(b.0, &b.1.request)));
+    out.into_iter().map(|x| x.1).collect()
+}
+
+pub(super) fn unplaced_list(state: &State) -> Vec<Unplaced> {
+    let problem = state.problem;
+    let input = &problem.input;
+    (0..problem.requests.len())
+        .filter(|&r| state.assign[r].is_none())
+        .map(|r| {
+            let (code, reason) = unplaced_reason(state, r);
+            Unplaced {
+                request: input.requests[r].id.clone(),
+                patient: input.patients[problem.requests[r].patient].id.clone(),
+                code,
+                reason,
+            }
+        })
+        .collect()
+}
+
+fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
+    let problem = state.problem;
+    if let Some(reason) = &state.domains.empty[r] {
+        return reason.clone();
+    }
+    for &k in state.preds(r) {
+        let before = problem.precedences[k].before;
+        if state.assign[before].is_none() {
+            return (
+                UnplacedCode::Link,
+                explain::link(problem, r, before, "after"),
+            );
+        }
+    }
+    for &g in state.groups(r) {
+        if let Some(&m) = problem.same_day[g]
+            .iter()
+            .find(|&&m| m != r && state.domains.opts[m].is_empty())
+        {
+            return (
+                UnplacedCode::Link,
+                explain::link(problem, r, m, "on the same day as"),
+            );
+        }
+    }
+    let opts = &state.domains.opts[r];
+    let none = |_: usize| false;
+    // A same-day bundle is booked whole or not at all: judged whole.
+    if let Some(&g) = state.groups(r).iter().find(|&&g| {
+        problem.same_day[g]
+            .iter()
+            .any(|&m| m != r && state.assign[m].is_none())
+    }) {
+        let members: Vec<usize> = problem.same_day[g]
+            .iter()
+            .copied()
+            .filter(|&m| state.assign[m].is_none())
+            .collect();
+        let mate = members.iter().copied().find(|&m| m != r).unwrap_or(r);
+        let leaving: i64 = members
+            .iter()
+            .map(|&m| state::unplaced_weight(problem, m))
+            .sum();
+        return match construct::bundle_change(state, &members) {
+            Some(change) if change >= 0 => (
+                UnplacedCode::Outweighed,
+                explain::outweighed_bundle(problem, r, mate, change + leaving, leaving),
+            ),
+            _ => (
+                UnplacedCode::Link,
+                explain::link(problem, r, mate, "on the same day as"),
+            ),
+        };
+    }
+    // A slot that fits as the schedule stands: the weights made leaving it out the cheaper.
+    if let Some((delta, oi)) = construct::cheapest_fit(state, r) {
+        let o = state.opt(r, oi);
+        let leaving = state::unplaced_weight(problem, r);
+        return (
+            UnplacedCode::Outweighed,
+            explain::outweighed(
+                problem,
+                r,
+                o.provider,
+                o.day as usize,
+                delta + leaving,
+                leaving,
+            ),
+        );
+    }
+    let fits_but_trips = (0..opts.len() as u32).any(|oi| {
+        state.fits_resources(r, oi)
+            && state.fits_patient(r, oi, false)
+            && !state.fits_patient(r, oi, true)
+    });
+    if fits_but_trips {
+        return (UnplacedCode::MaxTrips, explain::max_trips(problem, r));
+    }
+    let fits_alone = (0..opts.len() as u32)
+        .any(|oi| state.fits_resources(r, oi) && state.fits_patient(r, oi, true));
+    if fits_alone && !(0..opts.len() as u32).any(|oi| state.fits(r, oi, &none)) {
+        if let Some(&k) = state.preds(r).first().or(state.succs(r).first()) {
+            let p = problem.precedences[k];
+            let other = if p.before == r { p.after } else { p.before };
+            return (
+                UnplacedCode::Link,
+                explain::link(problem, r, other, "timed relative to"),
+            );
+        }
+        if let Some(&g) = state.groups(r).first() {
+            let other = problem.same_day[g]
+                .iter()
+                .copied()
+                .find(|&m| m != r)
+                .unwrap_or(r);
+            return (
+                UnplacedCode::Link,
+                explain::link(problem, r, other, "on the same day as"),
+            );
+        }
+    }
+    // Slots the providers and resources leave free, and why the patient's week refuses them.
+    let free: Vec<u32> = (0..opts.len() as u32)
+        .filter(|&oi| state.fits_resources(r, oi))
+        .collect();
+    if free.is_empty() {
+        return (
+            UnplacedCode::Capacity,
+            explain::capacity(problem, r, opts.len()),
+        );
+    }
+    let patient = problem.requests[r].patient;
+    let mut days: Vec<(usize, bool)> = free
+        .iter()
+        .map(|&oi| {
+            let day = state.opt(r, oi).day as usize;
+            (day, state.at_daily_limit(patient, day))
+        })
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    (
+        UnplacedCode::Capacity,
+        explain::own_week(problem, r, &days, opts.len() - free.len()),
+    )
+}
