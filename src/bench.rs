@@ -34,6 +34,9 @@ pub struct BenchOptions {
     pub seed: u64,
     /// Deterministic work budget of each solve.
     pub work: Option<u64>,
+    /// Solves of each caseload: time-limited runs vary with the machine's load, so several
+    /// runs give a median and a range ([`median_table`]).
+    pub runs: usize,
 }
 
 impl Default for BenchOptions {
@@ -43,6 +46,7 @@ impl Default for BenchOptions {
             threads: 2,
             seed: 1,
             work: None,
+            runs: 1,
         }
     }
 }
@@ -241,6 +245,16 @@ pub fn json_files(dir: &Path) -> Result<Vec<PathBuf>, BenchError> {
 /// The `careweek solve` command that solves `case` with `options`: schedule JSON on stdout,
 /// no progress, a refbench solution written when the case asks for one.
 pub fn solve_command(exe: &Path, case: &BenchCase, options: &BenchOptions) -> Command {
+    solve_command_to(exe, case, options, case.refbench_out.as_deref())
+}
+
+/// [`solve_command`] writing the refbench solution (if any) to `refbench_out`.
+fn solve_command_to(
+    exe: &Path,
+    case: &BenchCase,
+    options: &BenchOptions,
+    refbench_out: Option<&Path>,
+) -> Command {
     let mut cmd = Command::new(exe);
     cmd.arg("solve")
         .arg(&case.path)
@@ -258,10 +272,27 @@ pub fn solve_command(exe: &Path, case: &BenchCase, options: &BenchOptions) -> Co
     if let Some(work) = options.work {
         cmd.arg("--work").arg(work.to_string());
     }
-    if let Some(out) = &case.refbench_out {
+    if let Some(out) = refbench_out {
         cmd.arg("--refbench-out").arg(out);
     }
     cmd
+}
+
+/// The file name of run `run` (from 1) of case `name`: `NAME.SUFFIX` for the first run,
+/// `NAME.runK.SUFFIX` for the others, so that every run's output is kept.
+///
+/// # Example
+/// ```
+/// use careweek::bench::run_file_name;
+/// assert_eq!(run_file_name("n100", 1, "careweek.json"), "n100.careweek.json");
+/// assert_eq!(run_file_name("n100", 3, "schedule.json"), "n100.run3.schedule.json");
+/// ```
+pub fn run_file_name(name: &str, run: usize, suffix: &str) -> String {
+    if run <= 1 {
+        format!("{name}.{suffix}")
+    } else {
+        format!("{name}.run{run}.{suffix}")
+    }
 }
 
 /// A child that has exited, as reaped.
@@ -374,6 +405,8 @@ pub fn run_child(
 pub struct BenchRow {
     /// Case name.
     pub case: String,
+    /// Which solve of the case this is, from 1 (see [`BenchOptions::runs`]).
+    pub run: usize,
     /// Patients on the caseload.
     pub patients: usize,
     /// Grid minutes.
@@ -414,6 +447,7 @@ fn first_line(bytes: &[u8]) -> String {
 fn unsolved_row(case: &BenchCase) -> BenchRow {
     BenchRow {
         case: case.name.clone(),
+        run: 1,
         patients: case.input.patients.len(),
         grid_min: case.input.week.grid_min,
         requests: case.input.requests.len(),
@@ -476,10 +510,11 @@ pub fn evaluate(case: &BenchCase, run: &ChildRun) -> BenchRow {
     row
 }
 
-/// Solves every case in a child process (`exe solve …`, one at a time), checks each
-/// schedule and returns the rows in order. `progress` gets a line before and after each
-/// case; when `schedules` is given, each child's schedule JSON is kept there as
-/// `NAME.schedule.json`.
+/// Solves every case in a child process (`exe solve …`, one at a time, `options.runs`
+/// times each), checks each schedule and returns the rows in order (a case's runs
+/// together). `progress` gets a line before and after each solve; when `schedules` is
+/// given, each child's schedule JSON is kept there as `NAME.schedule.json` (later runs:
+/// `NAME.runK.schedule.json`, and their refbench solutions `NAME.runK.careweek.json`).
 pub fn run_cases(
     exe: &Path,
     cases: &[BenchCase],
@@ -490,34 +525,46 @@ pub fn run_cases(
 ) -> Vec<BenchRow> {
     let mut rows = Vec::new();
     let total = cases.len();
+    let runs = options.runs.max(1);
     for (i, case) in cases.iter().enumerate() {
-        let tag = format!("[{}/{total}] {}", i + 1, case.name);
-        progress(&format!(
-            "{tag}: {} patients, {} requests, {}-minute grid; solving (limit {} s)",
-            case.input.patients.len(),
-            case.input.requests.len(),
-            case.input.week.grid_min,
-            options.time_limit
-        ));
-        let mut cmd = solve_command(exe, case, options);
-        let row = match run_child(&mut cmd, options.child_timeout(), &mut try_reap) {
-            Ok(run) => {
-                if let (Some(dir), Some(0)) = (schedules, run.status.code()) {
-                    let path = dir.join(format!("{}.schedule.json", case.name));
-                    if let Err(e) = std::fs::write(&path, &run.stdout) {
-                        progress(&format!("{tag}: cannot keep {}: {e}", path.display()));
+        for run in 1..=runs {
+            let tag = if runs > 1 {
+                format!("[{}/{total}] {} run {run}/{runs}", i + 1, case.name)
+            } else {
+                format!("[{}/{total}] {}", i + 1, case.name)
+            };
+            progress(&format!(
+                "{tag}: {} patients, {} requests, {}-minute grid; solving (limit {} s)",
+                case.input.patients.len(),
+                case.input.requests.len(),
+                case.input.week.grid_min,
+                options.time_limit
+            ));
+            let refbench_out = case
+                .refbench_out
+                .as_deref()
+                .map(|p| p.with_file_name(run_file_name(&case.name, run, "careweek.json")));
+            let mut cmd = solve_command_to(exe, case, options, refbench_out.as_deref());
+            let mut row = match run_child(&mut cmd, options.child_timeout(), &mut try_reap) {
+                Ok(child) => {
+                    if let (Some(dir), Some(0)) = (schedules, child.status.code()) {
+                        let path = dir.join(run_file_name(&case.name, run, "schedule.json"));
+                        if let Err(e) = std::fs::write(&path, &child.stdout) {
+                            progress(&format!("{tag}: cannot keep {}: {e}", path.display()));
+                        }
                     }
+                    evaluate(case, &child)
                 }
-                evaluate(case, &run)
-            }
-            Err(e) => {
-                let mut row = unsolved_row(case);
-                row.check = format!("cannot run {}: {e}", exe.display()).replace('|', "/");
-                row
-            }
-        };
-        progress(&format!("{tag}: {}", summary(&row)));
-        rows.push(row);
+                Err(e) => {
+                    let mut row = unsolved_row(case);
+                    row.check = format!("cannot run {}: {e}", exe.display()).replace('|', "/");
+                    row
+                }
+            };
+            row.run = run;
+            progress(&format!("{tag}: {}", summary(&row)));
+            rows.push(row);
+        }
     }
     rows
 }
@@ -556,7 +603,13 @@ pub fn markdown_table(rows: &[BenchRow]) -> String {
          |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     let dash = || "–".to_string();
+    let several = rows.iter().any(|r| r.run > 1);
     for r in rows {
+        let case = if several {
+            format!("{} (run {})", r.case, r.run)
+        } else {
+            r.case.clone()
+        };
         let rss = r
             .peak_rss_mb
             .map_or("n/a".to_string(), |m| format!("{m:.1}"));
@@ -585,8 +638,7 @@ pub fn markdown_table(rows: &[BenchRow]) -> String {
         let gap = r.gap.map_or_else(dash, |g| format!("{:.2}", g * 100.0));
         let _ = writeln!(
             out,
-            "| {} | {} | {} min | {} | {:.2} | {rss} | {placed} | {} | {bound} | {gap} | {} |",
-            r.case,
+            "| {case} | {} | {} min | {} | {:.2} | {rss} | {placed} | {} | {bound} | {gap} | {} |",
             r.patients,
             r.grid_min,
             r.requests,
@@ -598,8 +650,97 @@ pub fn markdown_table(rows: &[BenchRow]) -> String {
     out
 }
 
-/// Writes `table` to `dir/bench.md` (after a line naming the settings) and the rows as JSON
-/// lines to `dir/bench.jsonl`; returns both paths.
+/// The median of `values` (the mean of the middle two for an even count); `None` when empty.
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    })
+}
+
+/// One line per case over its runs: how many were solved and passed the checker, the
+/// median and range of objective and gap, the median bound, the median and longest wall
+/// time and the largest peak memory. Medians and ranges are over the runs that returned a
+/// schedule; a case whose runs all failed shows dashes.
+///
+/// # Example
+/// ```
+/// let table = careweek::bench::median_table(&[]);
+/// assert!(table.starts_with("| case | runs ok | objective median |"));
+/// ```
+pub fn median_table(rows: &[BenchRow]) -> String {
+    let mut out = String::from(
+        "| case | runs ok | objective median | objective range | gap % median | gap % range \
+         | bound median | wall s median | wall s max | peak RSS MB max |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let mut cases: Vec<&str> = Vec::new();
+    for r in rows {
+        if !cases.contains(&r.case.as_str()) {
+            cases.push(&r.case);
+        }
+    }
+    let dash = || "–".to_string();
+    for case in cases {
+        let runs: Vec<&BenchRow> = rows.iter().filter(|r| r.case == case).collect();
+        let ok = runs.iter().filter(|r| r.ok).count();
+        let solved: Vec<&BenchRow> = runs
+            .iter()
+            .copied()
+            .filter(|r| r.objective.is_some())
+            .collect();
+        let pick = |f: &dyn Fn(&BenchRow) -> Option<f64>| -> Vec<f64> {
+            solved.iter().filter_map(|r| f(r)).collect()
+        };
+        let mut objectives = pick(&|r| r.objective.map(|o| o.total as f64));
+        let mut gaps = pick(&|r| r.gap.map(|g| g * 100.0));
+        let mut bounds = pick(&|r| r.bound);
+        let mut walls: Vec<f64> = runs.iter().map(|r| r.wall_s).collect();
+        let range = |v: &[f64], digits: usize| match (v.first(), v.last()) {
+            (Some(lo), Some(hi)) => format!("{lo:.digits$}–{hi:.digits$}"),
+            _ => dash(),
+        };
+        let objective_median = median(&mut objectives).map_or_else(dash, |m| format!("{m:.1}"));
+        let gap_median = median(&mut gaps).map_or_else(dash, |m| format!("{m:.2}"));
+        let bound_median = median(&mut bounds).map_or_else(dash, |m| format!("{m:.1}"));
+        let wall_median = median(&mut walls).map_or_else(dash, |m| format!("{m:.2}"));
+        let wall_max = walls.last().map_or_else(dash, |m| format!("{m:.2}"));
+        let rss_max = runs
+            .iter()
+            .filter_map(|r| r.peak_rss_mb)
+            .reduce(f64::max)
+            .map_or("n/a".to_string(), |m| format!("{m:.1}"));
+        let _ = writeln!(
+            out,
+            "| {case} | {ok}/{} | {objective_median} | {} | {gap_median} | {} | {bound_median} \
+             | {wall_median} | {wall_max} | {rss_max} |",
+            runs.len(),
+            range(&objectives, 0),
+            range(&gaps, 2),
+        );
+    }
+    out
+}
+
+/// The table of every run and, when a case was solved more than once, the
+/// [`median_table`] after it.
+pub fn tables(rows: &[BenchRow]) -> String {
+    let mut text = markdown_table(rows);
+    if rows.iter().any(|r| r.run > 1) {
+        text.push_str("\nOver the runs of each case:\n\n");
+        text.push_str(&median_table(rows));
+    }
+    text
+}
+
+/// Writes the [`tables`] to `dir/bench.md` (after a line naming the settings) and the rows
+/// as JSON lines to `dir/bench.jsonl`; returns both paths.
 ///
 /// # Errors
 /// [`BenchError::Io`] when `dir` cannot be created or a file not written.
@@ -610,7 +751,7 @@ pub fn write_results(
 ) -> Result<(PathBuf, PathBuf), BenchError> {
     std::fs::create_dir_all(dir).map_err(io_error("create directory", dir))?;
     let md = dir.join("bench.md");
-    let text = format!("{settings}\n\n{}", markdown_table(rows));
+    let text = format!("{settings}\n\n{}", tables(rows));
     std::fs::write(&md, text).map_err(io_error("write", &md))?;
     let jsonl = dir.join("bench.jsonl");
     let mut lines = String::new();
@@ -633,8 +774,13 @@ pub fn settings_line(options: &BenchOptions) -> String {
     let work = options
         .work
         .map_or(String::new(), |w| format!(" --work {w}"));
+    let runs = if options.runs > 1 {
+        format!(" --runs {}", options.runs)
+    } else {
+        String::new()
+    };
     format!(
-        "careweek {} ({} backend): --time-limit {} --threads {} --seed {}{work}; {cores} cores available",
+        "careweek {} ({} backend): --time-limit {} --threads {} --seed {}{work}{runs}; {cores} cores available",
         env!("CARGO_PKG_VERSION"),
         if cfg!(feature = "highs") { "highs" } else { "microlp" },
         options.time_limit,
@@ -650,6 +796,7 @@ mod tests {
     fn row(check: &str, objective: Option<Objective>) -> BenchRow {
         BenchRow {
             case: "n8-g15".into(),
+            run: 1,
             patients: 8,
             grid_min: 15,
             requests: 20,
@@ -681,6 +828,48 @@ mod tests {
         assert!(table.contains("| 19/20 |"), "{table}");
         assert!(table.contains("| n/a |"), "{table}");
         assert!(table.contains("| 10.00 | ok |"), "{table}");
+    }
+
+    #[test]
+    fn medians_and_ranges_are_over_the_runs_that_returned_a_schedule() {
+        let solved = |run: usize, total: i64, gap: f64, wall: f64| BenchRow {
+            run,
+            gap: Some(gap),
+            wall_s: wall,
+            peak_rss_mb: Some(10.0 * run as f64),
+            ..row(
+                "ok",
+                Some(Objective {
+                    total,
+                    unplaced: total,
+                    ..Default::default()
+                }),
+            )
+        };
+        let mut failed = row("killed after 9 s", None);
+        failed.run = 4;
+        failed.wall_s = 9.0;
+        let rows = [
+            solved(1, 300, 0.03, 1.0),
+            solved(2, 100, 0.01, 2.0),
+            solved(3, 200, 0.02, 3.0),
+            failed,
+        ];
+        let table = median_table(&rows);
+        let line = table.lines().nth(2).expect("one line for the case");
+        assert_eq!(
+            line,
+            "| n8-g15 | 3/4 | 200.0 | 100–300 | 2.00 | 1.00–3.00 | 900.0 | 2.50 | 9.00 | 30.0 |"
+        );
+        assert_eq!(table.lines().count(), 3, "{table}");
+        // An even count: the mean of the middle two.
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(&mut []), None);
+        // Both tables when a case ran more than once, the runs told apart.
+        let text = tables(&rows);
+        assert!(text.contains("| n8-g15 (run 3) |"), "{text}");
+        assert!(text.contains("| case | runs ok |"), "{text}");
+        assert!(!tables(&rows[..1]).contains("runs ok"));
     }
 
     #[test]

@@ -319,3 +319,73 @@ fn a_tiny_benchmark_prints_a_table_whose_every_row_is_checked_ok() {
         assert!(checked.status.success(), "{}", text(&checked.stdout));
     }
 }
+
+#[test]
+fn repeated_runs_keep_every_schedule_and_add_a_table_of_medians() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = dir.path().join("bench");
+    let run = careweek(&[
+        "bench",
+        "--sizes",
+        "8",
+        "--grid5-at",
+        "0",
+        "--time-limit",
+        "2",
+        "--runs",
+        "3",
+        "--out",
+        path(&out),
+    ]);
+    let stdout = text(&run.stdout);
+    assert!(run.status.success(), "{stdout}\n{}", text(&run.stderr));
+    assert!(stdout.contains("--runs 3;"), "{stdout}");
+
+    let jsonl = lines(&std::fs::read(out.join("bench.jsonl")).expect("bench.jsonl written"));
+    let runs: Vec<u64> = jsonl
+        .iter()
+        .map(|r| r["run"].as_u64().expect("a run"))
+        .collect();
+    assert_eq!(runs, [1, 2, 3]);
+    let mut objectives: Vec<i64> = jsonl
+        .iter()
+        .map(|r| r["objective"]["total"].as_i64().expect("solved"))
+        .collect();
+    objectives.sort_unstable();
+
+    // Every run's schedule is kept under its own name and passes the checker.
+    for name in [
+        "n8-g15.schedule.json",
+        "n8-g15.run2.schedule.json",
+        "n8-g15.run3.schedule.json",
+    ] {
+        let checked = careweek(&[
+            "check",
+            path(&out.join("caseloads/n8-g15.json")),
+            path(&out.join("schedules").join(name)),
+        ]);
+        assert!(
+            checked.status.success(),
+            "{name}: {}",
+            text(&checked.stdout)
+        );
+    }
+
+    // The table of medians: one line for the case, the middle objective and the range.
+    let medians: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("| case | runs ok |"))
+        .filter(|l| l.starts_with("| n8-g15 |"))
+        .collect();
+    assert_eq!(medians.len(), 1, "{stdout}");
+    let cells: Vec<&str> = medians[0].split('|').map(str::trim).collect();
+    assert_eq!(cells[2], "3/3", "{}", medians[0]);
+    assert_eq!(cells[3], format!("{}.0", objectives[1]), "{}", medians[0]);
+    assert_eq!(
+        cells[4],
+        format!("{}–{}", objectives[0], objectives[2]),
+        "{}",
+        medians[0]
+    );
+    assert!(stdout.contains("| n8-g15 (run 2) |"), "{stdout}");
+}

@@ -143,6 +143,10 @@ enum Command {
         /// Deterministic work budget of each solve.
         #[arg(long)]
         work: Option<u64>,
+        /// Solves of each caseload; with more than one, a table of medians and ranges
+        /// follows (time-limited runs vary with the machine's load), at most 100.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=100))]
+        runs: u16,
         /// Solve the refbench instances of this directory (*.json) instead of generated ones;
         /// solutions are written as NAME.careweek.json next to them, or into --out.
         #[arg(long)]
@@ -285,6 +289,7 @@ fn main() -> ExitCode {
             time_limit,
             threads,
             work,
+            runs,
             refbench,
             out,
         } => {
@@ -293,6 +298,7 @@ fn main() -> ExitCode {
                 threads: usize::from(threads),
                 seed,
                 work,
+                runs: usize::from(runs),
             };
             let cases = match &refbench {
                 Some(dir) => Cases::Refbench(dir),
@@ -782,13 +788,13 @@ fn run_bench(
         eprintln!("bench: {line}")
     });
     let settings = bench::settings_line(options);
-    emit(&format!("{settings}\n\n{}", bench::markdown_table(&rows)));
+    emit(&format!("{settings}\n\n{}", bench::tables(&rows)));
     let (md, jsonl) = bench::write_results(&out_dir, &settings, &rows).map_err(other)?;
     eprintln!("bench: wrote {} and {}", md.display(), jsonl.display());
     let failed = rows.iter().filter(|r| !r.ok).count();
     if failed > 0 {
         eprintln!(
-            "careweek: {failed} of {} caseloads were not solved or broke a hard constraint",
+            "careweek: {failed} of {} solves returned no schedule or broke a hard constraint",
             rows.len()
         );
         return Ok(ExitCode::from(1));
