@@ -14,10 +14,14 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use crate::model::{Input, Modality, Request};
 use crate::schedule::{Placed, Schedule, Status, UnplacedCode};
 
-/// Names and lookups shared by every section.
+/// Names and lookups shared by every section, by id (a calendar of thousands of patients
+/// looks names up once per appointment).
 struct Names<'a> {
     input: &'a Input,
     requests: HashMap<&'a str, (usize, &'a Request)>,
+    patients: HashMap<&'a str, Option<&'a str>>,
+    providers: HashMap<&'a str, Option<&'a str>>,
+    sites: HashMap<&'a str, Option<&'a str>>,
 }
 
 impl<'a> Names<'a> {
@@ -28,25 +32,59 @@ impl<'a> Names<'a> {
             .enumerate()
             .map(|(i, r)| (r.id.as_str(), (i, r)))
             .collect();
-        Names { input, requests }
+        // The first of duplicate ids names them, as a search in input order would.
+        fn named<'a>(
+            entries: impl DoubleEndedIterator<Item = (&'a str, Option<&'a String>)>,
+        ) -> HashMap<&'a str, Option<&'a str>> {
+            entries
+                .rev()
+                .map(|(id, name)| (id, name.map(String::as_str)))
+                .collect()
+        }
+        Names {
+            input,
+            requests,
+            patients: named(
+                input
+                    .patients
+                    .iter()
+                    .map(|p| (p.id.as_str(), p.name.as_ref())),
+            ),
+            providers: named(
+                input
+                    .providers
+                    .iter()
+                    .map(|p| (p.id.as_str(), p.name.as_ref())),
+            ),
+            sites: named(input.sites.iter().map(|s| (s.id.as_str(), s.name.as_ref()))),
+        }
     }
 
     fn patient(&self, id: &str) -> String {
-        let p = self.input.patients.iter().find(|p| p.id == id);
-        p.and_then(|p| p.name.clone())
-            .unwrap_or_else(|| id.to_string())
+        self.patients
+            .get(id)
+            .copied()
+            .flatten()
+            .unwrap_or(id)
+            .to_string()
     }
 
     fn provider(&self, id: &str) -> String {
-        let p = self.input.providers.iter().find(|p| p.id == id);
-        p.and_then(|p| p.name.clone())
-            .unwrap_or_else(|| id.to_string())
+        self.providers
+            .get(id)
+            .copied()
+            .flatten()
+            .unwrap_or(id)
+            .to_string()
     }
 
     fn site(&self, id: &str) -> String {
-        let s = self.input.sites.iter().find(|s| s.id == id);
-        s.and_then(|s| s.name.clone())
-            .unwrap_or_else(|| id.to_string())
+        self.sites
+            .get(id)
+            .copied()
+            .flatten()
+            .unwrap_or(id)
+            .to_string()
     }
 
     /// What the appointment is: the service, else the specialty, else the request id.
@@ -298,10 +336,22 @@ fn fmt_number(x: f64) -> String {
     }
 }
 
+/// The items of `list` by the key `of` gives, each group in list order.
+fn grouped<'s, T>(list: &'s [T], of: impl Fn(&'s T) -> &'s str) -> HashMap<&'s str, Vec<&'s T>> {
+    let mut groups: HashMap<&str, Vec<&T>> = HashMap::new();
+    for item in list {
+        groups.entry(of(item)).or_default().push(item);
+    }
+    groups
+}
+
 fn providers(out: &mut String, names: &Names, schedule: &Schedule) {
     section(out, "Providers");
+    let by_provider = grouped(&schedule.placed, |p| p.provider.as_str());
     for prov in &names.input.providers {
-        let mine = sorted(schedule.placed.iter().filter(|p| p.provider == prov.id));
+        let none = Vec::new();
+        let mine = by_provider.get(prov.id.as_str()).unwrap_or(&none);
+        let mine = sorted(mine.iter().copied());
         let _ = writeln!(
             out,
             "\n{} ({}, {}): {}",
@@ -340,16 +390,14 @@ fn patients(out: &mut String, names: &Names, schedule: &Schedule) {
     // Patients the input does not list still get a calendar, after the known ones.
     let stray = schedule.placed.iter().map(|p| p.patient.as_str());
     let stray = stray.chain(schedule.unplaced.iter().map(|u| u.patient.as_str()));
+    let placed_of = grouped(&schedule.placed, |p| p.patient.as_str());
+    let unplaced_of = grouped(&schedule.unplaced, |u| u.patient.as_str());
     for id in ids.chain(stray) {
         if !seen.insert(id) {
             continue;
         }
-        let mine = sorted(schedule.placed.iter().filter(|p| p.patient == id));
-        let mut missing: Vec<_> = schedule
-            .unplaced
-            .iter()
-            .filter(|u| u.patient == id)
-            .collect();
+        let mine = sorted(placed_of.get(id).into_iter().flatten().copied());
+        let mut missing: Vec<_> = unplaced_of.get(id).cloned().unwrap_or_default();
         if mine.is_empty() && missing.is_empty() {
             continue;
         }
