@@ -158,9 +158,9 @@ enum Command {
     },
     /// Write a realistic synthetic caseload.
     Generate {
-        /// Patients on the caseload.
-        #[arg(long)]
-        patients: usize,
+        /// Patients on the caseload, at most 100,000.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=MAX_PATIENTS))]
+        patients: u32,
         /// Seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -173,8 +173,8 @@ enum Command {
     },
 }
 
-/// Largest generated caseload of `bench`: far above what a week of one clinic network holds,
-/// low enough that a typo does not exhaust memory.
+/// Largest generated caseload (`generate`, `bench`): far above what a week of one clinic
+/// network holds, low enough that a typo does not run for hours or exhaust memory.
 const MAX_PATIENTS: i64 = 100_000;
 
 /// Longest time limit accepted: a week. Beyond it the deadline arithmetic would overflow,
@@ -316,7 +316,7 @@ fn main() -> ExitCode {
             output,
         } => {
             let input = generate(&GenerateOptions {
-                patients,
+                patients: patients as usize,
                 seed,
                 grid_min: grid,
             });
