@@ -197,7 +197,7 @@ pub fn refbench_cases(
         let text = std::fs::read_to_string(&path).map_err(io_error("read", &path))?;
         if !crate::refbench::is_refbench(&text) {
             skipped.push(format!(
-                "{}: not a refbench instance (no grid_min and travel_min)",
+                "{}: not a refbench instance (none of its top-level keys week_start, grid_min, travel_min, precedences)",
                 path.display()
             ));
             continue;

@@ -3,7 +3,8 @@
 //!
 //! How the benchmark's readings map onto the careweek model:
 //! - days count from `week_start` (a Monday) in a UTC week, so minutes are wall-clock minutes
-//!   and day `d` uses the weekday `d % 7`, as the benchmark's `hours` keys do;
+//!   and day `d` uses the `hours` and `available` keyed `d % 7`, as the benchmark reads them
+//!   (whatever weekday `week_start` falls on);
 //! - `blocked` intervals become provider bookings (cut out of the working windows, which are
 //!   never merged, so "inside one window, overlapping no blocked interval" is kept);
 //! - patient `blocks` become dated blocks with the patient's `recovery_min`;
@@ -17,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -106,18 +107,53 @@ struct RbPrecedence {
     max_gap_min: Option<u32>,
 }
 
-/// Whether JSON text looks like a refbench instance (has `grid_min` and `travel_min`).
+/// Top-level keys of a refbench instance that the careweek format does not have.
+const INSTANCE_KEYS: [&str; 4] = ["week_start", "grid_min", "travel_min", "precedences"];
+
+/// Keys, at any depth, of a refbench instance that the careweek format has nowhere.
+const ONLY_INSTANCE_KEYS: [&str; 6] = [
+    "week_start",
+    "travel_min",
+    "precedences",
+    "blocked",
+    "eligible",
+    "earliest_day",
+];
+
+/// Whether JSON text looks like a refbench instance: an object without careweek's `version`
+/// and with one of the instance's own top-level keys (`week_start`, `grid_min`, `travel_min`,
+/// `precedences`). Text that is not JSON looks like one when it has no `"version"` key and
+/// one that only instances have (`"week_start"`, `"travel_min"`, `"eligible"`, …), so that a
+/// broken instance is reported as one (its syntax error, its missing field) rather than as a
+/// careweek input full of unknown fields.
 ///
 /// # Example
 /// ```
 /// assert!(careweek::refbench::is_refbench(r#"{"grid_min": 15, "travel_min": {}}"#));
+/// assert!(careweek::refbench::is_refbench(r#"{"name": "w1", "week_start": "2025-03-03", "grid_min": 15}"#));
+/// assert!(careweek::refbench::is_refbench(r#"{"name": "w1", "week_start": "2025-03-03", "travel_"#));
 /// assert!(!careweek::refbench::is_refbench(r#"{"version": 1, "week": {}}"#));
 /// assert!(!careweek::refbench::is_refbench("not json"));
 /// ```
 pub fn is_refbench(text: &str) -> bool {
-    serde_json::from_str::<Value>(text)
-        .map(|v| v.get("grid_min").is_some() && v.get("travel_min").is_some())
-        .unwrap_or(false)
+    let text = without_bom(text);
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => v.as_object().is_some_and(|o| {
+            !o.contains_key("version") && INSTANCE_KEYS.iter().any(|k| o.contains_key(*k))
+        }),
+        Err(_) => {
+            let key = |k: &str| {
+                text.match_indices(&format!("\"{k}\""))
+                    .any(|(i, m)| text[i + m.len()..].trim_start().starts_with(':'))
+            };
+            !key("version") && ONLY_INSTANCE_KEYS.iter().any(|k| key(k))
+        }
+    }
+}
+
+/// The text without a leading byte-order mark (which some Windows editors write).
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 fn report(code: &str, path: &str, message: String, hint: &str) -> ValidationReport {
@@ -136,20 +172,21 @@ fn clock(path: &str, minute: u32) -> Result<ClockTime, ValidationReport> {
     Ok(ClockTime(minute))
 }
 
-fn local(date: NaiveDate, minute: u32) -> LocalDateTime {
-    let date = date + Days::new(u64::from(minute / 1440));
+fn local(date: NaiveDate, minute: u32) -> Option<LocalDateTime> {
+    let date = date.checked_add_days(Days::new(u64::from(minute / 1440)))?;
     let m = minute % 1440;
-    LocalDateTime(
-        date.and_hms_opt(m / 60, m % 60, 0)
-            .expect("minute below 1440"),
-    )
+    date.and_hms_opt(m / 60, m % 60, 0).map(LocalDateTime)
 }
 
+/// Weekly windows keyed `"0"`..`"6"`: key `k` holds for the days `d` with `d % 7 == k`, that is
+/// for the weekday of `start + k` (Monday when `week_start` is a Monday, as it should be).
 fn weekly(
     path: &str,
     hours: &BTreeMap<String, Vec<(u32, u32)>>,
+    start: NaiveDate,
 ) -> Result<WeeklyWindows, ValidationReport> {
     let mut out = WeeklyWindows::new();
+    let mut keys: [Option<&str>; 7] = [None; 7];
     for (key, windows) in hours {
         let day = key
             .parse::<usize>()
@@ -163,43 +200,102 @@ fn weekly(
                     "keys are \"0\" (Monday) to \"6\"",
                 )
             })?;
+        if let Some(other) = keys[day].replace(key) {
+            return Err(report(
+                "R003",
+                &format!("{path}.{key}"),
+                format!("weekday keys '{other}' and '{key}' both name day {day}"),
+                "give each weekday once, keyed \"0\" (Monday) to \"6\"",
+            ));
+        }
         let mut list = Vec::new();
         for (i, &(s, e)) in windows.iter().enumerate() {
             let p = format!("{path}.{key}[{i}]");
             list.push(Window(clock(&p, s)?, clock(&p, e)?));
         }
-        out.insert(DayOfWeek::ALL[day], list);
+        let weekday = (day + start.weekday().num_days_from_monday() as usize) % 7;
+        out.insert(DayOfWeek::ALL[weekday], list);
     }
     Ok(out)
 }
 
-fn dated(date0: NaiveDate, (day, s, e): (u32, u32, u32), label: &str) -> DatedInterval {
-    let date = date0 + Days::new(u64::from(day));
-    DatedInterval {
-        start: local(date, s),
-        end: local(date, e),
+/// The date of day `day` counted from `start`; a day index past the calendar is an R002 at
+/// `path`.
+fn day_date(start: NaiveDate, day: u32, path: &str) -> Result<NaiveDate, ValidationReport> {
+    start
+        .checked_add_days(Days::new(u64::from(day)))
+        .ok_or_else(|| {
+            report(
+                "R002",
+                path,
+                format!("day {day} is past the end of the calendar"),
+                "days count from week_start: 0 to days - 1",
+            )
+        })
+}
+
+fn dated(
+    date0: NaiveDate,
+    (day, s, e): (u32, u32, u32),
+    label: &str,
+    path: &str,
+) -> Result<DatedInterval, ValidationReport> {
+    let date = day_date(date0, day, path)?;
+    let at = |minute: u32| {
+        local(date, minute).ok_or_else(|| {
+            report(
+                "R002",
+                path,
+                format!("minute {minute} of day {day} is past the end of the calendar"),
+                "minutes count from midnight of the day: 0 to 1440",
+            )
+        })
+    };
+    Ok(DatedInterval {
+        start: at(s)?,
+        end: at(e)?,
         label: Some(label.into()),
-    }
+    })
 }
 
 /// Parses a refbench instance into an [`Input`].
 ///
 /// # Errors
-/// A [`ValidationReport`] naming the JSON path of a malformed field (codes R001–R003); the
-/// resulting input still goes through [`crate::validate::validate`].
+/// A [`ValidationReport`] naming the JSON path of a malformed field (R001 syntax, type or
+/// unknown field; R002 a minute or day out of range; R003 a malformed key; R004 travel
+/// minutes that contradict each other), or the report of [`crate::validate::validate`] with
+/// the instance's own paths.
 pub fn import(text: &str) -> Result<Input, ValidationReport> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let rb: RbInstance = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        report(
-            "R001",
-            &path,
-            e.into_inner().to_string(),
-            "follow the instance format of the benchmark's PROBLEM.md",
-        )
-    })?;
+    let mut de = serde_json::Deserializer::from_str(without_bom(text));
+    let rb: RbInstance = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| {
+            // Unknown segments (a key not read yet when the text ended) say nothing useful.
+            let path = e.path().to_string().replace(".?", "").replace('?', "");
+            let path = if path == "." || path.is_empty() {
+                "$".to_string()
+            } else {
+                path
+            };
+            report(
+                "R001",
+                &path,
+                e.into_inner().to_string(),
+                "follow the instance format of the benchmark's PROBLEM.md",
+            )
+        })
+        .and_then(|rb| {
+            de.end().map(|()| rb).map_err(|e| {
+                report(
+                    "R001",
+                    "$",
+                    e.to_string(),
+                    "remove what follows the top-level object",
+                )
+            })
+        })?;
     let start = rb.week_start;
-    let mut travel = Vec::new();
+    // One entry per pair of distinct sites; both directions, if given, must agree.
+    let mut pairs: BTreeMap<(&str, &str), (&str, u32)> = BTreeMap::new();
     for (key, &minutes) in &rb.travel_min {
         let Some((a, b)) = key.split_once('|') else {
             return Err(report(
@@ -209,13 +305,42 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
                 "keys are \"siteA|siteB\"",
             ));
         };
-        if a < b {
-            travel.push(Travel {
-                from: a.into(),
-                to: b.into(),
-                minutes,
-            });
+        if a == b {
+            if minutes != 0 {
+                return Err(report(
+                    "R004",
+                    &format!("travel_min.{key}"),
+                    format!("travel from site '{a}' to itself is {minutes} min"),
+                    "travel within a site is 0: write 0 or leave the key out",
+                ));
+            }
+            continue;
         }
+        let pair = if a < b { (a, b) } else { (b, a) };
+        match pairs.get(&pair) {
+            Some(&(other, m)) if m != minutes => {
+                return Err(report(
+                    "R004",
+                    &format!("travel_min.{key}"),
+                    format!("travel_min.{key} is {minutes} min but travel_min.{other} is {m} min"),
+                    "travel is symmetric: give both directions the same minutes",
+                ));
+            }
+            Some(_) => {}
+            None => {
+                pairs.insert(pair, (key.as_str(), minutes));
+            }
+        }
+    }
+    let mut travel = Vec::new();
+    let mut travel_keys = Vec::new();
+    for ((a, b), (key, minutes)) in pairs {
+        travel.push(Travel {
+            from: a.into(),
+            to: b.into(),
+            minutes,
+        });
+        travel_keys.push(key.to_string());
     }
     let mut providers = Vec::new();
     for (i, p) in rb.providers.iter().enumerate() {
@@ -224,13 +349,14 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
             name: None,
             specialty: p.specialty.clone(),
             site: p.site.clone(),
-            hours: weekly(&format!("providers[{i}].hours"), &p.hours)?,
+            hours: weekly(&format!("providers[{i}].hours"), &p.hours, start)?,
             exceptions: vec![],
             bookings: p
                 .blocked
                 .iter()
-                .map(|&b| dated(start, b, "blocked"))
-                .collect(),
+                .enumerate()
+                .map(|(j, &b)| dated(start, b, "blocked", &format!("providers[{i}].blocked[{j}]")))
+                .collect::<Result<_, _>>()?,
             max_per_day: p.max_per_day,
             languages: vec![],
             insurance: None,
@@ -245,11 +371,16 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
             availability: q
                 .available
                 .as_ref()
-                .map(|a| weekly(&format!("patients[{i}].available"), a))
+                .map(|a| weekly(&format!("patients[{i}].available"), a, start))
                 .transpose()?,
             availability_overrides: vec![],
             blocks: vec![],
-            dated_blocks: q.blocks.iter().map(|&b| dated(start, b, "block")).collect(),
+            dated_blocks: q
+                .blocks
+                .iter()
+                .enumerate()
+                .map(|(j, &b)| dated(start, b, "block", &format!("patients[{i}].blocks[{j}]")))
+                .collect::<Result<_, _>>()?,
             recovery_min: q.recovery_min,
             max_per_day: q.max_per_day,
             max_trips: None,
@@ -261,10 +392,15 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
             insurance: None,
         });
     }
-    let requests = rb
-        .requests
-        .iter()
-        .map(|r| Request {
+    let mut requests = Vec::new();
+    for (i, r) in rb.requests.iter().enumerate() {
+        let earliest = day_date(
+            start,
+            r.earliest_day,
+            &format!("requests[{i}].earliest_day"),
+        )?;
+        let latest = day_date(start, r.latest_day, &format!("requests[{i}].latest_day"))?;
+        requests.push(Request {
             id: r.id.clone(),
             patient: r.patient.clone(),
             service: None,
@@ -281,13 +417,13 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
                 Modality::InPerson
             },
             priority: r.priority,
-            earliest: Some(start + Days::new(u64::from(r.earliest_day))),
-            latest: Some(start + Days::new(u64::from(r.latest_day))),
+            earliest: Some(earliest),
+            latest: Some(latest),
             preferred_provider: r.preferred_provider.clone(),
             resources: vec![],
             existing: None,
-        })
-        .collect();
+        });
+    }
     let links = rb
         .precedences
         .iter()
@@ -336,7 +472,7 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
     // careweek field it became.
     crate::validate::validate(input.clone()).map_err(|mut report| {
         for issue in &mut report.issues {
-            issue.path = instance_path(&issue.path);
+            issue.path = instance_path(&issue.path, &travel_keys);
         }
         report
     })?;
@@ -346,7 +482,7 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
 /// The path in the refbench instance of a value at `path` in the imported [`Input`], e.g.
 /// `requests[3].earliest` → `requests[3].earliest_day`, `links[2]` → `precedences[2]`,
 /// `providers[0].hours.mon[1]` → `providers[0].hours.0[1]`.
-fn instance_path(path: &str) -> String {
+fn instance_path(path: &str, travel_keys: &[String]) -> String {
     let split = |segment: &str| -> (String, String) {
         match segment.find('[') {
             Some(k) => (segment[..k].to_string(), segment[k..].to_string()),
@@ -370,7 +506,16 @@ fn instance_path(path: &str) -> String {
                 });
             return field.to_string();
         }
-        "travel" => return "travel_min".to_string(),
+        "travel" => {
+            // travel[i] came from one key of travel_min.
+            let key = index
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| travel_keys.get(i));
+            return key.map_or("travel_min".to_string(), |k| format!("travel_min.{k}"));
+        }
         "links" => out.push(format!("precedences{index}")),
         _ => out.push(format!("{top}{index}")),
     }

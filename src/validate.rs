@@ -12,7 +12,7 @@
 //! | E005 | unknown IANA time zone |
 //! | E006 | `week.days` outside 1..=7 |
 //! | E007 | `week.grid_min` not 5, 10, 15, 30 or 60 |
-//! | E008 | duplicate id |
+//! | E008 | duplicate id (or two availability overrides of one date) |
 //! | E009 | unknown site id |
 //! | E010 | unknown provider id |
 //! | E011 | unknown resource id |
@@ -31,14 +31,14 @@
 //! | E024 | resource kind that no resource has |
 //! | E025 | precedence of a request on itself, or `min_gap_min` above `max_gap_min` |
 //! | E026 | precedence cycle |
-//! | E027 | `same_day` link with fewer than two requests |
-//! | E028 | negative objective weight |
+//! | E027 | `same_day` link with fewer than two distinct requests |
+//! | E028 | negative objective weight, or one above 10^9 (the objective would overflow) |
 //! | E029 | recurring block on no weekday, or starting and ending at the same time |
 //! | E030 | pinned booking that cannot be kept: it breaks a calendar rule, clashes with another pin, or needs a prerequisite or bundle mate with no room beside the pins |
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Days, LocalResult, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Days, LocalResult, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use petgraph::graph::DiGraph;
 use serde::{Deserialize, Serialize};
@@ -49,6 +49,21 @@ use crate::problem::{
     ResourceIx, SiteIx,
 };
 use crate::time::{DayOfWeek, LocalDateTime, MINUTES_PER_DAY};
+
+/// The largest objective weight accepted: with more, the objective of a large caseload could
+/// overflow 64 bits.
+pub const MAX_WEIGHT: i64 = 1_000_000_000;
+
+/// Minutes beyond any planning week (more than a year). Minute quantities of the input (travel,
+/// gaps, recovery, durations, instants far from the week) are capped at this in the indexed
+/// [`Problem`]: a larger value means the same there (never within the week) and the solver's
+/// minute arithmetic cannot overflow.
+const FAR_MIN: i64 = 1_000_000;
+
+/// `minutes` capped at [`FAR_MIN`].
+fn far(minutes: u32) -> i32 {
+    i64::from(minutes).min(FAR_MIN) as i32
+}
 
 /// One problem found in the input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +128,18 @@ impl ValidationReport {
 /// assert_eq!(err.issues[0].path, "wek");
 /// ```
 pub fn parse_input(text: &str) -> Result<Input, ValidationReport> {
+    // A byte-order mark (as some Windows editors write) is not part of the JSON.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // serde would read an array as the fields in order and blame a field the user never
+    // meant ("[0]: expected u32"); say what is wrong instead.
+    if text.trim_start().starts_with('[') {
+        return Err(ValidationReport::single(
+            "E002",
+            "$",
+            "the input is a JSON array; a caseload is one JSON object {\"version\": 1, \"week\": …}",
+            "pass one caseload per file; for many, use `careweek solve-batch` with a directory or a JSON-lines file (one object per line)",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let parsed: Result<Input, _> = serde_path_to_error::deserialize(&mut de);
     if parsed.is_ok() {
@@ -377,6 +404,14 @@ impl<'a> Validator<'a> {
         }
         let days = input.week.days.clamp(1, 7) as u64;
         let first = input.week.start;
+        if !(1..=9999).contains(&chrono::Datelike::year(&first)) {
+            self.push(
+                "E002",
+                "week.start",
+                format!("week start {first} is not a date of the years 1 to 9999"),
+                "check the year of week.start",
+            );
+        }
         let last = first.checked_add_days(Days::new(days - 1)).unwrap_or(first);
         let week = (first, last);
         let grid = input.week.grid_min.max(1);
@@ -397,6 +432,13 @@ impl<'a> Validator<'a> {
                     format!("weights.{name}"),
                     format!("negative weight {value}"),
                     "weights are costs: use 0 or more",
+                );
+            } else if value > MAX_WEIGHT {
+                self.push(
+                    "E028",
+                    format!("weights.{name}"),
+                    format!("weight {value} is above {MAX_WEIGHT}: the objective would overflow"),
+                    "weights only matter relative to each other: scale them all down",
                 );
             }
         }
@@ -509,6 +551,20 @@ impl<'a> Validator<'a> {
                 self.windows(&format!("patients[{i}].availability"), a);
             }
             for (j, o) in q.availability_overrides.iter().enumerate() {
+                if let Some(k) = q.availability_overrides[..j]
+                    .iter()
+                    .position(|other| other.date == o.date)
+                {
+                    self.push(
+                        "E008",
+                        format!("patients[{i}].availability_overrides[{j}].date"),
+                        format!(
+                            "patient '{}' has two availability overrides for {} (also availability_overrides[{k}]); only one could apply",
+                            q.id, o.date
+                        ),
+                        "merge their windows into one override for that date",
+                    );
+                }
                 if o.date < week.0 || o.date > week.1 {
                     self.push(
                         "E021",
@@ -728,13 +784,19 @@ impl<'a> Validator<'a> {
                         ),
                         "drop the existing booking or plan the week that holds it",
                     );
-                } else if e.start.minute_of_day() % grid != 0 {
+                } else if e.start.minute_of_day() % grid != 0 || e.start.0.second() != 0 {
                     self.push(
                         "E022",
                         format!("{ep}.start"),
                         format!(
                             "existing booking of request '{}' at {} is off the {grid}-minute grid",
-                            r.id, e.start
+                            r.id,
+                            // Seconds are not shown otherwise, and would be dropped.
+                            e.start.0.format(if e.start.0.second() == 0 {
+                                "%Y-%m-%dT%H:%M"
+                            } else {
+                                "%Y-%m-%dT%H:%M:%S"
+                            })
                         ),
                         "use a finer grid_min or round the booking",
                     );
@@ -809,11 +871,21 @@ impl<'a> Validator<'a> {
                     for (j, id) in members.iter().enumerate() {
                         member(self, format!("requests[{j}]"), id);
                     }
-                    if members.len() < 2 {
+                    let mut distinct: Vec<&str> = members.iter().map(String::as_str).collect();
+                    distinct.sort_unstable();
+                    distinct.dedup();
+                    if distinct.len() < 2 {
                         self.push(
                             "E027",
                             format!("{path}.requests"),
-                            "a same_day link needs two or more requests",
+                            format!(
+                                "a same_day link needs two or more different requests; it has {}",
+                                if distinct.is_empty() {
+                                    "none".to_string()
+                                } else {
+                                    format!("only '{}'", distinct[0])
+                                }
+                            ),
                             "add the other requests or remove the link",
                         );
                     }
@@ -904,7 +976,9 @@ fn instant(tz: Tz, date: NaiveDate, minute: u32) -> DateTime<Utc> {
         .and_hms_opt(m / 60, m % 60, 0)
         .expect("minute of day below 1440");
     for shift in 0..=180i64 {
-        let t = naive + chrono::Duration::minutes(shift);
+        let Some(t) = naive.checked_add_signed(chrono::Duration::minutes(shift)) else {
+            break;
+        };
         match tz.from_local_datetime(&t) {
             LocalResult::Single(x) => return x.with_timezone(&Utc),
             LocalResult::Ambiguous(a, _) => return a.with_timezone(&Utc),
@@ -917,7 +991,10 @@ fn instant(tz: Tz, date: NaiveDate, minute: u32) -> DateTime<Utc> {
 fn build(input: &Input, ctx: &Ctx) -> Problem {
     let tz = ctx.tz;
     let abs = |zone: Tz, date: NaiveDate, minute: u32| -> i32 {
-        (instant(zone, date, minute) - ctx.origin).num_minutes() as i32
+        // An instant years away (a leave from 0001 to 9999) is as good as FAR_MIN away.
+        (instant(zone, date, minute) - ctx.origin)
+            .num_minutes()
+            .clamp(-FAR_MIN, FAR_MIN) as i32
     };
     let abs_local = |zone: Tz, t: LocalDateTime| abs(zone, t.date(), t.minute_of_day());
     let ndays = input.week.days as usize;
@@ -949,8 +1026,8 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
     let mut travel = vec![vec![0; ns]; ns];
     for t in &input.travel {
         let (a, b) = (site_ix[t.from.as_str()], site_ix[t.to.as_str()]);
-        travel[a][b] = t.minutes as i32;
-        travel[b][a] = t.minutes as i32;
+        travel[a][b] = far(t.minutes);
+        travel[b][a] = far(t.minutes);
     }
 
     // Windows of a weekly pattern on each day, minus dated cuts, in a zone.
@@ -1032,7 +1109,7 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
                 }
             }
             let mut blocks = Vec::new();
-            let recovery = q.recovery_min as i32;
+            let recovery = far(q.recovery_min);
             // The day before the horizon too: a night shift or its recovery may reach into it.
             let eve = input.week.start.pred_opt();
             for b in &q.blocks {
@@ -1127,7 +1204,7 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
             RequestIx {
                 patient,
                 eligible,
-                duration: r.duration_min as i32,
+                duration: far(r.duration_min),
                 modality: r.modality,
                 priority: r.priority,
                 day_lo,
@@ -1152,8 +1229,8 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
             } => precedences.push(Precedence {
                 before: request_ix[before.as_str()],
                 after: request_ix[after.as_str()],
-                min_gap: *min_gap_min as i32,
-                max_gap: max_gap_min.map(|m| m as i32),
+                min_gap: far(*min_gap_min),
+                max_gap: max_gap_min.map(far),
             }),
             Link::BackToBack {
                 first,
@@ -1165,7 +1242,7 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
                     before: b,
                     after: a,
                     min_gap: 0,
-                    max_gap: Some(*max_wait_min as i32),
+                    max_gap: Some(far(*max_wait_min)),
                 });
                 same_day.push(vec![b, a]);
             }

@@ -456,3 +456,274 @@ fn refbench_issues_name_the_instance_fields() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The shipped week, edited, through parsing and validation.
+fn edited_week(edit: impl FnOnce(&mut serde_json::Value)) -> serde_json::Value {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example-week.json"),
+    )
+    .unwrap();
+    let mut week: serde_json::Value = serde_json::from_str(&text).unwrap();
+    edit(&mut week);
+    week
+}
+
+fn codes_and_paths(value: &serde_json::Value) -> Vec<(String, String)> {
+    match parse_input(&value.to_string()).and_then(validate) {
+        Ok(_) => Vec::new(),
+        Err(report) => report
+            .issues
+            .into_iter()
+            .map(|i| (i.code, i.path))
+            .collect(),
+    }
+}
+
+/// Minute values past `i32` (travel, gaps, recovery, a leave spanning millennia) mean "never
+/// within this week"; they must not wrap into small or negative minutes that the solver then
+/// breaks and the checker catches.
+#[test]
+fn huge_minute_values_do_not_wrap() {
+    type Edit = fn(&mut serde_json::Value);
+    let edits: &[(&str, Edit)] = &[
+        ("travel", |v| v["travel"][0]["minutes"] = u32::MAX.into()),
+        ("travel 2^31", |v| {
+            v["travel"][0]["minutes"] = (1u32 << 31).into()
+        }),
+        ("min gap", |v| {
+            v["links"][0]["min_gap_min"] = u32::MAX.into()
+        }),
+        ("recovery", |v| {
+            v["patients"][1]["recovery_min"] = (1u32 << 31).into()
+        }),
+        ("leave over millennia", |v| {
+            v["providers"][0]["exceptions"] = serde_json::json!([
+                {"start": "0001-01-01T00:00", "end": "9999-01-01T00:00"}
+            ])
+        }),
+    ];
+    for (what, edit) in edits {
+        let week = edited_week(edit);
+        let problem = parse_input(&week.to_string())
+            .and_then(validate)
+            .unwrap_or_else(|r| panic!("{what}: {:?}", r.issues));
+        let options = careweek::SolveOptions {
+            time_limit: 600.0,
+            work: Some(5),
+            threads: 1,
+            ..Default::default()
+        };
+        let schedule = careweek::solve(&problem, &options);
+        assert_eq!(
+            schedule.placed.len() + schedule.unplaced.len(),
+            problem.requests.len(),
+            "{what}"
+        );
+        let report = careweek::check(&problem.input, &schedule);
+        assert!(
+            report.violations.is_empty(),
+            "{what}: {:?}",
+            report.violations
+        );
+    }
+}
+
+#[test]
+fn dates_at_the_ends_of_the_calendar_are_refused_without_panic() {
+    for start in ["+262142-12-25", "-262143-01-01"] {
+        let week = serde_json::json!({
+            "version": 1,
+            "week": {"start": start, "days": 7, "grid_min": 15, "timezone": "America/New_York"},
+            "sites": [{"id": "main"}],
+            "providers": [{"id": "a", "specialty": "lab", "site": "main",
+                           "hours": {"sun": [["00:00", "24:00"]]}}],
+            // A night shift: its blocks are laid out from the day before the week.
+            "patients": [{"id": "p", "blocks": [{"days": ["sun", "mon"], "start": "23:00", "end": "22:00"}]}],
+            "requests": [{"id": "r", "patient": "p", "specialty": "lab", "duration_min": 15}]
+        });
+        assert_eq!(
+            codes_and_paths(&week),
+            vec![("E002".to_string(), "week.start".to_string())],
+            "{start}"
+        );
+    }
+}
+
+#[test]
+fn weights_that_would_overflow_the_objective_are_refused() {
+    let week = edited_week(|v| v["weights"] = serde_json::json!({"trip": i64::MAX}));
+    assert_eq!(
+        codes_and_paths(&week),
+        vec![("E028".to_string(), "weights.trip".to_string())]
+    );
+}
+
+/// Input that would otherwise be silently dropped or rounded: a second availability override
+/// of the same date, a `same_day` link naming one request twice, seconds on a booking.
+#[test]
+fn nothing_given_is_silently_dropped() {
+    type Edit = fn(&mut serde_json::Value);
+    let cases: &[(&str, Edit, &str, &str)] = &[
+        (
+            "override of one date twice",
+            |v| {
+                v["patients"][0]["availability_overrides"] = serde_json::json!([
+                    {"date": "2026-03-03", "windows": [["08:00", "09:00"]]},
+                    {"date": "2026-03-03", "windows": [["13:00", "14:00"]]}
+                ])
+            },
+            "E008",
+            "patients[0].availability_overrides[1].date",
+        ),
+        (
+            "same_day of one request",
+            |v| {
+                v["links"].as_array_mut().unwrap().push(
+                    serde_json::json!({"kind": "same_day", "requests": ["chen-lab", "chen-lab"]}),
+                )
+            },
+            "E027",
+            "links[7].requests",
+        ),
+        (
+            "booking with seconds",
+            |v| v["requests"][23]["existing"]["start"] = "2026-03-03T10:00:30".into(),
+            "E022",
+            "requests[23].existing.start",
+        ),
+    ];
+    for (what, edit, code, path) in cases {
+        let week = edited_week(edit);
+        assert_eq!(
+            codes_and_paths(&week),
+            vec![(code.to_string(), path.to_string())],
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn a_top_level_array_or_a_byte_order_mark() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example-week.json"),
+    )
+    .unwrap();
+    let issue = &parse_input(&format!("[{text}]")).unwrap_err().issues[0];
+    assert_eq!((issue.code.as_str(), issue.path.as_str()), ("E002", "$"));
+    assert!(issue.message.contains("JSON array"), "{issue:?}");
+    // A byte-order mark is not part of the JSON, in either format.
+    parse_input(&format!("\u{feff}{text}")).expect("a BOM is skipped");
+    let rb = format!("\u{feff}{}", refbench_instance());
+    careweek::batch::parse_caseload(&rb).expect("a BOM is skipped");
+}
+
+fn refbench_issue(v: &serde_json::Value) -> (String, String, String) {
+    match careweek::batch::parse_caseload(&v.to_string()) {
+        Ok(_) => ("accepted".into(), String::new(), String::new()),
+        Err(report) => {
+            let i = &report.issues[0];
+            (i.code.clone(), i.path.clone(), i.message.clone())
+        }
+    }
+}
+
+#[test]
+fn refbench_days_past_the_calendar_are_refused_without_panic() {
+    type Edit = fn(&mut serde_json::Value);
+    let cases: &[(Edit, &str)] = &[
+        (
+            |v| v["requests"][0]["earliest_day"] = u32::MAX.into(),
+            "requests[0].earliest_day",
+        ),
+        (
+            |v| v["requests"][1]["latest_day"] = u32::MAX.into(),
+            "requests[1].latest_day",
+        ),
+        (
+            |v| v["providers"][0]["blocked"][0] = serde_json::json!([u32::MAX, 540, 600]),
+            "providers[0].blocked[0]",
+        ),
+        (
+            |v| v["patients"][0]["blocks"][0] = serde_json::json!([u32::MAX, 420, 480]),
+            "patients[0].blocks[0]",
+        ),
+    ];
+    for (edit, path) in cases {
+        let mut v = refbench_instance();
+        edit(&mut v);
+        let (code, got, _) = refbench_issue(&v);
+        assert_eq!((code.as_str(), got.as_str()), ("R002", *path));
+    }
+}
+
+#[test]
+fn refbench_travel_is_read_in_either_direction_and_must_agree() {
+    // One direction only, whichever: the pair is known.
+    for key in ["A|B", "B|A"] {
+        let mut v = refbench_instance();
+        v["travel_min"] = serde_json::json!({ key: 30, "A|A": 0 });
+        let input = careweek::batch::parse_caseload(&v.to_string())
+            .unwrap_or_else(|r| panic!("{key}: {:?}", r.issues));
+        assert_eq!(input.travel.len(), 1);
+        assert_eq!(input.travel[0].minutes, 30);
+    }
+    // Both directions that disagree, or a site away from itself: neither is dropped.
+    let mut v = refbench_instance();
+    v["travel_min"]["B|A"] = 45.into();
+    let (code, path, message) = refbench_issue(&v);
+    assert_eq!((code.as_str(), path.as_str()), ("R004", "travel_min.B|A"));
+    assert!(
+        message.contains("45") && message.contains("30"),
+        "{message}"
+    );
+    let mut v = refbench_instance();
+    v["travel_min"]["A|A"] = 10.into();
+    assert_eq!(refbench_issue(&v).0, "R004");
+    // An unknown site names the key it is in.
+    let mut v = refbench_instance();
+    v["travel_min"]["A|Z"] = 10.into();
+    let (code, path, _) = refbench_issue(&v);
+    assert_eq!((code.as_str(), path.as_str()), ("E009", "travel_min.A|Z"));
+}
+
+#[test]
+fn refbench_weekday_keys_are_day_indices() {
+    // Two keys for one day: one would be dropped.
+    let mut v = refbench_instance();
+    v["providers"][0]["hours"]["00"] = serde_json::json!([[780, 900]]);
+    let (code, path, _) = refbench_issue(&v);
+    assert_eq!(
+        (code.as_str(), path.as_str()),
+        ("R003", "providers[0].hours.00")
+    );
+    // Day d uses the key d % 7 whatever weekday week_start is: "0" is a Tuesday here.
+    let mut v = refbench_instance();
+    v["week_start"] = "2025-03-04".into();
+    let input = careweek::batch::parse_caseload(&v.to_string()).expect("valid");
+    let days: Vec<_> = input.providers[0].hours.keys().copied().collect();
+    assert_eq!(
+        days,
+        vec![
+            careweek::time::DayOfWeek::Tue,
+            careweek::time::DayOfWeek::Thu
+        ]
+    );
+}
+
+/// A broken refbench instance is reported as one (its missing field, its syntax error, its
+/// trailing text), not as a careweek input with unknown fields.
+#[test]
+fn broken_refbench_instances_are_recognised() {
+    let mut v = refbench_instance();
+    v.as_object_mut().unwrap().remove("travel_min");
+    let (code, _, message) = refbench_issue(&v);
+    assert_eq!(code, "R001");
+    assert!(message.contains("travel_min"), "{message}");
+    let text = v.to_string();
+    let cut = &text[..text.len() / 2];
+    let report = careweek::batch::parse_caseload(cut).unwrap_err();
+    assert_eq!(report.issues[0].code, "R001", "{report:?}");
+    let report =
+        careweek::batch::parse_caseload(&format!("{} x", refbench_instance())).unwrap_err();
+    assert_eq!(report.issues[0].code, "R001", "{report:?}");
+}
