@@ -124,8 +124,8 @@ impl<'de> Deserialize<'de> for DayOfWeek {
     }
 }
 
-/// A local wall-clock date-time, written `"2025-03-03T07:00"` (seconds optional; `T24:00`
-/// is midnight at the end of that date).
+/// A local wall-clock date-time, written `"2025-03-03T07:00"` (`:00` seconds allowed, no
+/// others; `T24:00` is midnight at the end of that date).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LocalDateTime(pub NaiveDateTime);
 
@@ -162,6 +162,12 @@ impl FromStr for LocalDateTime {
         let time = NaiveTime::parse_from_str(t, "%H:%M")
             .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M:%S"))
             .map_err(|_| bad())?;
+        // Times are whole minutes: seconds would be dropped without a word.
+        if time.second() != 0 {
+            return Err(format!(
+                "invalid local date-time {s:?}: seconds must be 00 (times are whole minutes)"
+            ));
+        }
         Ok(LocalDateTime(date.and_time(time)))
     }
 }
@@ -202,6 +208,8 @@ mod tests {
         let end: LocalDateTime = "2025-03-03T24:00".parse().unwrap();
         assert_eq!(end.to_string(), "2025-03-04T00:00");
         assert!("2025-03-03 07:00".parse::<LocalDateTime>().is_err());
+        let seconds = "2025-03-03T07:00:30".parse::<LocalDateTime>().unwrap_err();
+        assert!(seconds.contains("seconds must be 00"), "{seconds}");
         assert!("2025-03-03T07:00+01:00".parse::<LocalDateTime>().is_err());
     }
 

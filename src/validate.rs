@@ -550,6 +550,14 @@ impl<'a> Validator<'a> {
             if let Some(a) = &q.availability {
                 self.windows(&format!("patients[{i}].availability"), a);
             }
+            if q.language.as_deref().is_some_and(|l| l.trim().is_empty()) {
+                self.push(
+                    "E002",
+                    format!("patients[{i}].language"),
+                    format!("patient '{}' has an empty language", q.id),
+                    "give the language the patient needs an interpreter for (e.g. \"es\"), or leave the field out",
+                );
+            }
             for (j, o) in q.availability_overrides.iter().enumerate() {
                 if let Some(k) = q.availability_overrides[..j]
                     .iter()

@@ -559,7 +559,7 @@ fn weights_that_would_overflow_the_objective_are_refused() {
 }
 
 /// Input that would otherwise be silently dropped or rounded: a second availability override
-/// of the same date, a `same_day` link naming one request twice, seconds on a booking.
+/// of the same date, a `same_day` link naming one request twice, seconds on a date-time.
 #[test]
 fn nothing_given_is_silently_dropped() {
     type Edit = fn(&mut serde_json::Value);
@@ -588,8 +588,26 @@ fn nothing_given_is_silently_dropped() {
         (
             "booking with seconds",
             |v| v["requests"][23]["existing"]["start"] = "2026-03-03T10:00:30".into(),
-            "E022",
+            "E002",
             "requests[23].existing.start",
+        ),
+        (
+            "empty language",
+            |v| v["patients"][0]["language"] = "".into(),
+            "E002",
+            "patients[0].language",
+        ),
+        (
+            "exception ending with seconds",
+            |v| v["providers"][0]["exceptions"][0]["end"] = "2026-03-05T17:00:30".into(),
+            "E002",
+            "providers[0].exceptions[0].end",
+        ),
+        (
+            "calendar booking starting with seconds",
+            |v| v["providers"][0]["bookings"][0]["start"] = "2026-03-02T09:00:01".into(),
+            "E002",
+            "providers[0].bookings[0].start",
         ),
     ];
     for (what, edit, code, path) in cases {
