@@ -253,7 +253,13 @@ fn bad_arguments_and_paths_are_reported_not_panicked_on() {
         &["bench", "--sizes", "8,x"],
         &["bench", "--time-limit", "-1"],
         &["bench", "--refbench", "x", "--sizes", "8"],
-        &["generate", "--patients", "99999999999", "-o", "/tmp/never.json"],
+        &[
+            "generate",
+            "--patients",
+            "99999999999",
+            "-o",
+            "/tmp/never.json",
+        ],
         &["solve-batch", "-", "--threads", "1000"],
     ] {
         let out = careweek(args);
