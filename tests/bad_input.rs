@@ -107,6 +107,29 @@ fn corpus() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_input")
 }
 
+/// Solves a validated problem under a small work budget and asserts that every request
+/// comes back (placed or unplaced) and the independent checker accepts the schedule.
+fn solve_and_check(problem: &careweek::Problem, what: &str) {
+    let options = careweek::SolveOptions {
+        time_limit: 600.0,
+        work: Some(5),
+        threads: 1,
+        ..Default::default()
+    };
+    let schedule = careweek::solve(problem, &options);
+    assert_eq!(
+        schedule.placed.len() + schedule.unplaced.len(),
+        problem.requests.len(),
+        "{what}"
+    );
+    let report = careweek::check(&problem.input, &schedule);
+    assert!(
+        report.violations.is_empty(),
+        "{what}: {:?}",
+        report.violations
+    );
+}
+
 #[test]
 fn every_broken_file_gets_its_codes_and_paths() {
     let mut failures = Vec::new();
@@ -239,24 +262,7 @@ fn a_lost_calendar_day_is_refused_or_solved_cleanly() {
                 }
             }
             Ok(problem) => {
-                let options = careweek::SolveOptions {
-                    time_limit: 600.0,
-                    work: Some(5),
-                    threads: 1,
-                    ..Default::default()
-                };
-                let schedule = careweek::solve(&problem, &options);
-                assert_eq!(
-                    schedule.placed.len() + schedule.unplaced.len(),
-                    problem.requests.len(),
-                    "{what}"
-                );
-                let report = careweek::check(&problem.input, &schedule);
-                assert!(
-                    report.violations.is_empty(),
-                    "{what}: {:?}",
-                    report.violations
-                );
+                solve_and_check(&problem, &what);
                 solved += 1;
             }
         }
@@ -507,24 +513,7 @@ fn huge_minute_values_do_not_wrap() {
         let problem = parse_input(&week.to_string())
             .and_then(validate)
             .unwrap_or_else(|r| panic!("{what}: {:?}", r.issues));
-        let options = careweek::SolveOptions {
-            time_limit: 600.0,
-            work: Some(5),
-            threads: 1,
-            ..Default::default()
-        };
-        let schedule = careweek::solve(&problem, &options);
-        assert_eq!(
-            schedule.placed.len() + schedule.unplaced.len(),
-            problem.requests.len(),
-            "{what}"
-        );
-        let report = careweek::check(&problem.input, &schedule);
-        assert!(
-            report.violations.is_empty(),
-            "{what}: {:?}",
-            report.violations
-        );
+        solve_and_check(&problem, what);
     }
 }
 
