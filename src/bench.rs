@@ -695,13 +695,18 @@ pub fn median_table(rows: &[BenchRow]) -> String {
             .copied()
             .filter(|r| r.objective.is_some())
             .collect();
+        // Each list sorted, so that a range is its first and last value.
+        let sorted = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v
+        };
         let pick = |f: &dyn Fn(&BenchRow) -> Option<f64>| -> Vec<f64> {
-            solved.iter().filter_map(|r| f(r)).collect()
+            sorted(solved.iter().filter_map(|r| f(r)).collect())
         };
         let mut objectives = pick(&|r| r.objective.map(|o| o.total as f64));
         let mut gaps = pick(&|r| r.gap.map(|g| g * 100.0));
         let mut bounds = pick(&|r| r.bound);
-        let mut walls: Vec<f64> = runs.iter().map(|r| r.wall_s).collect();
+        let mut walls = sorted(runs.iter().map(|r| r.wall_s).collect());
         let range = |v: &[f64], digits: usize| match (v.first(), v.last()) {
             (Some(lo), Some(hi)) => format!("{lo:.digits$}–{hi:.digits$}"),
             _ => dash(),
