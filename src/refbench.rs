@@ -197,7 +197,7 @@ fn weekly(
                     "R003",
                     &format!("{path}.{key}"),
                     format!("weekday key '{key}'"),
-                    "keys are \"0\" (Monday) to \"6\"",
+                    "keys are \"0\" (the weekday of week_start) to \"6\"",
                 )
             })?;
         if let Some(other) = keys[day].replace(key) {
@@ -205,7 +205,7 @@ fn weekly(
                 "R003",
                 &format!("{path}.{key}"),
                 format!("weekday keys '{other}' and '{key}' both name day {day}"),
-                "give each weekday once, keyed \"0\" (Monday) to \"6\"",
+                "give each weekday once, keyed \"0\" (the weekday of week_start) to \"6\"",
             ));
         }
         let mut list = Vec::new();
@@ -472,17 +472,22 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
     // careweek field it became.
     crate::validate::validate(input.clone()).map_err(|mut report| {
         for issue in &mut report.issues {
-            issue.path = instance_path(&issue.path, &travel_keys);
+            issue.path = instance_path(&issue.path, &travel_keys, start);
         }
         report
     })?;
     Ok(input)
 }
 
+/// careweek's weekday keys, Monday first.
+const WEEKDAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
 /// The path in the refbench instance of a value at `path` in the imported [`Input`], e.g.
 /// `requests[3].earliest` → `requests[3].earliest_day`, `links[2]` → `precedences[2]`,
-/// `providers[0].hours.mon[1]` → `providers[0].hours.0[1]`.
-fn instance_path(path: &str, travel_keys: &[String]) -> String {
+/// `providers[0].hours.mon[1]` → `providers[0].hours.0[1]` (weekday keys count from the
+/// weekday of `start`, the instance's `week_start`, as [`weekly`] reads them).
+fn instance_path(path: &str, travel_keys: &[String], start: NaiveDate) -> String {
+    let first_weekday = start.weekday().num_days_from_monday() as usize;
     let split = |segment: &str| -> (String, String) {
         match segment.find('[') {
             Some(k) => (segment[..k].to_string(), segment[k..].to_string()),
@@ -520,6 +525,7 @@ fn instance_path(path: &str, travel_keys: &[String]) -> String {
         _ => out.push(format!("{top}{index}")),
     }
     let mut parent = top.as_str();
+    let mut key: String;
     for (name, index) in rest {
         let renamed = match (parent, name.as_str()) {
             ("providers", "bookings" | "exceptions") => "blocked",
@@ -529,21 +535,19 @@ fn instance_path(path: &str, travel_keys: &[String]) -> String {
             ("requests", "latest") => "latest_day",
             ("requests", "providers") => "eligible",
             ("requests", "modality") => "telehealth",
-            ("hours" | "available", day) => match day {
-                "mon" => "0",
-                "tue" => "1",
-                "wed" => "2",
-                "thu" => "3",
-                "fri" => "4",
-                "sat" => "5",
-                "sun" => "6",
-                other => other,
+            ("hours" | "available", day) => match WEEKDAY_KEYS.iter().position(|&w| w == day) {
+                Some(weekday) => {
+                    key = ((weekday + 7 - first_weekday) % 7).to_string();
+                    key.as_str()
+                }
+                None => day,
             },
             (_, other) => other,
         };
         out.push(format!("{renamed}{index}"));
         parent = match renamed {
-            "hours" | "available" => renamed,
+            "hours" => "hours",
+            "available" => "available",
             _ => "",
         };
     }

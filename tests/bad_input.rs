@@ -715,6 +715,19 @@ fn refbench_weekday_keys_are_day_indices() {
             careweek::time::DayOfWeek::Thu
         ]
     );
+    // And an error in a window names the key it was given under, not Monday's count.
+    for key in ["0", "2"] {
+        let mut v = refbench_instance();
+        v["week_start"] = "2025-03-05".into();
+        v["providers"][0]["hours"][key] = serde_json::json!([[720, 480]]);
+        let (_, path, _) = refbench_issue(&v);
+        assert_eq!(path, format!("providers[0].hours.{key}[0]"));
+        let mut v = refbench_instance();
+        v["week_start"] = "2025-03-05".into();
+        v["patients"][1]["available"] = serde_json::json!({ key: [[600, 480]] });
+        let (_, path, _) = refbench_issue(&v);
+        assert_eq!(path, format!("patients[1].available.{key}[0]"));
+    }
 }
 
 /// A broken refbench instance is reported as one (its missing field, its syntax error, its
