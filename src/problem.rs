@@ -62,6 +62,8 @@ pub struct SiteIx {
 pub struct ProviderIx {
     /// Site index.
     pub site: usize,
+    /// Specialty, as the index of the first provider of the same specialty.
+    pub specialty: u32,
     /// Free time per day (index as [`Problem::days`]): working windows minus exceptions and
     /// bookings. Pieces are never merged: an appointment must fit inside one piece.
     pub free: Vec<Vec<Interval>>,

@@ -22,6 +22,8 @@ use chrono::{Datelike, Days, NaiveDate};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::validate::without_bom;
+
 use crate::model::*;
 use crate::schedule::Schedule;
 use crate::time::{ClockTime, DayOfWeek, LocalDateTime};
@@ -149,11 +151,6 @@ pub fn is_refbench(text: &str) -> bool {
             !key("version") && ONLY_INSTANCE_KEYS.iter().any(|k| key(k))
         }
     }
-}
-
-/// The text without a leading byte-order mark (which some Windows editors write).
-fn without_bom(text: &str) -> &str {
-    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 fn report(code: &str, path: &str, message: String, hint: &str) -> ValidationReport {
@@ -479,9 +476,6 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
     Ok(input)
 }
 
-/// careweek's weekday keys, Monday first.
-const WEEKDAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-
 /// The path in the refbench instance of a value at `path` in the imported [`Input`], e.g.
 /// `requests[3].earliest` → `requests[3].earliest_day`, `links[2]` → `precedences[2]`,
 /// `providers[0].hours.mon[1]` → `providers[0].hours.0[1]` (weekday keys count from the
@@ -535,13 +529,15 @@ fn instance_path(path: &str, travel_keys: &[String], start: NaiveDate) -> String
             ("requests", "latest") => "latest_day",
             ("requests", "providers") => "eligible",
             ("requests", "modality") => "telehealth",
-            ("hours" | "available", day) => match WEEKDAY_KEYS.iter().position(|&w| w == day) {
-                Some(weekday) => {
-                    key = ((weekday + 7 - first_weekday) % 7).to_string();
-                    key.as_str()
+            ("hours" | "available", day) => {
+                match DayOfWeek::ALL.iter().position(|w| w.key() == day) {
+                    Some(weekday) => {
+                        key = ((weekday + 7 - first_weekday) % 7).to_string();
+                        key.as_str()
+                    }
+                    None => day,
                 }
-                None => day,
-            },
+            }
             (_, other) => other,
         };
         out.push(format!("{renamed}{index}"));

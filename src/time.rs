@@ -100,6 +100,11 @@ impl DayOfWeek {
         DayOfWeek::ALL[date.weekday().num_days_from_monday() as usize]
     }
 
+    /// The key it is written as, "mon".
+    pub fn key(self) -> &'static str {
+        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][self.index()]
+    }
+
     /// Short English name, "Mon".
     pub fn short_name(self) -> &'static str {
         ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][self.index()]
@@ -111,11 +116,9 @@ impl DayOfWeek {
 impl<'de> Deserialize<'de> for DayOfWeek {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-        NAMES
-            .iter()
-            .position(|n| *n == s)
-            .map(|i| DayOfWeek::ALL[i])
+        DayOfWeek::ALL
+            .into_iter()
+            .find(|w| w.key() == s)
             .ok_or_else(|| {
                 serde::de::Error::custom(format!(
                     "unknown weekday {s:?}: expected one of mon, tue, wed, thu, fri, sat, sun"

@@ -65,6 +65,12 @@ fn far(minutes: u32) -> i32 {
     i64::from(minutes).min(FAR_MIN) as i32
 }
 
+/// The text without a leading byte-order mark (which some Windows editors write): it is not
+/// part of the JSON.
+pub(crate) fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 /// One problem found in the input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputIssue {
@@ -128,8 +134,7 @@ impl ValidationReport {
 /// assert_eq!(err.issues[0].path, "wek");
 /// ```
 pub fn parse_input(text: &str) -> Result<Input, ValidationReport> {
-    // A byte-order mark (as some Windows editors write) is not part of the JSON.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = without_bom(text);
     // serde would read an array as the fields in order and blame a field the user never
     // meant ("[0]: expected u32"); say what is wrong instead.
     if text.trim_start().starts_with('[') {
@@ -1068,15 +1073,20 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
                 .collect()
         };
 
+    let mut first_of_specialty: HashMap<&str, u32> = HashMap::new();
     let providers: Vec<ProviderIx> = input
         .providers
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             let site = site_ix[p.site.as_str()];
             let cuts: Vec<DatedInterval> =
                 p.exceptions.iter().chain(&p.bookings).cloned().collect();
             ProviderIx {
                 site,
+                specialty: *first_of_specialty
+                    .entry(p.specialty.as_str())
+                    .or_insert(i as u32),
                 free: weekly(ctx.site_tz[site], Some(&p.hours), &cuts),
                 max_per_day: p.max_per_day,
             }

@@ -135,16 +135,6 @@ pub fn improve(
     if placeable.is_empty() {
         return 0;
     }
-    let providers = &problem.input.providers;
-    let specialty_of: Vec<u32> = providers
-        .iter()
-        .map(|p| {
-            providers
-                .iter()
-                .position(|q| q.specialty == p.specialty)
-                .expect("itself") as u32
-        })
-        .collect();
     let mut best_total = state.total();
     let mut best: Vec<Option<u32>> = component.iter().map(|&r| state.assign[r]).collect();
     // Recent payoff of each (kind, method): an exponential average of the gain per repair.
@@ -221,7 +211,7 @@ pub fn improve(
                 Some(guide) => toward_relaxation(state, &patients, &by_patient, guide, rng, limit),
                 None => Vec::new(),
             },
-            _ => specialty_day(state, &placeable, &specialty_of, rng, limit),
+            _ => specialty_day(state, &placeable, rng, limit),
         };
         free.retain(|&r| movable(r));
         if free.is_empty() {
@@ -520,11 +510,9 @@ fn provider_day(
 
 /// Every request booked with the providers of one specialty on one day (a random one among
 /// those a random request could use), plus the unplaced requests of that specialty.
-/// `specialty_of[p]`: provider `p`'s specialty as the index of its first provider.
 fn specialty_day(
     state: &State,
     placeable: &[usize],
-    specialty_of: &[u32],
     rng: &mut ChaCha8Rng,
     limit: usize,
 ) -> Vec<usize> {
@@ -532,13 +520,10 @@ fn specialty_day(
     let r = placeable[rng.gen_range(0..placeable.len())];
     let opts = &state.domains.opts[r];
     let day = opts[rng.gen_range(0..opts.len())].day;
-    let specialty = specialty_of[opts[0].provider as usize];
+    let specialty_of = |p: usize| problem.providers[p].specialty;
+    let specialty = specialty_of(opts[0].provider as usize);
     let mut free = Vec::new();
-    for (p, _) in specialty_of
-        .iter()
-        .enumerate()
-        .filter(|&(_, &s)| s == specialty)
-    {
+    for p in (0..problem.providers.len()).filter(|&p| specialty_of(p) == specialty) {
         free.extend(
             state
                 .provider_day(p, day as usize)
@@ -559,7 +544,7 @@ fn specialty_day(
                 || !problem.requests[x]
                     .eligible
                     .iter()
-                    .any(|&p| specialty_of[p] == specialty)
+                    .any(|&p| specialty_of(p) == specialty)
             {
                 return false;
             }
@@ -568,7 +553,7 @@ fn specialty_day(
             opts[from..]
                 .iter()
                 .take_while(|o| o.day == day)
-                .any(|o| specialty_of[o.provider as usize] == specialty)
+                .any(|o| specialty_of(o.provider as usize) == specialty)
         })
         .collect();
     unplaced.shuffle(rng);
