@@ -5,7 +5,8 @@
 //! elderly), with the rules coordinators meet: dialysis blocks and recovery, evening-only
 //! availability, interpreters, insurance networks, scanners, precedences, same-day bundles,
 //! back-to-back pairs, pinned and movable bookings. Providers are sized so that demanded
-//! provider minutes are 75–95 % of the minutes they work. Deterministic for the same options.
+//! provider minutes are 75–95 % of the minutes they work, scanners so that they are booked
+//! at most 85 % of their week. Deterministic for the same options.
 
 use std::collections::BTreeMap;
 
@@ -38,6 +39,8 @@ const SPECIALTIES: [&str; 8] = [
     "primary_care",
     "physiotherapy",
 ];
+/// Most of a scanner's week the imaging asked of it may fill.
+const SCANNER_LOAD: f64 = 0.85;
 const PLANS: [&str; 4] = ["medicare", "medicaid", "bluecross", "acme_health"];
 const SITES: [(&str, &str); 3] = [
     ("main", "Main Hospital"),
@@ -485,29 +488,43 @@ pub fn generate(options: &GenerateOptions) -> Input {
         .iter()
         .filter(|p| p.language.as_deref() == Some("zh"))
         .count();
-    let mut resources = vec![
-        Resource {
-            id: "mri-main".into(),
-            kind: "mri".into(),
-            site: Some("main".into()),
-            language: None,
-            hours: Some(
-                DayOfWeek::ALL[..6]
-                    .iter()
-                    .map(|&d| (d, vec![w(7, 20)]))
-                    .collect(),
-            ),
-            exceptions: vec![],
-        },
-        Resource {
-            id: "ct-main".into(),
-            kind: "ct".into(),
-            site: Some("main".into()),
-            language: None,
-            hours: None,
-            exceptions: vec![],
-        },
-    ];
+    // Scanners are sized like providers: enough that the imaging asked of each kind is at
+    // most `SCANNER_LOAD` of a scanner's week (07:00-20:00, six days). A single MRI for a
+    // network of thousands of patients would turn most of its imaging away.
+    let demanded = |kind: &str| -> u32 {
+        b.requests
+            .iter()
+            .filter(|r| r.resources.iter().any(|k| k == kind))
+            .map(|r| r.duration_min)
+            .sum()
+    };
+    let scanners = |kind: &str| {
+        let week = f64::from(6 * 13 * 60);
+        ((f64::from(demanded(kind)) / (SCANNER_LOAD * week)).ceil() as usize).max(1)
+    };
+    let mut resources = Vec::new();
+    for (kind, count) in [("mri", scanners("mri")), ("ct", scanners("ct"))] {
+        for k in 0..count {
+            resources.push(Resource {
+                id: if k == 0 {
+                    format!("{kind}-main")
+                } else {
+                    format!("{kind}-main-{}", k + 1)
+                },
+                kind: kind.into(),
+                site: Some("main".into()),
+                language: None,
+                // The CT is open around the clock; its radiologists' hours bound it.
+                hours: (kind == "mri").then(|| {
+                    DayOfWeek::ALL[..6]
+                        .iter()
+                        .map(|&d| (d, vec![w(7, 20)]))
+                        .collect()
+                }),
+                exceptions: vec![],
+            });
+        }
+    }
     let interpreters = |lang: &str, count: usize, resources: &mut Vec<Resource>| {
         for k in 0..count {
             resources.push(Resource {
@@ -776,6 +793,35 @@ mod tests {
                 .requests
                 .iter()
                 .all(|r| r.duration_min % grid == 0 && r.duration_min > 0));
+        }
+    }
+
+    #[test]
+    fn scanners_grow_with_the_imaging_asked_of_them() {
+        for (patients, seed) in [(40, 3), (1000, 1), (3000, 1)] {
+            let input = generate(&GenerateOptions {
+                patients,
+                seed,
+                grid_min: 15,
+            });
+            for kind in ["mri", "ct"] {
+                let scanners = input.resources.iter().filter(|r| r.kind == kind).count();
+                let asked: u32 = input
+                    .requests
+                    .iter()
+                    .filter(|r| r.resources.iter().any(|k| k == kind))
+                    .map(|r| r.duration_min)
+                    .sum();
+                let week = f64::from(6 * 13 * 60);
+                assert!(scanners >= 1, "{patients} patients: no {kind}");
+                assert!(
+                    f64::from(asked) <= SCANNER_LOAD * week * scanners as f64,
+                    "{patients} patients: {asked} minutes of {kind} on {scanners} scanner(s)"
+                );
+                if patients == 3000 {
+                    assert!(scanners > 1, "3000 patients on one {kind}");
+                }
+            }
         }
     }
 }

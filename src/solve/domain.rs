@@ -214,6 +214,12 @@ pub(super) fn request_domain(
         Modality::Either => &[Modality::InPerson, Modality::Telehealth],
     };
     let pinned = req.existing.as_ref().filter(|e| e.pinned);
+    // The units an existing booking holds are offered first, so that it can be kept.
+    let booked: Vec<u32> = req
+        .existing
+        .iter()
+        .flat_map(|e| e.resources.iter().map(|&u| u as u32))
+        .collect();
 
     let mut candidates: Vec<(usize, Modality)> = Vec::new();
     for &p in &req.eligible {
@@ -278,7 +284,9 @@ pub(super) fn request_domain(
                         if !blocked {
                             furthest = furthest.max(Stage::Resources);
                             let before = out.len();
-                            push_with_resources(problem, r, p, day, site, slot, &kinds, &mut out);
+                            push_with_resources(
+                                problem, p, day, site, slot, &kinds, &booked, &mut out,
+                            );
                             if out.len() > before {
                                 furthest = Stage::Done;
                             } else if missing_kind.is_none() {
@@ -386,23 +394,28 @@ fn needed_kinds(problem: &Problem, r: usize, p: usize) -> Vec<Kind> {
     kinds
 }
 
-/// Appends one option per combination of free resource units (first fitting units only, to
-/// keep domains compact: units of a kind are interchangeable apart from their calendars).
+/// Appends one option per combination of free resource units (two fitting units of a kind
+/// only, turning with the slot, to keep domains compact: units of a kind are
+/// interchangeable apart from their calendars).
 #[allow(clippy::too_many_arguments)]
 fn push_with_resources(
     problem: &Problem,
-    _r: usize,
     p: usize,
     day: usize,
     site: Option<usize>,
     slot: Interval,
     kinds: &[Kind],
+    booked: &[u32],
     out: &mut Vec<Opt>,
 ) {
     const UNITS_PER_KIND: usize = 2;
+    // Which fitting units come first turns with the provider, day and start, so that every
+    // unit of a kind serves some options: with the same first two everywhere, a third MRI
+    // or interpreter would never be booked.
+    let turn = p + day + slot.start.div_euclid(problem.grid.max(1)).unsigned_abs() as usize;
     let mut per_kind: Vec<Vec<u32>> = Vec::with_capacity(kinds.len());
     for kind in kinds {
-        let free: Vec<u32> = kind
+        let fitting: Vec<u32> = kind
             .units
             .iter()
             .copied()
@@ -415,8 +428,18 @@ fn push_with_resources(
                 };
                 site_ok && res.free[day].iter().any(|w| w.contains(&slot))
             })
-            .take(UNITS_PER_KIND)
             .map(|u| u as u32)
+            .collect();
+        let free: Vec<u32> = fitting
+            .iter()
+            .filter(|u| booked.contains(u))
+            .chain(
+                (0..fitting.len())
+                    .map(|k| &fitting[(turn + k) % fitting.len()])
+                    .filter(|u| !booked.contains(u)),
+            )
+            .take(UNITS_PER_KIND)
+            .copied()
             .collect();
         if free.is_empty() {
             return;

@@ -81,6 +81,13 @@ const REPACE_EVERY: usize = 50;
 /// 3,000 patients (44 ms a step) none of the 314 steps that fit in 15 s ever did, and
 /// the time went to waste.
 const NO_GAIN_SHARE: f64 = 0.5;
+/// The coarse multipliers (one per provider- and resource-day) get this fraction of the
+/// steps and of their time, at most.
+const COARSE_SHARE_OF_STEPS: usize = 5;
+/// The coarse multipliers stop when a window of this many steps has raised the bound by
+/// less than [`COARSE_MIN_GAIN`] of its value.
+const COARSE_WINDOW: usize = 25;
+const COARSE_MIN_GAIN: f64 = 0.005;
 /// Decay of the gradient's running first and second moments.
 const MOMENT_DECAY: (f64, f64) = (0.9, 0.999);
 
@@ -174,6 +181,10 @@ pub struct Lagrangian {
 struct Relaxation<'s> {
     state: &'s State<'s>,
     instants: usize,
+    /// `week_group[i]`: the provider or resource whose instant `i` is, numbered from 0
+    /// (`week_groups` of them): the coarse multipliers the first steps tune.
+    week_group: Vec<u32>,
+    week_groups: usize,
     /// Capacities of the provider-day caps that can bind.
     caps: Vec<f64>,
     /// `uses[r][option]` for the component's requests (empty for others).
@@ -203,10 +214,17 @@ impl<'s> Relaxation<'s> {
             }
         }
         let mut base = vec![0usize; starts.len() + 1];
+        // The instants of one provider or resource share a coarse multiplier.
+        let mut week_group: Vec<u32> = Vec::new();
+        let mut week_groups = 0usize;
         for (k, s) in starts.iter_mut().enumerate() {
             s.sort_unstable();
             s.dedup();
             base[k + 1] = base[k] + s.len();
+            if !s.is_empty() {
+                week_group.resize(base[k + 1], week_groups as u32);
+                week_groups += 1;
+            }
         }
         let instants = base[starts.len()];
         let range_of = |k: usize, start: i32, end: i32| {
@@ -281,6 +299,8 @@ impl<'s> Relaxation<'s> {
         Relaxation {
             state,
             instants,
+            week_group,
+            week_groups,
             caps,
             uses,
             resource_ranges,
@@ -465,131 +485,81 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
     let opts = &state.domains.opts;
     let rel = Relaxation::new(state, comp);
     let upper = upper as f64;
-
-    // Projected subgradient ascent on the day-by-day relaxation. Every `π, μ ≥ 0` gives a
-    // valid bound, so the steps are free to be whatever climbs fastest: each multiplier
-    // moves by its own normalised gradient (first and second moments, as in Adam), at most
-    // `rate · θ` a step. A global Polyak step was measured to crawl where many instants are
-    // contested (it took 8,000 steps to reach 172k at 1,000 patients, this 1,700 to 180k).
-    // θ shrinks when the bound stalls; the search stops when θ is negligible.
     let n = rel.instants + rel.caps.len();
-    let mut duals = vec![0.0f64; n]; // π then μ
-    let mut best_duals = duals.clone();
-    let mut best = f64::NEG_INFINITY;
-    let mut quick_zero = f64::NEG_INFINITY;
-    let (mut first_moment, mut second_moment) = (vec![0.0f64; n], vec![0.0f64; n]);
-    // About 20 minutes of waiting per grid step of provider time at the largest step.
-    let rate = 20.0 * f64::from(problem.grid.max(1));
-    let mut theta = 1.0f64;
-    let mut shrinks = 0;
-    let mut since_best = 0;
-    let mut patience = budget.max_steps.div_ceil(STALLS).max(MIN_PATIENCE);
     let trace = std::env::var_os("CAREWEEK_TRACE").is_some();
     let t0 = Instant::now();
     // The exact evaluation after the steps needs its share of the time.
     let steps_until = t0 + budget.deadline.saturating_duration_since(t0).mul_f64(0.75);
-    let give_up_at = t0
+
+    // First one multiplier per provider and resource for the whole week (every instant of
+    // it priced alike, the caps as they are), then every instant's own from there. The
+    // coarse multipliers see what is short over the week, a scanner booked three times
+    // over, in a few dozen steps; the fine ones, started from zero, overshoot on every
+    // instant wanted at the same hour and take hundreds of steps to climb back, more than
+    // fit in the time from a few thousand patients of dense caseloads (one MRI for 3,000
+    // generated patients: the bound 270.6k with the fine steps alone, 427.4k with the
+    // coarse first). Per provider-day they swing as patients leave a priced day en masse
+    // for the next; where nothing is short over the week they stop after one window.
+    let coarse_of: Vec<u32> = rel
+        .week_group
+        .iter()
+        .copied()
+        .chain((0..rel.caps.len() as u32).map(|c| rel.week_groups as u32 + c))
+        .collect();
+    let coarse_steps = (budget.max_steps / COARSE_SHARE_OF_STEPS).max(1);
+    let coarse_until = t0
         + steps_until
             .saturating_duration_since(t0)
-            .mul_f64(NO_GAIN_SHARE);
-    let mut steps = 0;
-    while steps < budget.max_steps
-        && Instant::now() < steps_until
-        && !budget.cancel.load(Ordering::Relaxed)
-    {
-        steps += 1;
-        let (value, solved) = rel.quick(&duals);
-        if !value.is_finite() {
-            break;
-        }
-        if steps == 1 {
-            quick_zero = value;
-        }
-        if value > best + 1e-9 {
-            best = value;
-            best_duals.clone_from(&duals);
-            since_best = 0;
-        } else {
-            since_best += 1;
-            if since_best >= patience {
-                theta *= 0.7;
-                shrinks += 1;
-                since_best = 0;
-            }
-        }
-        if upper - best < 1.0 || theta < 1e-3 {
-            break;
-        }
-        if !budget.deterministic && best <= quick_zero && Instant::now() >= give_up_at {
-            // Half the steps' time and nothing above zero prices yet: the overshoot of the
-            // first steps will not be climbed back in the other half (see
-            // [`NO_GAIN_SHARE`]); the search has better use for it.
-            break;
-        }
-        if (steps == PACE_STEPS || steps % REPACE_EVERY == 0) && !budget.deterministic {
-            // As many stalls as the time left allows.
-            let per_step = t0.elapsed().as_secs_f64() / steps as f64;
-            let left = steps_until
-                .saturating_duration_since(Instant::now())
-                .as_secs_f64();
-            let affordable = ((left / per_step) as usize).min(budget.max_steps - steps);
-            patience = (affordable / STALLS.saturating_sub(shrinks).max(1))
-                .clamp(MIN_PATIENCE, MAX_PATIENCE);
-        }
-
-        // Subgradient: how much each instant and provider-day is over-used by the choices.
-        let mut use_diff = vec![0i64; rel.instants + 1];
-        let mut cap_use = vec![0.0f64; rel.caps.len()];
-        for (_, chosen) in &solved {
-            for &(r, oi) in chosen {
-                for (lo, hi) in rel.ranges_of(r, oi as usize) {
-                    use_diff[lo as usize] += 1;
-                    use_diff[hi as usize] -= 1;
-                }
-                let cap = rel.uses[r][oi as usize].cap;
-                if cap != NO_CAP {
-                    cap_use[cap as usize] += 1.0;
-                }
-            }
-        }
-        let mut running = 0i64;
-        let grad = (0..rel.instants)
-            .map(|i| {
-                running += use_diff[i];
-                running as f64 - 1.0
-            })
-            .chain(cap_use.iter().zip(&rel.caps).map(|(u, c)| u - c));
-        let (c1, c2) = (
-            1.0 - MOMENT_DECAY.0.powi(steps as i32),
-            1.0 - MOMENT_DECAY.1.powi(steps as i32),
-        );
-        let mut moved = false;
-        for (((m, g), m1), m2) in duals
-            .iter_mut()
-            .zip(grad)
-            .zip(&mut first_moment)
-            .zip(&mut second_moment)
-        {
-            // A zero multiplier with a negative gradient stays zero.
-            let g = if g < 0.0 && *m <= 0.0 { 0.0 } else { g };
-            *m1 = MOMENT_DECAY.0 * *m1 + (1.0 - MOMENT_DECAY.0) * g;
-            *m2 = MOMENT_DECAY.1 * *m2 + (1.0 - MOMENT_DECAY.1) * g * g;
-            if *m2 > 0.0 {
-                *m = (*m + rate * theta * (*m1 / c1) / ((*m2 / c2).sqrt() + 1e-9)).max(0.0);
-                moved |= g != 0.0;
-            }
-        }
-        if !moved {
-            // The relaxed choices keep every coupling constraint: nothing left to tune.
-            break;
-        }
-    }
+            .div_f64(COARSE_SHARE_OF_STEPS as f64);
+    let coarse = ascend(
+        &rel,
+        Some((&coarse_of, rel.week_groups + rel.caps.len())),
+        vec![0.0; n],
+        f64::NEG_INFINITY,
+        upper,
+        Pace {
+            max_steps: coarse_steps,
+            until: coarse_until,
+            give_up_share: None,
+        },
+        &budget,
+    );
+    let fine = if upper - coarse.best < 1.0 {
+        None
+    } else {
+        Some(ascend(
+            &rel,
+            None,
+            coarse.best_duals.clone(),
+            coarse.best,
+            upper,
+            Pace {
+                max_steps: budget.max_steps.saturating_sub(coarse.steps),
+                until: steps_until,
+                give_up_share: Some(NO_GAIN_SHARE),
+            },
+            &budget,
+        ))
+    };
     if trace {
         eprintln!(
-            "trace: lagrangian: {steps} quick steps, bound {best:.1} at {:.2}s",
+            "trace: lagrangian: {} coarse steps, bound {:.1}; {} fine, bound {:.1} at {:.2}s",
+            coarse.steps,
+            coarse.best,
+            fine.as_ref().map_or(0, |f| f.steps),
+            fine.as_ref().map_or(coarse.best, |f| f.best),
             t0.elapsed().as_secs_f64()
         );
     }
+    let quick_zero = coarse.start;
+    let Ascent {
+        mut best,
+        best_duals,
+        ..
+    } = match fine {
+        Some(fine) if fine.best > coarse.best => fine,
+        _ => coarse,
+    };
     let mut prices = vec![Vec::new(); problem.requests.len()];
     if !best.is_finite() {
         return Lagrangian {
@@ -686,6 +656,238 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
         weeks,
         guide,
     }
+}
+
+/// How long one ascent may run.
+struct Pace {
+    max_steps: usize,
+    until: Instant,
+    /// Share of the time after which the ascent stops if none of its steps has improved
+    /// on where it started (never under a work budget).
+    give_up_share: Option<f64>,
+}
+
+/// Where an ascent got: its best value and multipliers (π then μ), its steps, and the
+/// value where it started.
+struct Ascent {
+    best: f64,
+    best_duals: Vec<f64>,
+    steps: usize,
+    start: f64,
+}
+
+/// Projected subgradient ascent on the day-by-day relaxation from `duals` (π then μ,
+/// `best`: a value already reached, kept unless beaten). With `coarse` `(coordinate of
+/// each multiplier, coordinates)` the multipliers move tied, each coordinate by the sum
+/// of its multipliers' gradients.
+///
+/// Every `π, μ ≥ 0` gives a valid bound, so the steps are free to be whatever climbs
+/// fastest: each coordinate moves by its own normalised gradient (first and second
+/// moments, as in Adam), at most `rate · θ` a step. A global Polyak step was measured to
+/// crawl where many instants are contested (it took 8,000 steps to reach 172k at 1,000
+/// patients, this 1,700 to 180k). θ shrinks when the bound stalls; the ascent stops when
+/// θ is negligible.
+fn ascend(
+    rel: &Relaxation,
+    coarse: Option<(&[u32], usize)>,
+    mut duals: Vec<f64>,
+    best: f64,
+    upper: f64,
+    pace: Pace,
+    budget: &Budget,
+) -> Ascent {
+    let n = duals.len();
+    let coords = coarse.map_or(n, |(_, m)| m);
+    let mut y: Vec<f64> = match coarse {
+        // Tied multipliers start equal: at zero.
+        Some(_) => vec![0.0; coords],
+        None => duals.clone(),
+    };
+    let mut out = Ascent {
+        best,
+        best_duals: duals.clone(),
+        steps: 0,
+        start: f64::NEG_INFINITY,
+    };
+    let (mut first_moment, mut second_moment) = (vec![0.0f64; coords], vec![0.0f64; coords]);
+    // About 20 minutes of waiting per grid step of provider time at the largest step.
+    let rate = 20.0 * f64::from(rel.state.problem.grid.max(1));
+    // The coarse coordinates' own steps, and the sign of their last gradient.
+    let mut coarse_step = vec![f64::from(rel.state.problem.grid.max(1)) / 15.0; coords];
+    let mut last_sign = vec![0.0f64; coords];
+    let mut window_best = f64::NEG_INFINITY;
+    let mut theta = 1.0f64;
+    let mut shrinks = 0;
+    let mut since_best = 0;
+    let mut patience = pace.max_steps.div_ceil(STALLS).max(MIN_PATIENCE);
+    let t0 = Instant::now();
+    let give_up_at = pace
+        .give_up_share
+        .map(|share| t0 + pace.until.saturating_duration_since(t0).mul_f64(share));
+    let mut steps = 0;
+    while steps < pace.max_steps
+        && Instant::now() < pace.until
+        && !budget.cancel.load(Ordering::Relaxed)
+    {
+        steps += 1;
+        if let Some((coord_of, _)) = coarse {
+            for (d, &c) in duals.iter_mut().zip(coord_of) {
+                *d = y[c as usize];
+            }
+        }
+        let (value, solved) = rel.quick(&duals);
+        if !value.is_finite() {
+            break;
+        }
+        if steps == 1 {
+            out.start = value;
+            window_best = value;
+        }
+        if value > out.best + 1e-9 {
+            out.best = value;
+            out.best_duals.clone_from(&duals);
+            since_best = 0;
+        } else {
+            since_best += 1;
+            if since_best >= patience {
+                theta *= 0.7;
+                shrinks += 1;
+                since_best = 0;
+            }
+        }
+        if upper - out.best < 1.0 || theta < 1e-3 {
+            break;
+        }
+        if coarse.is_some() && steps % COARSE_WINDOW == 0 {
+            // Tied multipliers that have stopped paying: nothing is short over a whole
+            // week, the fine ones will do better with the time.
+            if out.best - window_best < COARSE_MIN_GAIN * window_best.abs().max(1.0) {
+                break;
+            }
+            window_best = out.best;
+        }
+        if !budget.deterministic
+            && out.best <= out.start
+            && give_up_at.is_some_and(|at| Instant::now() >= at)
+        {
+            // Part of the time gone and nothing above the start yet: the overshoot of the
+            // first steps will not be climbed back in the rest (see [`NO_GAIN_SHARE`]);
+            // the search has better use for it.
+            break;
+        }
+        if (steps == PACE_STEPS || steps % REPACE_EVERY == 0) && !budget.deterministic {
+            // As many stalls as the time left allows.
+            let per_step = t0.elapsed().as_secs_f64() / steps as f64;
+            let left = pace
+                .until
+                .saturating_duration_since(Instant::now())
+                .as_secs_f64();
+            let affordable = ((left / per_step) as usize).min(pace.max_steps - steps);
+            patience = (affordable / STALLS.saturating_sub(shrinks).max(1))
+                .clamp(MIN_PATIENCE, MAX_PATIENCE);
+        }
+
+        // Subgradient: how much each instant and provider-day is over-used by the choices.
+        let mut use_diff = vec![0i64; rel.instants + 1];
+        let mut cap_use = vec![0.0f64; rel.caps.len()];
+        for (_, chosen) in &solved {
+            for &(r, oi) in chosen {
+                for (lo, hi) in rel.ranges_of(r, oi as usize) {
+                    use_diff[lo as usize] += 1;
+                    use_diff[hi as usize] -= 1;
+                }
+                let cap = rel.uses[r][oi as usize].cap;
+                if cap != NO_CAP {
+                    cap_use[cap as usize] += 1.0;
+                }
+            }
+        }
+        let mut running = 0i64;
+        let fine_grad = (0..rel.instants)
+            .map(|i| {
+                running += use_diff[i];
+                running as f64 - 1.0
+            })
+            .chain(cap_use.iter().zip(&rel.caps).map(|(u, c)| u - c));
+        let grad: Vec<f64> = match coarse {
+            Some((coord_of, _)) => {
+                let mut g = vec![0.0f64; coords];
+                for (gi, &c) in fine_grad.zip(coord_of) {
+                    g[c as usize] += gi;
+                }
+                g
+            }
+            None => fine_grad.collect(),
+        };
+        let mut moved = false;
+        if coarse.is_some() {
+            // Each coordinate by its own step, grown while its gradient keeps its sign and
+            // halved when it flips (resilient propagation): a scanner booked three times
+            // over climbs fast, a day that patients leave en masse for a few units of
+            // price settles instead of swinging.
+            for (((m, g), last), step) in y
+                .iter_mut()
+                .zip(grad)
+                .zip(&mut last_sign)
+                .zip(&mut coarse_step)
+            {
+                let g = if g < 0.0 && *m <= 0.0 { 0.0 } else { g };
+                let sign = if g > 0.0 {
+                    1.0
+                } else if g < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                };
+                if sign * *last > 0.0 {
+                    *step = (*step * 1.2).min(rate);
+                } else if sign * *last < 0.0 {
+                    *step *= 0.5;
+                    *last = 0.0;
+                    moved = true;
+                    continue;
+                }
+                *last = sign;
+                *m = (*m + theta * sign * *step).max(0.0);
+                moved |= g != 0.0;
+            }
+            if !moved {
+                break;
+            }
+            if coarse.is_none() {
+                duals.clone_from(&y);
+            }
+            continue;
+        }
+        let (c1, c2) = (
+            1.0 - MOMENT_DECAY.0.powi(steps as i32),
+            1.0 - MOMENT_DECAY.1.powi(steps as i32),
+        );
+        for (((m, g), m1), m2) in y
+            .iter_mut()
+            .zip(grad)
+            .zip(&mut first_moment)
+            .zip(&mut second_moment)
+        {
+            // A zero multiplier with a negative gradient stays zero.
+            let g = if g < 0.0 && *m <= 0.0 { 0.0 } else { g };
+            *m1 = MOMENT_DECAY.0 * *m1 + (1.0 - MOMENT_DECAY.0) * g;
+            *m2 = MOMENT_DECAY.1 * *m2 + (1.0 - MOMENT_DECAY.1) * g * g;
+            if *m2 > 0.0 {
+                *m = (*m + rate * theta * (*m1 / c1) / ((*m2 / c2).sqrt() + 1e-9)).max(0.0);
+                moved |= g != 0.0;
+            }
+        }
+        if !moved {
+            // The relaxed choices keep every coupling constraint: nothing left to tune.
+            break;
+        }
+        if coarse.is_none() {
+            duals.clone_from(&y);
+        }
+    }
+    out.steps = steps;
+    out
 }
 
 /// Whether column generation over a component of `requests` requests is worth starting
@@ -1373,6 +1575,66 @@ mod tests {
     use crate::solve::domain::Domains;
     use crate::solve::test_caseloads::caseload as generated;
     use crate::solve::week_pricing;
+
+    /// A scanner open two hours of the week for every MRI of the caseload: within a few
+    /// hundred steps the bound learns that all but two of them are turned away.
+    #[test]
+    fn a_scanner_short_for_the_week_raises_the_bound() {
+        use crate::model::{WeeklyWindows, Window};
+        use crate::solve::test_caseloads::caseload_with;
+        use crate::time::{ClockTime, DayOfWeek};
+        let never = AtomicBool::new(false);
+        let problem = caseload_with(120, 4, 15, |input| {
+            input
+                .resources
+                .retain(|u| u.kind != "mri" || u.id == "mri-main");
+            for u in input.resources.iter_mut().filter(|u| u.kind == "mri") {
+                let mut hours = WeeklyWindows::new();
+                hours.insert(
+                    DayOfWeek::ALL[0],
+                    vec![Window(ClockTime(8 * 60), ClockTime(10 * 60))],
+                );
+                u.hours = Some(hours);
+            }
+        });
+        let domains = Domains::build(&problem);
+        let scans: Vec<usize> = (0..problem.requests.len())
+            .filter(|&r| {
+                domains.opts[r].iter().any(|o| {
+                    o.resources
+                        .iter()
+                        .any(|&u| problem.resources[u as usize].kind == "mri")
+                })
+            })
+            .collect();
+        assert!(scans.len() >= 5, "{} MRIs on the caseload", scans.len());
+        let mut weights: Vec<i64> = scans
+            .iter()
+            .map(|&r| unplaced_weight(&problem, r))
+            .collect();
+        weights.sort_unstable();
+        // Two 45-minute scans fit in two hours: the others are left out, the lightest
+        // at best.
+        let turned_away: i64 = weights[..weights.len() - 2].iter().sum();
+        let all: Vec<usize> = (0..problem.requests.len()).collect();
+        let empty = State::new(&problem, &domains);
+        let bound = |max_steps| {
+            let budget = Budget {
+                deadline: Instant::now() + std::time::Duration::from_secs(3600),
+                cancel: &never,
+                max_steps,
+                node_limit: 2_000,
+                deterministic: true,
+            };
+            lagrangian_bound(&empty, &all, i64::MAX / 4, budget).bound
+        };
+        let (priced, unpriced) = (bound(300), bound(1));
+        assert!(
+            priced - unpriced >= 0.8 * turned_away as f64,
+            "bound {priced} against {unpriced} at zero prices: at least {turned_away} of scans \
+             cannot fit"
+        );
+    }
 
     /// With time for it (a far deadline, no work budget), column generation runs and the
     /// bound stays valid: never above the objective of a good schedule of the caseload,
