@@ -504,3 +504,38 @@ fn option_cost(problem: &Problem, r: usize, o: &Opt) -> i64 {
 pub fn same_as_existing(existing: Option<&crate::problem::ExistingIx>, o: &Opt) -> bool {
     existing.is_some_and(|e| e.provider == o.provider as usize && e.start == o.start)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::solve::test_caseloads::caseload_with;
+
+    /// Three scanners alike: each of them is offered with some option (only two per
+    /// option, to keep domains compact), so the third can be booked too.
+    #[test]
+    fn every_unit_of_a_kind_is_offered() {
+        let problem = caseload_with(60, 2, 15, |input| {
+            let mri = input
+                .resources
+                .iter()
+                .find(|u| u.kind == "mri")
+                .expect("generated caseloads have an MRI")
+                .clone();
+            input.resources.retain(|u| u.kind != "mri");
+            for k in 1..=3 {
+                let mut unit = mri.clone();
+                unit.id = format!("mri-{k}");
+                input.resources.push(unit);
+            }
+        });
+        let domains = Domains::build(&problem);
+        let offered: std::collections::BTreeSet<u32> = domains
+            .opts
+            .iter()
+            .flatten()
+            .flat_map(|o| o.resources.iter().copied())
+            .filter(|&u| problem.resources[u as usize].kind == "mri")
+            .collect();
+        assert_eq!(offered.len(), 3, "MRI units offered: {offered:?}");
+    }
+}
