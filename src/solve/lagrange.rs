@@ -756,8 +756,8 @@ fn ascend(
     let (mut first_moment, mut second_moment) = (vec![0.0f64; coords], vec![0.0f64; coords]);
     // About 20 minutes of waiting per grid step of provider time at the largest step.
     let rate = 20.0 * f64::from(rel.state.problem.grid.max(1));
-    // The coarse coordinates' own steps, and the sign of their last gradient.
-    let mut coarse_step = vec![f64::from(rel.state.problem.grid.max(1)) / 15.0; coords];
+    // The coordinates' own steps (sign-adaptive), and the sign of their last gradient.
+    let mut own_step = vec![f64::from(rel.state.problem.grid.max(1)) / 15.0; coords];
     let mut last_sign = vec![0.0f64; coords];
     let mut window_best = f64::NEG_INFINITY;
     let mut theta = 1.0f64;
@@ -864,65 +864,17 @@ fn ascend(
             }
             None => fine_grad.collect(),
         };
-        let mut moved = false;
-        if pace.sign_adaptive {
-            // Each coordinate by its own step, grown while its gradient keeps its sign and
-            // halved when it flips (resilient propagation): a scanner booked three times
-            // over climbs fast, a day that patients leave en masse for a few units of
-            // price settles instead of swinging.
-            for (((m, g), last), step) in y
-                .iter_mut()
-                .zip(grad)
-                .zip(&mut last_sign)
-                .zip(&mut coarse_step)
-            {
-                let g = if g < 0.0 && *m <= 0.0 { 0.0 } else { g };
-                let sign = if g > 0.0 {
-                    1.0
-                } else if g < 0.0 {
-                    -1.0
-                } else {
-                    0.0
-                };
-                if sign * *last > 0.0 {
-                    *step = (*step * 1.2).min(rate);
-                } else if sign * *last < 0.0 {
-                    *step *= 0.5;
-                    *last = 0.0;
-                    moved = true;
-                    continue;
-                }
-                *last = sign;
-                *m = (*m + theta * sign * *step).max(0.0);
-                moved |= g != 0.0;
-            }
-            if !moved {
-                break;
-            }
-            if coarse.is_none() {
-                duals.clone_from(&y);
-            }
-            continue;
-        }
-        let (c1, c2) = (
-            1.0 - MOMENT_DECAY.0.powi(steps as i32),
-            1.0 - MOMENT_DECAY.1.powi(steps as i32),
-        );
-        for (((m, g), m1), m2) in y
-            .iter_mut()
-            .zip(grad)
-            .zip(&mut first_moment)
-            .zip(&mut second_moment)
-        {
-            // A zero multiplier with a negative gradient stays zero.
-            let g = if g < 0.0 && *m <= 0.0 { 0.0 } else { g };
-            *m1 = MOMENT_DECAY.0 * *m1 + (1.0 - MOMENT_DECAY.0) * g;
-            *m2 = MOMENT_DECAY.1 * *m2 + (1.0 - MOMENT_DECAY.1) * g * g;
-            if *m2 > 0.0 {
-                *m = (*m + rate * theta * (*m1 / c1) / ((*m2 / c2).sqrt() + 1e-9)).max(0.0);
-                moved |= g != 0.0;
-            }
-        }
+        let moved = if pace.sign_adaptive {
+            sign_adaptive_step(&mut y, grad, &mut last_sign, &mut own_step, theta, rate)
+        } else {
+            adam_step(
+                &mut y,
+                grad,
+                (&mut first_moment, &mut second_moment),
+                steps,
+                rate * theta,
+            )
+        };
         if !moved {
             // The relaxed choices keep every coupling constraint: nothing left to tune.
             break;
@@ -933,6 +885,72 @@ fn ascend(
     }
     out.steps = steps;
     out
+}
+
+/// One sign-adaptive step (resilient propagation): each coordinate by its own step, grown
+/// while its gradient keeps its sign and halved when it flips, at most `rate`; whether any
+/// moved. A scanner booked three times over climbs fast, and a day that patients leave en
+/// masse for a few units of price settles instead of swinging.
+fn sign_adaptive_step(
+    y: &mut [f64],
+    grad: Vec<f64>,
+    last_sign: &mut [f64],
+    own_step: &mut [f64],
+    theta: f64,
+    rate: f64,
+) -> bool {
+    let mut moved = false;
+    for (((m, g), last), step) in y.iter_mut().zip(grad).zip(last_sign).zip(own_step) {
+        // A zero multiplier with a negative gradient stays zero.
+        let g = if g < 0.0 && *m <= 0.0 { 0.0 } else { g };
+        let sign = if g > 0.0 {
+            1.0
+        } else if g < 0.0 {
+            -1.0
+        } else {
+            0.0
+        };
+        if sign * *last > 0.0 {
+            *step = (*step * 1.2).min(rate);
+        } else if sign * *last < 0.0 {
+            // Overshot: smaller next time, and no move this step.
+            *step *= 0.5;
+            *last = 0.0;
+            moved = true;
+            continue;
+        }
+        *last = sign;
+        *m = (*m + theta * sign * *step).max(0.0);
+        moved |= g != 0.0;
+    }
+    moved
+}
+
+/// One Adam step of at most `step` per coordinate (`moments`: the gradient's running
+/// first and second moments, `steps` so far for their bias correction); whether any moved.
+fn adam_step(
+    y: &mut [f64],
+    grad: Vec<f64>,
+    moments: (&mut [f64], &mut [f64]),
+    steps: usize,
+    step: f64,
+) -> bool {
+    let (c1, c2) = (
+        1.0 - MOMENT_DECAY.0.powi(steps as i32),
+        1.0 - MOMENT_DECAY.1.powi(steps as i32),
+    );
+    let mut moved = false;
+    for (((m, g), m1), m2) in y.iter_mut().zip(grad).zip(moments.0).zip(moments.1) {
+        // A zero multiplier with a negative gradient stays zero.
+        let g = if g < 0.0 && *m <= 0.0 { 0.0 } else { g };
+        *m1 = MOMENT_DECAY.0 * *m1 + (1.0 - MOMENT_DECAY.0) * g;
+        *m2 = MOMENT_DECAY.1 * *m2 + (1.0 - MOMENT_DECAY.1) * g * g;
+        if *m2 > 0.0 {
+            *m = (*m + step * (*m1 / c1) / ((*m2 / c2).sqrt() + 1e-9)).max(0.0);
+            moved |= g != 0.0;
+        }
+    }
+    moved
 }
 
 /// Whether column generation over a component of `requests` requests is worth starting
