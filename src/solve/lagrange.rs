@@ -526,24 +526,25 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
         },
         &budget,
     );
-    let fine = if upper - coarse.best < 1.0 {
-        None
-    } else {
-        Some(ascend(
+    // Each instant's own multipliers, from the coarse ones' best.
+    let per_instant = |max_steps: usize, sign_adaptive: bool| {
+        ascend(
             &rel,
             None,
             coarse.best_duals.clone(),
             coarse.best,
             upper,
             Pace {
-                max_steps: budget.max_steps.saturating_sub(coarse.steps),
+                max_steps,
                 until: steps_until,
                 give_up_share: Some(NO_GAIN_SHARE),
-                sign_adaptive: false,
+                sign_adaptive,
             },
             &budget,
-        ))
+        )
     };
+    let fine = (upper - coarse.best >= 1.0)
+        .then(|| per_instant(budget.max_steps.saturating_sub(coarse.steps), false));
     // Adam's steps gave up without gaining (they overshoot and never climb back where
     // few fit): the sign-adaptive steps, which start small, get the rest of the time,
     // under the same rule. On a 3,000-patient caseload with one MRI they took the bound
@@ -556,19 +557,9 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
                 && upper - adam.best >= 1.0
                 && Instant::now() < steps_until =>
         {
-            let signed = ascend(
-                &rel,
-                None,
-                coarse.best_duals.clone(),
-                coarse.best,
-                upper,
-                Pace {
-                    max_steps: budget.max_steps.saturating_sub(coarse.steps + adam.steps),
-                    until: steps_until,
-                    give_up_share: Some(NO_GAIN_SHARE),
-                    sign_adaptive: true,
-                },
-                &budget,
+            let signed = per_instant(
+                budget.max_steps.saturating_sub(coarse.steps + adam.steps),
+                true,
             );
             if trace {
                 eprintln!(
