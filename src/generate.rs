@@ -41,6 +41,8 @@ const SPECIALTIES: [&str; 8] = [
 ];
 /// Most of a scanner's week the imaging asked of it may fill.
 const SCANNER_LOAD: f64 = 0.85;
+/// Minutes of a scanner's week: 07:00-20:00, six days (the MRI's hours).
+const SCANNER_WEEK_MIN: u32 = 6 * 13 * 60;
 const PLANS: [&str; 4] = ["medicare", "medicaid", "bluecross", "acme_health"];
 const SITES: [(&str, &str); 3] = [
     ("main", "Main Hospital"),
@@ -499,7 +501,7 @@ pub fn generate(options: &GenerateOptions) -> Input {
             .sum()
     };
     let scanners = |kind: &str| {
-        let week = f64::from(6 * 13 * 60);
+        let week = f64::from(SCANNER_WEEK_MIN);
         ((f64::from(demanded(kind)) / (SCANNER_LOAD * week)).ceil() as usize).max(1)
     };
     let mut resources = Vec::new();
@@ -812,7 +814,7 @@ mod tests {
                     .filter(|r| r.resources.iter().any(|k| k == kind))
                     .map(|r| r.duration_min)
                     .sum();
-                let week = f64::from(6 * 13 * 60);
+                let week = f64::from(SCANNER_WEEK_MIN);
                 assert!(scanners >= 1, "{patients} patients: no {kind}");
                 assert!(
                     f64::from(asked) <= SCANNER_LOAD * week * scanners as f64,

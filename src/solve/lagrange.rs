@@ -82,13 +82,14 @@ const REPACE_EVERY: usize = 50;
 /// 3,000 patients (44 ms a step) none of the 314 steps that fit in 15 s ever did, and
 /// the time went to waste.
 const NO_GAIN_SHARE: f64 = 0.5;
-/// The coarse multipliers (one per provider- and resource-day) get this fraction of the
-/// steps and of their time, at most.
+/// The coarse multipliers (one per provider and resource for the week) get this fraction of
+/// the steps and of their time, at most.
 const COARSE_SHARE_OF_STEPS: usize = 5;
 /// Sign-adaptive steps stop when a window of this many has raised the bound by less than
-/// [`COARSE_MIN_GAIN`] of its value.
-const COARSE_WINDOW: usize = 25;
-const COARSE_MIN_GAIN: f64 = 0.005;
+/// [`SIGN_ADAPTIVE_MIN_GAIN`] of its value.
+const SIGN_ADAPTIVE_WINDOW: usize = 25;
+/// See [`SIGN_ADAPTIVE_WINDOW`].
+const SIGN_ADAPTIVE_MIN_GAIN: f64 = 0.005;
 /// Decay of the gradient's running first and second moments.
 const MOMENT_DECAY: (f64, f64) = (0.9, 0.999);
 
@@ -718,7 +719,8 @@ struct Ascent {
 ///
 /// Every `π, μ ≥ 0` gives a valid bound, so the steps are free to be whatever climbs
 /// fastest: each coordinate moves by its own normalised gradient (first and second
-/// moments, as in Adam), at most `rate · θ` a step. A global Polyak step was measured to
+/// moments, as in Adam), at most `rate · θ` a step, or with `pace.sign_adaptive` by its
+/// own step grown and halved by the gradient's sign ([`sign_adaptive_step`]). A global Polyak step was measured to
 /// crawl where many instants are contested (it took 8,000 steps to reach 172k at 1,000
 /// patients, this 1,700 to 180k). θ shrinks when the bound stalls; the ascent stops when
 /// θ is negligible.
@@ -744,12 +746,19 @@ fn ascend(
         steps: 0,
         start: f64::NEG_INFINITY,
     };
-    let (mut first_moment, mut second_moment) = (vec![0.0f64; coords], vec![0.0f64; coords]);
+    // Each kind of step keeps its own state per coordinate: Adam the gradient's moments,
+    // the sign-adaptive steps their own step and the sign of their last gradient.
+    let per_coordinate =
+        |kind_used: bool, value: f64| vec![value; if kind_used { coords } else { 0 }];
+    let adam = !pace.sign_adaptive;
+    let (mut first_moment, mut second_moment) =
+        (per_coordinate(adam, 0.0), per_coordinate(adam, 0.0));
+    let grid = f64::from(rel.state.problem.grid.max(1));
     // About 20 minutes of waiting per grid step of provider time at the largest step.
-    let rate = 20.0 * f64::from(rel.state.problem.grid.max(1));
-    // The coordinates' own steps (sign-adaptive), and the sign of their last gradient.
-    let mut own_step = vec![f64::from(rel.state.problem.grid.max(1)) / 15.0; coords];
-    let mut last_sign = vec![0.0f64; coords];
+    let rate = 20.0 * grid;
+    let mut own_step = per_coordinate(!adam, grid / 15.0);
+    let mut last_sign = per_coordinate(!adam, 0.0);
+    let mut grad: Vec<f64> = Vec::with_capacity(coords);
     let mut window_best = f64::NEG_INFINITY;
     let mut theta = 1.0f64;
     let mut shrinks = 0;
@@ -793,11 +802,11 @@ fn ascend(
         if upper - out.best < 1.0 || theta < 1e-3 {
             break;
         }
-        if pace.sign_adaptive && steps % COARSE_WINDOW == 0 {
+        if pace.sign_adaptive && steps % SIGN_ADAPTIVE_WINDOW == 0 {
             // Sign-adaptive steps that have stopped paying: for tied multipliers nothing is
             // short over a whole week (the fine ones will do better with the time); for
             // the fine ones they have converged, or never will.
-            if out.best - window_best < COARSE_MIN_GAIN * window_best.abs().max(1.0) {
+            if out.best - window_best < SIGN_ADAPTIVE_MIN_GAIN * window_best.abs().max(1.0) {
                 break;
             }
             window_best = out.best;
@@ -845,22 +854,22 @@ fn ascend(
                 running as f64 - 1.0
             })
             .chain(cap_use.iter().zip(&rel.caps).map(|(u, c)| u - c));
-        let grad: Vec<f64> = match coarse {
+        grad.clear();
+        match coarse {
             Some((coord_of, _)) => {
-                let mut g = vec![0.0f64; coords];
+                grad.resize(coords, 0.0);
                 for (gi, &c) in fine_grad.zip(coord_of) {
-                    g[c as usize] += gi;
+                    grad[c as usize] += gi;
                 }
-                g
             }
-            None => fine_grad.collect(),
-        };
+            None => grad.extend(fine_grad),
+        }
         let moved = if pace.sign_adaptive {
-            sign_adaptive_step(&mut y, grad, &mut last_sign, &mut own_step, theta, rate)
+            sign_adaptive_step(&mut y, &grad, &mut last_sign, &mut own_step, theta, rate)
         } else {
             adam_step(
                 &mut y,
-                grad,
+                &grad,
                 (&mut first_moment, &mut second_moment),
                 steps,
                 rate * theta,
@@ -884,14 +893,14 @@ fn ascend(
 /// masse for a few units of price settles instead of swinging.
 fn sign_adaptive_step(
     y: &mut [f64],
-    grad: Vec<f64>,
+    grad: &[f64],
     last_sign: &mut [f64],
     own_step: &mut [f64],
     theta: f64,
     rate: f64,
 ) -> bool {
     let mut moved = false;
-    for (((m, g), last), step) in y.iter_mut().zip(grad).zip(last_sign).zip(own_step) {
+    for (((m, &g), last), step) in y.iter_mut().zip(grad).zip(last_sign).zip(own_step) {
         // A zero multiplier with a negative gradient stays zero.
         let g = if g < 0.0 && *m <= 0.0 { 0.0 } else { g };
         let sign = if g > 0.0 {
@@ -921,7 +930,7 @@ fn sign_adaptive_step(
 /// first and second moments, `steps` so far for their bias correction); whether any moved.
 fn adam_step(
     y: &mut [f64],
-    grad: Vec<f64>,
+    grad: &[f64],
     moments: (&mut [f64], &mut [f64]),
     steps: usize,
     step: f64,
@@ -931,7 +940,7 @@ fn adam_step(
         1.0 - MOMENT_DECAY.1.powi(steps as i32),
     );
     let mut moved = false;
-    for (((m, g), m1), m2) in y.iter_mut().zip(grad).zip(moments.0).zip(moments.1) {
+    for (((m, &g), m1), m2) in y.iter_mut().zip(grad).zip(moments.0).zip(moments.1) {
         // A zero multiplier with a negative gradient stays zero.
         let g = if g < 0.0 && *m <= 0.0 { 0.0 } else { g };
         *m1 = MOMENT_DECAY.0 * *m1 + (1.0 - MOMENT_DECAY.0) * g;
