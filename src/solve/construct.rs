@@ -37,7 +37,8 @@ pub fn order_with(
 }
 
 /// Cheapest feasible option of `r` now, judged by its cost change plus `extra(r, option)`,
-/// ties to the earliest start: `(cost change, option, judged)`, `None` if nothing fits.
+/// ties to the earliest start, then the lower index (the options come in [`State::may_fit`]'s
+/// order): `(cost change, option, judged)`, `None` if nothing fits.
 /// An option that would leave an unplaced successor no possible start is skipped.
 pub fn best_option(
     state: &State,
@@ -47,8 +48,8 @@ pub fn best_option(
 ) -> Option<(i64, u32, i64)> {
     let problem = state.problem;
     let mut best: Option<(i64, i32, u32, i64)> = None;
-    for (oi, o) in state.domains.opts[r].iter().enumerate() {
-        let oi = oi as u32;
+    for oi in state.may_fit(r) {
+        let o = state.opt(r, oi);
         if !state.fits(r, oi, ignore) {
             continue;
         }
@@ -65,7 +66,7 @@ pub fn best_option(
         }
         let delta = state.insert_delta(r, oi);
         let judged = delta + extra(r, oi);
-        if best.is_none_or(|(c, s, _, _)| (judged, o.start) < (c, s)) {
+        if best.is_none_or(|(c, s, i, _)| (judged, o.start, oi) < (c, s, i)) {
             best = Some((judged, o.start, oi, delta));
         }
     }
@@ -125,7 +126,8 @@ pub fn fill(state: &mut State, requests: &[usize]) -> usize {
 /// `(cost change, option)`, ties to the lower option; `None` if nothing fits.
 pub fn cheapest_fit(state: &State, r: usize) -> Option<(i64, u32)> {
     let none = |_: usize| false;
-    (0..state.domains.opts[r].len() as u32)
+    state
+        .may_fit(r)
         .filter(|&oi| state.fits(r, oi, &none))
         .map(|oi| (state.insert_delta(r, oi), oi))
         .min()

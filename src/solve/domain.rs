@@ -8,7 +8,7 @@ use crate::problem::{Interval, Problem};
 use crate::schedule::UnplacedCode;
 
 use super::explain;
-use super::state::bitmap_span;
+use super::state::{bitmap_span, set_minutes, DayMinutes, MINUTE_WORDS};
 
 /// One way to book a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,34 @@ pub struct Domains {
     /// Bookings allowed per provider-day, indexed as [`Slot::provider_day`] (`u32::MAX`:
     /// no cap).
     pub provider_day_cap: Vec<u32>,
+    /// `by_provider_day[r]`: `r`'s option indices ordered by (provider-day, index), so that
+    /// a candidate scan can pass over a provider-day with no room for `r` at once (see
+    /// [`ProviderDayRun`]). At 3,000 generated patients, where a request has some 1,900
+    /// options on providers booked to 94 %, testing each option was half the search's time.
+    pub by_provider_day: Vec<Vec<u32>>,
+    /// `runs[r]`: where each provider-day's options end in `by_provider_day[r]`.
+    pub runs: Vec<Vec<ProviderDayRun>>,
+    /// Per provider-day, indexed as [`Slot::provider_day`]: the minutes some option of some
+    /// request may occupy, a bit per minute from the day's local midnight. Only free
+    /// minutes among these can hold a booking.
+    pub open_minutes: Vec<DayMinutes>,
+    /// Per provider-day: some option's minutes lie outside the bitmaps, so that free runs
+    /// measured on them prove nothing there.
+    pub unmapped: Vec<bool>,
+}
+
+/// The options of one request on one provider-day, as the end of their stretch of
+/// [`Domains::by_provider_day`], with the fewest minutes any of them books: when the
+/// provider-day has no free run as long, none of them fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProviderDayRun {
+    /// `provider * days + day`.
+    pub provider_day: u32,
+    /// End (exclusive) of the stretch in `by_provider_day[r]`; it starts where the
+    /// previous run ends.
+    pub end: u32,
+    /// Fewest minutes an option of the stretch books.
+    pub minutes: u16,
 }
 
 /// An option's provider-day and minutes of that day, in eight bytes: the candidate scans
@@ -93,6 +121,32 @@ impl Slot {
             },
         }
     }
+}
+
+/// A request's option indices grouped by provider-day, and the runs that delimit them.
+fn provider_day_runs(problem: &Problem, opts: &[Opt]) -> (Vec<u32>, Vec<ProviderDayRun>) {
+    let days = problem.days.len() as u32;
+    let provider_day = |o: &Opt| o.provider * days + u32::from(o.day);
+    let mut order: Vec<u32> = (0..opts.len() as u32).collect();
+    order.sort_by_key(|&oi| (provider_day(&opts[oi as usize]), oi));
+    let mut runs: Vec<ProviderDayRun> = Vec::new();
+    for (k, &oi) in order.iter().enumerate() {
+        let o = &opts[oi as usize];
+        let pd = provider_day(o);
+        let minutes = (o.end - o.start).clamp(0, i32::from(u16::MAX)) as u16;
+        match runs.last_mut() {
+            Some(run) if run.provider_day == pd => {
+                run.end = k as u32 + 1;
+                run.minutes = run.minutes.min(minutes);
+            }
+            _ => runs.push(ProviderDayRun {
+                provider_day: pd,
+                end: k as u32 + 1,
+                minutes,
+            }),
+        }
+    }
+    (order, runs)
 }
 
 impl Domains {
@@ -139,11 +193,32 @@ impl Domains {
                 std::iter::repeat_n(p.max_per_day.unwrap_or(u32::MAX), problem.days.len())
             })
             .collect();
+        let days = problem.days.len();
+        let provider_days = problem.providers.len() * days;
+        let mut open_minutes = vec![[0u64; MINUTE_WORDS]; provider_days];
+        let mut unmapped = vec![false; provider_days];
+        for os in &opts {
+            for o in os {
+                let pd = o.provider as usize * days + o.day as usize;
+                match bitmap_span(problem, o.day as usize, o.start, o.end) {
+                    Some((lo, hi)) => set_minutes(&mut open_minutes[pd], lo, hi, true),
+                    None => unmapped[pd] = true,
+                }
+            }
+        }
+        let (by_provider_day, runs) = opts
+            .par_iter()
+            .map(|os| provider_day_runs(problem, os))
+            .unzip();
         Domains {
             opts,
             empty,
             slots,
             provider_day_cap,
+            by_provider_day,
+            runs,
+            open_minutes,
+            unmapped,
         }
     }
 
@@ -182,6 +257,8 @@ impl Domains {
         let reason = format!("{}{why}", explain::link(problem, r, cause, relation));
         self.opts[r].clear();
         self.slots[r].clear();
+        self.by_provider_day[r].clear();
+        self.runs[r].clear();
         self.empty[r] = Some((UnplacedCode::Link, reason));
     }
 

@@ -336,7 +336,8 @@ fn blockers(state: &State, r: usize, oi: u32) -> Vec<usize> {
 /// The feasible option of unplaced `r` that raises the objective least.
 fn best_insert(state: &State, r: usize) -> Option<u32> {
     let none = |_: usize| false;
-    (0..state.domains.opts[r].len() as u32)
+    state
+        .may_fit(r)
         .filter(|&oi| state.fits(r, oi, &none))
         .min_by_key(|&oi| (state.insert_delta(r, oi), oi))
 }

@@ -609,13 +609,17 @@ pub(super) fn candidates(
         let fitting: Vec<u32> = if blocked_bundle {
             Vec::new()
         } else {
-            (0..state.domains.opts[r].len() as u32)
+            let mut fitting: Vec<u32> = state
+                .may_fit(r)
                 .filter(|&oi| {
                     state.fits_resources(r, oi)
                         && state.fits_patient(r, oi, false)
                         && state.fits_links(r, oi, &is_free)
                 })
-                .collect()
+                .collect();
+            // In index order, which the model's columns follow.
+            fitting.sort_unstable();
+            fitting
         };
         count += fitting.len();
         if count > max_candidates {

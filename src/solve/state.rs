@@ -24,6 +24,10 @@ pub struct State<'a> {
     /// instead of a binary search of the bookings (which was a third of the search's time
     /// at 1,000 patients).
     provider_minutes: Vec<DayMinutes>,
+    /// Per provider-day: the longest run of minutes open to some option and not booked, so
+    /// that a candidate scan passes over a provider-day with no room at once
+    /// ([`State::may_fit`]).
+    free_run: Vec<u16>,
     resource_busy: Vec<Busy>,
     patient_day: Vec<Vec<u32>>,
     patient_trips: Vec<u32>,
@@ -64,6 +68,11 @@ impl<'a> State<'a> {
             ndays,
             provider_busy: vec![Vec::new(); problem.providers.len() * ndays],
             provider_minutes: vec![[0; MINUTE_WORDS]; problem.providers.len() * ndays],
+            free_run: domains
+                .open_minutes
+                .iter()
+                .map(|open| longest_free_run(open, &[0; MINUTE_WORDS]))
+                .collect(),
             resource_busy: vec![Vec::new(); problem.resources.len() * ndays],
             patient_day: vec![Vec::new(); problem.patients.len() * ndays],
             patient_trips: vec![0; problem.patients.len()],
@@ -135,6 +144,28 @@ impl<'a> State<'a> {
         self.fits_resources(r, oi)
             && self.fits_patient(r, oi, true)
             && self.fits_links(r, oi, ignore)
+    }
+
+    /// The options of `r` that may fit the providers' calendars, in the order of
+    /// [`Domains::by_provider_day`] (not by index): those of a provider-day at its cap or
+    /// without a free run as long as they are left out, all of which
+    /// [`State::fits_resources`] would refuse. Callers that pick one option break ties by
+    /// index, so that the order does not matter.
+    pub fn may_fit(&self, r: usize) -> impl Iterator<Item = u32> + '_ {
+        let order = &self.domains.by_provider_day[r];
+        let mut start = 0usize;
+        self.domains.runs[r].iter().flat_map(move |run| {
+            let stretch = &order[start..run.end as usize];
+            start = run.end as usize;
+            let pd = run.provider_day as usize;
+            let cap = self.domains.provider_day_cap[pd];
+            let full = cap != u32::MAX && self.provider_busy[pd].len() as u32 >= cap;
+            let no_room = !self.domains.unmapped[pd] && self.free_run[pd] < run.minutes;
+            let skip = full || no_room;
+            stretch[..if skip { 0 } else { stretch.len() }]
+                .iter()
+                .copied()
+        })
     }
 
     /// Provider, resources: overlap and provider cap.
@@ -320,6 +351,8 @@ impl<'a> State<'a> {
         insert_sorted(&mut self.provider_busy[pd], (o.start, o.end, r as u32));
         if let Some((lo, hi)) = self.minutes_of(d, o.start, o.end) {
             set_minutes(&mut self.provider_minutes[pd], lo, hi, true);
+            self.free_run[pd] =
+                longest_free_run(&self.domains.open_minutes[pd], &self.provider_minutes[pd]);
         }
         for &u in &o.resources {
             insert_sorted(
@@ -360,6 +393,8 @@ impl<'a> State<'a> {
                     );
                 }
             }
+            self.free_run[pd] =
+                longest_free_run(&self.domains.open_minutes[pd], &self.provider_minutes[pd]);
         }
         for &u in &o.resources {
             self.resource_busy[u as usize * self.ndays + d].retain(|x| x.2 != r as u32);
@@ -486,12 +521,12 @@ pub fn gap_ok(before_end: i32, after_start: i32, min: i32, max: Option<i32>) -> 
 
 /// Minutes after a day's local midnight the booking bitmaps cover (25 hours and more:
 /// a DST day's last minute, and a site an hour or so east of the week's time zone).
-const MINUTE_WORDS: usize = 24;
+pub(super) const MINUTE_WORDS: usize = 24;
 /// Minutes from a day's local midnight that its bitmap holds.
 const BITMAP_MINUTES: usize = 64 * MINUTE_WORDS;
 
 /// A provider-day's booked minutes, a bit per minute from the day's local midnight.
-type DayMinutes = [u64; MINUTE_WORDS];
+pub(super) type DayMinutes = [u64; MINUTE_WORDS];
 
 impl State<'_> {
     /// `[start, end)` as bit positions of day `d`'s minutes, if the bitmap covers it.
@@ -516,13 +551,38 @@ fn word_masks(lo: usize, hi: usize) -> impl Iterator<Item = (usize, u64)> {
     })
 }
 
+/// The longest run of minutes set in `open` and clear in `booked`, across words.
+fn longest_free_run(open: &DayMinutes, booked: &DayMinutes) -> u16 {
+    let mut best = 0u32;
+    let mut run = 0u32;
+    for (&o, &b) in open.iter().zip(booked) {
+        let free = o & !b;
+        if free == u64::MAX {
+            run += 64;
+            continue;
+        }
+        // The run carried in from the last word ends in this one's lowest clear bit.
+        best = best.max(run + free.trailing_ones());
+        // Runs inside the word: each `x &= x >> 1` shortens every run by one.
+        let mut x = free;
+        let mut inner = 0;
+        while x != 0 {
+            x &= x >> 1;
+            inner += 1;
+        }
+        best = best.max(inner);
+        run = free.leading_ones();
+    }
+    best.max(run).min(u32::from(u16::MAX)) as u16
+}
+
 /// Whether any minute in `[lo, hi)` is booked.
 fn any_minute(minutes: &DayMinutes, lo: usize, hi: usize) -> bool {
     word_masks(lo, hi).any(|(w, bits)| minutes[w] & bits != 0)
 }
 
 /// Marks the minutes `[lo, hi)` booked (`on`) or free.
-fn set_minutes(minutes: &mut DayMinutes, lo: usize, hi: usize, on: bool) {
+pub(super) fn set_minutes(minutes: &mut DayMinutes, lo: usize, hi: usize, on: bool) {
     for (w, bits) in word_masks(lo, hi) {
         if on {
             minutes[w] |= bits;
@@ -569,7 +629,7 @@ mod tests {
             let mut state = State::new(&problem, &domains);
             let placeable = placeable(&domains);
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let (mut checked, mut taken, mut capped) = (0, 0, 0);
+            let (mut checked, mut taken, mut capped, mut passed_over) = (0, 0, 0, 0);
             for step in 0..3_000 {
                 let r = placeable[rng.gen_range(0..placeable.len())];
                 if state.assign[r].is_some() {
@@ -581,6 +641,13 @@ mod tests {
                     }
                 }
                 let r = placeable[rng.gen_range(0..placeable.len())];
+                let may_fit: std::collections::BTreeSet<u32> = state.may_fit(r).collect();
+                assert_eq!(
+                    state.may_fit(r).count(),
+                    may_fit.len(),
+                    "request {r}: an option offered twice"
+                );
+                passed_over += domains.opts[r].len() - may_fit.len();
                 for (oi, o) in domains.opts[r].iter().enumerate() {
                     let (p, d) = (o.provider as usize, o.day as usize);
                     let listed =
@@ -609,15 +676,45 @@ mod tests {
                         !(full || listed || resource_taken),
                         "request {r} option {oi} at step {step}"
                     );
+                    assert!(
+                        may_fit.contains(&(oi as u32)) || !state.fits_resources(r, oi as u32),
+                        "request {r} option {oi} fits but was passed over at step {step}"
+                    );
                     checked += 1;
                     taken += usize::from(listed);
                     capped += usize::from(full);
                 }
             }
             assert!(
-                checked > 10_000 && taken > checked / 20 && capped > 0,
-                "{checked} {taken} {capped}"
+                checked > 10_000 && taken > checked / 20 && capped > 0 && passed_over > 0,
+                "{checked} {taken} {capped} {passed_over}"
             );
         }
+    }
+
+    #[test]
+    fn free_runs_are_measured_across_words() {
+        let mut open = [0u64; MINUTE_WORDS];
+        let mut booked = [0u64; MINUTE_WORDS];
+        assert_eq!(longest_free_run(&open, &booked), 0);
+        // Open 08:00-17:00 (minutes 480-1020, words 7-15), booked 10:00-16:30 but for
+        // 12:00-12:20.
+        set_minutes(&mut open, 480, 1020, true);
+        assert_eq!(longest_free_run(&open, &booked), 540);
+        set_minutes(&mut booked, 600, 990, true);
+        set_minutes(&mut booked, 720, 740, false);
+        // Free: 08:00-10:00 (120), 12:00-12:20 (20), 16:30-17:00 (30).
+        assert_eq!(longest_free_run(&open, &booked), 120);
+        set_minutes(&mut booked, 480, 560, true);
+        assert_eq!(longest_free_run(&open, &booked), 40);
+        // A run inside one word, and one ending on a word's last bit.
+        set_minutes(&mut booked, 560, 600, true);
+        assert_eq!(longest_free_run(&open, &booked), 30);
+        let mut open = [0u64; MINUTE_WORDS];
+        set_minutes(&mut open, 70, 100, true);
+        set_minutes(&mut open, 100, 128, true);
+        assert_eq!(longest_free_run(&open, &[0; MINUTE_WORDS]), 58);
+        set_minutes(&mut open, 128, 129, true);
+        assert_eq!(longest_free_run(&open, &[0; MINUTE_WORDS]), 59);
     }
 }
