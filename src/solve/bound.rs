@@ -15,8 +15,8 @@ use super::state::{unplaced_weight, State};
 const BUILD_SHARE: f64 = 0.5;
 
 /// The aggregated LP bound of a component, or `None` if the backend did not solve it within
-/// `time_limit` seconds, or if building the model alone would take more than
-/// [`BUILD_SHARE`] of them (15,240 requests with 61 million options took 6 s to build and
+/// `time_limit` seconds, or if building the model alone would take more than half of
+/// them (15,240 requests with 61 million options took 6 s to build and
 /// solve nothing, past the solve's deadline).
 pub fn aggregated_bound(state: &State, comp: &[usize], time_limit: f64) -> Option<f64> {
     let started = Instant::now();
