@@ -1275,6 +1275,7 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
         }
     }
 
+    let same_day = merge_overlapping(same_day);
     let required = crate::problem::required_requests(&requests, &precedences, &same_day);
     let link_order = crate::problem::link_order(&requests, &precedences);
     Problem {
@@ -1297,6 +1298,28 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
 }
 
 /// `windows` minus every cut; pieces stay separate, empty ones are dropped.
+/// Same-day groups that share a request, merged into one: all-or-none and same day carry
+/// over a shared member, and the solver books each group whole on its own, so two groups
+/// left apart could each be kept whole and still split what links them (a back-to-back
+/// pair across two patients' bundles).
+fn merge_overlapping(groups: Vec<Vec<usize>>) -> Vec<Vec<usize>> {
+    let mut merged: Vec<Vec<usize>> = Vec::new();
+    for group in groups {
+        let mut group = group;
+        // Absorb every group already kept that shares a member, until none does.
+        while let Some(i) = merged
+            .iter()
+            .position(|m| m.iter().any(|r| group.contains(r)))
+        {
+            group.extend(merged.swap_remove(i));
+        }
+        group.sort_unstable();
+        group.dedup();
+        merged.push(group);
+    }
+    merged
+}
+
 fn subtract(windows: Vec<Interval>, cuts: &[Interval]) -> Vec<Interval> {
     let mut pieces: Vec<Interval> = windows.into_iter().filter(|w| w.end > w.start).collect();
     for c in cuts {

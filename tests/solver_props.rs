@@ -671,3 +671,84 @@ fn nothing_that_fits_is_left_out_under_the_default_weights() {
     let outweighed = outweighed(&schedule);
     assert!(outweighed.is_empty(), "{outweighed:#?}");
 }
+
+/// Two patients' same-day bundles joined by a back-to-back pair across them: the pair is all
+/// or none too, so the four requests stand or fall together. Booked bundle by bundle, one
+/// patient's pair was kept and the other's dropped, splitting the back-to-back pair (found
+/// by fuzzing a generated caseload; the cardiologist's two mornings cannot take everyone).
+#[test]
+fn bundles_joined_by_a_shared_request_stay_whole() {
+    let hours = |days: &[&str]| -> serde_json::Value {
+        days.iter()
+            .map(|d| {
+                let w = if *d == "tue" {
+                    ["15:00", "17:00"]
+                } else {
+                    ["08:00", "10:00"]
+                };
+                (d.to_string(), serde_json::json!([w]))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let request = |id: &str, patient: &str, specialty: &str, duration: u32, priority: u32| {
+        serde_json::json!({"id": id, "patient": patient, "specialty": specialty,
+                           "duration_min": duration, "priority": priority})
+    };
+    let patient = |id: &str, extra: serde_json::Value| {
+        let mut p = serde_json::json!({"id": id, "max_per_day": 3, "insurance": "acme"});
+        p.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        p
+    };
+    let week = serde_json::json!({
+        "version": 1,
+        "week": {"start": "2026-03-02", "days": 6, "grid_min": 15, "timezone": "America/New_York"},
+        "sites": [{"id": "main"}],
+        "providers": [
+            {"id": "cardiology-1", "specialty": "cardiology", "site": "main", "languages": ["en"],
+             "hours": hours(&["mon", "tue", "wed"])},
+            {"id": "nephrology-1", "specialty": "nephrology", "site": "main", "hours": hours(&["mon", "tue"]),
+             "bookings": [{"start": "2026-03-04T15:00", "end": "2026-03-04T15:30"}]},
+            {"id": "lab-1", "specialty": "lab", "site": "main", "languages": ["en"],
+             "hours": hours(&["mon", "tue"]), "telehealth": false}
+        ],
+        "resources": [{"id": "interpreter-es-1", "kind": "interpreter", "language": "es",
+                       "hours": {"mon": [["08:00", "20:00"]], "tue": [["08:00", "20:00"]],
+                                 "wed": [["08:00", "20:00"]]}}],
+        "patients": [
+            patient("p3", serde_json::json!({"max_trips": 2, "prefers": "morning",
+                "preferred_provider": "cardiology-1", "language": "es", "telehealth": false})),
+            patient("p5", serde_json::json!({"max_trips": 2, "prefers": "morning"})),
+            patient("p12", serde_json::json!({"recovery_min": 240, "blocks": [
+                {"days": ["tue", "thu", "sat"], "start": "07:00", "end": "11:00"}]})),
+            patient("p19", serde_json::json!({"max_trips": 2, "prefers": "morning", "telehealth": false}))
+        ],
+        "requests": [
+            request("p3-1", "p3", "cardiology", 30, 4), request("p3-2", "p3", "lab", 15, 4),
+            request("p5-1", "p5", "cardiology", 30, 3), request("p5-2", "p5", "lab", 15, 4),
+            request("p12-1", "p12", "nephrology", 45, 5), request("p12-2", "p12", "cardiology", 30, 5),
+            request("p19-1", "p19", "cardiology", 30, 3), request("p19-2", "p19", "lab", 15, 4)
+        ],
+        "links": [
+            {"kind": "same_day", "requests": ["p3-2", "p3-1"]},
+            {"kind": "same_day", "requests": ["p5-2", "p5-1"]},
+            {"kind": "same_day", "requests": ["p19-2", "p19-1"]},
+            {"kind": "back_to_back", "first": "p3-1", "second": "p5-2", "max_wait_min": 600}
+        ]
+    });
+    let input = careweek::parse_input(&week.to_string()).unwrap();
+    let problem = validate(input.clone()).unwrap();
+    // Construction alone, and a little search after it.
+    for work in [0, 5, 50] {
+        let schedule = solve(
+            &problem,
+            &SolveOptions {
+                work: Some(work),
+                ..options(0, 1)
+            },
+        );
+        assert_valid(&input, &schedule);
+    }
+}
