@@ -195,6 +195,45 @@ fn json_lines_on_stdin_skip_blank_lines_and_name_each_by_line() {
     assert!(run.stdout.is_empty());
 }
 
+/// A single caseload written over many lines (data/example-week.json, or any pretty-printed
+/// export) is one caseload, not one bad caseload per line: it once gave 1,414 E001/E002
+/// lines and not a single schedule.
+#[test]
+fn a_pretty_printed_caseload_is_one_caseload() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example-week.json");
+    let run = careweek(&[&["solve-batch", path(&example), "--threads", "1"], FAST].concat());
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let out = lines(&run.stdout);
+    assert_eq!(out.len(), 1, "{}", text(&run.stderr));
+    assert_eq!(out[0]["name"], "example-week.json");
+    assert!(out[0]["schedule"]["placed"].is_array(), "{}", out[0]);
+    assert!(
+        text(&run.stderr).contains("1 caseloads, 1 solved, 0 bad input"),
+        "{}",
+        text(&run.stderr)
+    );
+
+    // Pretty-printed on stdin, too; a broken one is still read line by line.
+    let pretty = serde_json::to_string_pretty(&generate(&GenerateOptions {
+        patients: 3,
+        seed: 5,
+        grid_min: 15,
+    }))
+    .expect("serialisable");
+    let run = careweek_with_stdin(
+        &[&["solve-batch", "-", "--threads", "1"], FAST].concat(),
+        Some(pretty.as_bytes()),
+    );
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert_eq!(lines(&run.stdout).len(), 1);
+    let broken = &pretty[..pretty.len() - 2];
+    let run = careweek_with_stdin(
+        &[&["solve-batch", "-", "--threads", "1"], FAST].concat(),
+        Some(broken.as_bytes()),
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+}
+
 #[test]
 fn one_and_two_threads_give_the_same_lines_under_a_work_budget() {
     let dir = tempfile::tempdir().expect("a temporary directory");

@@ -548,7 +548,8 @@ impl BatchInput {
     }
 }
 
-/// A directory's `*.json` files, or the non-blank lines of a JSON-lines file or stdin.
+/// A directory's `*.json` files, or the non-blank lines of a JSON-lines file or stdin (or the
+/// whole of it, when it is one JSON value over several lines).
 fn batch_input(path: &Path) -> Result<BatchInput, Failure> {
     let cannot_read = |e: &dyn std::fmt::Display| {
         Failure::Input(ValidationReport::single(
@@ -588,6 +589,18 @@ fn batch_input(path: &Path) -> Result<BatchInput, Failure> {
             |n| n.to_string_lossy().into_owned(),
         )
     };
+    // A whole input that is one JSON value over several lines is one (pretty-printed)
+    // caseload, not a bad caseload per line.
+    let text = std::str::from_utf8(&bytes).map(|t| t.strip_prefix('\u{feff}').unwrap_or(t));
+    if let Ok(text) = text {
+        let spans_lines = text.lines().filter(|l| !l.trim().is_empty()).count() > 1;
+        if spans_lines && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+            return Ok(BatchInput {
+                names: vec![label],
+                source: BatchSource::Lines(vec![Ok(text.to_string())]),
+            });
+        }
+    }
     let mut names = Vec::new();
     let mut lines = Vec::new();
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
