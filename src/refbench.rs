@@ -470,6 +470,10 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
     crate::validate::validate(input.clone()).map_err(|mut report| {
         for issue in &mut report.issues {
             issue.path = instance_path(&issue.path, &travel_keys, start);
+            // The careweek hint would ask for a `travel` entry the instance cannot have.
+            if issue.code == "E014" && issue.path == "travel_min" {
+                issue.hint = "add a \"siteA|siteB\": minutes key to travel_min for every pair of distinct sites".into();
+            }
         }
         report
     })?;

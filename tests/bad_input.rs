@@ -442,6 +442,12 @@ fn refbench_issues_name_the_instance_fields() {
             "requests[0]",
         ),
         ("odd grid", |v| v["grid_min"] = 7.into(), "E007", "grid_min"),
+        (
+            "travel pair missing",
+            |v| v["travel_min"] = serde_json::json!({}),
+            "E014",
+            "travel_min",
+        ),
     ];
     let mut failures = Vec::new();
     for (name, edit, code, path) in cases {
@@ -456,6 +462,13 @@ fn refbench_issues_name_the_instance_fields() {
                     .any(|i| i.code == *code && i.path.starts_with(path))
                 {
                     failures.push(format!("{name}: want {code} at {path}, got {report:?}"));
+                }
+                // A hint in the careweek format's terms would send the user looking for
+                // fields the instance does not have.
+                for issue in &report.issues {
+                    if issue.hint.contains("\"from\"") || issue.hint.contains("\"to\"") {
+                        failures.push(format!("{name}: careweek hint {issue:?}"));
+                    }
                 }
             }
         }
