@@ -1297,7 +1297,6 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
     }
 }
 
-/// `windows` minus every cut; pieces stay separate, empty ones are dropped.
 /// Same-day groups that share a request, merged into one: all-or-none and same day carry
 /// over a shared member, and the solver books each group whole on its own, so two groups
 /// left apart could each be kept whole and still split what links them (a back-to-back
@@ -1320,6 +1319,7 @@ fn merge_overlapping(groups: Vec<Vec<usize>>) -> Vec<Vec<usize>> {
     merged
 }
 
+/// `windows` minus every cut; pieces stay separate, empty ones are dropped.
 fn subtract(windows: Vec<Interval>, cuts: &[Interval]) -> Vec<Interval> {
     let mut pieces: Vec<Interval> = windows.into_iter().filter(|w| w.end > w.start).collect();
     for c in cuts {
