@@ -41,6 +41,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Days, LocalResult, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use petgraph::graph::DiGraph;
+use petgraph::unionfind::UnionFind;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{DatedInterval, Input, Link, Modality, WeeklyWindows, Window, FORMAT_VERSION};
@@ -1275,7 +1276,7 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
         }
     }
 
-    let same_day = merge_overlapping(same_day);
+    let same_day = merge_overlapping(same_day, requests.len());
     let required = crate::problem::required_requests(&requests, &precedences, &same_day);
     let link_order = crate::problem::link_order(&requests, &precedences);
     Problem {
@@ -1301,20 +1302,29 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
 /// over a shared member, and the solver books each group whole on its own, so two groups
 /// left apart could each be kept whole and still split what links them (a back-to-back
 /// pair across two patients' bundles).
-fn merge_overlapping(groups: Vec<Vec<usize>>) -> Vec<Vec<usize>> {
+fn merge_overlapping(groups: Vec<Vec<usize>>, requests: usize) -> Vec<Vec<usize>> {
+    let mut joined = UnionFind::<usize>::new(requests);
+    for group in &groups {
+        for pair in group.windows(2) {
+            joined.union(pair[0], pair[1]);
+        }
+    }
+    // Each merged group where its first part was, so groups that share nothing keep their order.
+    let mut at: BTreeMap<usize, usize> = BTreeMap::new();
     let mut merged: Vec<Vec<usize>> = Vec::new();
     for group in groups {
-        let mut group = group;
-        // Absorb every group already kept that shares a member, until none does.
-        while let Some(i) = merged
-            .iter()
-            .position(|m| m.iter().any(|r| group.contains(r)))
-        {
-            group.extend(merged.swap_remove(i));
-        }
+        let Some(&first) = group.first() else {
+            continue;
+        };
+        let i = *at.entry(joined.find(first)).or_insert_with(|| {
+            merged.push(Vec::new());
+            merged.len() - 1
+        });
+        merged[i].extend(group);
+    }
+    for group in &mut merged {
         group.sort_unstable();
         group.dedup();
-        merged.push(group);
     }
     merged
 }
