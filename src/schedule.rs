@@ -66,8 +66,8 @@ pub enum UnplacedCode {
     PatientBlocked,
     /// A needed resource (room, scanner, interpreter) is never free when it could happen.
     NoResource,
-    /// Slots exist but other requests of higher priority (or the patient's own caps and
-    /// travel) take them all.
+    /// Slots exist but other requests of higher priority, the providers' daily limits, or
+    /// the patient's own caps and travel take them all.
     Capacity,
     /// A linked request (precedence or bundle) could not be placed compatibly.
     Link,

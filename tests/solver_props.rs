@@ -626,6 +626,47 @@ fn unplaced_reasons_tell_a_full_day_from_booked_slots() {
     }
 }
 
+/// When a provider's daily limit is what holds a request's slots, the reason names the
+/// provider, the limit and the days, instead of blaming other bookings.
+#[test]
+fn a_providers_daily_limit_is_named_when_it_holds_the_slots() {
+    let mut input = careweek::generate(&careweek::GenerateOptions {
+        patients: 20,
+        seed: 4,
+        grid_min: 15,
+    });
+    let capped = input
+        .providers
+        .iter_mut()
+        .find(|p| p.id == "cardiology-1")
+        .unwrap();
+    capped.max_per_day = Some(1);
+    let name = capped.name.clone().unwrap();
+    let problem = validate(input).unwrap();
+    let schedule = solve(
+        &problem,
+        &SolveOptions {
+            work: Some(200),
+            ..options(0, 1)
+        },
+    );
+    assert_valid(&problem.input, &schedule);
+    let by_cap: Vec<_> = schedule
+        .unplaced
+        .iter()
+        .filter(|u| {
+            u.code == UnplacedCode::Capacity
+                && u.reason.contains(&format!(
+                    "{name} has reached their limit of 1 appointment(s) a day on"
+                ))
+        })
+        .collect();
+    assert!(!by_cap.is_empty(), "{:#?}", schedule.unplaced);
+    for u in by_cap {
+        assert!(!u.reason.contains("taken by other bookings"), "{u:#?}");
+    }
+}
+
 /// With a low weight on unplaced requests, requests left out although a slot fits are
 /// explained by the weights, and each such reason's figures say placing costs more; with the
 /// example's own weights none is.

@@ -210,21 +210,85 @@ pub fn pinned_conflict(problem: &Problem, r: usize) -> String {
     )
 }
 
-/// Slots exist, but other bookings take them.
-pub fn capacity(problem: &Problem, r: usize, slots: usize) -> String {
-    format!(
-        "all {slots} possible slot(s) for {}'s {} with {} {} are taken by other bookings",
+/// What holds the slots the providers' and resources' side refuses a request.
+#[derive(Debug, Default)]
+pub struct Taken {
+    /// (provider, day) pairs whose provider has reached their `max_per_day` that day.
+    pub at_cap: Vec<(u32, usize)>,
+    /// Slots whose provider minutes other bookings hold.
+    pub booked: usize,
+    /// Slots whose provider is free but a needed resource is booked, and those resources'
+    /// kinds.
+    pub resource_booked: usize,
+    pub resource_kinds: Vec<String>,
+}
+
+impl Taken {
+    fn is_empty(&self) -> bool {
+        self.at_cap.is_empty() && self.booked == 0 && self.resource_booked == 0
+    }
+
+    /// "Dr A has reached their limit of 3 appointment(s) a day on Mon 07 Dec, 12 are taken
+    /// by other bookings and at 4 the mri is booked".
+    fn clauses(&self, problem: &Problem) -> String {
+        let mut clauses = Vec::new();
+        let mut providers: Vec<u32> = self.at_cap.iter().map(|c| c.0).collect();
+        providers.sort_unstable();
+        providers.dedup();
+        for p in providers {
+            let prov = &problem.input.providers[p as usize];
+            let mut days: Vec<usize> = self
+                .at_cap
+                .iter()
+                .filter(|c| c.0 == p)
+                .map(|c| c.1)
+                .collect();
+            days.sort_unstable();
+            days.dedup();
+            let labels: Vec<String> = days.iter().map(|&d| day_label(problem, d)).collect();
+            clauses.push(format!(
+                "{} has reached their limit of {} appointment(s) a day on {}",
+                prov.name.as_deref().unwrap_or(&prov.id),
+                problem.providers[p as usize].max_per_day.unwrap_or(0),
+                and_list(&labels)
+            ));
+        }
+        if self.booked > 0 {
+            clauses.push(format!(
+                "{} slot(s) are taken by other bookings",
+                self.booked
+            ));
+        }
+        if self.resource_booked > 0 {
+            clauses.push(format!(
+                "at {} slot(s) the {} needed is booked",
+                self.resource_booked,
+                and_list(&self.resource_kinds)
+            ));
+        }
+        and_list(&clauses)
+    }
+}
+
+/// Slots exist, but other bookings or the providers' daily limits take them.
+pub fn capacity(problem: &Problem, r: usize, slots: usize, taken: &Taken) -> String {
+    let head = format!(
+        "all {slots} possible slot(s) for {}'s {} with {} {} are",
         patient_name(problem, r),
         what(problem, r),
         provider_list(problem, r),
         day_range(problem, r),
-    )
+    );
+    if taken.at_cap.is_empty() && taken.resource_booked == 0 {
+        return format!("{head} taken by other bookings");
+    }
+    format!("{head} taken: {}", taken.clauses(problem))
 }
 
 /// Some slots are free on the providers' and resources' side, but each clashes with the
 /// patient's own week: `days` lists each such day and whether the patient's daily limit is
-/// already reached on it; `taken` slots are held by other bookings.
-pub fn own_week(problem: &Problem, r: usize, days: &[(usize, bool)], taken: usize) -> String {
+/// already reached on it; `taken` says what holds the other slots.
+pub fn own_week(problem: &Problem, r: usize, days: &[(usize, bool)], taken: &Taken) -> String {
     let name = patient_name(problem, r);
     let patient = &problem.input.patients[problem.requests[r].patient];
     let labels = |capped: bool| -> Vec<String> {
@@ -249,8 +313,8 @@ pub fn own_week(problem: &Problem, r: usize, days: &[(usize, bool)], taken: usiz
             and_list(&clashing)
         ));
     }
-    let rest = if taken > 0 {
-        format!("; the other {taken} slot(s) are taken by other bookings")
+    let rest = if !taken.is_empty() {
+        format!("; of the other slots, {}", taken.clauses(problem))
     } else {
         String::new()
     };

@@ -248,10 +248,11 @@ fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
     let free: Vec<u32> = (0..opts.len() as u32)
         .filter(|&oi| state.fits_resources(r, oi))
         .collect();
+    let taken = taken_slots(state, r);
     if free.is_empty() {
         return (
             UnplacedCode::Capacity,
-            explain::capacity(problem, r, opts.len()),
+            explain::capacity(problem, r, opts.len(), &taken),
         );
     }
     let patient = problem.requests[r].patient;
@@ -266,6 +267,38 @@ fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
     days.dedup();
     (
         UnplacedCode::Capacity,
-        explain::own_week(problem, r, &days, opts.len() - free.len()),
+        explain::own_week(problem, r, &days, &taken),
     )
+}
+
+/// What holds each of `r`'s options the providers' and resources' side refuses: the
+/// provider's daily limit, the provider's minutes, or a needed resource.
+fn taken_slots(state: &State, r: usize) -> explain::Taken {
+    let problem = state.problem;
+    let mut taken = explain::Taken::default();
+    for oi in 0..state.domains.opts[r].len() as u32 {
+        if state.fits_resources(r, oi) {
+            continue;
+        }
+        let o = state.opt(r, oi);
+        if state.provider_at_daily_limit(o.provider, o.day as usize) {
+            taken.at_cap.push((o.provider, o.day as usize));
+        } else if state.provider_booked(o.provider, o.day as usize, o.start, o.end) {
+            taken.booked += 1;
+        } else {
+            taken.resource_booked += 1;
+            for &u in &o.resources {
+                if state.resource_booked(u, o.day as usize, o.start, o.end) {
+                    taken
+                        .resource_kinds
+                        .push(problem.input.resources[u as usize].kind.clone());
+                }
+            }
+        }
+    }
+    taken.at_cap.sort_unstable();
+    taken.at_cap.dedup();
+    taken.resource_kinds.sort();
+    taken.resource_kinds.dedup();
+    taken
 }

@@ -200,6 +200,31 @@ impl<'a> State<'a> {
             })
     }
 
+    /// Whether `provider` has reached their `max_per_day` on `day`.
+    pub fn provider_at_daily_limit(&self, provider: u32, day: usize) -> bool {
+        let pd = provider as usize * self.ndays + day;
+        let cap = self.domains.provider_day_cap[pd];
+        cap != u32::MAX && self.provider_busy[pd].len() as u32 >= cap
+    }
+
+    /// Whether other bookings hold any of `provider`'s minutes in `[start, end)` on `day`.
+    pub fn provider_booked(&self, provider: u32, day: usize, start: i32, end: i32) -> bool {
+        overlaps(
+            &self.provider_busy[provider as usize * self.ndays + day],
+            start,
+            end,
+        )
+    }
+
+    /// Whether other bookings hold resource `unit` in `[start, end)` on `day`.
+    pub fn resource_booked(&self, unit: u32, day: usize, start: i32, end: i32) -> bool {
+        overlaps(
+            &self.resource_busy[unit as usize * self.ndays + day],
+            start,
+            end,
+        )
+    }
+
     /// Whether `patient` already has as many appointments on `day` as they allow a day.
     pub fn at_daily_limit(&self, patient: usize, day: usize) -> bool {
         self.problem.patients[patient]
