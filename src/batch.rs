@@ -116,7 +116,9 @@ pub fn solve_batch_with<L>(
         let Some(name) = names.get(index) else {
             return;
         };
-        let outcome = load(index).and_then(|text| solve_text(&text, &single));
+        let outcome = load(index)
+            .and_then(|text| solve_text(&text, &single))
+            .map_err(hint_for_a_batch);
         let result = BatchResult {
             index,
             name: name.clone(),
@@ -150,6 +152,17 @@ pub fn solve_batch_with<L>(
             }
         }
     });
+}
+
+/// A caseload of a batch that is a JSON array: the lone-file hint ("use solve-batch") would
+/// send the user where they already are.
+fn hint_for_a_batch(mut report: ValidationReport) -> ValidationReport {
+    for issue in &mut report.issues {
+        if issue.code == "E002" && issue.path == "$" {
+            issue.hint = "a batch takes one caseload per line (JSON lines) or per *.json file: put each object of the array on its own line, or in its own file".into();
+        }
+    }
+    report
 }
 
 /// Parses (either format), validates and solves one caseload.

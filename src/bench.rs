@@ -224,7 +224,7 @@ pub fn refbench_cases(
     Ok((cases, skipped))
 }
 
-/// The regular `*.json` files of `dir`, sorted by file name.
+/// The regular `*.json` files of `dir` (any case: `.JSON` too), sorted by file name.
 ///
 /// # Errors
 /// [`BenchError::Io`] when `dir` cannot be listed.
@@ -234,12 +234,19 @@ pub fn json_files(dir: &Path) -> Result<Vec<PathBuf>, BenchError> {
     for entry in entries {
         let path = entry.map_err(io_error("list", dir))?.path();
         // `is_file` follows symbolic links, so a linked caseload counts.
-        if path.extension().is_some_and(|e| e == "json") && path.is_file() {
+        if is_json_file(&path) {
             files.push(path);
         }
     }
     files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
     Ok(files)
+}
+
+/// Whether `path` is a regular file (or a link to one) named `*.json` in any case.
+pub fn is_json_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        && path.is_file()
 }
 
 /// The `careweek solve` command that solves `case` with `options`: schedule JSON on stdout,

@@ -141,6 +141,38 @@ fn a_directory_with_a_malformed_caseload_gives_one_line_each_in_order_and_exit_2
     }
 }
 
+/// A directory's `*.JSON` caseload is solved like a `*.json` one; what is not a caseload
+/// file (a subdirectory, notes) is named on stderr as skipped; a file holding an array of
+/// caseloads gets a hint for a batch, not "use solve-batch".
+#[test]
+fn a_directory_reads_json_in_any_case_and_names_what_it_skips() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let cases = dir.path();
+    std::fs::write(cases.join("LOUD.JSON"), caseload(5, 1)).expect("written");
+    let one = caseload(5, 2);
+    std::fs::write(cases.join("many.json"), format!("[{one}, {one}]")).expect("written");
+    std::fs::write(cases.join("notes.txt"), "not a caseload").expect("written");
+    std::fs::create_dir(cases.join("archive")).expect("created");
+    std::fs::write(cases.join("archive").join("old.json"), caseload(5, 3)).expect("written");
+
+    let run = careweek(&[&["solve-batch", path(cases), "--threads", "1"], FAST].concat());
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("skipped 2 entries") && stderr.contains("archive/, notes.txt"),
+        "{stderr}"
+    );
+    let written = lines(&run.stdout);
+    let names: Vec<&str> = written.iter().filter_map(|l| l["name"].as_str()).collect();
+    assert_eq!(names, ["LOUD.JSON", "many.json"]);
+    assert!(written[0]["schedule"].is_object(), "{}", written[0]);
+    let error = &written[1]["errors"][0];
+    assert_eq!(error["code"], "E002", "{error}");
+    let hint = error["hint"].as_str().expect("a hint");
+    assert!(hint.contains("own line"), "{hint}");
+    assert!(!hint.contains("use `careweek solve-batch`"), "{hint}");
+}
+
 #[test]
 fn json_lines_on_stdin_skip_blank_lines_and_name_each_by_line() {
     let input = format!(

@@ -96,7 +96,7 @@ enum Command {
     /// Each line is {"index", "name", "schedule"} or {"index", "name", "errors"}. Exit code
     /// 0 when every caseload was solved, 2 when any was bad input (all lines are written).
     SolveBatch {
-        /// A directory (every *.json file in it, by name) or a JSON-lines file, `-` for stdin
+        /// A directory (every *.json file in it, by name; subdirectories not searched) or a JSON-lines file, `-` for stdin
         /// (one caseload per line, careweek or refbench format; blank lines skipped).
         input: PathBuf,
         /// Write the JSON lines here instead of stdout.
@@ -562,6 +562,7 @@ fn batch_input(path: &Path) -> Result<BatchInput, Failure> {
     let stdin = path == Path::new("-");
     if !stdin && path.is_dir() {
         let files = bench::json_files(path).map_err(|e| cannot_read(&e))?;
+        report_skipped_entries(path);
         let names = files
             .iter()
             .map(|f| {
@@ -624,6 +625,47 @@ fn batch_input(path: &Path) -> Result<BatchInput, Failure> {
         names,
         source: BatchSource::Lines(lines),
     })
+}
+
+/// Says on stderr which entries of a batch directory are not caseloads (subdirectories and
+/// files not named `*.json`), so that none is left out unnoticed.
+fn report_skipped_entries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut skipped: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| !bench::is_json_file(p))
+        .map(|p| {
+            let name = p
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            if p.is_dir() {
+                format!("{name}/")
+            } else {
+                name
+            }
+        })
+        .collect();
+    if skipped.is_empty() {
+        return;
+    }
+    skipped.sort();
+    const SHOWN: usize = 8;
+    let total = skipped.len();
+    let more = match total.saturating_sub(SHOWN) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    skipped.truncate(SHOWN);
+    eprintln!(
+        "careweek: skipped {total} entr{} of {} that {} not *.json files (subdirectories are not searched): {}{more}",
+        if total == 1 { "y" } else { "ies" },
+        dir.display(),
+        if total == 1 { "is" } else { "are" },
+        skipped.join(", ")
+    );
 }
 
 /// One output line of `solve-batch`.
