@@ -306,7 +306,10 @@ fn missing_or_wrong_files_exit_2_naming_the_path() {
     assert!(text(&run.stderr).contains(path(&missing)));
     let run = careweek(&["check", path(&example()), path(&example())]);
     assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
-    assert!(text(&run.stderr).contains("not a careweek schedule"));
+    let stderr = text(&run.stderr);
+    assert!(stderr.contains("not a careweek schedule"), "{stderr}");
+    assert!(stderr.contains("it is a caseload"), "{stderr}");
+    assert!(stderr.contains("careweek check INPUT SCHEDULE"), "{stderr}");
 }
 
 #[test]
@@ -407,8 +410,16 @@ fn refbench_instances_solved_and_both_checkers_agree() {
         );
     }
 
-    // Forced to read it as careweek's own format, a refbench file is bad input.
+    // A refbench solution given to our checker is recognised and sent to check.py.
     let inst = dir.path().join("inst-4.json");
+    let sol = dir.path().join("ref-4.json");
+    let wrong = careweek(&["check", path(&inst), path(&sol)]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", text(&wrong.stderr));
+    let stderr = text(&wrong.stderr);
+    assert!(stderr.contains("it is a refbench solution"), "{stderr}");
+    assert!(stderr.contains("check.py"), "{stderr}");
+
+    // Forced to read it as careweek's own format, a refbench file is bad input.
     let forced = careweek(&[
         "solve",
         path(&inst),

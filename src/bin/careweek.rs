@@ -480,16 +480,36 @@ fn emit(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
+/// What a file given as the schedule that is not one looks like instead, and what to do.
+fn not_a_schedule(text: &str) -> (Option<String>, &'static str) {
+    let value: Option<serde_json::Value> = serde_json::from_str(text).ok();
+    let has = |key: &str| value.as_ref().is_some_and(|v| v.get(key).is_some());
+    if has("assignments") {
+        (
+            Some("it is a refbench solution (top-level \"assignments\")".into()),
+            "check a refbench solution with refbench's own check.py, or pass the schedule `careweek solve -o` wrote for that instance",
+        )
+    } else if has("requests") {
+        (
+            Some("it is a caseload (top-level \"requests\")".into()),
+            "the arguments are `careweek check INPUT SCHEDULE`: the caseload first, then the JSON written by `careweek solve -o`",
+        )
+    } else {
+        (None, "pass the JSON written by `careweek solve -o`")
+    }
+}
+
 fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitCode, Failure> {
     let input = read_input(input, format)?;
     validate(input.clone())?;
     let text = read_text(schedule)?;
     let schedule: Schedule = serde_json::from_str(&text).map_err(|e| {
+        let (what, hint) = not_a_schedule(&text);
         Failure::Input(ValidationReport::single(
             "E002",
             schedule.display().to_string(),
-            format!("not a careweek schedule: {e}"),
-            "pass the JSON written by `careweek solve -o`",
+            format!("not a careweek schedule: {}", what.unwrap_or(e.to_string())),
+            hint,
         ))
     })?;
     let report = check(&input, &schedule);
