@@ -21,7 +21,7 @@
 //! | E014 | travel matrix: pair missing, duplicated, or from a site to itself |
 //! | E015 | a window or interval that ends at or before it starts |
 //! | E016 | duration zero or not a multiple of the grid |
-//! | E017 | duration longer than every working window of every eligible provider |
+//! | E017 | duration longer than every working window of every eligible provider (one with no hours at all is on leave: its requests come back unplaced) |
 //! | E018 | request with neither `specialty` nor `providers` |
 //! | E019 | priority outside 1..=5 |
 //! | E020 | earliest after latest, or a date window that misses the week |
@@ -689,7 +689,8 @@ impl<'a> Validator<'a> {
                     format!("duration {} min of request '{}' is not a positive multiple of the {grid}-minute grid", r.duration_min, r.id),
                     format!("round it to a multiple of {grid}"),
                 );
-            } else if !eligible.is_empty() && eligible.iter().all(|&k| longest[k] < r.duration_min)
+            } else if eligible.iter().any(|&k| longest[k] > 0)
+                && eligible.iter().all(|&k| longest[k] < r.duration_min)
             {
                 let best = eligible.iter().map(|&k| longest[k]).max().unwrap_or(0);
                 self.push(

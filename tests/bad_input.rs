@@ -109,7 +109,7 @@ fn corpus() -> std::path::PathBuf {
 
 /// Solves a validated problem under a small work budget and asserts that every request
 /// comes back (placed or unplaced) and the independent checker accepts the schedule.
-fn solve_and_check(problem: &careweek::Problem, what: &str) {
+fn solve_and_check(problem: &careweek::Problem, what: &str) -> careweek::Schedule {
     let options = careweek::SolveOptions {
         time_limit: 600.0,
         work: Some(5),
@@ -128,6 +128,7 @@ fn solve_and_check(problem: &careweek::Problem, what: &str) {
         "{what}: {:?}",
         report.violations
     );
+    schedule
 }
 
 #[test]
@@ -759,4 +760,62 @@ fn broken_refbench_instances_are_recognised() {
     let report =
         careweek::batch::parse_caseload(&format!("{} x", refbench_instance())).unwrap_err();
     assert_eq!(report.issues[0].code, "R001", "{report:?}");
+}
+
+/// A provider with no working hours this week (on leave, say) is not bad input: the input
+/// validates, and each request only they could see comes back unplaced, saying why. A
+/// duration longer than every window of providers who do work is still refused (E017).
+#[test]
+fn a_provider_off_all_week_leaves_their_requests_unplaced_not_the_input_refused() {
+    let base = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example-week.json"),
+    )
+    .unwrap();
+    let mut week: serde_json::Value = serde_json::from_str(&base).unwrap();
+    // Every cardiologist on leave.
+    let mut off_ids = Vec::new();
+    for p in week["providers"].as_array_mut().unwrap() {
+        if p["specialty"] == "cardiology" {
+            p["hours"] = serde_json::json!({});
+            off_ids.push(p["id"].as_str().unwrap().to_string());
+        }
+    }
+    assert!(!off_ids.is_empty(), "the example has cardiologists");
+
+    let problem = parse_input(&week.to_string())
+        .and_then(validate)
+        .expect("a provider off all week is valid input");
+    let schedule = solve_and_check(&problem, "cardiologist off all week");
+    assert!(schedule
+        .placed
+        .iter()
+        .all(|p| !off_ids.contains(&p.provider)));
+    let theirs: Vec<_> = problem
+        .input
+        .requests
+        .iter()
+        .filter(|r| {
+            r.specialty.as_deref() == Some("cardiology")
+                || (!r.providers.is_empty() && r.providers.iter().all(|p| off_ids.contains(p)))
+        })
+        .map(|r| r.id.clone())
+        .collect();
+    assert!(!theirs.is_empty());
+    for id in &theirs {
+        let u = schedule
+            .unplaced
+            .iter()
+            .find(|u| &u.request == id)
+            .unwrap_or_else(|| panic!("{id} comes back unplaced"));
+        assert_eq!(u.code, careweek::UnplacedCode::NoProviderHours, "{u:?}");
+        assert!(u.reason.contains("no working hours this week"), "{u:?}");
+    }
+
+    // A duration no working window of anyone eligible can hold is still a unit mistake.
+    let mut long = serde_json::from_str::<serde_json::Value>(&base).unwrap();
+    long["requests"][0]["duration_min"] = serde_json::json!(60 * 24);
+    let report = parse_input(&long.to_string())
+        .and_then(validate)
+        .expect_err("a day-long appointment fits no window");
+    assert!(report.issues.iter().any(|i| i.code == "E017"), "{report}");
 }

@@ -101,6 +101,21 @@ pub fn no_eligible_provider(problem: &Problem, r: usize) -> String {
 /// No eligible provider has a long enough free window in the allowed days.
 pub fn no_provider_hours(problem: &Problem, r: usize) -> String {
     let req = &problem.requests[r];
+    let off_all_week = req.eligible.iter().all(|&p| {
+        problem.input.providers[p]
+            .hours
+            .values()
+            .all(|windows| windows.is_empty())
+    });
+    if off_all_week {
+        return format!(
+            "{} {} no working hours this week (none in their calendar), so {}'s {} cannot be booked",
+            provider_list(problem, r),
+            if req.eligible.len() == 1 { "has" } else { "have" },
+            patient_name(problem, r),
+            what(problem, r)
+        );
+    }
     format!(
         "no {}-minute window free in the calendars of {} {} for {}'s {}",
         req.duration,
