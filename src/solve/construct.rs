@@ -347,21 +347,25 @@ fn best_day(
 const OFF_DAY: i64 = i64::MAX / 4;
 
 /// Places all of `members` or none: each at its best option in turn, kept when together
-/// they lower the objective (or one must be placed); if not, and not `strict`, the first
-/// member is tried on each day in turn and the best day kept. Returns how many were placed.
+/// they lower the objective (or one must be placed); if not, or if they do not fit whole
+/// that way, and not `strict`, the first member is tried on each day in turn and the best
+/// day kept. Returns how many were placed.
+///
+/// (The first member's best option alone may fall on a day the others cannot share, such
+/// as a lab's free Monday when the cardiologist's Monday is full: a bundle that fitted whole
+/// on Tuesday was never booked, by construction or by any repair.)
 fn place_bundle(
     state: &mut State,
     members: &[usize],
     extra: &mut dyn FnMut(usize, u32) -> i64,
     strict: bool,
 ) -> usize {
-    let Some((total, done)) = place_greedily(state, members, None, true, extra, strict) else {
-        return 0;
-    };
-    if total < 0 || members.iter().any(|&m| forced(state, m)) {
-        return done.len();
+    if let Some((total, done)) = place_greedily(state, members, None, true, extra, strict) {
+        if total < 0 || members.iter().any(|&m| forced(state, m)) {
+            return done.len();
+        }
+        unplace(state, &done);
     }
-    unplace(state, &done);
     if strict {
         return 0;
     }
