@@ -584,6 +584,20 @@ fn a_large_component_searched_in_shares_gives_a_valid_schedule() {
     );
 }
 
+/// `input` solved on one thread under a `work` budget; the schedule has passed the checker.
+fn solved_and_checked(input: careweek::Input, work: u64) -> careweek::Schedule {
+    let problem = validate(input).unwrap();
+    let schedule = solve(
+        &problem,
+        &SolveOptions {
+            work: Some(work),
+            ..options(0, 1)
+        },
+    );
+    assert_valid(&problem.input, &schedule);
+    schedule
+}
+
 /// A request whose free slots all fall on days the patient is at their daily limit is
 /// explained by that limit, not by other bookings; and one whose slots are all booked by
 /// others says so.
@@ -596,15 +610,7 @@ fn unplaced_reasons_tell_a_full_day_from_booked_slots() {
     });
     let patient = input.patients[0].id.clone();
     input.patients[0].max_per_day = Some(0);
-    let problem = validate(input).unwrap();
-    let schedule = solve(
-        &problem,
-        &SolveOptions {
-            work: Some(200),
-            ..options(0, 1)
-        },
-    );
-    assert_valid(&problem.input, &schedule);
+    let schedule = solved_and_checked(input, 200);
     assert!(schedule.placed.iter().all(|p| p.patient != patient));
     let own: Vec<_> = schedule
         .unplaced
@@ -642,15 +648,7 @@ fn a_providers_daily_limit_is_named_when_it_holds_the_slots() {
         .unwrap();
     capped.max_per_day = Some(1);
     let name = capped.name.clone().unwrap();
-    let problem = validate(input).unwrap();
-    let schedule = solve(
-        &problem,
-        &SolveOptions {
-            work: Some(200),
-            ..options(0, 1)
-        },
-    );
-    assert_valid(&problem.input, &schedule);
+    let schedule = solved_and_checked(input, 200);
     let by_cap: Vec<_> = schedule
         .unplaced
         .iter()
