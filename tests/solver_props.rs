@@ -798,3 +798,38 @@ fn bundles_joined_by_a_shared_request_stay_whole() {
         );
     }
 }
+
+/// A request whose only obstacle is the gap after its placed prerequisite says so, with
+/// the prerequisite's booking: the lab can only be on Friday, the consult after it only
+/// Monday to Thursday.
+#[test]
+fn a_precedence_no_free_slot_keeps_is_told_with_the_prerequisites_booking() {
+    let week = serde_json::json!({
+        "version": 1,
+        "week": {"start": "2026-03-02", "days": 6, "grid_min": 15, "timezone": "America/New_York"},
+        "sites": [{"id": "main"}],
+        "providers": [
+            {"id": "lab-1", "specialty": "lab", "site": "main", "hours": {"fri": [["08:00", "12:00"]]}},
+            {"id": "endo-1", "name": "Dr. Ito", "specialty": "endocrinology", "site": "main",
+             "hours": {"mon": [["08:00", "12:00"]], "thu": [["08:00", "12:00"]]}}
+        ],
+        "patients": [{"id": "p1", "name": "Ana Ruiz"}],
+        "requests": [
+            {"id": "lab", "patient": "p1", "specialty": "lab", "duration_min": 15, "priority": 3, "service": "HbA1c"},
+            {"id": "review", "patient": "p1", "specialty": "endocrinology", "duration_min": 30, "priority": 3, "service": "diabetes review"}
+        ],
+        "links": [{"kind": "precedence", "before": "lab", "after": "review", "min_gap_min": 900}]
+    });
+    let input = careweek::parse_input(&week.to_string()).unwrap();
+    let schedule = solved_and_checked(input, 20);
+    assert_eq!(schedule.placed.len(), 1, "{schedule:#?}");
+    let review = &schedule.unplaced[0];
+    assert_eq!(review.request, "review");
+    assert_eq!(review.code, UnplacedCode::Link);
+    assert!(
+        review.reason.contains(
+            "Ana Ruiz's diabetes review must start at least 15 h after the HbA1c (lab) ends, which is booked Fri 06 Mar 08:00–08:15"
+        ) && review.reason.contains("with Dr. Ito this week keeps that gap"),
+        "{review:#?}"
+    );
+}

@@ -400,6 +400,47 @@ pub fn link(problem: &Problem, r: usize, other: usize, relation: &str) -> String
     )
 }
 
+/// No free slot keeps the gap of a precedence with `other`, booked at `when`; `r_first`:
+/// `r` comes before `other`.
+pub fn precedence_unkept(
+    problem: &Problem,
+    r: usize,
+    other: usize,
+    r_first: bool,
+    min_gap: i32,
+    max_gap: Option<i32>,
+    when: &str,
+) -> String {
+    let words = |m: i32| duration_words(m.max(0) as u32);
+    let gap = match (min_gap > 0, max_gap) {
+        (true, Some(max)) => format!("at least {} and at most {} ", words(min_gap), words(max)),
+        (true, None) => format!("at least {} ", words(min_gap)),
+        (false, Some(max)) => format!("at most {} ", words(max)),
+        (false, None) => String::new(),
+    };
+    let order = if r_first {
+        "end {gap}before the {other} ({id}) starts"
+    } else {
+        "start {gap}after the {other} ({id}) ends"
+    };
+    let order = order
+        .replace("{gap}", &gap)
+        .replace("{other}", &what(problem, other))
+        .replace("{id}", &problem.input.requests[other].id);
+    format!(
+        "{}'s {} must {order}, which is booked {when}; none of the free slots with {} {} {}",
+        patient_name(problem, r),
+        what(problem, r),
+        provider_list(problem, r),
+        day_range(problem, r),
+        match (gap.is_empty(), r_first) {
+            (false, _) => "keeps that gap",
+            (true, true) => "is before it",
+            (true, false) => "is after it",
+        }
+    )
+}
+
 /// The patient's trip cap is used up.
 pub fn max_trips(problem: &Problem, r: usize) -> String {
     let patient = &problem.input.patients[problem.requests[r].patient];

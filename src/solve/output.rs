@@ -224,6 +224,9 @@ fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
     let fits_alone = (0..opts.len() as u32)
         .any(|oi| state.fits_resources(r, oi) && state.fits_patient(r, oi, true));
     if fits_alone && !(0..opts.len() as u32).any(|oi| state.fits(r, oi, &none)) {
+        if let Some(reason) = blocking_precedence(state, r) {
+            return (UnplacedCode::Link, reason);
+        }
         if let Some(&k) = state.preds(r).first().or(state.succs(r).first()) {
             let p = problem.precedences[k];
             let other = if p.before == r { p.after } else { p.before };
@@ -269,6 +272,49 @@ fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
         UnplacedCode::Capacity,
         explain::own_week(problem, r, &days, &taken),
     )
+}
+
+/// The precedence with a placed request that no slot free for `r` (providers, resources
+/// and the patient's week) can keep, told with that booking's time; `None` when no single
+/// one rules them all out.
+fn blocking_precedence(state: &State, r: usize) -> Option<String> {
+    let problem = state.problem;
+    let open: Vec<u32> = (0..state.domains.opts[r].len() as u32)
+        .filter(|&oi| state.fits_resources(r, oi) && state.fits_patient(r, oi, true))
+        .collect();
+    let links = state.preds(r).iter().chain(state.succs(r));
+    links.copied().find_map(|k| {
+        let p = problem.precedences[k];
+        let r_first = p.before == r;
+        let other = if r_first { p.after } else { p.before };
+        let booked = state.placed(other)?;
+        let kept = open.iter().any(|&oi| {
+            let o = state.opt(r, oi);
+            if r_first {
+                state::gap_ok(o.end, booked.start, p.min_gap, p.max_gap)
+            } else {
+                state::gap_ok(booked.end, o.start, p.min_gap, p.max_gap)
+            }
+        });
+        if kept {
+            return None;
+        }
+        let origin = week_origin(problem);
+        let site = booked.site.map(|s| s as usize);
+        let (from, to) = (
+            local(problem, origin, booked.start, site),
+            local(problem, origin, booked.end, site),
+        );
+        let when = format!(
+            "{} {}–{}",
+            from.format("%a %d %b"),
+            from.format("%H:%M"),
+            to.format("%H:%M")
+        );
+        Some(explain::precedence_unkept(
+            problem, r, other, r_first, p.min_gap, p.max_gap, &when,
+        ))
+    })
 }
 
 /// What holds each of `r`'s options the providers' and resources' side refuses: the
