@@ -833,3 +833,41 @@ fn a_precedence_no_free_slot_keeps_is_told_with_the_prerequisites_booking() {
         "{review:#?}"
     );
 }
+
+/// A same-day bundle whose members are free on different days only: each member's reason
+/// says the bundle fits no day and how many slots each has alone, rather than each naming
+/// the other as the cause.
+#[test]
+fn a_bundle_that_fits_no_day_says_so_for_each_member() {
+    let week = serde_json::json!({
+        "version": 1,
+        "week": {"start": "2026-03-02", "days": 6, "grid_min": 15, "timezone": "America/New_York"},
+        "sites": [{"id": "main"}],
+        "providers": [
+            {"id": "lab-1", "specialty": "lab", "site": "main", "hours": {"mon": [["08:00", "09:00"]]}},
+            {"id": "gp-1", "specialty": "primary_care", "site": "main", "hours": {"tue": [["08:00", "09:00"]]}}
+        ],
+        "patients": [{"id": "p1", "name": "Ana Ruiz"}],
+        "requests": [
+            {"id": "urine", "patient": "p1", "specialty": "lab", "duration_min": 15, "priority": 3, "service": "urine test"},
+            {"id": "foot", "patient": "p1", "specialty": "primary_care", "duration_min": 15, "priority": 3, "service": "foot check"}
+        ],
+        "links": [{"kind": "back_to_back", "first": "urine", "second": "foot", "max_wait_min": 30}]
+    });
+    let input = careweek::parse_input(&week.to_string()).unwrap();
+    let schedule = solved_and_checked(input, 20);
+    assert!(schedule.placed.is_empty(), "{schedule:#?}");
+    assert_eq!(schedule.unplaced.len(), 2);
+    for u in &schedule.unplaced {
+        assert_eq!(u.code, UnplacedCode::Link, "{u:#?}");
+        assert!(
+            u.reason.contains(
+                "no day has free slots for them together in the order and gaps their links set"
+            ) && u
+                .reason
+                .contains("free slots for each alone: the urine test 4, the foot check 4"),
+            "{u:#?}"
+        );
+        assert!(!u.reason.contains("cannot be placed compatibly"), "{u:#?}");
+    }
+}

@@ -389,6 +389,40 @@ pub fn outweighed_bundle(
     )
 }
 
+/// A same-day bundle (with `r`) that fits whole on no day as the week stands; `free` holds
+/// each member with how many slots it would have alone; `ordered`: links among the members
+/// also set their order and gaps (back to back, say).
+pub fn bundle_fits_no_day(
+    problem: &Problem,
+    r: usize,
+    free: &[(usize, usize)],
+    ordered: bool,
+) -> String {
+    let others: Vec<String> = free
+        .iter()
+        .filter(|&&(m, _)| m != r)
+        .map(|&(m, _)| {
+            format!(
+                "the {} ({})",
+                what(problem, m),
+                problem.input.requests[m].id
+            )
+        })
+        .collect();
+    let alone: Vec<String> = free
+        .iter()
+        .map(|&(m, n)| format!("the {} {n}", what(problem, m)))
+        .collect();
+    format!(
+        "{}'s {} is booked on one day with {}, and as the week stands no day has free slots for them together{} (free slots for each alone: {})",
+        patient_name(problem, r),
+        what(problem, r),
+        and_list(&others),
+        if ordered { " in the order and gaps their links set" } else { "" },
+        alone.join(", ")
+    )
+}
+
 /// A linked request could not be placed compatibly.
 pub fn link(problem: &Problem, r: usize, other: usize, relation: &str) -> String {
     format!(

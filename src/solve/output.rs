@@ -148,9 +148,11 @@ fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
     if let Some(reason) = &state.domains.empty[r] {
         return reason.clone();
     }
+    let bundled_with = |x: usize| state.groups(r).iter().any(|g| state.groups(x).contains(g));
     for &k in state.preds(r) {
         let before = problem.precedences[k].before;
-        if state.assign[before].is_none() {
+        // A prerequisite in r's own bundle is judged with the bundle below.
+        if state.assign[before].is_none() && !bundled_with(before) {
             return (
                 UnplacedCode::Link,
                 explain::link(problem, r, before, "after"),
@@ -191,10 +193,29 @@ fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
                 UnplacedCode::Outweighed,
                 explain::outweighed_bundle(problem, r, mate, change + leaving, leaving),
             ),
-            _ => (
-                UnplacedCode::Link,
-                explain::link(problem, r, mate, "on the same day as"),
-            ),
+            _ => {
+                let free: Vec<(usize, usize)> = members
+                    .iter()
+                    .map(|&m| {
+                        let alone = (0..state.domains.opts[m].len() as u32)
+                            .filter(|&oi| {
+                                state.fits_resources(m, oi) && state.fits_patient(m, oi, true)
+                            })
+                            .count();
+                        (m, alone)
+                    })
+                    .collect();
+                let ordered = members.iter().any(|&m| {
+                    state
+                        .preds(m)
+                        .iter()
+                        .any(|&k| members.contains(&problem.precedences[k].before))
+                });
+                (
+                    UnplacedCode::Link,
+                    explain::bundle_fits_no_day(problem, r, &free, ordered),
+                )
+            }
         };
     }
     // A slot that fits as the schedule stands: the weights made leaving it out the cheaper.
