@@ -790,6 +790,13 @@ fn a_provider_off_all_week_leaves_their_requests_unplaced_not_the_input_refused(
         .placed
         .iter()
         .all(|p| !off_ids.contains(&p.provider)));
+    // The calendar says why they have no appointments.
+    let calendar = careweek::report::render_text(&problem.input, &schedule);
+    let off_lines = calendar
+        .lines()
+        .filter(|l| l.contains("(cardiology, ") && l.ends_with("): no working hours this week"))
+        .count();
+    assert_eq!(off_lines, off_ids.len(), "{calendar}");
     let theirs: Vec<_> = problem
         .input
         .requests
