@@ -818,6 +818,21 @@ fn a_provider_off_all_week_leaves_their_requests_unplaced_not_the_input_refused(
         assert!(u.reason.contains("no working hours this week"), "{u:?}");
     }
 
+    // What is linked to them says so, with their reason.
+    let linked: Vec<_> = schedule
+        .unplaced
+        .iter()
+        .filter(|u| !theirs.contains(&u.request) && u.code == careweek::UnplacedCode::Link)
+        .collect();
+    assert!(!linked.is_empty(), "{:#?}", schedule.unplaced);
+    for u in linked {
+        assert!(
+            u.reason.contains("which can never be placed this week: ")
+                && u.reason.contains("no working hours this week"),
+            "{u:?}"
+        );
+    }
+
     // A duration no working window of anyone eligible can hold is still a unit mistake.
     let mut long = serde_json::from_str::<serde_json::Value>(&base).unwrap();
     long["requests"][0]["duration_min"] = serde_json::json!(60 * 24);

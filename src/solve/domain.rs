@@ -254,8 +254,8 @@ impl Domains {
     fn kill(&mut self, problem: &Problem, r: usize, cause: usize, relation: &str) {
         let why = self.empty[cause]
             .as_ref()
-            .map_or(String::new(), |(_, reason)| format!(" ({reason})"));
-        let reason = format!("{}{why}", explain::link(problem, r, cause, relation));
+            .map(|(_, reason)| reason.as_str());
+        let reason = explain::link_never(problem, r, cause, relation, why);
         self.opts[r].clear();
         self.slots[r].clear();
         self.by_provider_day[r].clear();

@@ -39,16 +39,19 @@ pub(super) fn day_range(problem: &Problem, r: usize) -> String {
     }
 }
 
-fn provider_list(problem: &Problem, r: usize) -> String {
-    let names: Vec<String> = problem.requests[r]
+fn provider_names(problem: &Problem, r: usize) -> Vec<String> {
+    problem.requests[r]
         .eligible
         .iter()
         .map(|&p| {
             let prov = &problem.input.providers[p];
             prov.name.clone().unwrap_or_else(|| prov.id.clone())
         })
-        .collect();
-    names.join(", ")
+        .collect()
+}
+
+fn provider_list(problem: &Problem, r: usize) -> String {
+    provider_names(problem, r).join(", ")
 }
 
 /// No eligible provider passes insurance and modality rules.
@@ -110,7 +113,7 @@ pub fn no_provider_hours(problem: &Problem, r: usize) -> String {
     if off_all_week {
         return format!(
             "{} {} no working hours this week (none in their calendar), so {}'s {} cannot be booked",
-            provider_list(problem, r),
+            and_list(&provider_names(problem, r)),
             if req.eligible.len() == 1 { "has" } else { "have" },
             patient_name(problem, r),
             what(problem, r)
@@ -472,6 +475,24 @@ pub fn precedence_unkept(
             (true, true) => "is before it",
             (true, false) => "is after it",
         }
+    )
+}
+
+/// A linked request can never be placed this week, for `why` (its own reason).
+pub fn link_never(
+    problem: &Problem,
+    r: usize,
+    other: usize,
+    relation: &str,
+    why: Option<&str>,
+) -> String {
+    format!(
+        "{}'s {} must be {relation} the {} ({}), which can never be placed this week{}",
+        patient_name(problem, r),
+        what(problem, r),
+        what(problem, other),
+        problem.input.requests[other].id,
+        why.map_or(String::new(), |w| format!(": {w}"))
     )
 }
 
