@@ -871,3 +871,30 @@ fn a_bundle_that_fits_no_day_says_so_for_each_member() {
         assert!(!u.reason.contains("cannot be placed compatibly"), "{u:#?}");
     }
 }
+
+/// A pinned booking whose successor can never follow it (no cardiologist at all) is kept:
+/// construction once skipped its only option as "starving" the successor, and three labs
+/// took its slot (found by fuzzing; the fixture is the reduced case). Kept too when the
+/// cardiologist exists but cannot start a day after it.
+#[test]
+fn a_pin_is_kept_when_its_successor_cannot_follow() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/pin-before-impossible-successor.json");
+    let base: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut too_far = base.clone();
+    too_far["providers"].as_array_mut().unwrap().push(serde_json::json!(
+        {"id": "cardio-1", "specialty": "cardiology", "site": "main", "hours": {"mon": [["08:00", "12:00"]]}}
+    ));
+    too_far["links"][1]["min_gap_min"] = serde_json::json!(1440);
+    for (case, week) in [("no cardiologist", base), ("a day after", too_far)] {
+        let input = careweek::parse_input(&week.to_string()).unwrap();
+        for work in [0, 1, 5, 10] {
+            let schedule = solved_and_checked(input.clone(), work);
+            assert!(
+                schedule.placed.iter().any(|p| p.request == "p0011-1"),
+                "{case}, work {work}: {schedule:#?}"
+            );
+        }
+    }
+}
