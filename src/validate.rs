@@ -1045,32 +1045,46 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
         travel[b][a] = far(t.minutes);
     }
 
-    // Windows of a weekly pattern on each day, minus dated cuts, in a zone.
+    // Windows of a weekly pattern on each day of the week, minus dated cuts, in a zone. The
+    // pattern is laid out on the zone's own dates, from the day before the week to the day
+    // after, then each window is filed under the week's day (in the week's zone) it falls
+    // in, split at the week's midnights: a site behind or ahead of the week's zone works
+    // in part on the week's next or previous date (a lab open Mon 20:00-21:00 in New York
+    // in a week planned in UTC works Tue 01:00-02:00), and a day of the week is one
+    // provider-day for the daily limits, the checker and the calendars.
     let weekly =
         |zone: Tz, hours: Option<&WeeklyWindows>, cuts: &[DatedInterval]| -> Vec<Vec<Interval>> {
             let cuts: Vec<Interval> = cuts
                 .iter()
                 .map(|c| Interval::new(abs_local(zone, c.start), abs_local(zone, c.end)))
                 .collect();
+            let Some(hours) = hours else {
+                return days
+                    .iter()
+                    .map(|d| subtract(vec![Interval::new(d.start, d.end)], &cuts))
+                    .collect();
+            };
+            let before = dates.first().and_then(|d| d.pred_opt());
+            let after = dates.last().and_then(|d| d.succ_opt());
+            let mut windows: Vec<Interval> = Vec::new();
+            for date in before.into_iter().chain(dates.iter().copied()).chain(after) {
+                for w in hours.get(&DayOfWeek::of(date)).into_iter().flatten() {
+                    windows.push(Interval::new(
+                        abs(zone, date, w.0.minutes()),
+                        abs(zone, date, w.1.minutes()),
+                    ));
+                }
+            }
             days.iter()
                 .map(|d| {
-                    let windows: Vec<Interval> = match hours {
-                        None => vec![Interval::new(d.start, d.end)],
-                        Some(h) => h
-                            .get(&d.weekday)
-                            .map(|ws| {
-                                ws.iter()
-                                    .map(|w| {
-                                        Interval::new(
-                                            abs(zone, d.date, w.0.minutes()),
-                                            abs(zone, d.date, w.1.minutes()),
-                                        )
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                    };
-                    subtract(windows, &cuts)
+                    let on_day: Vec<Interval> = windows
+                        .iter()
+                        .filter_map(|w| {
+                            let (start, end) = (w.start.max(d.start), w.end.min(d.end));
+                            (end > start).then(|| Interval::new(start, end))
+                        })
+                        .collect();
+                    subtract(on_day, &cuts)
                 })
                 .collect()
         };

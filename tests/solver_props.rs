@@ -898,3 +898,59 @@ fn a_pin_is_kept_when_its_successor_cannot_follow() {
         }
     }
 }
+
+/// A site in another time zone than the week's: its hours are filed under the week's days
+/// they fall in. A lab open Mon 18:00-21:00 in New York, in a week planned in UTC, works
+/// Mon 23:00 to Tue 02:00 there: all twelve quarter hours are bookable (only the first four
+/// were, and a window wholly past UTC midnight was lost, its requests blamed on the
+/// patient's availability; found by fuzzing). One in Tokyo, in a week planned in New York,
+/// opens on the week's previous date.
+#[test]
+fn a_sites_hours_count_on_the_weeks_days_they_fall_in() {
+    for (week_zone, site_zone, day, window, bookable) in [
+        ("UTC", "America/New_York", "mon", ["18:00", "21:00"], 12),
+        ("UTC", "America/New_York", "mon", ["20:00", "21:00"], 4),
+        (
+            "Asia/Tokyo",
+            "America/New_York",
+            "mon",
+            ["12:00", "14:00"],
+            8,
+        ),
+        (
+            "America/New_York",
+            "Asia/Tokyo",
+            "tue",
+            ["08:00", "09:00"],
+            4,
+        ),
+        // Mon 08:00 in Tokyo is Sunday evening in New York: outside a Mon-Sat week.
+        (
+            "America/New_York",
+            "Asia/Tokyo",
+            "mon",
+            ["08:00", "09:00"],
+            0,
+        ),
+    ] {
+        let patients: Vec<String> = (0..14).map(|i| format!("p{i}")).collect();
+        let week = serde_json::json!({
+            "version": 1,
+            "week": {"start": "2026-03-02", "days": 6, "grid_min": 15, "timezone": week_zone},
+            "sites": [{"id": "main", "timezone": site_zone}],
+            "providers": [{"id": "lab-1", "specialty": "lab", "site": "main", "hours": {day: [window]}}],
+            "patients": patients.iter().map(|p| serde_json::json!({"id": p})).collect::<Vec<_>>(),
+            "requests": patients.iter().map(|p| serde_json::json!(
+                {"id": format!("{p}-lab"), "patient": p, "specialty": "lab", "duration_min": 15}
+            )).collect::<Vec<_>>()
+        });
+        let input = careweek::parse_input(&week.to_string()).unwrap();
+        let schedule = solved_and_checked(input, 50);
+        assert_eq!(
+            schedule.placed.len(),
+            bookable,
+            "{week_zone} week, {site_zone} site, {day} {window:?}: {:#?}",
+            schedule.unplaced
+        );
+    }
+}
