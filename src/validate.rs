@@ -38,7 +38,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Days, LocalResult, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use petgraph::graph::DiGraph;
 use petgraph::unionfind::UnionFind;
@@ -410,11 +410,13 @@ impl<'a> Validator<'a> {
         }
         let days = input.week.days.clamp(1, 7) as u64;
         let first = input.week.start;
-        if !(1..=9999).contains(&chrono::Datelike::year(&first)) {
+        // Before 1900 the time zone database gives local mean time, offsets with seconds
+        // that put every appointment off the minute grid; after 2200 it only extrapolates.
+        if !(1900..=2200).contains(&first.year()) {
             self.push(
                 "E002",
                 "week.start",
-                format!("week start {first} is not a date of the years 1 to 9999"),
+                format!("week start {first} is not a date of the years 1900 to 2200"),
                 "check the year of week.start",
             );
         }

@@ -97,6 +97,7 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
     ("unknown-top-level-field", &[("E003", "patinets")]),
     ("unknown-week-timezone", &[("E005", "week.timezone")]),
     ("unsupported-version", &[("E004", "version")]),
+    ("week-start-out-of-range", &[("E002", "week.start")]),
     (
         "window-ends-before-start",
         &[("E015", "providers[0].hours.mon[0]")],
