@@ -799,29 +799,42 @@ fn bundles_joined_by_a_shared_request_stay_whole() {
     }
 }
 
+/// One patient, Ana Ruiz ("p1"), at one site: the week of these providers, requests and
+/// links, solved under a small work budget and checked.
+fn ana_ruizs_week(
+    providers: serde_json::Value,
+    requests: serde_json::Value,
+    links: serde_json::Value,
+) -> careweek::Schedule {
+    let week = serde_json::json!({
+        "version": 1,
+        "week": {"start": "2026-03-02", "days": 6, "grid_min": 15, "timezone": "America/New_York"},
+        "sites": [{"id": "main"}],
+        "providers": providers,
+        "patients": [{"id": "p1", "name": "Ana Ruiz"}],
+        "requests": requests,
+        "links": links
+    });
+    solved_and_checked(careweek::parse_input(&week.to_string()).unwrap(), 20)
+}
+
 /// A request whose only obstacle is the gap after its placed prerequisite says so, with
 /// the prerequisite's booking: the lab can only be on Friday, the consult after it only
 /// Monday to Thursday.
 #[test]
 fn a_precedence_no_free_slot_keeps_is_told_with_the_prerequisites_booking() {
-    let week = serde_json::json!({
-        "version": 1,
-        "week": {"start": "2026-03-02", "days": 6, "grid_min": 15, "timezone": "America/New_York"},
-        "sites": [{"id": "main"}],
-        "providers": [
+    let schedule = ana_ruizs_week(
+        serde_json::json!([
             {"id": "lab-1", "specialty": "lab", "site": "main", "hours": {"fri": [["08:00", "12:00"]]}},
             {"id": "endo-1", "name": "Dr. Ito", "specialty": "endocrinology", "site": "main",
              "hours": {"mon": [["08:00", "12:00"]], "thu": [["08:00", "12:00"]]}}
-        ],
-        "patients": [{"id": "p1", "name": "Ana Ruiz"}],
-        "requests": [
+        ]),
+        serde_json::json!([
             {"id": "lab", "patient": "p1", "specialty": "lab", "duration_min": 15, "priority": 3, "service": "HbA1c"},
             {"id": "review", "patient": "p1", "specialty": "endocrinology", "duration_min": 30, "priority": 3, "service": "diabetes review"}
-        ],
-        "links": [{"kind": "precedence", "before": "lab", "after": "review", "min_gap_min": 900}]
-    });
-    let input = careweek::parse_input(&week.to_string()).unwrap();
-    let schedule = solved_and_checked(input, 20);
+        ]),
+        serde_json::json!([{"kind": "precedence", "before": "lab", "after": "review", "min_gap_min": 900}]),
+    );
     assert_eq!(schedule.placed.len(), 1, "{schedule:#?}");
     let review = &schedule.unplaced[0];
     assert_eq!(review.request, "review");
@@ -839,23 +852,17 @@ fn a_precedence_no_free_slot_keeps_is_told_with_the_prerequisites_booking() {
 /// the other as the cause.
 #[test]
 fn a_bundle_that_fits_no_day_says_so_for_each_member() {
-    let week = serde_json::json!({
-        "version": 1,
-        "week": {"start": "2026-03-02", "days": 6, "grid_min": 15, "timezone": "America/New_York"},
-        "sites": [{"id": "main"}],
-        "providers": [
+    let schedule = ana_ruizs_week(
+        serde_json::json!([
             {"id": "lab-1", "specialty": "lab", "site": "main", "hours": {"mon": [["08:00", "09:00"]]}},
             {"id": "gp-1", "specialty": "primary_care", "site": "main", "hours": {"tue": [["08:00", "09:00"]]}}
-        ],
-        "patients": [{"id": "p1", "name": "Ana Ruiz"}],
-        "requests": [
+        ]),
+        serde_json::json!([
             {"id": "urine", "patient": "p1", "specialty": "lab", "duration_min": 15, "priority": 3, "service": "urine test"},
             {"id": "foot", "patient": "p1", "specialty": "primary_care", "duration_min": 15, "priority": 3, "service": "foot check"}
-        ],
-        "links": [{"kind": "back_to_back", "first": "urine", "second": "foot", "max_wait_min": 30}]
-    });
-    let input = careweek::parse_input(&week.to_string()).unwrap();
-    let schedule = solved_and_checked(input, 20);
+        ]),
+        serde_json::json!([{"kind": "back_to_back", "first": "urine", "second": "foot", "max_wait_min": 30}]),
+    );
     assert!(schedule.placed.is_empty(), "{schedule:#?}");
     assert_eq!(schedule.unplaced.len(), 2);
     for u in &schedule.unplaced {
