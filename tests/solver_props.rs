@@ -847,6 +847,39 @@ fn a_precedence_no_free_slot_keeps_is_told_with_the_prerequisites_booking() {
     );
 }
 
+/// Pins with bundle mates and prerequisites (minimised from fuzzing): a pin's unpinned
+/// bundle mate, placed with its bundle, took another pin's slot; a pin's mate needed a lab
+/// 15 h before it, and the lab went after the pin's day. Every schedule keeps every pin.
+#[test]
+fn pins_keep_their_slots_against_other_pins_mates_and_prerequisites() {
+    for case in [
+        "pin-same-day-onezone",
+        "pin-same-day-dropped",
+        "pin-bundle-pred-149",
+        "pin-taken-by-pred-1334",
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/fixtures/{case}.json"));
+        let input = careweek::parse_input(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let pinned: Vec<String> = input
+            .requests
+            .iter()
+            .filter(|r| r.existing.as_ref().is_some_and(|e| e.pinned))
+            .map(|r| r.id.clone())
+            .collect();
+        assert!(!pinned.is_empty(), "{case}");
+        for work in [0, 1, 5, 20, 60] {
+            let schedule = solved_and_checked(input.clone(), work);
+            for id in &pinned {
+                assert!(
+                    schedule.placed.iter().any(|p| &p.request == id),
+                    "{case}, work {work}: pin {id} not placed"
+                );
+            }
+        }
+    }
+}
+
 /// A same-day bundle whose members are free on different days only: each member's reason
 /// says the bundle fits no day and how many slots each has alone, rather than each naming
 /// the other as the cause.

@@ -48,9 +48,17 @@ pub fn best_option(
 ) -> Option<(i64, u32, i64)> {
     let problem = state.problem;
     let mut best: Option<(i64, i32, u32, i64)> = None;
-    // A request that must be placed (a pin, or what a pin needs) is placed whatever room it
-    // leaves its successors: it has no other option, and leaving it out breaks the pin.
-    let must = forced(state, r);
+    // A pin is placed whatever room it leaves its successors: it has no other option, and
+    // leaving it out breaks the pin. (What a pin needs still leaves its successors room:
+    // a pin's bundle mate may need its own prerequisite before it.)
+    let must = problem.requests[r].pinned();
+    // Each successor's latest start: on the day of a placed bundle mate, if it has one (a
+    // pin's mate is bound to the pin's day, and its prerequisite must leave it room there).
+    let succ_latest: Vec<Option<i32>> = state
+        .succs(r)
+        .iter()
+        .map(|&k| latest_start_now(state, problem.precedences[k].after))
+        .collect();
     for oi in state.may_fit(r) {
         let o = state.opt(r, oi);
         if !state.fits(r, oi, ignore) {
@@ -61,13 +69,9 @@ pub fn best_option(
         // early instead changed refbench's 30-patient schedule under `--work 300` from
         // 23860 to 25040.)
         let starves = !must
-            && state.succs(r).iter().any(|&k| {
+            && state.succs(r).iter().zip(&succ_latest).any(|(&k, latest)| {
                 let p = problem.precedences[k];
-                state.assign[p.after].is_none()
-                    && state
-                        .domains
-                        .latest_start(p.after)
-                        .is_none_or(|l| o.end + p.min_gap > l)
+                state.assign[p.after].is_none() && latest.is_none_or(|l| o.end + p.min_gap > l)
             });
         if starves {
             continue;
@@ -79,6 +83,25 @@ pub fn best_option(
         }
     }
     best.map(|(judged, _, oi, delta)| (delta, oi, judged))
+}
+
+/// The latest start among `r`'s options, on the day of a placed same-day bundle mate when
+/// it has one.
+fn latest_start_now(state: &State, r: usize) -> Option<i32> {
+    let problem = state.problem;
+    let mate_day = state
+        .groups(r)
+        .iter()
+        .flat_map(|&g| &problem.same_day[g])
+        .find_map(|&m| state.placed(m).map(|o| o.day));
+    match mate_day {
+        None => state.domains.latest_start(r),
+        Some(day) => state.domains.opts[r]
+            .iter()
+            .filter(|o| o.day == day)
+            .map(|o| o.start)
+            .max(),
+    }
 }
 
 /// Books `requests` (all unbooked) at the options `choice` gives them (none: left out),
@@ -193,6 +216,19 @@ fn insert_in_order(
         v
     };
     let mut placed = 0;
+    // Pins first, each at its one option, before a bundle mate or a prerequisite of another
+    // pin can take its slot (validation has checked the pins against each other). Placed
+    // with their bundles instead, a pin's mate once took the slot of a pin met later.
+    for &r in order {
+        if state.assign[r].is_some() || !state.problem.requests[r].pinned() {
+            continue;
+        }
+        let waiting = |x: usize| in_scope[x] && state.assign[x].is_none();
+        if let Some((_, oi, _)) = best_option(state, r, &waiting, &mut |_, _| 0) {
+            state.place(r, oi);
+            placed += 1;
+        }
+    }
     // Requests that fit but cost more than leaving them out, alone: a trip is paid once
     // for a day, so with a patient's other such requests on the same day they may gain.
     // (Not when prices judge: what they leave out is contested, and a plain pass follows.)
