@@ -158,7 +158,7 @@ pub fn solve_batch_with<L>(
 /// send the user where they already are.
 fn hint_for_a_batch(mut report: ValidationReport) -> ValidationReport {
     for issue in &mut report.issues {
-        if issue.code == "E002" && issue.path == "$" {
+        if issue.message == crate::validate::JSON_ARRAY_MESSAGE {
             issue.hint = "a batch takes one caseload per line (JSON lines) or per *.json file: put each object of the array on its own line, or in its own file".into();
         }
     }

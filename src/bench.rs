@@ -229,21 +229,40 @@ pub fn refbench_cases(
 /// # Errors
 /// [`BenchError::Io`] when `dir` cannot be listed.
 pub fn json_files(dir: &Path) -> Result<Vec<PathBuf>, BenchError> {
+    Ok(dir_entries(dir)?.0)
+}
+
+/// [`json_files`], and the names of the other entries of `dir` (a subdirectory's with a
+/// trailing `/`), both sorted by name, from one listing.
+///
+/// # Errors
+/// [`BenchError::Io`] when `dir` cannot be listed.
+pub fn dir_entries(dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>), BenchError> {
     let entries = std::fs::read_dir(dir).map_err(io_error("list", dir))?;
-    let mut files = Vec::new();
+    let (mut files, mut others) = (Vec::new(), Vec::new());
     for entry in entries {
         let path = entry.map_err(io_error("list", dir))?.path();
         // `is_file` follows symbolic links, so a linked caseload counts.
         if is_json_file(&path) {
             files.push(path);
+        } else {
+            let name = path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            others.push(if path.is_dir() {
+                format!("{name}/")
+            } else {
+                name
+            });
         }
     }
     files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
-    Ok(files)
+    others.sort();
+    Ok((files, others))
 }
 
 /// Whether `path` is a regular file (or a link to one) named `*.json` in any case.
-pub fn is_json_file(path: &Path) -> bool {
+fn is_json_file(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
         && path.is_file()

@@ -174,6 +174,13 @@ pub struct Provider {
     pub telehealth: bool,
 }
 
+impl Provider {
+    /// Whether the provider has no working window this week (on leave, say).
+    pub fn has_no_hours(&self) -> bool {
+        self.hours.values().all(Vec::is_empty)
+    }
+}
+
 /// A room, chair, scanner or interpreter: something an appointment may need besides the provider.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -358,7 +358,7 @@ fn providers(out: &mut String, names: &Names, schedule: &Schedule) {
             names.provider(&prov.id),
             prov.specialty,
             names.site(&prov.site),
-            if mine.is_empty() && prov.hours.values().all(|w| w.is_empty()) {
+            if mine.is_empty() && prov.has_no_hours() {
                 "no working hours this week".to_string()
             } else if mine.is_empty() {
                 "no appointments this week".to_string()

@@ -122,6 +122,11 @@ impl ValidationReport {
     }
 }
 
+/// The message of a caseload that is a JSON array (E002 at `$`): a batch gives it its own
+/// hint.
+pub(crate) const JSON_ARRAY_MESSAGE: &str =
+    "the input is a JSON array; a caseload is one JSON object {\"version\": 1, \"week\": …}";
+
 /// Parses JSON text into an [`Input`]; a syntax, type or unknown-field error names its path.
 ///
 /// # Errors
@@ -142,7 +147,7 @@ pub fn parse_input(text: &str) -> Result<Input, ValidationReport> {
         return Err(ValidationReport::single(
             "E002",
             "$",
-            "the input is a JSON array; a caseload is one JSON object {\"version\": 1, \"week\": …}",
+            JSON_ARRAY_MESSAGE,
             "pass one caseload per file; for many, use `careweek solve-batch` with a directory or a JSON-lines file (one object per line)",
         ));
     }

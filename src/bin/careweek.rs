@@ -581,8 +581,8 @@ fn batch_input(path: &Path) -> Result<BatchInput, Failure> {
     };
     let stdin = path == Path::new("-");
     if !stdin && path.is_dir() {
-        let files = bench::json_files(path).map_err(|e| cannot_read(&e))?;
-        report_skipped_entries(path);
+        let (files, skipped) = bench::dir_entries(path).map_err(|e| cannot_read(&e))?;
+        report_skipped_entries(path, skipped);
         let names = files
             .iter()
             .map(|f| {
@@ -649,29 +649,10 @@ fn batch_input(path: &Path) -> Result<BatchInput, Failure> {
 
 /// Says on stderr which entries of a batch directory are not caseloads (subdirectories and
 /// files not named `*.json`), so that none is left out unnoticed.
-fn report_skipped_entries(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut skipped: Vec<String> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| !bench::is_json_file(p))
-        .map(|p| {
-            let name = p
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-            if p.is_dir() {
-                format!("{name}/")
-            } else {
-                name
-            }
-        })
-        .collect();
+fn report_skipped_entries(dir: &Path, mut skipped: Vec<String>) {
     if skipped.is_empty() {
         return;
     }
-    skipped.sort();
     const SHOWN: usize = 8;
     let total = skipped.len();
     let more = match total.saturating_sub(SHOWN) {

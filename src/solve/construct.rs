@@ -52,13 +52,18 @@ pub fn best_option(
     // leaving it out breaks the pin. (What a pin needs still leaves its successors room:
     // a pin's bundle mate may need its own prerequisite before it.)
     let must = problem.requests[r].pinned();
-    // Each successor's latest start: on the day of a placed bundle mate, if it has one (a
-    // pin's mate is bound to the pin's day, and its prerequisite must leave it room there).
-    let succ_latest: Vec<Option<i32>> = state
-        .succs(r)
-        .iter()
-        .map(|&k| latest_start_now(state, problem.precedences[k].after))
-        .collect();
+    // Each unplaced successor's latest start, with its gap (none to keep for a pin).
+    let succ_latest: Vec<(i32, Option<i32>)> = if must {
+        Vec::new()
+    } else {
+        state
+            .succs(r)
+            .iter()
+            .map(|&k| problem.precedences[k])
+            .filter(|p| state.assign[p.after].is_none())
+            .map(|p| (p.min_gap, latest_start_now(state, p.after)))
+            .collect()
+    };
     for oi in state.may_fit(r) {
         let o = state.opt(r, oi);
         if !state.fits(r, oi, ignore) {
@@ -68,11 +73,9 @@ pub fn best_option(
         // end. (Also when the successor can never be placed: booking such prerequisites
         // early instead changed refbench's 30-patient schedule under `--work 300` from
         // 23860 to 25040.)
-        let starves = !must
-            && state.succs(r).iter().zip(&succ_latest).any(|(&k, latest)| {
-                let p = problem.precedences[k];
-                state.assign[p.after].is_none() && latest.is_none_or(|l| o.end + p.min_gap > l)
-            });
+        let starves = succ_latest
+            .iter()
+            .any(|&(gap, latest)| latest.is_none_or(|l| o.end + gap > l));
         if starves {
             continue;
         }
@@ -86,7 +89,8 @@ pub fn best_option(
 }
 
 /// The latest start among `r`'s options, on the day of a placed same-day bundle mate when
-/// it has one.
+/// it has one (a pin's mate is bound to the pin's day, and its prerequisite must leave it
+/// room there).
 fn latest_start_now(state: &State, r: usize) -> Option<i32> {
     let problem = state.problem;
     let mate_day = state
@@ -94,14 +98,13 @@ fn latest_start_now(state: &State, r: usize) -> Option<i32> {
         .iter()
         .flat_map(|&g| &problem.same_day[g])
         .find_map(|&m| state.placed(m).map(|o| o.day));
-    match mate_day {
-        None => state.domains.latest_start(r),
-        Some(day) => state.domains.opts[r]
-            .iter()
-            .filter(|o| o.day == day)
-            .map(|o| o.start)
-            .max(),
-    }
+    let Some(day) = mate_day else {
+        return state.domains.latest_start(r);
+    };
+    // Options are sorted by day, then start: the day's last is just before the next day's.
+    let opts = &state.domains.opts[r];
+    let end = opts.partition_point(|o| o.day <= day);
+    opts[..end].last().filter(|o| o.day == day).map(|o| o.start)
 }
 
 /// Books `requests` (all unbooked) at the options `choice` gives them (none: left out),

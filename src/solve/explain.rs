@@ -104,12 +104,10 @@ pub fn no_eligible_provider(problem: &Problem, r: usize) -> String {
 /// No eligible provider has a long enough free window in the allowed days.
 pub fn no_provider_hours(problem: &Problem, r: usize) -> String {
     let req = &problem.requests[r];
-    let off_all_week = req.eligible.iter().all(|&p| {
-        problem.input.providers[p]
-            .hours
-            .values()
-            .all(|windows| windows.is_empty())
-    });
+    let off_all_week = req
+        .eligible
+        .iter()
+        .all(|&p| problem.input.providers[p].has_no_hours());
     if off_all_week {
         return format!(
             "{} {} no working hours this week (none in their calendar), so {}'s {} cannot be booked",
@@ -455,15 +453,12 @@ pub fn precedence_unkept(
         (false, Some(max)) => format!("at most {} ", words(max)),
         (false, None) => String::new(),
     };
+    let (other_what, other_id) = (what(problem, other), &problem.input.requests[other].id);
     let order = if r_first {
-        "end {gap}before the {other} ({id}) starts"
+        format!("end {gap}before the {other_what} ({other_id}) starts")
     } else {
-        "start {gap}after the {other} ({id}) ends"
+        format!("start {gap}after the {other_what} ({other_id}) ends")
     };
-    let order = order
-        .replace("{gap}", &gap)
-        .replace("{other}", &what(problem, other))
-        .replace("{id}", &problem.input.requests[other].id);
     format!(
         "{}'s {} must {order}, which is booked {when}; none of the free slots with {} {} {}",
         patient_name(problem, r),

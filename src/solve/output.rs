@@ -196,14 +196,7 @@ fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
             _ => {
                 let free: Vec<(usize, usize)> = members
                     .iter()
-                    .map(|&m| {
-                        let alone = (0..state.domains.opts[m].len() as u32)
-                            .filter(|&oi| {
-                                state.fits_resources(m, oi) && state.fits_patient(m, oi, true)
-                            })
-                            .count();
-                        (m, alone)
-                    })
+                    .map(|&m| (m, open_slots(state, m).count()))
                     .collect();
                 let ordered = members.iter().any(|&m| {
                     state
@@ -242,8 +235,7 @@ fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
     if fits_but_trips {
         return (UnplacedCode::MaxTrips, explain::max_trips(problem, r));
     }
-    let fits_alone = (0..opts.len() as u32)
-        .any(|oi| state.fits_resources(r, oi) && state.fits_patient(r, oi, true));
+    let fits_alone = open_slots(state, r).next().is_some();
     if fits_alone && !(0..opts.len() as u32).any(|oi| state.fits(r, oi, &none)) {
         if let Some(reason) = blocking_precedence(state, r) {
             return (UnplacedCode::Link, reason);
@@ -295,14 +287,19 @@ fn unplaced_reason(state: &State, r: usize) -> (UnplacedCode, String) {
     )
 }
 
+/// `r`'s options free on the providers', resources' and the patient's side (its links
+/// aside).
+fn open_slots<'s>(state: &'s State, r: usize) -> impl Iterator<Item = u32> + 's {
+    (0..state.domains.opts[r].len() as u32)
+        .filter(move |&oi| state.fits_resources(r, oi) && state.fits_patient(r, oi, true))
+}
+
 /// The precedence with a placed request that no slot free for `r` (providers, resources
 /// and the patient's week) can keep, told with that booking's time; `None` when no single
 /// one rules them all out.
 fn blocking_precedence(state: &State, r: usize) -> Option<String> {
     let problem = state.problem;
-    let open: Vec<u32> = (0..state.domains.opts[r].len() as u32)
-        .filter(|&oi| state.fits_resources(r, oi) && state.fits_patient(r, oi, true))
-        .collect();
+    let open: Vec<u32> = open_slots(state, r).collect();
     let links = state.preds(r).iter().chain(state.succs(r));
     links.copied().find_map(|k| {
         let p = problem.precedences[k];
