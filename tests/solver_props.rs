@@ -556,6 +556,42 @@ fn the_example_week_is_proven_optimal() {
     assert_eq!(schedule.bound, schedule.objective.total as f64);
 }
 
+/// Without a work budget, a schedule proven optimal before the time limit is the same on
+/// every run and for any thread count: the example week (proven by the bound) and a small
+/// generated caseload (proven by the whole-component branch and bound).
+#[test]
+fn a_schedule_proven_optimal_is_the_same_whatever_the_thread_count() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example-week.json");
+    let example = careweek::parse_input(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let generated = careweek::generate::generate(&careweek::generate::GenerateOptions {
+        patients: 10,
+        seed: 3,
+        grid_min: 15,
+    });
+    for input in [example, generated] {
+        let problem = validate(input).unwrap();
+        let runs: Vec<Schedule> = [1, 2, 8, 2, 1]
+            .into_iter()
+            .map(|threads| {
+                solve(
+                    &problem,
+                    &SolveOptions {
+                        time_limit: 60.0,
+                        threads,
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+        for run in &runs {
+            assert_valid(&problem.input, run);
+            assert_eq!(run.status, Status::Optimal, "gap {}", run.gap);
+            assert_eq!(run.placed, runs[0].placed, "threads {}", run.stats.threads);
+            assert_eq!(run.unplaced, runs[0].unplaced);
+        }
+    }
+}
+
 /// A component of over 1,500 requests is searched by two streams, each moving its own
 /// share of the patients, and what both found is put together: the schedule must still
 /// pass the checker and improve on the construction.

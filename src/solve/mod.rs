@@ -51,7 +51,7 @@ use rayon::prelude::*;
 use crate::problem::Problem;
 use crate::schedule::{Schedule, Stats, Status};
 
-use component::{solve_component, ComponentResult, Context};
+use component::{ComponentResult, Context};
 use domain::Domains;
 pub use output::week_origin;
 use output::{objective_terms, placed_list, unplaced_list};
@@ -70,7 +70,9 @@ pub struct SolveOptions {
     /// Seed of every random choice.
     pub seed: u64,
     /// Deterministic work budget: neighbourhood repairs per component (unlimited when
-    /// `None`; the search then stops when it stalls or at the time limit). The time limit
+    /// `None`: a small component is then first solved under a budget of its own, which
+    /// is the answer when it proves its schedule optimal; otherwise the search stops when
+    /// proven optimal or at the time limit, and the clock decides the output). The time limit
     /// still guards it: give one long enough that the work ends first (the CLI uses 3600 s
     /// under `--work`), or the clock decides the output (at 1,000 patients the bound alone
     /// takes about 9 s).
@@ -236,11 +238,12 @@ fn solve_in_pool(
                 domains: &domains,
                 seed: options.seed.wrapping_add(k as u64),
                 work: options.work,
+                opening: false,
                 deadline: own_deadline(k),
                 cancel,
                 report: &|incumbent, bound| Tracker::update(&tracker, k, incumbent, bound),
             };
-            solve_component(&ctx, comp)
+            component::solve(&ctx, comp)
         })
         .collect();
 
