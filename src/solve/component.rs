@@ -102,16 +102,16 @@ pub(super) struct Context<'a> {
 /// 18,000 options: 0.3 s), while larger ones are never proven optimal within a minute.
 const OPENING_MAX_OPTIONS: usize = 25_000;
 /// Most of a component's time share the opening may take.
-const OPENING_SHARE: f64 = 0.1;
+const OPENING_SHARE: f64 = 0.2;
 
 /// Solves one component. With a time limit, a small component is first solved under a
 /// work budget (the opening): when that proves its schedule optimal before the clock
 /// intervenes, it is the answer, the same on every run and for any thread count. Otherwise
-/// the time-limited solve follows, and the better of the two schedules is kept.
+/// the time-limited solve goes on from the opening's schedule and bound.
 pub(super) fn solve(ctx: &Context, comp: &[usize]) -> ComponentResult {
     let options: usize = comp.iter().map(|&r| ctx.domains.opts[r].len()).sum();
     if ctx.work.is_some() || options > OPENING_MAX_OPTIONS || ctx.cancel.load(Ordering::Relaxed) {
-        return solve_component(ctx, comp);
+        return solve_component(ctx, comp, None);
     }
     let now = Instant::now();
     let until = now
@@ -120,17 +120,17 @@ pub(super) fn solve(ctx: &Context, comp: &[usize]) -> ComponentResult {
             .saturating_duration_since(now)
             .mul_f64(OPENING_SHARE);
     let opening = Context {
-        work: Some((10 * comp.len() as u64).clamp(300, 3_000)),
+        work: Some((200 * comp.len() as u64).clamp(2_000, 20_000)),
         opening: true,
         deadline: until,
         ..*ctx
     };
-    let first = solve_component(&opening, comp);
+    let first = solve_component(&opening, comp, None);
     // Finished before its deadline: no phase was cut by the clock.
     if first.exact && Instant::now() < until {
         return first;
     }
-    let second = solve_component(ctx, comp);
+    let second = solve_component(ctx, comp, Some(&first));
     let iterations = first.iterations + second.iterations;
     let bound = first.bound.max(second.bound);
     let mut best = if first.total < second.total {
@@ -143,7 +143,13 @@ pub(super) fn solve(ctx: &Context, comp: &[usize]) -> ComponentResult {
     best
 }
 
-fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
+/// Solves one component within `ctx`'s budget, from `start` (the opening's outcome) when
+/// given and better than the construction.
+fn solve_component(
+    ctx: &Context,
+    comp: &[usize],
+    start: Option<&ComponentResult>,
+) -> ComponentResult {
     let (problem, domains, deadline) = (ctx.problem, ctx.domains, ctx.deadline);
     let trace = std::env::var_os("CAREWEEK_TRACE").is_some();
     let t0 = Instant::now();
@@ -152,6 +158,13 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
     let construction = comp_total(&state, comp);
     (ctx.report)(Some(construction), None);
     let size = milp::candidate_count(&state, comp);
+    if let Some(start) = start.filter(|s| s.total < construction) {
+        let mut from = State::new(problem, domains);
+        let choice: Vec<Option<u32>> = start.assign.iter().map(|&(_, oi)| oi).collect();
+        if apply(&mut from, comp, &choice) {
+            state = from;
+        }
+    }
     // Each phase gets a share of the time left; under a work budget the phases run to the
     // end of their own work instead (the time limit only guards), so the result does not
     // depend on the machine's speed.
@@ -165,7 +178,9 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             left * f
         }
     };
-    let stall = if ctx.work.is_some() {
+    // Under a work budget the search runs to the end of it; the opening's searches stop when
+    // they stall, to restart as a time-limited search does.
+    let stall = if ctx.work.is_some() && !ctx.opening {
         u64::MAX
     } else {
         400 + 4 * comp.len() as u64
@@ -186,13 +201,13 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
         }
     };
 
-    let repair_options = if ctx.work.is_some() {
+    let repair_options = if ctx.work.is_some() && !ctx.opening {
         lns::WORK_REPAIR_OPTIONS
     } else {
         lns::REPAIR_OPTIONS
     };
     let mut exact = false;
-    let mut bound: Option<f64> = None;
+    let mut bound: Option<f64> = start.map(|s| s.bound).filter(|&b| b > 0.0);
     // Costs are integers: a total below the bound plus 1 is optimal. `target` is the largest
     // such state total (the component's part plus what lies outside it, the same in every
     // state of this component), at which the searches stop.
@@ -449,32 +464,38 @@ fn solve_component(ctx: &Context, comp: &[usize]) -> ComponentResult {
             let mut iterations = 0;
             let mut best = state.clone();
             loop {
+                let budget = lns::Budget {
+                    max_iterations: rest.max_iterations.saturating_sub(iterations),
+                    ..rest
+                };
                 if portfolio_search {
                     iterations += portfolio(
                         &mut state,
                         comp,
                         split.as_ref(),
                         &mut rng,
-                        rest,
+                        budget,
                         workers,
                         PORTFOLIO_ROUND,
                         &on_improve,
                     );
                 } else {
-                    iterations += lns::improve(&mut state, comp, &mut rng, rest, &on_improve);
+                    iterations += lns::improve(&mut state, comp, &mut rng, budget, &on_improve);
                 }
                 if state.total() < best.total() {
                     best = state.clone();
                 }
                 // A search that stalls with time left is caught in one basin: start again
-                // from the best schedule with a part of it rebuilt (time limit only; under a
-                // work budget the search stops where it stalls).
-                let left = deadline.saturating_duration_since(Instant::now());
-                if ctx.work.is_some()
-                    || left < RESTART_MIN_TIME
-                    || rest.stopped()
-                    || proven(&best, bound)
-                {
+                // from the best schedule with a part of it rebuilt (with a time limit while
+                // some is left; in the opening while its work lasts; under a work budget
+                // the search runs to its end instead).
+                let spent = if ctx.opening {
+                    iterations >= rest.max_iterations || Instant::now() >= deadline
+                } else {
+                    ctx.work.is_some()
+                        || deadline.saturating_duration_since(Instant::now()) < RESTART_MIN_TIME
+                };
+                if spent || rest.stopped() || proven(&best, bound) {
                     break;
                 }
                 state = best.clone();
