@@ -1033,3 +1033,26 @@ fn a_sites_hours_count_on_the_weeks_days_they_fall_in() {
         );
     }
 }
+
+/// A Tokyo clinic open Monday 08:00-10:00 in a week planned in UTC works Sunday 23:00 to
+/// Monday 01:00 of that week; a two-hour appointment would span the week's midnight, which
+/// no appointment can: the reason says so, and what to do.
+#[test]
+fn hours_across_the_weeks_midnight_are_named_in_the_reason() {
+    let text = r#"{"version": 1,
+        "week": {"start": "2026-03-01", "days": 3, "grid_min": 30, "timezone": "UTC"},
+        "sites": [{"id": "s0", "timezone": "Asia/Tokyo"}],
+        "providers": [{"id": "d1", "specialty": "lab", "site": "s0",
+                       "hours": {"mon": [["08:00", "10:00"]]}}],
+        "patients": [{"id": "p0"}],
+        "requests": [{"id": "r0", "patient": "p0", "specialty": "lab", "duration_min": 120},
+                     {"id": "r1", "patient": "p0", "specialty": "lab", "duration_min": 60}]}"#;
+    let schedule = solved_and_checked(careweek::parse_input(text).unwrap(), 50);
+    assert_eq!(schedule.placed.len(), 1, "the one-hour request fits");
+    let reason = &schedule.unplaced[0].reason;
+    assert!(
+        reason.contains("across midnight in the week's time zone (UTC)")
+            && reason.contains("clinic's time zone (Asia/Tokyo)"),
+        "{reason}"
+    );
+}

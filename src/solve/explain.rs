@@ -117,14 +117,43 @@ pub fn no_provider_hours(problem: &Problem, r: usize) -> String {
             what(problem, r)
         );
     }
-    format!(
+    let reason = format!(
         "no {}-minute window free in the calendars of {} {} for {}'s {}",
         req.duration,
         provider_list(problem, r),
         day_range(problem, r),
         patient_name(problem, r),
         what(problem, r)
-    )
+    );
+    match split_at_midnight(problem, r) {
+        Some(p) => {
+            let prov = &problem.input.providers[p];
+            format!(
+                "{reason}: {}'s hours run across midnight in the week's time zone ({}), and an \
+                 appointment cannot span midnight; plan the week in the clinic's time zone ({})",
+                prov.name.as_deref().unwrap_or(&prov.id),
+                problem.tz.name(),
+                problem.sites[problem.providers[p].site].tz.name()
+            )
+        }
+        None => reason,
+    }
+}
+
+/// An eligible provider with free time long enough for the request only where it runs on
+/// across the week's midnight (a clinic in another time zone), if any.
+fn split_at_midnight(problem: &Problem, r: usize) -> Option<usize> {
+    let req = &problem.requests[r];
+    let length = |i: &crate::problem::Interval| i.end - i.start;
+    req.eligible.iter().copied().find(|&p| {
+        let free = &problem.providers[p].free;
+        let fits_in_a_day = free.iter().flatten().any(|i| length(i) >= req.duration);
+        !fits_in_a_day && problem.days.windows(2).enumerate().any(|(d, pair)| {
+            let before = free[d].iter().find(|i| i.end == pair[0].end);
+            let after = free[d + 1].iter().find(|i| i.start == pair[1].start);
+            matches!((before, after), (Some(a), Some(b)) if length(a) + length(b) >= req.duration)
+        })
+    })
 }
 
 fn availability_summary(problem: &Problem, r: usize) -> String {
