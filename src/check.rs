@@ -502,7 +502,8 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
             }
             let recovery = i64::from(q.recovery_min);
             let mut blocks: Vec<(Instant, Instant, String)> = Vec::new();
-            let mut d = first.pred_opt().unwrap_or(first);
+            // The week before too: a block's recovery may reach days ahead.
+            let mut d = first.checked_sub_days(Days::new(7)).unwrap_or(first);
             while d <= last {
                 for b in q
                     .blocks

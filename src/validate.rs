@@ -1151,10 +1151,14 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
             }
             let mut blocks = Vec::new();
             let recovery = far(q.recovery_min);
-            // The day before the horizon too: a night shift or its recovery may reach into it.
-            let eve = input.week.start.pred_opt();
+            // The week before the horizon too: a night shift or its recovery may reach into
+            // it (a recovery of days from a block two days before; a weekly block's earlier
+            // weeks end their recovery sooner).
+            let before = (1..=7u64)
+                .rev()
+                .filter_map(|n| input.week.start.checked_sub_days(chrono::Days::new(n)));
             for b in &q.blocks {
-                for date in eve.into_iter().chain(dates.iter().copied()) {
+                for date in before.clone().chain(dates.iter().copied()) {
                     if !b.days.contains(&DayOfWeek::of(date)) {
                         continue;
                     }
@@ -1164,6 +1168,9 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
                     } else {
                         abs(tz, date, b.end.minutes() + MINUTES_PER_DAY)
                     };
+                    if end + recovery <= days[0].start {
+                        continue;
+                    }
                     blocks.push(BlockIx {
                         interval: Interval::new(start, end),
                         recovery_end: end + recovery,

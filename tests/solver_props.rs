@@ -1056,3 +1056,38 @@ fn hours_across_the_weeks_midnight_are_named_in_the_reason() {
         "{reason}"
     );
 }
+
+/// A recovery longer than a day reaches into the week from a block days before it: dialysis
+/// on Monday 08:00-09:00 with 3,000 minutes' recovery keeps a week that starts on Wednesday
+/// free until 11:00 that day, for the solver and the checker alike.
+#[test]
+fn a_recovery_from_a_block_before_the_week_is_kept() {
+    let text = r#"{"version": 1,
+        "week": {"start": "2026-03-04", "days": 1, "grid_min": 60, "timezone": "UTC"},
+        "sites": [{"id": "s0"}],
+        "providers": [{"id": "d1", "specialty": "lab", "site": "s0",
+                       "hours": {"wed": [["08:00", "12:00"]]}}],
+        "patients": [{"id": "p0", "recovery_min": 3000,
+                      "blocks": [{"days": ["mon"], "start": "08:00", "end": "09:00",
+                                  "label": "dialysis"}]}],
+        "requests": [{"id": "r0", "patient": "p0", "specialty": "lab", "duration_min": 60}]}"#;
+    let input = careweek::parse_input(text).unwrap();
+    let mut schedule = solved_and_checked(input.clone(), 50);
+    assert_eq!(schedule.placed.len(), 1);
+    assert_eq!(
+        schedule.placed[0].start.to_rfc3339(),
+        "2026-03-04T11:00:00+00:00"
+    );
+    // The same booking at 08:00, inside the recovery, is refused.
+    schedule.placed[0].start -= chrono::Duration::hours(3);
+    schedule.placed[0].end -= chrono::Duration::hours(3);
+    let report = check(&input, &schedule);
+    assert!(
+        report
+            .violations
+            .iter()
+            .any(|v| v.constraint == "patient_block"),
+        "{:?}",
+        report.violations
+    );
+}
