@@ -88,23 +88,49 @@ pub fn best_option(
     best.map(|(judged, _, oi, delta)| (delta, oi, judged))
 }
 
-/// The latest start among `r`'s options, on the day of a placed same-day bundle mate when
-/// it has one (a pin's mate is bound to the pin's day, and its prerequisite must leave it
-/// room there).
+/// How far down a chain of prerequisites [`latest_start_now`] follows successors.
+const LATEST_START_DEPTH: u32 = 8;
+
+/// The latest start among `r`'s options now: on the day of a placed same-day bundle mate
+/// when it has one (a pin's mate is bound to the pin's day, and its prerequisite must leave
+/// it room there), and early enough for its successors: a placed one's start, or an
+/// unplaced one's own latest start, less the gap and `r`'s duration. Followed down the
+/// chain, so that the prerequisite of a pin's prerequisite leaves the middle one room.
 fn latest_start_now(state: &State, r: usize) -> Option<i32> {
+    latest_start_within(state, r, LATEST_START_DEPTH)
+}
+
+fn latest_start_within(state: &State, r: usize, depth: u32) -> Option<i32> {
     let problem = state.problem;
+    let mut cap = i32::MAX;
+    if depth > 0 {
+        for &k in state.succs(r) {
+            let p = problem.precedences[k];
+            let next = match state.placed(p.after) {
+                Some(o) => Some(o.start),
+                None => latest_start_within(state, p.after, depth - 1),
+            };
+            if let Some(start) = next {
+                cap = cap.min(start - p.min_gap - problem.requests[r].duration);
+            }
+        }
+    }
     let mate_day = state
         .groups(r)
         .iter()
         .flat_map(|&g| &problem.same_day[g])
         .find_map(|&m| state.placed(m).map(|o| o.day));
-    let Some(day) = mate_day else {
-        return state.domains.latest_start(r);
-    };
-    // Options are sorted by day, then start: the day's last is just before the next day's.
+    // Options are sorted by day, then start.
     let opts = &state.domains.opts[r];
-    let end = opts.partition_point(|o| o.day <= day);
-    opts[..end].last().filter(|o| o.day == day).map(|o| o.start)
+    let on_day = match mate_day {
+        Some(day) => {
+            &opts[opts.partition_point(|o| o.day < day)..opts.partition_point(|o| o.day <= day)]
+        }
+        None => &opts[..],
+    };
+    on_day[..on_day.partition_point(|o| o.start <= cap)]
+        .last()
+        .map(|o| o.start)
 }
 
 /// Books `requests` (all unbooked) at the options `choice` gives them (none: left out),
