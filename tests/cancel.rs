@@ -49,3 +49,27 @@ fn a_cancelled_solve_returns_a_checked_schedule_long_before_its_time_limit() {
         input.requests.len()
     );
 }
+
+/// Three patients on a 5-minute grid with all-day hours, every request by telehealth or in
+/// person and chained by precedences: pricing each patient's week explores a great many
+/// telehealth placements, a search that once ignored the clock (98 s under a 5 s limit).
+/// The limit holds, and the schedule passes the checker.
+#[test]
+fn the_time_limit_holds_where_each_patients_week_is_costly_to_price() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fine-grid-telehealth-week.json");
+    let input = careweek::parse_input(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let problem = validate(input.clone()).expect("valid");
+    let options = SolveOptions {
+        time_limit: 3.0,
+        threads: 1,
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let schedule = solve(&problem, &options);
+    let took = started.elapsed();
+    // The margin is for a shared, noisy machine; the old search took minutes.
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    let report = check(&input, &schedule);
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+}

@@ -446,7 +446,13 @@ impl<'s> Relaxation<'s> {
                     if budget.expired() {
                         return (quick.0, true, Vec::new());
                     }
-                    let (low, weeks) = patient_week(scratch, &pat.requests, &raised, nodes);
+                    let (low, weeks) = patient_week(
+                        scratch,
+                        &pat.requests,
+                        &raised,
+                        nodes,
+                        Some(budget.deadline),
+                    );
                     let found = weeks.last().map_or(f64::INFINITY, |w| w.0);
                     let weeks = if columns { weeks } else { Vec::new() };
                     let columns = weeks
@@ -1134,19 +1140,27 @@ fn patient_week(
     requests: &[usize],
     extra: &dyn Fn(usize, usize) -> f64,
     node_limit: usize,
+    deadline: Option<Instant>,
 ) -> (f64, Vec<PatientWeek>) {
-    if let Some(found) = super::week_pricing::price_week(state, requests, extra, node_limit) {
+    if let Some(found) =
+        super::week_pricing::price_week(state, requests, extra, node_limit, deadline)
+    {
         return found;
     }
-    option_search(state, requests, extra, node_limit)
+    option_search(state, requests, extra, node_limit, deadline)
 }
 
-/// [`patient_week`] by a branch and bound over the options.
+/// How often (in options looked at) the option search reads the clock.
+const DEADLINE_EVERY: usize = 1024;
+
+/// [`patient_week`] by a branch and bound over the options, stopped as if out of nodes
+/// past `deadline`.
 fn option_search(
     state: &mut State,
     requests: &[usize],
     extra: &dyn Fn(usize, usize) -> f64,
     node_limit: usize,
+    deadline: Option<Instant>,
 ) -> (f64, Vec<PatientWeek>) {
     let problem = state.problem;
     let Some(&first) = requests.first() else {
@@ -1237,6 +1251,8 @@ fn option_search(
         best: f64::INFINITY,
         nodes: 0,
         node_limit,
+        looked: 0,
+        deadline,
         abandoned: f64::INFINITY,
         travel: &problem.travel,
         idle_per_min: problem.weights.idle_per_min as f64,
@@ -1303,6 +1319,9 @@ struct Search<'s> {
     best: f64,
     nodes: usize,
     node_limit: usize,
+    /// Options looked at, and the time past which the search stops as if out of nodes.
+    looked: usize,
+    deadline: Option<Instant>,
     /// The least lower bound of the subtrees left unexplored at the node limit (infinite
     /// while none is): with `best`, a lower bound on the patient's minimum all the same.
     abandoned: f64,
@@ -1559,6 +1578,16 @@ impl Search<'_> {
                 // Options are sorted: none after this one can do better either.
                 break;
             }
+            // Options passed over are not nodes, yet on a fine grid they are many: the
+            // clock is read every so many options looked at.
+            self.looked += 1;
+            if self.looked.is_multiple_of(DEADLINE_EVERY)
+                && self.deadline.is_some_and(|d| Instant::now() >= d)
+            {
+                self.node_limit = self.nodes;
+                self.abandon(k, day, cost, cost + raised - step.weight + after);
+                return false;
+            }
             // Cheap rejections first, not counted as nodes: a day its prerequisites or
             // bundle mates rule out, a gap to a placed prerequisite.
             let o = &state.domains.opts[r][oi as usize];
@@ -1771,17 +1800,19 @@ mod tests {
                     let requests: Vec<usize> = (0..problem.requests.len())
                         .filter(|&r| problem.requests[r].patient == q)
                         .collect();
-                    let by_options = option_search(&mut state, &requests, &raised, usize::MAX);
+                    let by_options =
+                        option_search(&mut state, &requests, &raised, usize::MAX, None);
                     // Days sequenced by order (as run), and by the plain search (the
                     // fallback for days the ordering does not cover).
                     let (low, weeks) =
-                        week_pricing::price_week(&state, &requests, &raised, usize::MAX)
+                        week_pricing::price_week(&state, &requests, &raised, usize::MAX, None)
                             .expect("generated patients are in scope");
                     let plain = week_pricing::price_week_sequencing(
                         &state,
                         &requests,
                         &raised,
                         usize::MAX,
+                        None,
                         0,
                     )
                     .expect("generated patients are in scope")
@@ -1845,10 +1876,10 @@ mod tests {
                 if requests.len() < 3 {
                     continue;
                 }
-                let exact = patient_week(&mut state, &requests, &raised, usize::MAX).0;
+                let exact = patient_week(&mut state, &requests, &raised, usize::MAX, None).0;
                 assert!(exact.is_finite(), "patient {q}");
                 for limit in [1, 3, 10, 30, 100, 300] {
-                    let bound = patient_week(&mut state, &requests, &raised, limit).0;
+                    let bound = patient_week(&mut state, &requests, &raised, limit, None).0;
                     assert!(
                         bound <= exact + 1e-6,
                         "patient {q}, limit {limit}: {bound} above the minimum {exact}"

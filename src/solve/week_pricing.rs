@@ -29,6 +29,7 @@
 //! left unexplored, still a lower bound.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use crate::problem::Problem;
 
@@ -147,8 +148,9 @@ pub(super) fn price_week(
     requests: &[usize],
     extra: &dyn Fn(usize, usize) -> f64,
     node_limit: usize,
+    deadline: Option<Instant>,
 ) -> Option<(f64, Vec<PatientWeek>)> {
-    price_week_sequencing(state, requests, extra, node_limit, SEQUENCED)
+    price_week_sequencing(state, requests, extra, node_limit, deadline, SEQUENCED)
 }
 
 /// [`price_week`] with days of more than `sequenced` in-person appointments solved by the
@@ -158,6 +160,7 @@ pub(super) fn price_week_sequencing(
     requests: &[usize],
     extra: &dyn Fn(usize, usize) -> f64,
     node_limit: usize,
+    deadline: Option<Instant>,
     sequenced: usize,
 ) -> Option<(f64, Vec<PatientWeek>)> {
     let problem = state.problem;
@@ -231,6 +234,7 @@ pub(super) fn price_week_sequencing(
         sequenced,
         nodes: 0,
         node_limit,
+        deadline,
         best: f64::INFINITY,
         abandoned: f64::INFINITY,
         gave_up: false,
@@ -329,6 +333,9 @@ struct Pricing<'a> {
     sequenced: usize,
     nodes: usize,
     node_limit: usize,
+    /// Past it the node limit is cut to the nodes spent (the clock is read every
+    /// [`DEADLINE_EVERY`] nodes): the search ends as if out of nodes.
+    deadline: Option<Instant>,
     best: f64,
     /// The least bound of what the node limit left unexplored.
     abandoned: f64,
@@ -343,7 +350,21 @@ struct Pricing<'a> {
     count: [u32; MAX_DAYS],
 }
 
+/// How often (in nodes) the search looks at the clock.
+const DEADLINE_EVERY: usize = 256;
+
 impl Pricing<'_> {
+    /// Counts a node; true when out of nodes (or past the deadline).
+    fn spend_node(&mut self) -> bool {
+        self.nodes += 1;
+        if self.nodes.is_multiple_of(DEADLINE_EVERY)
+            && self.deadline.is_some_and(|d| Instant::now() >= d)
+        {
+            self.node_limit = self.node_limit.min(self.nodes - 1);
+        }
+        self.nodes > self.node_limit
+    }
+
     /// Explores patterns from request `k` on: `cost` is a lower bound of the pattern so far
     /// (unplaced weights, cheapest options, trips) and `open` its trip days. False when out
     /// of nodes.
@@ -358,8 +379,7 @@ impl Pricing<'_> {
         if node_bound >= self.best - EPS {
             return true;
         }
-        self.nodes += 1;
-        if self.nodes > self.node_limit {
+        if self.spend_node() {
             self.abandoned = self.abandoned.min(node_bound);
             return false;
         }
@@ -542,8 +562,7 @@ impl Pricing<'_> {
                         match self.broken_link(&picks) {
                             None => self.record(value, &picks),
                             Some((link, b, a)) => {
-                                self.nodes += 1;
-                                if self.nodes > self.node_limit {
+                                if self.spend_node() {
                                     self.abandoned = self.abandoned.min(value);
                                     for (_, b) in &pending {
                                         self.abandoned = self.abandoned.min(*b);
@@ -695,6 +714,13 @@ impl Pricing<'_> {
         floor: f64,
         best: &mut Option<DayPlan>,
     ) -> bool {
+        // Each choice counts as a node: on a fine grid a day's telehealth candidates are
+        // many, and without a limit this search took minutes past the time limit (three
+        // patients, 5-minute grid, all-day hours, every request telehealth or in person).
+        if self.spend_node() {
+            self.gave_up = true;
+            return false;
+        }
         let best_value = |b: &Option<DayPlan>| b.as_ref().map_or(f64::INFINITY, |p| p.value);
         let i = chosen.len();
         if i == teles.len() {
@@ -764,6 +790,9 @@ impl Pricing<'_> {
             chosen.pop();
             if tangled {
                 return true;
+            }
+            if self.gave_up {
+                return false;
             }
         }
         false
