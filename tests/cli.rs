@@ -508,3 +508,23 @@ fn output_to_a_device_leaves_the_device_in_place() {
         "/dev/null is no longer a device: {kind:?}"
     );
 }
+
+/// Two pins each need a prerequisite from one provider whose daily limit leaves room for
+/// one: no schedule keeps both, which validation does not catch. `solve` must not call the
+/// schedule it shows a success: exit 1, the broken rule named on stderr.
+#[test]
+fn a_schedule_that_breaks_a_hard_rule_is_never_a_success() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/pins-that-cannot-all-be-kept.json"
+    );
+    let out = careweek(&["solve", fixture, "--work", "50", "--quiet"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    if out.status.code() == Some(1) {
+        assert!(
+            stderr.contains("breaks") && stderr.contains("[precedence]"),
+            "{stderr}"
+        );
+    }
+}

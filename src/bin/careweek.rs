@@ -471,6 +471,23 @@ fn run_solve(
         }
     };
     emit(&text);
+    // The independent checker has the last word: a schedule that breaks a hard rule is
+    // never reported as a success (pinned bookings whose prerequisites or bundle mates
+    // cannot all be placed beside them are not all caught by validation).
+    let report = careweek::check::check(&input, &schedule);
+    if !report.violations.is_empty() {
+        eprintln!(
+            "careweek: the schedule breaks {} hard constraint(s); it is shown for inspection, not to be booked:",
+            report.violations.len()
+        );
+        for v in &report.violations {
+            eprintln!("  [{}] {}", v.constraint, v.message);
+        }
+        eprintln!(
+            "  hint: pinned bookings and what they need (prerequisites, bundle mates) may not all fit: unpin one (\"pinned\": false); if none is pinned, please report this input"
+        );
+        return Ok(ExitCode::from(1));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
