@@ -4,7 +4,7 @@
 //! It shares no code with the solver or with [`crate::validate`](mod@crate::validate): it
 //! reads the input types directly and does its own time-zone arithmetic on instants, so
 //! that a misreading in the solver's indexed model cannot hide itself. Every rule has a stable `constraint` name:
-//! `coverage`, `duration`, `grid`, `date_window`, `eligibility`, `insurance`, `modality`,
+//! `coverage`, `duration`, `grid`, `midnight`, `date_window`, `eligibility`, `insurance`, `modality`,
 //! `site`, `provider_hours`, `provider_overlap`, `provider_max_per_day`, `resource`,
 //! `resource_hours`, `resource_overlap`, `interpreter`, `patient_availability`,
 //! `patient_block`, `patient_overlap`, `travel`, `patient_max_per_day`, `max_trips`,
@@ -261,6 +261,19 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
                     "'{id}' starts at {}, off the {}-minute grid",
                     c.show(start),
                     input.week.grid_min
+                ),
+            );
+        }
+        // A day of the week's zone is one provider-day, one trip and one patient-day: an
+        // appointment lies within one (it may end at the next midnight).
+        if end > at(tz, date + Days::new(1), 0) {
+            c.flag(
+                "midnight",
+                &[id],
+                format!(
+                    "'{id}' runs from {} to {}, across midnight in the week's time zone",
+                    c.show(start),
+                    c.show(end)
                 ),
             );
         }

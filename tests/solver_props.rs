@@ -1058,6 +1058,22 @@ fn hours_across_the_weeks_midnight_are_named_in_the_reason() {
             && reason.contains("clinic's time zone (Asia/Tokyo)"),
         "{reason}"
     );
+    // The one-hour request moved to 23:30-00:30, inside the hours but across the week's
+    // midnight: the checker refuses it.
+    let input = careweek::parse_input(text).unwrap();
+    let mut moved = schedule.clone();
+    let placed = &mut moved.placed[0];
+    placed.start = chrono::DateTime::parse_from_rfc3339("2026-03-01T23:30:00+00:00").unwrap();
+    placed.end = chrono::DateTime::parse_from_rfc3339("2026-03-02T00:30:00+00:00").unwrap();
+    let report = check(&input, &moved);
+    assert_eq!(
+        report
+            .violations
+            .iter()
+            .map(|v| v.constraint.as_str())
+            .collect::<Vec<_>>(),
+        ["midnight"]
+    );
 }
 
 /// A recovery longer than a day reaches into the week from a block days before it: dialysis
