@@ -26,7 +26,7 @@
 //! | E019 | priority outside 1..=5 |
 //! | E020 | earliest after latest, or a date window that misses the week |
 //! | E021 | a dated item outside the week |
-//! | E022 | existing booking off the grid, outside the horizon, or with modality `either` |
+//! | E022 | existing booking off the grid, outside the horizon, with modality `either`, or pinned holding a resource its request does not need |
 //! | E023 | pinned booking with a provider not eligible for its request |
 //! | E024 | resource kind that no resource has |
 //! | E025 | precedence of a request on itself, or `min_gap_min` above `max_gap_min` |
@@ -777,14 +777,33 @@ impl<'a> Validator<'a> {
                     Some(_) => {}
                 }
                 for (j, u) in e.resources.iter().enumerate() {
-                    if !resources.contains_key(u.as_str()) {
-                        self.unknown(
+                    match resources.get(u.as_str()) {
+                        None => self.unknown(
                             "E011",
                             format!("{ep}.resources[{j}]"),
                             "resource",
                             u,
                             &resources,
-                        );
+                        ),
+                        // Interpreters are booked as the patient's language needs, not named
+                        // in the request; any other kind must be one the request needs.
+                        Some(&k) => {
+                            let kind = input.resources[k].kind.as_str();
+                            if e.pinned
+                                && input.resources[k].language.is_none()
+                                && !r.resources.iter().any(|x| x == kind)
+                            {
+                                self.push(
+                                    "E022",
+                                    format!("{ep}.resources[{j}]"),
+                                    format!(
+                                        "pinned booking of request '{}' holds '{u}', a {kind}, which the request does not need",
+                                        r.id
+                                    ),
+                                    format!("add \"{kind}\" to the request's resources, or drop '{u}' from the booking"),
+                                );
+                            }
+                        }
                     }
                 }
                 if e.modality.unwrap_or(r.modality) == Modality::Either {

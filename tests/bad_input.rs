@@ -55,6 +55,10 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
         "pinned-ineligible-provider",
         &[("E023", "requests[1].existing.provider")],
     ),
+    (
+        "pinned-unneeded-resource",
+        &[("E022", "requests[0].existing.resources[0]")],
+    ),
     ("precedence-cycle", &[("E026", "links")]),
     ("priority-out-of-range", &[("E019", "requests[1].priority")]),
     ("same-day-alone", &[("E027", "links[1].requests")]),
