@@ -1175,7 +1175,7 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
             // weeks end their recovery sooner).
             let before = (1..=7u64)
                 .rev()
-                .filter_map(|n| input.week.start.checked_sub_days(chrono::Days::new(n)));
+                .filter_map(|n| input.week.start.checked_sub_days(Days::new(n)));
             for b in &q.blocks {
                 for date in before.clone().chain(dates.iter().copied()) {
                     if !b.days.contains(&DayOfWeek::of(date)) {

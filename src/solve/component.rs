@@ -90,7 +90,9 @@ pub(super) struct Context<'a> {
     pub(super) seed: u64,
     pub(super) work: Option<u64>,
     /// The deterministic opening of a time-limited solve (see [`solve`]): a work budget
-    /// whose exact MILP may take the whole component, as far as the clock allows.
+    /// whose searches restart where they stall and whose pure-Rust branch and bound takes
+    /// the components it would with a time limit, stopped by the opening's deadline (HiGHS
+    /// keeps its work-budget limits).
     pub(super) opening: bool,
     pub(super) deadline: Instant,
     pub(super) cancel: &'a AtomicBool,
