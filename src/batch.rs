@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
+use crate::check::{check, Violation};
 use crate::model::Input;
 use crate::schedule::Schedule;
 use crate::solve::{solve, SolveOptions};
@@ -25,6 +26,10 @@ pub struct BatchResult {
     pub name: String,
     /// The schedule, or every problem found in that caseload.
     pub outcome: Result<Schedule, ValidationReport>,
+    /// The hard rules the schedule breaks, found by re-checking it against the caseload
+    /// with the independent checker ([`check`]): empty for a schedule that can be booked
+    /// (and for bad input). A schedule that breaks one is shown for inspection only.
+    pub violations: Vec<Violation>,
 }
 
 /// Solves every `(name, json_text)` caseload with `options` (each solve single-threaded;
@@ -116,13 +121,18 @@ pub fn solve_batch_with<L>(
         let Some(name) = names.get(index) else {
             return;
         };
-        let outcome = load(index)
-            .and_then(|text| solve_text(&text, &single))
+        let solved = load(index)
+            .and_then(|text| solve_and_check(&text, &single))
             .map_err(hint_for_a_batch);
+        let (outcome, violations) = match solved {
+            Ok((schedule, violations)) => (Ok(schedule), violations),
+            Err(report) => (Err(report), Vec::new()),
+        };
         let result = BatchResult {
             index,
             name: name.clone(),
             outcome,
+            violations,
         };
         // The receiver only goes away if the caller's `emit` panicked; stop then.
         if tx.send(result).is_err() {
@@ -173,6 +183,19 @@ fn hint_for_a_batch(mut report: ValidationReport) -> ValidationReport {
 pub fn solve_text(text: &str, options: &SolveOptions) -> Result<Schedule, ValidationReport> {
     let problem = validate(parse_caseload(text)?)?;
     Ok(solve(&problem, options))
+}
+
+/// [`solve_text`], then the schedule re-checked against the caseload: the hard rules it
+/// breaks (none, unless the solver has a fault).
+fn solve_and_check(
+    text: &str,
+    options: &SolveOptions,
+) -> Result<(Schedule, Vec<Violation>), ValidationReport> {
+    let input = parse_caseload(text)?;
+    let problem = validate(input.clone())?;
+    let schedule = solve(&problem, options);
+    let violations = check(&input, &schedule).violations;
+    Ok((schedule, violations))
 }
 
 /// Parses one caseload in either format: refbench's when it looks like one, else

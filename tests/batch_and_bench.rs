@@ -141,6 +141,73 @@ fn a_directory_with_a_malformed_caseload_gives_one_line_each_in_order_and_exit_2
     }
 }
 
+/// Caseloads whose pins need requests that compete: each schedule keeps every pin and
+/// every rule (no `violations` on its line; the checker agrees), and the one whose pins no
+/// schedule keeps is bad input (E030), not a schedule that breaks them.
+#[test]
+fn schedules_of_a_batch_are_rechecked_and_pins_that_cannot_be_kept_are_bad_input() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let cases = dir.path().join("cases");
+    std::fs::create_dir(&cases).expect("created");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let names = [
+        "pin-needs-compete-b2b-prerequisite",
+        "pin-needs-compete-back-to-back",
+        "pin-needs-compete-daily-cap",
+        "pin-needs-compete-precedence",
+        "pins-that-cannot-all-be-kept",
+    ];
+    for name in names {
+        std::fs::copy(
+            fixtures.join(format!("{name}.json")),
+            cases.join(format!("{name}.json")),
+        )
+        .expect("copied");
+    }
+    let out = dir.path().join("out.jsonl");
+    let run = careweek(&[&["solve-batch", path(&cases), "-o", path(&out)], FAST].concat());
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("5 caseloads, 4 solved, 1 bad input"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("breaks"), "{stderr}");
+    let written = lines(&std::fs::read(&out).expect("written"));
+    assert_eq!(written.len(), 5);
+    for line in &written {
+        let name = line["name"].as_str().expect("a name");
+        assert!(line.get("violations").is_none(), "{line}");
+        if name.starts_with("pins-that-cannot") {
+            assert_eq!(line["errors"][0]["code"], "E030", "{line}");
+            continue;
+        }
+        let input: Value =
+            serde_json::from_slice(&std::fs::read(cases.join(name)).expect("read")).expect("json");
+        for pin in input["requests"]
+            .as_array()
+            .expect("requests")
+            .iter()
+            .filter(|r| r["existing"]["pinned"] == true)
+        {
+            let placed = line["schedule"]["placed"].as_array().expect("placed");
+            assert!(
+                placed.iter().any(|p| p["request"] == pin["id"]),
+                "{name}: pin {} left out",
+                pin["id"]
+            );
+        }
+        let schedule = dir.path().join(format!("{name}.schedule.json"));
+        std::fs::write(&schedule, line["schedule"].to_string()).expect("written");
+        let checked = careweek(&["check", path(&cases.join(name)), path(&schedule)]);
+        assert!(
+            checked.status.success(),
+            "{name}: {}",
+            text(&checked.stdout)
+        );
+    }
+}
+
 /// A directory's `*.JSON` caseload is solved like a `*.json` one; what is not a caseload
 /// file (a subdirectory, notes) is named on stderr as skipped; a file holding an array of
 /// caseloads gets a hint for a batch, not "use solve-batch".

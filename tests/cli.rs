@@ -509,9 +509,11 @@ fn output_to_a_device_leaves_the_device_in_place() {
     );
 }
 
-/// Two pins each need a prerequisite from one provider whose daily limit leaves room for
-/// one: no schedule keeps both, which validation does not catch. `solve` must not call the
-/// schedule it shows a success: exit 1, the broken rule named on stderr.
+/// A pin needs two labs before it from one provider whose daily limit leaves room for one
+/// a day, on the one day before it: no schedule keeps it. Validation proves it with the
+/// exact placement of what pins need, and says so (exit 2, E030 naming the pin and what it
+/// needs), instead of the solver showing a schedule that breaks it. (Were a broken
+/// schedule ever shown, `solve` would exit 1 listing the broken rules, never 0.)
 #[test]
 fn a_schedule_that_breaks_a_hard_rule_is_never_a_success() {
     let fixture = concat!(
@@ -520,11 +522,13 @@ fn a_schedule_that_breaks_a_hard_rule_is_never_a_success() {
     );
     let out = careweek(&["solve", fixture, "--work", "50", "--quiet"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0), "{stderr}");
-    if out.status.code() == Some(1) {
-        assert!(
-            stderr.contains("breaks") && stderr.contains("[precedence]"),
-            "{stderr}"
-        );
-    }
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("E030")
+            && stderr.contains("'p8-1'")
+            && stderr.contains("'p2-0'")
+            && stderr.contains("'p2-1'")
+            && stderr.contains("no schedule places them all"),
+        "{stderr}"
+    );
 }

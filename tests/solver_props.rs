@@ -276,6 +276,12 @@ fn options(seed: u64, threads: usize) -> SolveOptions {
 /// Every schedule of every feasible combination, by brute force over (provider, day, start),
 /// judged by the checker alone: the optimum objective.
 fn brute_force(input: &Input) -> i64 {
+    brute_force_over(input, &every_booking(input))
+}
+
+/// Per request: leaving it out, then every booking of it on the grid within its eligible
+/// providers' hours (patients' rules are the checker's to judge).
+fn every_booking(input: &Input) -> Vec<Vec<Option<Placed>>> {
     let grid = input.week.grid_min;
     let mut choices: Vec<Vec<Option<Placed>>> = Vec::new();
     for req in &input.requests {
@@ -325,6 +331,12 @@ fn brute_force(input: &Input) -> i64 {
         }
         choices.push(opts);
     }
+    choices
+}
+
+/// The least objective over every combination of `choices` that the checker passes
+/// (`i64::MAX` when none does).
+fn brute_force_over(input: &Input, choices: &[Vec<Option<Placed>>]) -> i64 {
     let mut best = i64::MAX;
     let mut idx = vec![0usize; choices.len()];
     loop {
@@ -393,6 +405,81 @@ fn bound_and_optimum_match_brute_force(shape: &Shape, seed: u64) -> Result<(), T
     prop_assert!(schedule.objective.total >= best);
     if schedule.gap == 0.0 {
         prop_assert_eq!(schedule.objective.total, best);
+    }
+    Ok(())
+}
+
+/// A pin: request index, booking index, prerequisites to add (request index, gap in
+/// half-hours); indices taken modulo what exists.
+type PinShape = (usize, usize, Vec<(usize, u32)>);
+
+/// Pins one or two requests of a random caseload at bookings the brute force enumerates
+/// (`pins`: request and booking indices, taken modulo what exists, and prerequisites to
+/// add: request index and gap in half-hours), so that what pins need competes for the
+/// providers' hours and caps. Validation refuses the
+/// pins (E030) exactly when no schedule keeps them, judged by the checker over every
+/// combination; when it accepts them, the solver's schedule keeps them and every rule.
+fn pins_refused_exactly_when_no_schedule_keeps_them(
+    shape: &Shape,
+    pins: &[PinShape],
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let mut input = build(shape, 60);
+    let mut choices = every_booking(&input);
+    let n = input.requests.len();
+    for (r, k, before) in pins {
+        let r = r % n;
+        for &(b, gap) in before {
+            let b = b % n;
+            // Links only into pins, from requests no pin follows: no cycle.
+            let pinned = |x: usize| pins.iter().any(|p| p.0 % n == x);
+            let id = |x: usize| input.requests[x].id.clone();
+            let linked = input.links.iter().any(|l| match l {
+                Link::Precedence { before, after, .. } => {
+                    (before == &id(b) && after == &id(r)) || before == &id(r) && after == &id(b)
+                }
+                _ => false,
+            });
+            if b != r && !pinned(b) && !linked {
+                input.links.push(Link::Precedence {
+                    before: id(b),
+                    after: id(r),
+                    min_gap_min: gap * 30,
+                    max_gap_min: None,
+                });
+            }
+        }
+        if choices[r].len() < 2 || input.requests[r].existing.is_some() {
+            continue;
+        }
+        let booking = choices[r][1 + k % (choices[r].len() - 1)]
+            .clone()
+            .expect("a booking");
+        input.requests[r].existing = Some(Existing {
+            provider: booking.provider.clone(),
+            start: careweek::time::LocalDateTime(booking.start.naive_local()),
+            modality: Some(booking.modality),
+            resources: vec![],
+            pinned: true,
+        });
+        choices[r] = vec![Some(booking)];
+    }
+    prop_assume!(input.requests.iter().any(|r| r.existing.is_some()));
+    let feasible = brute_force_over(&input, &choices) < i64::MAX;
+    match validate(input.clone()) {
+        Err(report) => {
+            if report.issues.iter().any(|i| i.code == "E030") {
+                prop_assert!(!feasible, "a schedule keeps the pins: {:#?}", report.issues);
+            }
+        }
+        Ok(problem) => {
+            prop_assert!(
+                feasible,
+                "no schedule keeps the pins, yet validation passed"
+            );
+            let schedule = solve(&problem, &options(seed, 1));
+            assert_valid(&input, &schedule);
+        }
     }
     Ok(())
 }
@@ -469,6 +556,25 @@ proptest! {
         let two = solve(&problem, &options(seed, 2));
         prop_assert_eq!(one.placed, two.placed);
         prop_assert_eq!(one.objective, two.objective);
+    }
+}
+
+proptest! {
+    // Each case is cheap (a brute force over at most four requests, two days).
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Pins with prerequisites and bundle mates that compete (one or two pins, up to four
+    /// requests over two days): refused exactly when nothing keeps them.
+    #[test]
+    fn pins_are_refused_exactly_when_no_schedule_keeps_them(
+        shape in shape(4, 2),
+        pins in prop::collection::vec(
+            (0usize..4, 0usize..1000, prop::collection::vec((0usize..4, 0u32..3), 0..=2)),
+            1..=2,
+        ),
+        seed in 0u64..1000,
+    ) {
+        pins_refused_exactly_when_no_schedule_keeps_them(&shape, &pins, seed)?;
     }
 }
 
@@ -899,6 +1005,13 @@ fn pins_keep_their_slots_against_other_pins_mates_and_prerequisites() {
         // A pin's prerequisite's prerequisite, booked on its preferred day, left the
         // middle one no room before the pin.
         "pin-chain-two-deep",
+        // What the pins need competes (a provider's daily cap, a back-to-back partner, a
+        // prerequisite's slot): the greedy pass leaves one out, the exact placement of
+        // what pins need finds the schedule that keeps them all.
+        "pin-needs-compete-precedence",
+        "pin-needs-compete-back-to-back",
+        "pin-needs-compete-daily-cap",
+        "pin-needs-compete-b2b-prerequisite",
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join(format!("tests/fixtures/{case}.json"));

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use careweek::batch::{solve_batch_with, BatchResult};
 use careweek::bench::{self, BenchOptions};
+use careweek::check::Violation;
 use careweek::validate::{InputIssue, ValidationReport};
 use careweek::{
     check, generate, parse_input, refbench, report, solve, validate, GenerateOptions, Input,
@@ -695,6 +696,9 @@ struct BatchLine<'a> {
     schedule: Option<&'a Schedule>,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a [InputIssue]>,
+    /// Hard rules the schedule breaks (the checker's): present only when it breaks one.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    violations: &'a [Violation],
 }
 
 fn run_solve_batch(
@@ -718,7 +722,7 @@ fn run_solve_batch(
     let cancel = Arc::new(AtomicBool::new(false));
     options.cancel = Some(cancel.clone());
     let started = Instant::now();
-    let (mut solved, mut bad, mut written) = (0usize, 0usize, 0usize);
+    let (mut solved, mut bad, mut broken, mut written) = (0usize, 0usize, 0usize, 0usize);
     let mut write_error: Option<std::io::Error> = None;
     let total = input.names.len();
     solve_batch_with(
@@ -729,11 +733,23 @@ fn run_solve_batch(
             let line = match &r.outcome {
                 Ok(schedule) => {
                     solved += 1;
+                    if let Some(first) = r.violations.first() {
+                        broken += 1;
+                        eprintln!(
+                            "careweek: caseload {} ({}): the schedule breaks {} hard constraint(s), it is not to be booked: [{}] {}",
+                            r.index,
+                            r.name,
+                            r.violations.len(),
+                            first.constraint,
+                            first.message
+                        );
+                    }
                     BatchLine {
                         index: r.index,
                         name: &r.name,
                         schedule: Some(schedule),
                         errors: None,
+                        violations: &r.violations,
                     }
                 }
                 Err(report) => {
@@ -753,6 +769,7 @@ fn run_solve_batch(
                         name: &r.name,
                         schedule: None,
                         errors: Some(&report.issues),
+                        violations: &[],
                     }
                 }
             };
@@ -773,8 +790,13 @@ fn run_solve_batch(
         },
     );
     let seconds = started.elapsed().as_secs_f64();
+    let broken_note = if broken > 0 {
+        format!(" ({broken} breaking a hard constraint)")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "solve-batch: {total} caseloads, {solved} solved, {bad} bad input, {seconds:.2} s wall, {:.2} caseloads/s",
+        "solve-batch: {total} caseloads, {solved} solved{broken_note}, {bad} bad input, {seconds:.2} s wall, {:.2} caseloads/s",
         if seconds > 0.0 { (solved + bad) as f64 / seconds } else { 0.0 }
     );
     if let Some(e) = write_error {
@@ -787,8 +809,11 @@ fn run_solve_batch(
         }
         eprintln!("careweek: output closed after {written} of {total} lines; stopped");
     }
+    // Bad input first (2), as `solve` does; then a schedule that breaks a rule (1).
     Ok(if bad > 0 {
         ExitCode::from(2)
+    } else if broken > 0 {
+        ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })

@@ -155,11 +155,54 @@ pub fn book(state: &mut State, requests: &[usize], choice: &dyn Fn(usize) -> Opt
     true
 }
 
-/// Places the given requests greedily in [`order`]; returns how many were placed.
+/// Places the given requests greedily in [`order`]; returns how many were placed. When the
+/// greedy pass leaves out a request that pinned bookings need, what they need is placed
+/// first by the exact model instead, and the rest greedily after it.
 pub fn construct(state: &mut State, requests: &[usize]) -> usize {
     let order = order(state, requests);
-    insert_in_order(state, requests, &order, &mut |_, _| 0, false)
+    let placed = insert_in_order(state, requests, &order, &mut |_, _| 0, false);
+    let needed_out = |s: &State| {
+        requests
+            .iter()
+            .any(|&r| s.required(r) && s.assign[r].is_none() && !s.domains.opts[r].is_empty())
+    };
+    if !needed_out(state) {
+        return placed;
+    }
+    let mut exact = state.clone();
+    for &r in requests {
+        if exact.assign[r].is_some() && !exact.problem.requests[r].pinned() {
+            exact.remove(r);
+        }
+    }
+    let needed: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&r| exact.required(r) && exact.assign[r].is_none())
+        .collect();
+    let limits = super::milp::Limits::time(NEEDS_SECONDS);
+    let super::milp::Placement::Placed(choice) =
+        super::milp::place_every(&exact, &needed, limits, NEEDS_MAX_OPTIONS)
+    else {
+        return placed;
+    };
+    if !book(&mut exact, &needed, &|r| {
+        needed.iter().position(|&m| m == r).map(|i| choice[i])
+    }) {
+        return placed;
+    }
+    insert_in_order(&mut exact, requests, &order, &mut |_, _| 0, false);
+    *state = exact;
+    requests
+        .iter()
+        .filter(|&&r| state.assign[r].is_some())
+        .count()
 }
+
+/// Size and time limits of the exact placement of what pins need (small models: a few
+/// requests beside the pins).
+const NEEDS_MAX_OPTIONS: usize = 20_000;
+const NEEDS_SECONDS: f64 = 5.0;
 
 /// The last pass over a finished schedule: [`construct`], then each request still out
 /// (outside same-day bundles, which construction books whole) booked at its cheapest

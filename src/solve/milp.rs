@@ -60,7 +60,8 @@ pub fn solve_lp(
         Vec::new(),
         Limits::time(time_limit),
         &[],
-    )?;
+    )
+    .ok()?;
     solved.optimal.then_some(solved.value)
 }
 
@@ -119,6 +120,15 @@ struct Solved {
     bound: Option<f64>,
 }
 
+/// Why a backend returned no solution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// The model has no feasible point: proven.
+    Infeasible,
+    /// A limit was reached first, or the backend failed.
+    Unsolved,
+}
+
 /// Runs a model on the backend compiled in: HiGHS with the `highs` feature, else the
 /// pure-Rust `microlp`.
 fn run(
@@ -128,7 +138,7 @@ fn run(
     warm: Vec<(Variable, f64)>,
     limits: Limits,
     x: &[Vec<(u32, Variable)>],
-) -> Option<Solved> {
+) -> Result<Solved, Failure> {
     #[cfg(feature = "highs")]
     return highs_backend::run(vars, objective, constraints, warm, limits, x);
     #[cfg(not(feature = "highs"))]
@@ -150,6 +160,71 @@ pub fn solve_subset(
 ) -> Option<Outcome> {
     let model = Model::build(state, free, warm, form, max_candidates)?;
     model.solve(limits)
+}
+
+/// Whether every request of a set can be placed beside what is fixed: see [`place_every`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// An option for each request, in the order given: together they keep every rule.
+    Placed(Vec<u32>),
+    /// No schedule places them all beside what is fixed: proven.
+    Impossible,
+    /// Not settled within the limits (or the model is over `max_candidates` options).
+    Unknown,
+}
+
+/// Places every request of `free` (all unplaced in `state`) beside what `state` holds, if
+/// that can be done: the [`Form::Repair`] model with each request's choice made an equality.
+/// Exact, so [`Placement::Impossible`] is a proof; used for the requests pinned bookings
+/// need, which a greedy pass can fail to fit together where a schedule exists.
+pub fn place_every(
+    state: &State,
+    free: &[usize],
+    limits: Limits,
+    max_candidates: usize,
+) -> Placement {
+    if free.is_empty() {
+        return Placement::Placed(Vec::new());
+    }
+    if candidate_count(state, free) > max_candidates {
+        return Placement::Unknown;
+    }
+    // Within the count, `build` fails only when a request that must be placed has no
+    // option that fits.
+    let Some(mut model) = Model::build(state, free, None, Form::Repair, max_candidates) else {
+        return Placement::Impossible;
+    };
+    if model.x.iter().any(Vec::is_empty) {
+        return Placement::Impossible;
+    }
+    for xs in &model.x {
+        let row: Expression = xs.iter().map(|t| t.1).sum();
+        model.constraints.push(row.eq(1.0));
+    }
+    let Model {
+        vars,
+        objective,
+        constraints,
+        x,
+        ..
+    } = model;
+    match run(vars, objective, constraints, Vec::new(), limits, &x) {
+        Ok(solved) => {
+            let choice: Option<Vec<u32>> = x
+                .iter()
+                .zip(&solved.values)
+                .map(|(xs, vals)| {
+                    xs.iter()
+                        .zip(vals)
+                        .find(|(_, &v)| v > 0.5)
+                        .map(|((oi, _), _)| *oi)
+                })
+                .collect();
+            choice.map_or(Placement::Unknown, Placement::Placed)
+        }
+        Err(Failure::Infeasible) => Placement::Impossible,
+        Err(Failure::Unsolved) => Placement::Unknown,
+    }
 }
 
 /// An option occupying a provider- or resource-day: (request slot, start, end, variable).
@@ -503,7 +578,7 @@ impl Model {
             optimal,
             value,
             bound,
-        } = run(vars, objective.clone(), constraints, warm, limits, &x)?;
+        } = run(vars, objective.clone(), constraints, warm, limits, &x).ok()?;
         let choice = x
             .iter()
             .zip(&values)
@@ -723,7 +798,7 @@ mod embedded {
     };
     use good_lp::{WithInitialSolution, WithTimeLimit};
 
-    use super::Solved;
+    use super::{Failure, Solved};
 
     pub fn run(
         vars: ProblemVariables,
@@ -732,7 +807,7 @@ mod embedded {
         warm: Vec<(Variable, f64)>,
         time_limit: f64,
         x: &[Vec<(u32, Variable)>],
-    ) -> Option<Solved> {
+    ) -> Result<Solved, Failure> {
         let mut model = vars
             .minimise(objective.clone())
             .using(microlp)
@@ -743,14 +818,17 @@ mod embedded {
         for c in constraints {
             model.add_constraint(c);
         }
-        let sol = model.solve().ok()?;
+        let sol = model.solve().map_err(|e| match e {
+            good_lp::ResolutionError::Infeasible => Failure::Infeasible,
+            _ => Failure::Unsolved,
+        })?;
         let values = x
             .iter()
             .map(|xs| xs.iter().map(|&(_, v)| sol.value(v)).collect())
             .collect();
         let optimal = matches!(sol.status(), SolutionStatus::Optimal);
         let value = sol.eval(&objective);
-        Some(Solved {
+        Ok(Solved {
             values,
             optimal,
             value,
@@ -768,7 +846,7 @@ mod highs_backend {
     use good_lp::{Constraint, Expression, ProblemVariables, Solution, SolverModel, Variable};
     use std::collections::HashMap;
 
-    use super::Solved;
+    use super::{Failure, Solved};
 
     /// Column values in good_lp's variable order (`column`: a variable's position there).
     struct Columns<'a> {
@@ -792,7 +870,7 @@ mod highs_backend {
         warm: Vec<(Variable, f64)>,
         limits: super::Limits,
         x: &[Vec<(u32, Variable)>],
-    ) -> Option<Solved> {
+    ) -> Result<Solved, Failure> {
         // good_lp makes one HiGHS column per variable, in the order they were added.
         let column: HashMap<Variable, usize> = vars
             .iter_variables_with_def()
@@ -804,7 +882,7 @@ mod highs_backend {
         for c in constraints {
             problem.add_constraint(c);
         }
-        let mut model = problem.try_into_inner().ok()?;
+        let mut model = problem.try_into_inner().map_err(|_| Failure::Unsolved)?;
         model.make_quiet();
         model.set_option("time_limit", limits.time.max(0.01));
         model.set_option("threads", 1);
@@ -823,7 +901,7 @@ mod highs_backend {
         // `repair::tests` keeps checking it). A start's only use was pruning; callers keep
         // their own incumbent when the MILP's schedule is worse.
         let _ = warm;
-        let solved = model.try_solve().ok()?;
+        let solved = model.try_solve().map_err(|_| Failure::Unsolved)?;
         let optimal = match solved.status() {
             HighsModelStatus::Optimal
             | HighsModelStatus::ObjectiveBound
@@ -833,10 +911,11 @@ mod highs_backend {
             | HighsModelStatus::ReachedInterrupt
             | HighsModelStatus::ReachedIterationLimit
             | HighsModelStatus::ReachedMemoryLimit => false,
-            _ => return None,
+            HighsModelStatus::Infeasible => return Err(Failure::Infeasible),
+            _ => return Err(Failure::Unsolved),
         };
         if solved.primal_solution_status() != HighsSolutionStatus::Feasible {
-            return None;
+            return Err(Failure::Unsolved);
         }
         let solution = solved.get_solution();
         let cols = solution.columns();
@@ -858,7 +937,7 @@ mod highs_backend {
                 .filter(|b| b.is_finite())
                 .map(|b| b + constant)
         };
-        Some(Solved {
+        Ok(Solved {
             values: x
                 .iter()
                 .map(|xs| xs.iter().map(|&(_, v)| cols[column[&v]]).collect())

@@ -115,8 +115,82 @@ pub fn broken_pins(problem: &Problem) -> Vec<BrokenPin> {
             }
         }
     }
+    if broken.is_empty() {
+        competing_needs(&state, &needed, &mut broken);
+    }
     broken.sort_by_key(|b| b.request);
     broken
+}
+
+/// Size and time limits of the exact test of pins' needs taken together. The models are
+/// small (what pins need, beside the pins); past these the solver is left to try.
+const NEEDS_MAX_OPTIONS: usize = 20_000;
+const NEEDS_SECONDS: f64 = 5.0;
+
+/// Every request some pin needs (not itself a pin), placed together beside the pins by the
+/// exact model, when the greedy test above found room for each alone. When they cannot
+/// all be placed, the pins whose needs clash are named: a smallest set of pins (each
+/// needed for the clash) found by leaving pins' needs out one at a time.
+fn competing_needs(state: &State, needed: &[(usize, Vec<usize>)], broken: &mut Vec<BrokenPin>) {
+    let problem = state.problem;
+    let needs_of = |pins: &[usize]| -> Vec<usize> {
+        let mut out: Vec<usize> = needed
+            .iter()
+            .filter(|(p, _)| pins.contains(p))
+            .flat_map(|(_, m)| m.iter().copied())
+            .filter(|&m| !problem.requests[m].pinned())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    };
+    let limits = || super::milp::Limits::time(NEEDS_SECONDS);
+    let impossible = |pins: &[usize]| {
+        super::milp::place_every(state, &needs_of(pins), limits(), NEEDS_MAX_OPTIONS)
+            == super::milp::Placement::Impossible
+    };
+    let mut clash: Vec<usize> = needed
+        .iter()
+        .filter(|(p, m)| state.assign[*p].is_some() && m.len() > 1)
+        .map(|(p, _)| *p)
+        .collect();
+    if clash.is_empty() || !impossible(&clash) {
+        return;
+    }
+    let mut i = 0;
+    while i < clash.len() && clash.len() > 1 {
+        let mut without = clash.clone();
+        without.remove(i);
+        if impossible(&without) {
+            clash = without;
+        } else {
+            i += 1;
+        }
+    }
+    let wanted = needs_of(&clash)
+        .iter()
+        .map(|&m| label(problem, m))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for &pin in &clash {
+        let others: Vec<String> = clash
+            .iter()
+            .filter(|&&p| p != pin)
+            .map(|&p| format!("'{}'", problem.input.requests[p].id))
+            .collect();
+        let who = if others.is_empty() {
+            "it needs".to_string()
+        } else {
+            format!("it and the pinned bookings of {} need", others.join(", "))
+        };
+        flag(
+            broken,
+            pin,
+            format!(
+                "{who} {wanted}, and no schedule places them all beside the pinned bookings: they compete for the same providers' time, caps, resources or the patients' travel"
+            ),
+        );
+    }
 }
 
 /// Records the first reason found for `pin`.
