@@ -52,6 +52,14 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
         &[("E030", "requests[1].existing")],
     ),
     (
+        // Two pins' labs compete for one lab slot; a third pin's prerequisite has room.
+        "pinned-prerequisites-compete",
+        &[
+            ("E030", "requests[1].existing"),
+            ("E030", "requests[3].existing"),
+        ],
+    ),
+    (
         "pinned-ineligible-provider",
         &[("E023", "requests[1].existing.provider")],
     ),
@@ -197,6 +205,7 @@ fn messages_name_the_ids_involved() {
         ("pinned-during-dialysis", "overlaps Robert K.'s dialysis"),
         ("pinned-bookings-clash", "clashes with the pinned booking of the cardiology ('robert-cardio'): both are with the same provider"),
         ("pinned-prerequisite-no-room", "needs the lab ('robert-lab') to end at least 900 min before it"),
+        ("pinned-prerequisites-compete", "it and the pinned booking of 'ana-cardio' need the lab ('robert-lab') and the lab ('ana-lab'), and no schedule places them all"),
     ] {
         let text = std::fs::read_to_string(corpus().join(format!("{file}.json"))).unwrap();
         let issue = &parse_input(&text).and_then(validate).unwrap_err().issues[0];

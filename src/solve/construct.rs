@@ -180,9 +180,10 @@ pub fn construct(state: &mut State, requests: &[usize]) -> usize {
         .copied()
         .filter(|&r| exact.required(r) && exact.assign[r].is_none())
         .collect();
-    let limits = super::milp::Limits::time(NEEDS_SECONDS);
+    // The limits validation's test of the same requests had.
+    let limits = super::milp::Limits::time(super::pins::NEEDS_SECONDS);
     let super::milp::Placement::Placed(choice) =
-        super::milp::place_every(&exact, &needed, limits, NEEDS_MAX_OPTIONS)
+        super::milp::place_every(&exact, &needed, limits, super::pins::NEEDS_MAX_OPTIONS)
     else {
         return placed;
     };
@@ -198,11 +199,6 @@ pub fn construct(state: &mut State, requests: &[usize]) -> usize {
         .filter(|&&r| state.assign[r].is_some())
         .count()
 }
-
-/// Size and time limits of the exact placement of what pins need (small models: a few
-/// requests beside the pins).
-const NEEDS_MAX_OPTIONS: usize = 20_000;
-const NEEDS_SECONDS: f64 = 5.0;
 
 /// The last pass over a finished schedule: [`construct`], then each request still out
 /// (outside same-day bundles, which construction books whole) booked at its cheapest

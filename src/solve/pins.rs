@@ -122,10 +122,11 @@ pub fn broken_pins(problem: &Problem) -> Vec<BrokenPin> {
     broken
 }
 
-/// Size and time limits of the exact test of pins' needs taken together. The models are
-/// small (what pins need, beside the pins); past these the solver is left to try.
-const NEEDS_MAX_OPTIONS: usize = 20_000;
-const NEEDS_SECONDS: f64 = 5.0;
+/// Size and time limits (in all) of the exact test of pins' needs taken together. The
+/// models are small (what pins need, beside the pins); past these the solver is left to
+/// try.
+pub(super) const NEEDS_MAX_OPTIONS: usize = 20_000;
+pub(super) const NEEDS_SECONDS: f64 = 5.0;
 
 /// Every request some pin needs (not itself a pin), placed together beside the pins by the
 /// exact model, when the greedy test above found room for each alone. When they cannot
@@ -144,10 +145,18 @@ fn competing_needs(state: &State, needed: &[(usize, Vec<usize>)], broken: &mut V
         out.dedup();
         out
     };
-    let limits = || super::milp::Limits::time(NEEDS_SECONDS);
+    // One time limit for the test and for naming the pins: a set not made smallest in
+    // time is still one whose needs no schedule places.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(NEEDS_SECONDS);
     let impossible = |pins: &[usize]| {
-        super::milp::place_every(state, &needs_of(pins), limits(), NEEDS_MAX_OPTIONS)
-            == super::milp::Placement::Impossible
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        !left.is_zero()
+            && super::milp::place_every(
+                state,
+                &needs_of(pins),
+                super::milp::Limits::time(left.as_secs_f64()),
+                NEEDS_MAX_OPTIONS,
+            ) == super::milp::Placement::Impossible
     };
     let mut clash: Vec<usize> = needed
         .iter()
@@ -167,21 +176,22 @@ fn competing_needs(state: &State, needed: &[(usize, Vec<usize>)], broken: &mut V
             i += 1;
         }
     }
-    let wanted = needs_of(&clash)
-        .iter()
-        .map(|&m| label(problem, m))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let wanted = in_words(
+        needs_of(&clash)
+            .iter()
+            .map(|&m| label(problem, m))
+            .collect(),
+    );
     for &pin in &clash {
         let others: Vec<String> = clash
             .iter()
             .filter(|&&p| p != pin)
             .map(|&p| format!("'{}'", problem.input.requests[p].id))
             .collect();
-        let who = if others.is_empty() {
-            "it needs".to_string()
-        } else {
-            format!("it and the pinned bookings of {} need", others.join(", "))
+        let who = match others.len() {
+            0 => "it needs".to_string(),
+            1 => format!("it and the pinned booking of {} need", others[0]),
+            _ => format!("it and the pinned bookings of {} need", in_words(others)),
         };
         flag(
             broken,
@@ -190,6 +200,17 @@ fn competing_needs(state: &State, needed: &[(usize, Vec<usize>)], broken: &mut V
                 "{who} {wanted}, and no schedule places them all beside the pinned bookings: they compete for the same providers' time, caps, resources or the patients' travel"
             ),
         );
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn in_words(mut items: Vec<String>) -> String {
+    match items.len() {
+        0 | 1 => items.pop().unwrap_or_default(),
+        _ => {
+            let last = items.pop().expect("two or more");
+            format!("{} and {last}", items.join(", "))
+        }
     }
 }
 
