@@ -252,8 +252,12 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
                 ),
             );
         }
-        let midnight = at(tz, date, 0);
-        if minutes(midnight, start).rem_euclid(i64::from(input.week.grid_min.max(1))) != 0 {
+        // On the wall clock, as validation reads pinned bookings: the same as minutes since
+        // midnight except after a clock change by less than the grid (Lord Howe's 30
+        // minutes against a 60-minute grid).
+        let local = start.with_timezone(&tz).time();
+        let wall = i64::from(local.hour() * 60 + local.minute());
+        if wall.rem_euclid(i64::from(input.week.grid_min.max(1))) != 0 || local.second() != 0 {
             c.flag(
                 "grid",
                 &[id],

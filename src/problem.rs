@@ -282,13 +282,19 @@ impl Problem {
 
     /// Local minute of the day (week time zone) of absolute minute `t` on day `day`.
     pub fn minute_of_day(&self, day: usize, t: i32) -> i32 {
+        t - self.days[day].start - self.minute_shift(day, t)
+    }
+
+    /// How far the wall clock at absolute minute `t` of day `day` is behind the minutes
+    /// elapsed since local midnight: the day's clock change once it has happened, else 0.
+    pub fn minute_shift(&self, day: usize, t: i32) -> i32 {
         let d = &self.days[day];
         let offset_shift = (d.end - d.start) - 1440;
         // A DST change happens at night; daytime minutes after it are shifted by the change.
         if offset_shift != 0 && t - d.start >= 4 * 60 {
-            t - d.start - offset_shift
+            offset_shift
         } else {
-            t - d.start
+            0
         }
     }
 

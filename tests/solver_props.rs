@@ -1223,3 +1223,51 @@ fn a_recovery_from_a_block_before_the_week_is_kept() {
         report.violations
     );
 }
+
+/// On the day Lord Howe Island's clocks go forward by 30 minutes, a 60-minute grid is the
+/// wall clock's: the solver books 11:00 (not 11:30, an hour of elapsed time from
+/// midnight), a pin at 11:00 is kept, and the checker refuses 11:30 as off the grid, as
+/// validation refuses a pin there.
+#[test]
+fn the_grid_is_the_wall_clocks_across_a_half_hour_clock_change() {
+    let week = |existing: &str| {
+        format!(
+            r#"{{"version": 1,
+            "week": {{"start": "2026-10-04", "days": 1, "grid_min": 60, "timezone": "Australia/Lord_Howe"}},
+            "sites": [{{"id": "s0"}}],
+            "providers": [{{"id": "d1", "specialty": "lab", "site": "s0",
+                           "hours": {{"sun": [["11:00", "13:00"]]}}}}],
+            "patients": [{{"id": "p0"}}],
+            "requests": [{{"id": "r0", "patient": "p0", "specialty": "lab", "duration_min": 60{existing}}}]}}"#
+        )
+    };
+    let free = careweek::parse_input(&week("")).unwrap();
+    let schedule = solved_and_checked(free.clone(), 20);
+    assert_eq!(schedule.placed.len(), 1);
+    assert_eq!(
+        schedule.placed[0].start.to_rfc3339(),
+        "2026-10-04T11:00:00+11:00"
+    );
+    let pinned =
+        week(r#", "existing": {"provider": "d1", "start": "2026-10-04T12:00", "pinned": true}"#);
+    let schedule = solved_and_checked(careweek::parse_input(&pinned).unwrap(), 20);
+    assert_eq!(
+        schedule.placed[0].start.to_rfc3339(),
+        "2026-10-04T12:00:00+11:00"
+    );
+    let off =
+        week(r#", "existing": {"provider": "d1", "start": "2026-10-04T11:30", "pinned": true}"#);
+    let refused = validate(careweek::parse_input(&off).unwrap()).unwrap_err();
+    assert_eq!(refused.issues[0].code, "E022", "{refused:?}");
+    let mut moved = schedule.clone();
+    moved.placed[0].start =
+        chrono::DateTime::parse_from_rfc3339("2026-10-04T11:30:00+11:00").unwrap();
+    moved.placed[0].end =
+        chrono::DateTime::parse_from_rfc3339("2026-10-04T12:30:00+11:00").unwrap();
+    let report = check(&free, &moved);
+    assert!(
+        report.violations.iter().any(|v| v.constraint == "grid"),
+        "{:?}",
+        report.violations
+    );
+}

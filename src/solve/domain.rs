@@ -352,7 +352,11 @@ pub(super) fn request_domain(
                         continue;
                     }
                     furthest = furthest.max(Stage::PatientBlocks);
-                    let first = lo + (day_start - lo).rem_euclid(problem.grid);
+                    // Starts on the wall clock's grid (as validation and the checker
+                    // read it): past a clock change in the night, the day's minutes are
+                    // shifted by the change.
+                    let anchor = day_start + problem.minute_shift(day, lo);
+                    let first = lo + (anchor - lo).rem_euclid(problem.grid);
                     let mut t = first;
                     while t + dur <= hi {
                         let slot = Interval::new(t, t + dur);
