@@ -156,7 +156,8 @@ fn solve_component(
     let trace = std::env::var_os("CAREWEEK_TRACE").is_some();
     let t0 = Instant::now();
     let mut state = State::new(problem, domains);
-    construct::construct(&mut state, comp);
+    let left = deadline.saturating_duration_since(Instant::now());
+    construct::construct_within(&mut state, comp, left.as_secs_f64());
     let construction = comp_total(&state, comp);
     (ctx.report)(Some(construction), None);
     let size = milp::candidate_count(&state, comp);

@@ -159,6 +159,11 @@ pub fn book(state: &mut State, requests: &[usize], choice: &dyn Fn(usize) -> Opt
 /// greedy pass leaves out a request that pinned bookings need, what they need is placed
 /// first by the exact model instead, and the rest greedily after it.
 pub fn construct(state: &mut State, requests: &[usize]) -> usize {
+    construct_within(state, requests, super::pins::NEEDS_SECONDS)
+}
+
+/// [`construct`], its exact placement of what pins need given at most `seconds`.
+pub fn construct_within(state: &mut State, requests: &[usize], seconds: f64) -> usize {
     let order = order(state, requests);
     let placed = insert_in_order(state, requests, &order, &mut |_, _| 0, false);
     let needed_out = |s: &State| {
@@ -180,8 +185,8 @@ pub fn construct(state: &mut State, requests: &[usize]) -> usize {
         .copied()
         .filter(|&r| exact.required(r) && exact.assign[r].is_none())
         .collect();
-    // The limits validation's test of the same requests had.
-    let limits = super::milp::Limits::time(super::pins::NEEDS_SECONDS);
+    // At most the time validation's test of the same requests had.
+    let limits = super::milp::Limits::time(seconds.min(super::pins::NEEDS_SECONDS));
     let super::milp::Placement::Placed(choice) =
         super::milp::place_every(&exact, &needed, limits, super::pins::NEEDS_MAX_OPTIONS)
     else {
