@@ -5,8 +5,10 @@
 //!
 //! The check is exact for each pin alone and for pins against each other; a required
 //! request (a pin's prerequisite or bundle mate) is reported when no option of its own fits
-//! beside the pins. What is left (several required requests competing for the last slot) is
-//! for the solver, which places required requests first.
+//! beside the pins; and when each fits alone, all required requests are placed together
+//! beside the pins by the exact model, which either proves that no schedule keeps the pins
+//! or shows one (the solver's construction falls back on the same placement). Past the
+//! model's size and time limits, what is left is for the solver.
 
 use crate::model::Modality;
 use crate::problem::{Interval, Problem};
