@@ -292,6 +292,14 @@ pub(super) fn request_domain(
         Modality::Either => &[Modality::InPerson, Modality::Telehealth],
     };
     let pinned = req.existing.as_ref().filter(|e| e.pinned);
+    // A request pins need is offered every unit that fits (the pins may hold the first
+    // ones), so that validation's exact test of what pins need is exact; others two of
+    // each kind a slot (see `push_with_resources`).
+    let units_per_kind = if problem.required[r] {
+        usize::MAX
+    } else {
+        UNITS_PER_KIND
+    };
     // The units an existing booking holds are offered first, so that it can be kept.
     let booked: Vec<u32> = req
         .existing
@@ -367,7 +375,15 @@ pub(super) fn request_domain(
                             furthest = furthest.max(Stage::Resources);
                             let before = out.len();
                             push_with_resources(
-                                problem, p, day, site, slot, &kinds, &booked, &mut out,
+                                problem,
+                                p,
+                                day,
+                                site,
+                                slot,
+                                &kinds,
+                                &booked,
+                                units_per_kind,
+                                &mut out,
                             );
                             if out.len() > before {
                                 furthest = Stage::Done;
@@ -476,9 +492,12 @@ fn needed_kinds(problem: &Problem, r: usize, p: usize) -> Vec<Kind> {
     kinds
 }
 
-/// Appends one option per combination of free resource units (two fitting units of a kind
-/// only, turning with the slot, to keep domains compact: units of a kind are
-/// interchangeable apart from their calendars).
+/// Units of each resource kind offered at a slot (see [`push_with_resources`]).
+const UNITS_PER_KIND: usize = 2;
+
+/// Appends one option per combination of free resource units (`units_per_kind` fitting
+/// units of a kind only, turning with the slot, to keep domains compact: units of a kind
+/// are interchangeable apart from their calendars).
 #[allow(clippy::too_many_arguments)]
 fn push_with_resources(
     problem: &Problem,
@@ -488,9 +507,9 @@ fn push_with_resources(
     slot: Interval,
     kinds: &[Kind],
     booked: &[u32],
+    units_per_kind: usize,
     out: &mut Vec<Opt>,
 ) {
-    const UNITS_PER_KIND: usize = 2;
     // Which fitting units come first turns with the provider, day and start, so that every
     // unit of a kind serves some options: with the same first two everywhere, a third MRI
     // or interpreter would never be booked.
@@ -520,7 +539,7 @@ fn push_with_resources(
                     .map(|k| &fitting[(turn + k) % fitting.len()])
                     .filter(|u| !booked.contains(u)),
             )
-            .take(UNITS_PER_KIND)
+            .take(units_per_kind)
             .copied()
             .collect();
         if free.is_empty() {
