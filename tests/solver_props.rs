@@ -1274,3 +1274,28 @@ fn the_grid_is_the_wall_clocks_across_a_half_hour_clock_change() {
         report.violations
     );
 }
+
+/// A clinic in a zone half an hour off the week's (Kolkata against London): its hours hold
+/// no start on the week's 60-minute grid, and the reason says so (not "outside the
+/// patient's blocks", which the patient does not have).
+#[test]
+fn hours_between_the_grids_lines_are_named_in_the_reason() {
+    let text = r#"{"version": 1,
+        "week": {"start": "2026-07-20", "days": 1, "grid_min": 60, "timezone": "Europe/London"},
+        "sites": [{"id": "s0", "timezone": "Asia/Kolkata"}],
+        "providers": [{"id": "d0", "specialty": "lab", "site": "s0",
+                       "hours": {"mon": [["14:00", "15:00"]]}}],
+        "patients": [{"id": "p0"}],
+        "requests": [{"id": "lab", "patient": "p0", "specialty": "lab", "duration_min": 60}]}"#;
+    let schedule = solved_and_checked(careweek::parse_input(text).unwrap(), 5);
+    let unplaced = &schedule.unplaced[0];
+    assert_eq!(unplaced.code, UnplacedCode::NoProviderHours);
+    assert!(
+        unplaced
+            .reason
+            .contains("holds no start on the week's 60-minute grid")
+            && unplaced.reason.contains("Europe/London"),
+        "{}",
+        unplaced.reason
+    );
+}

@@ -274,6 +274,8 @@ impl Domains {
 enum Stage {
     ProviderHours,
     PatientAvailable,
+    /// A window long enough, but no start in it on the grid.
+    OffGrid,
     PatientBlocks,
     Resources,
     Done,
@@ -359,12 +361,16 @@ pub(super) fn request_domain(
                     if hi - lo < dur {
                         continue;
                     }
-                    furthest = furthest.max(Stage::PatientBlocks);
                     // Starts on the wall clock's grid (as validation and the checker
                     // read it): past a clock change in the night, the day's minutes are
                     // shifted by the change.
                     let anchor = day_start + problem.minute_shift(day, lo);
                     let first = lo + (anchor - lo).rem_euclid(problem.grid);
+                    furthest = furthest.max(if first + dur <= hi {
+                        Stage::PatientBlocks
+                    } else {
+                        Stage::OffGrid
+                    });
                     let mut t = first;
                     while t + dur <= hi {
                         let slot = Interval::new(t, t + dur);
@@ -423,6 +429,7 @@ pub(super) fn request_domain(
                 UnplacedCode::PatientUnavailable,
                 explain::patient_unavailable(problem, r),
             ),
+            Stage::OffGrid => (UnplacedCode::NoProviderHours, explain::off_grid(problem, r)),
             Stage::PatientBlocks => (
                 UnplacedCode::PatientBlocked,
                 explain::patient_blocked(problem, r),

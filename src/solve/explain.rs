@@ -140,6 +140,22 @@ pub fn no_provider_hours(problem: &Problem, r: usize) -> String {
     }
 }
 
+/// Where every window of the providers' free time that the patient can come in is long
+/// enough for the request but holds no start on the week's grid (hours of a site in
+/// another time zone fall between the grid's lines).
+pub fn off_grid(problem: &Problem, r: usize) -> String {
+    format!(
+        "the free time of {} that {} can come in {} holds no start on the week's {}-minute grid \
+         (the grid runs on the week's time zone, {}, and the clinic's hours fall between its \
+         lines): use a finer grid_min, or plan the week in the clinic's time zone",
+        provider_list(problem, r),
+        patient_name(problem, r),
+        day_range(problem, r),
+        problem.grid,
+        problem.tz.name()
+    )
+}
+
 /// An eligible provider with free time long enough for the request only where it runs on
 /// across the week's midnight (a clinic in another time zone), if any.
 fn split_at_midnight(problem: &Problem, r: usize) -> Option<usize> {
