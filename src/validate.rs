@@ -26,7 +26,7 @@
 //! | E019 | priority outside 1..=5 |
 //! | E020 | earliest after latest, or a date window that misses the week |
 //! | E021 | a dated item outside the week |
-//! | E022 | existing booking off the grid, outside the horizon, with modality `either`, or pinned holding a resource its request does not need |
+//! | E022 | existing booking off the grid, outside the horizon, with modality `either`, or pinned holding a resource its request does not need (an interpreter too, where the provider speaks the patient's language) |
 //! | E023 | pinned booking with a provider not eligible for its request |
 //! | E024 | resource kind that no resource has |
 //! | E025 | precedence of a request on itself, or `min_gap_min` above `max_gap_min` |
@@ -786,10 +786,49 @@ impl<'a> Validator<'a> {
                             &resources,
                         ),
                         // Interpreters are booked as the patient's language needs, not named
-                        // in the request; any other kind must be one the request needs.
+                        // in the request: one in the patient's language, with a provider
+                        // who does not speak it. Any other kind must be one the request
+                        // needs.
                         Some(&k) => {
                             let kind = input.resources[k].kind.as_str();
+                            let language = patients
+                                .get(r.patient.as_str())
+                                .and_then(|&q| input.patients[q].language.as_deref());
+                            let speaks = |l: &str| {
+                                providers.get(e.provider.as_str()).is_some_and(|&p| {
+                                    input.providers[p]
+                                        .languages
+                                        .iter()
+                                        .any(|x| x.eq_ignore_ascii_case(l))
+                                })
+                            };
+                            let interpreter_needed =
+                                match (input.resources[k].language.as_deref(), language) {
+                                    (Some(held), Some(own)) => {
+                                        held.eq_ignore_ascii_case(own) && !speaks(own)
+                                    }
+                                    _ => false,
+                                };
                             if e.pinned
+                                && kind == "interpreter"
+                                && input.resources[k].language.is_some()
+                                && !interpreter_needed
+                            {
+                                self.push(
+                                    "E022",
+                                    format!("{ep}.resources[{j}]"),
+                                    format!(
+                                        "pinned booking of request '{}' holds '{u}', an interpreter it does not need ({})",
+                                        r.id,
+                                        match language {
+                                            Some(own) if speaks(own) => format!("'{}' speaks {own}, the patient's language", e.provider),
+                                            Some(own) => format!("the patient's language is {own}"),
+                                            None => "the patient has no language set".to_string(),
+                                        }
+                                    ),
+                                    format!("drop '{u}' from the booking"),
+                                );
+                            } else if e.pinned
                                 && input.resources[k].language.is_none()
                                 && !r.resources.iter().any(|x| x == kind)
                             {

@@ -64,6 +64,11 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
         &[("E023", "requests[1].existing.provider")],
     ),
     (
+        // The provider speaks the patient's language: the interpreter is not needed.
+        "pinned-unneeded-interpreter",
+        &[("E022", "requests[0].existing.resources[0]")],
+    ),
+    (
         "pinned-unneeded-resource",
         &[("E022", "requests[0].existing.resources[0]")],
     ),
