@@ -210,21 +210,25 @@ pub fn place_every(
     } = model;
     match run(vars, objective, constraints, Vec::new(), limits, &x) {
         Ok(solved) => {
-            let choice: Option<Vec<u32>> = x
-                .iter()
-                .zip(&solved.values)
-                .map(|(xs, vals)| {
-                    xs.iter()
-                        .zip(vals)
-                        .find(|(_, &v)| v > 0.5)
-                        .map(|((oi, _), _)| *oi)
-                })
-                .collect();
+            let choice: Option<Vec<u32>> = chosen(&x, &solved.values).into_iter().collect();
             choice.map_or(Placement::Unknown, Placement::Placed)
         }
         Err(Failure::Infeasible) => Placement::Impossible,
         Err(Failure::Unsolved) => Placement::Unknown,
     }
+}
+
+/// The option each request's choice variables select (the one at 1), or none.
+fn chosen(x: &[Vec<(u32, Variable)>], values: &[Vec<f64>]) -> Vec<Option<u32>> {
+    x.iter()
+        .zip(values)
+        .map(|(xs, vals)| {
+            xs.iter()
+                .zip(vals)
+                .find(|(_, &v)| v > 0.5)
+                .map(|((oi, _), _)| *oi)
+        })
+        .collect()
 }
 
 /// An option occupying a provider- or resource-day: (request slot, start, end, variable).
@@ -579,18 +583,8 @@ impl Model {
             value,
             bound,
         } = run(vars, objective.clone(), constraints, warm, limits, &x).ok()?;
-        let choice = x
-            .iter()
-            .zip(&values)
-            .map(|(xs, vals)| {
-                xs.iter()
-                    .zip(vals)
-                    .find(|(_, &v)| v > 0.5)
-                    .map(|((oi, _), _)| *oi)
-            })
-            .collect();
         Some(Outcome {
-            choice,
+            choice: chosen(&x, &values),
             optimal,
             objective: constant + value,
             // An LP's optimum bounds the subset; a MILP's dual bound only in the exact form,
