@@ -1015,6 +1015,10 @@ fn pins_keep_their_slots_against_other_pins_mates_and_prerequisites() {
         // Two pins hold two of three MRIs; what a third pin needs fits only with the
         // third, which validation's domain did not offer (two units of a kind a slot).
         "pin-needs-third-unit",
+        // The greedy pass leaves out a bundle a pin needs; the exact placement, in
+        // construction order, took over 5 s and gave up (validation's, in index order,
+        // 0.3 s).
+        "pin-needs-exact-placement-order",
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join(format!("tests/fixtures/{case}.json"));
