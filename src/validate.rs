@@ -263,6 +263,51 @@ struct Validator<'a> {
     issues: Vec<InputIssue>,
 }
 
+/// Why a pinned booking of request `r` with `provider` should not hold resource `unit`,
+/// with what to do, if it should not. Interpreters are booked as the patient's language
+/// (`language`) needs, not named in the request: one in the patient's language, with a
+/// provider who does not speak it. Any other kind must be one the request needs.
+fn unneeded_unit(
+    unit: &crate::model::Resource,
+    r: &crate::model::Request,
+    provider: Option<&crate::model::Provider>,
+    language: Option<&str>,
+) -> Option<(String, String)> {
+    let Some(held) = unit.language.as_deref() else {
+        let kind = &unit.kind;
+        return (!r.resources.contains(kind)).then(|| {
+            (
+                format!(
+                    "pinned booking of request '{}' holds '{}', a {kind}, which the request does not need",
+                    r.id, unit.id
+                ),
+                format!("add \"{kind}\" to the request's resources, or drop '{}' from the booking", unit.id),
+            )
+        });
+    };
+    if unit.kind != "interpreter" {
+        return None;
+    }
+    let speaks =
+        |l: &str| provider.is_some_and(|p| p.languages.iter().any(|x| x.eq_ignore_ascii_case(l)));
+    let why = match language {
+        Some(own) if speaks(own) => format!(
+            "'{}' speaks {own}, the patient's language",
+            provider.map_or("", |p| p.id.as_str())
+        ),
+        Some(own) if !held.eq_ignore_ascii_case(own) => format!("the patient's language is {own}"),
+        Some(_) => return None,
+        None => "the patient has no language set".to_string(),
+    };
+    Some((
+        format!(
+            "pinned booking of request '{}' holds '{}', an interpreter it does not need ({why})",
+            r.id, unit.id
+        ),
+        format!("drop '{}' from the booking", unit.id),
+    ))
+}
+
 fn index_of<'a>(ids: impl Iterator<Item = &'a str>) -> HashMap<&'a str, usize> {
     let mut map = HashMap::new();
     for (i, id) in ids.enumerate() {
@@ -785,62 +830,20 @@ impl<'a> Validator<'a> {
                             u,
                             &resources,
                         ),
-                        // Interpreters are booked as the patient's language needs, not named
-                        // in the request: one in the patient's language, with a provider
-                        // who does not speak it. Any other kind must be one the request
-                        // needs.
                         Some(&k) => {
-                            let kind = input.resources[k].kind.as_str();
+                            let provider = providers
+                                .get(e.provider.as_str())
+                                .map(|&p| &input.providers[p]);
                             let language = patients
                                 .get(r.patient.as_str())
                                 .and_then(|&q| input.patients[q].language.as_deref());
-                            let speaks = |l: &str| {
-                                providers.get(e.provider.as_str()).is_some_and(|&p| {
-                                    input.providers[p]
-                                        .languages
-                                        .iter()
-                                        .any(|x| x.eq_ignore_ascii_case(l))
-                                })
-                            };
-                            let interpreter_needed =
-                                match (input.resources[k].language.as_deref(), language) {
-                                    (Some(held), Some(own)) => {
-                                        held.eq_ignore_ascii_case(own) && !speaks(own)
-                                    }
-                                    _ => false,
-                                };
-                            if e.pinned
-                                && kind == "interpreter"
-                                && input.resources[k].language.is_some()
-                                && !interpreter_needed
+                            let unit = &input.resources[k];
+                            if let Some((message, hint)) = e
+                                .pinned
+                                .then(|| unneeded_unit(unit, r, provider, language))
+                                .flatten()
                             {
-                                self.push(
-                                    "E022",
-                                    format!("{ep}.resources[{j}]"),
-                                    format!(
-                                        "pinned booking of request '{}' holds '{u}', an interpreter it does not need ({})",
-                                        r.id,
-                                        match language {
-                                            Some(own) if speaks(own) => format!("'{}' speaks {own}, the patient's language", e.provider),
-                                            Some(own) => format!("the patient's language is {own}"),
-                                            None => "the patient has no language set".to_string(),
-                                        }
-                                    ),
-                                    format!("drop '{u}' from the booking"),
-                                );
-                            } else if e.pinned
-                                && input.resources[k].language.is_none()
-                                && !r.resources.iter().any(|x| x == kind)
-                            {
-                                self.push(
-                                    "E022",
-                                    format!("{ep}.resources[{j}]"),
-                                    format!(
-                                        "pinned booking of request '{}' holds '{u}', a {kind}, which the request does not need",
-                                        r.id
-                                    ),
-                                    format!("add \"{kind}\" to the request's resources, or drop '{u}' from the booking"),
-                                );
+                                self.push("E022", format!("{ep}.resources[{j}]"), message, hint);
                             }
                         }
                     }

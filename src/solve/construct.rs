@@ -166,12 +166,10 @@ pub fn construct(state: &mut State, requests: &[usize]) -> usize {
 pub fn construct_within(state: &mut State, requests: &[usize], seconds: f64) -> usize {
     let order = order(state, requests);
     let placed = insert_in_order(state, requests, &order, &mut |_, _| 0, false);
-    let needed_out = |s: &State| {
-        requests
-            .iter()
-            .any(|&r| s.required(r) && s.assign[r].is_none() && !s.domains.opts[r].is_empty())
-    };
-    if !needed_out(state) {
+    let needed_out = requests.iter().any(|&r| {
+        state.required(r) && state.assign[r].is_none() && !state.domains.opts[r].is_empty()
+    });
+    if !needed_out {
         return placed;
     }
     let mut exact = state.clone();
@@ -183,13 +181,12 @@ pub fn construct_within(state: &mut State, requests: &[usize], seconds: f64) -> 
     // In index order, as validation's test of the same requests has them: the same model,
     // which the branch and bound settles as fast (in construction order one took over 5 s
     // where validation's took 0.3 s).
-    let needed: Vec<usize> = requests
+    let mut needed: Vec<usize> = requests
         .iter()
         .copied()
         .filter(|&r| exact.required(r) && exact.assign[r].is_none())
-        .collect::<std::collections::BTreeSet<usize>>()
-        .into_iter()
         .collect();
+    needed.sort_unstable();
     // At most the time validation's test of the same requests had.
     let limits = super::milp::Limits::time(seconds.min(super::pins::NEEDS_SECONDS));
     let super::milp::Placement::Placed(choice) =
@@ -198,7 +195,7 @@ pub fn construct_within(state: &mut State, requests: &[usize], seconds: f64) -> 
         return placed;
     };
     if !book(&mut exact, &needed, &|r| {
-        needed.iter().position(|&m| m == r).map(|i| choice[i])
+        needed.binary_search(&r).ok().map(|i| choice[i])
     }) {
         return placed;
     }
