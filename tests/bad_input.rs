@@ -44,6 +44,11 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
     ("odd-grid", &[("E007", "week.grid_min")]),
     ("pinned-bookings-clash", &[("E030", "requests[2].existing")]),
     (
+        // Three pins at 08:00 need an MRI and name none; there are two.
+        "pinned-bookings-want-more-units",
+        &[("E030", "requests[2].existing")],
+    ),
+    (
         "pinned-during-dialysis",
         &[("E030", "requests[1].existing")],
     ),

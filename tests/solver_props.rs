@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{NaiveDate, TimeZone, Timelike, Utc};
 use proptest::prelude::*;
 
 use careweek::check::check;
@@ -1019,6 +1019,12 @@ fn pins_keep_their_slots_against_other_pins_mates_and_prerequisites() {
         // construction order, took over 5 s and gave up (validation's, in index order,
         // 0.3 s).
         "pin-needs-exact-placement-order",
+        // A pin names no MRI and another names the one the first would take: the first
+        // takes the other MRI.
+        "pin-open-unit-beside-named-unit",
+        // A pin names no MRI; a pin's prerequisite can use only one of the two (the other
+        // is at another site), the one the first pin would take first.
+        "pin-open-unit-and-a-need",
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join(format!("tests/fixtures/{case}.json"));
@@ -1302,4 +1308,155 @@ fn hours_between_the_grids_lines_are_named_in_the_reason() {
         "{}",
         unplaced.reason
     );
+}
+
+/// A request of a units case: (provider, patient, pinned at an hour, the unit it names,
+/// the request it must follow).
+type UnitRequest = (usize, usize, Option<u32>, Option<usize>, Option<usize>);
+
+/// A caseload of one morning (08:00-11:00, 60-minute grid) where every request needs an
+/// MRI: providers at two sites, MRIs at a site or at none, pins that name a unit or leave
+/// it open.
+fn units_case(
+    provider_sites: &[usize],
+    unit_sites: &[Option<usize>],
+    requests: &[UnitRequest],
+) -> Input {
+    let n = requests.len();
+    let providers: Vec<serde_json::Value> = provider_sites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            serde_json::json!({"id": format!("d{i}"), "specialty": "img", "site": format!("s{s}"),
+                "hours": {"mon": [["08:00", "11:00"]]}})
+        })
+        .collect();
+    let units: Vec<serde_json::Value> = unit_sites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match s {
+            Some(s) => {
+                serde_json::json!({"id": format!("m{i}"), "kind": "mri", "site": format!("s{s}")})
+            }
+            None => serde_json::json!({"id": format!("m{i}"), "kind": "mri"}),
+        })
+        .collect();
+    let mut links = Vec::new();
+    let reqs: Vec<serde_json::Value> = requests
+        .iter()
+        .enumerate()
+        .map(|(i, &(p, q, at, unit, after))| {
+            let p = p % provider_sites.len();
+            let mut req = serde_json::json!({"id": format!("r{i}"), "patient": format!("p{q}"),
+                "providers": [format!("d{p}")], "duration_min": 60, "resources": ["mri"]});
+            if let Some(h) = at {
+                let mut existing = serde_json::json!({"provider": format!("d{p}"),
+                    "start": format!("2026-06-08T{:02}:00", 8 + h), "pinned": true});
+                if let Some(u) = unit {
+                    existing["resources"] =
+                        serde_json::json!([format!("m{}", u % unit_sites.len())]);
+                }
+                req["existing"] = existing;
+            }
+            // Links only from a lower index: no cycle.
+            if let Some(b) = after.map(|b| b % n).filter(|&b| b < i) {
+                links.push(serde_json::json!({"kind": "precedence",
+                    "before": format!("r{b}"), "after": format!("r{i}")}));
+            }
+            req
+        })
+        .collect();
+    let text = serde_json::json!({
+        "version": 1,
+        "week": {"start": "2026-06-08", "days": 1, "grid_min": 60, "timezone": "UTC"},
+        "sites": [{"id": "s0"}, {"id": "s1"}],
+        "travel": [{"from": "s0", "to": "s1", "minutes": 0}],
+        "providers": providers,
+        "resources": units,
+        "patients": [{"id": "p0"}, {"id": "p1"}, {"id": "p2"}],
+        "requests": reqs,
+        "links": links,
+    });
+    careweek::parse_input(&text.to_string()).expect("a units case parses")
+}
+
+/// Every booking of each request of a units case: at each hour of its provider's morning
+/// with each MRI, or left out; a pin at its hour, with the unit it names or any.
+fn every_booking_with_units(input: &Input) -> Vec<Vec<Option<Placed>>> {
+    let at = |h: u32| {
+        Utc.with_ymd_and_hms(2026, 6, 8, h, 0, 0)
+            .unwrap()
+            .fixed_offset()
+    };
+    input
+        .requests
+        .iter()
+        .map(|req| {
+            let provider = &req.providers[0];
+            let site = input
+                .providers
+                .iter()
+                .find(|p| &p.id == provider)
+                .map(|p| p.site.clone());
+            let pin = req.existing.as_ref();
+            let mut out = vec![None];
+            for h in 8..11 {
+                if pin.is_some_and(|e| e.start.0.hour() != h) {
+                    continue;
+                }
+                for unit in &input.resources {
+                    if pin
+                        .is_some_and(|e| !e.resources.is_empty() && !e.resources.contains(&unit.id))
+                    {
+                        continue;
+                    }
+                    out.push(Some(Placed {
+                        request: req.id.clone(),
+                        patient: req.patient.clone(),
+                        provider: provider.clone(),
+                        resources: vec![unit.id.clone()],
+                        site: site.clone(),
+                        start: at(h),
+                        end: at(h + 1),
+                        modality: Modality::InPerson,
+                    }));
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Pins that name no MRI (and so may take any that fits), beside pins that name one and
+    /// requests pins need: refused exactly when no choice of units keeps them all.
+    #[test]
+    fn pins_that_name_no_unit_are_refused_exactly_when_no_units_keep_them(
+        provider_sites in prop::collection::vec(0usize..2, 1..=3),
+        unit_sites in prop::collection::vec(prop::option::of(0usize..2), 1..=3),
+        requests in prop::collection::vec(
+            (0usize..3, 0usize..3, prop::option::weighted(0.7, 0u32..3),
+             prop::option::weighted(0.3, 0usize..3), prop::option::weighted(0.3, 0usize..4)),
+            2..=4,
+        ),
+        seed in 0u64..1000,
+    ) {
+        let input = units_case(&provider_sites, &unit_sites, &requests);
+        prop_assume!(input.requests.iter().any(|r| r.existing.is_some()));
+        let feasible = brute_force_over(&input, &every_booking_with_units(&input)) < i64::MAX;
+        match validate(input.clone()) {
+            Err(report) => {
+                let refused = report.issues.iter().any(|i| i.code == "E030");
+                prop_assert!(!refused || !feasible, "a schedule keeps the pins: {:#?}", report.issues);
+                prop_assert!(refused || feasible, "other issues: {:#?}", report.issues);
+            }
+            Ok(problem) => {
+                prop_assert!(feasible, "no schedule keeps the pins, yet validation passed");
+                let schedule = solve(&problem, &options(seed, 1));
+                assert_valid(&input, &schedule);
+            }
+        }
+    }
 }

@@ -172,9 +172,12 @@ pub fn construct_within(state: &mut State, requests: &[usize], seconds: f64) -> 
     if !needed_out {
         return placed;
     }
+    // Pins stay where they are, but those that name no unit of a kind they need may take
+    // another unit of it, as validation's test lets them.
     let mut exact = state.clone();
     for &r in requests {
-        if exact.assign[r].is_some() && !exact.problem.requests[r].pinned() {
+        let fixed = exact.problem.requests[r].pinned() && exact.domains.opts[r].len() == 1;
+        if exact.assign[r].is_some() && !fixed {
             exact.remove(r);
         }
     }

@@ -409,15 +409,16 @@ pub(super) fn request_domain(
             }
         }
     }
+    // A pin keeps its provider, start and the units it names; units it does not name are
+    // left open (one option per combination that fits), for validation and the solver
+    // to choose where two such pins want the same unit.
     if let Some(e) = pinned {
         out.retain(|o| {
             o.start == e.start
-                && (e.resources.is_empty()
-                    || e.resources
-                        .iter()
-                        .all(|&x| o.resources.contains(&(x as u32))))
+                && e.resources
+                    .iter()
+                    .all(|&x| o.resources.contains(&(x as u32)))
         });
-        out.truncate(1);
     }
     if out.is_empty() {
         let reason = match furthest {

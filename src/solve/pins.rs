@@ -83,16 +83,36 @@ pub fn broken_pins(problem: &Problem) -> Vec<BrokenPin> {
         .filter(|&r| !domains.opts[r].is_empty())
         .collect();
     order.sort_by_key(|&r| (domains.opts[r][0].start, r));
+    let mut failed: Vec<usize> = Vec::new();
     for &r in &order {
-        let unplaced = |x: usize| state.assign[x].is_none();
-        if state.fits(r, 0, &unplaced) {
-            state.place(r, 0);
-            continue;
+        match first_fit(&state, r) {
+            Some(oi) => state.place(r, oi),
+            None => failed.push(r),
         }
+    }
+    // A pin that names no unit of a resource kind it needs has one option per unit: the
+    // first that fits may be the one another pin needs. Then only a search over the units
+    // tells a clash from a bad choice.
+    let units_open = order.iter().any(|&r| domains.opts[r].len() > 1);
+    if !failed.is_empty() && units_open {
+        let mut search = State::new(problem, &domains);
+        let mut nodes = 0;
+        match keep_all(&mut search, &order, &mut nodes) {
+            Kept::All => {
+                state = search;
+                failed.clear();
+            }
+            // Not settled: left to the solver, as pins the tests below cannot judge are.
+            Kept::Unknown => failed.clear(),
+            Kept::Impossible => {}
+        }
+    }
+    for r in failed {
         let reason = clash(&mut state, r);
         flag(&mut broken, r, reason);
     }
     // Required requests beside the pins that were kept.
+    let mut no_room: Vec<BrokenPin> = Vec::new();
     for m in (0..n).filter(|&m| required[m] && !problem.requests[m].pinned()) {
         if domains.opts[m].is_empty() {
             continue;
@@ -104,7 +124,7 @@ pub fn broken_pins(problem: &Problem) -> Vec<BrokenPin> {
                 let pin = *pin;
                 if state.assign[pin].is_some() && needs.contains(&m) {
                     flag(
-                        &mut broken,
+                        &mut no_room,
                         pin,
                         format!(
                             "it needs {}{}, and no slot for it fits beside the pinned bookings (link gaps, {}'s other appointments, caps or travel)",
@@ -117,11 +137,67 @@ pub fn broken_pins(problem: &Problem) -> Vec<BrokenPin> {
             }
         }
     }
+    if !no_room.is_empty() && impossible_with_units_open(&state, &needed) {
+        for b in no_room {
+            flag(&mut broken, b.request, b.reason);
+        }
+    }
     if broken.is_empty() {
         competing_needs(&state, &needed, &mut broken);
     }
     broken.sort_by_key(|b| b.request);
     broken
+}
+
+/// The first option of pin `r` that fits beside what `state` holds (links to requests not
+/// placed yet are judged when those are).
+fn first_fit(state: &State, r: usize) -> Option<u32> {
+    let unplaced = |x: usize| state.assign[x].is_none();
+    (0..state.domains.opts[r].len() as u32).find(|&oi| state.fits(r, oi, &unplaced))
+}
+
+/// Options tried, in all, by the search over pins' units: a work limit, so that the
+/// verdict is the same on any machine.
+const PIN_SEARCH_NODES: usize = 200_000;
+
+/// What the search over pins' units found.
+enum Kept {
+    /// Every pin placed (in the state searched).
+    All,
+    /// No choice of units keeps them all: proven.
+    Impossible,
+    /// The search reached its limit.
+    Unknown,
+}
+
+/// Places the pins of `order` (from its first, each with the pins before it) at options
+/// that fit together, by a depth-first search over their options.
+fn keep_all(state: &mut State, order: &[usize], nodes: &mut usize) -> Kept {
+    let Some((&r, rest)) = order.split_first() else {
+        return Kept::All;
+    };
+    let mut unknown = false;
+    for oi in 0..state.domains.opts[r].len() as u32 {
+        *nodes += 1;
+        if *nodes > PIN_SEARCH_NODES {
+            return Kept::Unknown;
+        }
+        let unplaced = |x: usize| state.assign[x].is_none();
+        if !state.fits(r, oi, &unplaced) {
+            continue;
+        }
+        state.place(r, oi);
+        match keep_all(state, rest, nodes) {
+            Kept::All => return Kept::All,
+            Kept::Unknown => unknown = true,
+            Kept::Impossible => {}
+        }
+        state.remove(r);
+        if unknown {
+            return Kept::Unknown;
+        }
+    }
+    Kept::Impossible
 }
 
 /// Size and time limits (in all) of the exact test of pins' needs taken together. The
@@ -165,7 +241,7 @@ fn competing_needs(state: &State, needed: &[(usize, Vec<usize>)], broken: &mut V
         .filter(|(p, m)| state.assign[*p].is_some() && m.len() > 1)
         .map(|(p, _)| *p)
         .collect();
-    if clash.is_empty() || !impossible(&clash) {
+    if clash.is_empty() || !impossible(&clash) || !impossible_with_units_open(state, needed) {
         return;
     }
     let mut i = 0;
@@ -203,6 +279,41 @@ fn competing_needs(state: &State, needed: &[(usize, Vec<usize>)], broken: &mut V
             ),
         );
     }
+}
+
+/// Whether what the placed pins need cannot be placed beside them even when the pins that
+/// name no unit of a kind may take any unit of it: the proof that a refusal found with those
+/// pins at the units first chosen holds for every choice. Only such pins are moved; it is
+/// true at once when there are none.
+fn impossible_with_units_open(state: &State, needed: &[(usize, Vec<usize>)]) -> bool {
+    let problem = state.problem;
+    let open: Vec<usize> = needed
+        .iter()
+        .map(|(p, _)| *p)
+        .filter(|&p| state.assign[p].is_some() && state.domains.opts[p].len() > 1)
+        .collect();
+    if open.is_empty() {
+        return true;
+    }
+    let mut loose = state.clone();
+    for &p in &open {
+        loose.remove(p);
+    }
+    let mut free: Vec<usize> = needed
+        .iter()
+        .filter(|(p, _)| state.assign[*p].is_some())
+        .flat_map(|(_, m)| m.iter().copied())
+        .filter(|&m| !problem.requests[m].pinned())
+        .chain(open)
+        .collect();
+    free.sort_unstable();
+    free.dedup();
+    super::milp::place_every(
+        &loose,
+        &free,
+        super::milp::Limits::time(NEEDS_SECONDS),
+        NEEDS_MAX_OPTIONS,
+    ) == super::milp::Placement::Impossible
 }
 
 /// "a", "a and b", "a, b and c".
@@ -397,15 +508,17 @@ fn clash(state: &mut State, r: usize) -> String {
         .filter(|&x| state.assign[x].is_some())
         .collect();
     for &q in &placed {
+        let Some(kept_at) = state.assign[q] else {
+            continue;
+        };
         state.remove(q);
-        let unplaced = |x: usize| state.assign[x].is_none();
-        let fits = state.fits(r, 0, &unplaced);
-        state.place(q, 0);
-        if fits {
+        let fits = first_fit(state, r);
+        state.place(q, kept_at);
+        if let Some(oi) = fits {
             return format!(
                 "it clashes with the pinned booking of {}: {}",
                 label(problem, q),
-                clash_kind(state, r, q)
+                clash_kind(state, r, oi, q)
             );
         }
     }
@@ -443,9 +556,9 @@ fn clash(state: &mut State, r: usize) -> String {
 }
 
 /// What rule two pins break together.
-fn clash_kind(state: &State, r: usize, q: usize) -> String {
+fn clash_kind(state: &State, r: usize, oi: u32, q: usize) -> String {
     let problem = state.problem;
-    let (a, b) = (state.opt(r, 0), state.placed(q).expect("placed"));
+    let (a, b) = (state.opt(r, oi), state.placed(q).expect("placed"));
     let overlap = a.interval().overlaps(&b.interval());
     let linked = problem
         .precedences
@@ -460,10 +573,14 @@ fn clash_kind(state: &State, r: usize, q: usize) -> String {
     }
     if let Some(u) = a.resources.iter().find(|u| b.resources.contains(u)) {
         if overlap {
-            return format!(
-                "both need resource '{}' at overlapping times",
-                problem.input.resources[*u as usize].id
-            );
+            let resource = &problem.input.resources[*u as usize];
+            if state.domains.opts[r].len() > 1 {
+                return format!(
+                    "it names no unit of '{}', and every one it could use is held by a pinned booking at overlapping times ('{}' by this one)",
+                    resource.kind, resource.id
+                );
+            }
+            return format!("both need resource '{}' at overlapping times", resource.id);
         }
     }
     if linked {
