@@ -193,7 +193,7 @@ pub fn construct_within(state: &mut State, requests: &[usize], seconds: f64) -> 
     // At most the time validation's test of the same requests had.
     let limits = super::milp::Limits::time(seconds.min(super::pins::NEEDS_SECONDS));
     let super::milp::Placement::Placed(choice) =
-        super::milp::place_every(&exact, &needed, limits, super::pins::NEEDS_MAX_OPTIONS)
+        super::backtrack::place_every(&exact, &needed, limits, super::pins::NEEDS_MAX_OPTIONS)
     else {
         return placed;
     };

@@ -20,6 +20,7 @@
 //! `component` runs these phases on one component within its share of the time; `output`
 //! turns the solved state into the schedule's objective terms, appointments and reasons.
 
+mod backtrack;
 pub mod bound;
 mod component;
 pub mod construct;

@@ -6,9 +6,11 @@
 //! The check is exact for each pin alone and for pins against each other; a required
 //! request (a pin's prerequisite or bundle mate) is reported when no option of its own fits
 //! beside the pins; and when each fits alone, all required requests are placed together
-//! beside the pins by the exact model, which either proves that no schedule keeps the pins
-//! or shows one (the solver's construction falls back on the same placement). Past the
-//! model's size and time limits, what is left is for the solver.
+//! beside the pins, by a search and then the exact model (module `backtrack`), which either
+//! proves that no schedule keeps the pins or shows one (the solver's construction falls
+//! back on the same placement). Past the search's and the model's limits, what is left is
+//! for the solver. Pins that name no unit of a resource kind may take any unit: a search
+//! over their units settles whether they clash.
 
 use crate::model::Modality;
 use crate::problem::{Interval, Problem};
@@ -228,13 +230,12 @@ fn competing_needs(state: &State, needed: &[(usize, Vec<usize>)], broken: &mut V
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(NEEDS_SECONDS);
     let impossible = |pins: &[usize]| {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        !left.is_zero()
-            && super::milp::place_every(
-                state,
-                &needs_of(pins),
-                super::milp::Limits::time(left.as_secs_f64()),
-                NEEDS_MAX_OPTIONS,
-            ) == super::milp::Placement::Impossible
+        super::backtrack::place_every(
+            state,
+            &needs_of(pins),
+            super::milp::Limits::time(left.as_secs_f64()),
+            NEEDS_MAX_OPTIONS,
+        ) == super::milp::Placement::Impossible
     };
     let mut clash: Vec<usize> = needed
         .iter()
@@ -308,7 +309,7 @@ fn impossible_with_units_open(state: &State, needed: &[(usize, Vec<usize>)]) -> 
         .collect();
     free.sort_unstable();
     free.dedup();
-    super::milp::place_every(
+    super::backtrack::place_every(
         &loose,
         &free,
         super::milp::Limits::time(NEEDS_SECONDS),
