@@ -1460,3 +1460,56 @@ proptest! {
         }
     }
 }
+
+/// Two providers booked every 5 minutes of a week by pins that name no MRI (3,456 pins,
+/// two MRIs), and a third provider's pin at the last slot: the last cannot be kept, and
+/// the search over units, confined to the pins tied to it, says so. (Searched over every
+/// pin in time order, it backtracked through the week's first pins, gave up, and the
+/// solve exited 1 with the last pin left out.)
+#[test]
+fn a_clash_of_units_at_the_end_of_a_fully_pinned_week_is_refused() {
+    let days = ["mon", "tue", "wed", "thu", "fri", "sat"];
+    let hours: serde_json::Map<String, serde_json::Value> = days
+        .iter()
+        .map(|d| (d.to_string(), serde_json::json!([["00:00", "24:00"]])))
+        .collect();
+    let providers: Vec<serde_json::Value> = (0..3)
+        .map(|i| serde_json::json!({"id": format!("d{i}"), "specialty": "img", "site": "s0", "hours": hours}))
+        .collect();
+    let (mut patients, mut requests) = (Vec::new(), Vec::new());
+    let mut pin = |provider: usize, day: usize, minute: usize| {
+        let n = requests.len();
+        patients.push(serde_json::json!({"id": format!("p{n}")}));
+        requests.push(
+            serde_json::json!({"id": format!("r{n}"), "patient": format!("p{n}"),
+            "providers": [format!("d{provider}")], "duration_min": 5, "resources": ["mri"],
+            "existing": {"provider": format!("d{provider}"), "pinned": true,
+                "start": format!("2026-06-{:02}T{:02}:{:02}", 8 + day, minute / 60, minute % 60)}}),
+        );
+    };
+    for day in 0..6 {
+        for minute in (0..24 * 60).step_by(5) {
+            pin(0, day, minute);
+            pin(1, day, minute);
+        }
+    }
+    pin(2, 5, 23 * 60 + 55);
+    let text = serde_json::json!({
+        "version": 1,
+        "week": {"start": "2026-06-08", "days": 6, "grid_min": 5, "timezone": "UTC"},
+        "sites": [{"id": "s0"}],
+        "providers": providers,
+        "resources": [{"id": "m0", "kind": "mri"}, {"id": "m1", "kind": "mri"}],
+        "patients": patients,
+        "requests": requests,
+    });
+    let input = careweek::parse_input(&text.to_string()).unwrap();
+    let report = validate(input).expect_err("the last pin cannot be kept");
+    let refused: Vec<&str> = report
+        .issues
+        .iter()
+        .filter(|i| i.code == "E030")
+        .map(|i| i.path.as_str())
+        .collect();
+    assert_eq!(refused, ["requests[3456].existing"], "{:#?}", report.issues);
+}

@@ -97,9 +97,17 @@ pub fn broken_pins(problem: &Problem) -> Vec<BrokenPin> {
     // tells a clash from a bad choice.
     let units_open = order.iter().any(|&r| domains.opts[r].len() > 1);
     if !failed.is_empty() && units_open {
-        let mut search = State::new(problem, &domains);
+        // Only the pins tied to a failed one (through time, units, providers, patients or
+        // links) can make room for it; the others keep their first fit.
+        let group = tied_to(&state, &order, &failed);
+        let mut search = state.clone();
+        for &p in &group {
+            if search.assign[p].is_some() {
+                search.remove(p);
+            }
+        }
         let mut nodes = 0;
-        match keep_all(&mut search, &order, &mut nodes) {
+        match keep_all(&mut search, &group, &mut nodes) {
             Kept::All => {
                 state = search;
                 failed.clear();
@@ -170,6 +178,88 @@ enum Kept {
     Impossible,
     /// The search reached its limit.
     Unknown,
+}
+
+/// The pins of `order` (sorted by start) tied, directly or through others, to one of
+/// `failed`, in `order`'s order. Two pins are tied when they are the same patient's, linked,
+/// on the same provider-day with a cap, or at overlapping times with the same provider or
+/// a unit both could use: whatever one holds may be what the other needs.
+fn tied_to(state: &State, order: &[usize], failed: &[usize]) -> Vec<usize> {
+    let problem = state.problem;
+    let opts = &state.domains.opts;
+    let mut parent: Vec<usize> = (0..order.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let join = |parent: &mut Vec<usize>, a: usize, b: usize| {
+        let (ra, rb) = (root(parent, a), root(parent, b));
+        parent[ra.max(rb)] = ra.min(rb);
+    };
+    let at: std::collections::HashMap<usize, usize> =
+        order.iter().enumerate().map(|(i, &r)| (r, i)).collect();
+    let mut first_of: std::collections::HashMap<(u8, usize), usize> = Default::default();
+    let units = |r: usize| -> Vec<u32> {
+        let mut u: Vec<u32> = opts[r]
+            .iter()
+            .flat_map(|o| o.resources.iter().copied())
+            .collect();
+        u.sort_unstable();
+        u.dedup();
+        u
+    };
+    let all_units: Vec<Vec<u32>> = order.iter().map(|&r| units(r)).collect();
+    let mut active: Vec<usize> = Vec::new();
+    for (i, &r) in order.iter().enumerate() {
+        let o = &opts[r][0];
+        let capped = problem.providers[o.provider as usize].max_per_day.is_some();
+        let mut keys = vec![(0u8, problem.requests[r].patient)];
+        if capped {
+            keys.push((1, o.provider as usize * problem.days.len() + o.day as usize));
+        }
+        for key in keys {
+            match first_of.get(&key) {
+                Some(&j) => join(&mut parent, i, j),
+                None => {
+                    first_of.insert(key, i);
+                }
+            }
+        }
+        active.retain(|&j| opts[order[j]][0].end > o.start);
+        for &j in &active {
+            let other = &opts[order[j]][0];
+            let shared = all_units[i]
+                .iter()
+                .any(|u| all_units[j].binary_search(u).is_ok());
+            if other.provider == o.provider || shared {
+                join(&mut parent, i, j);
+            }
+        }
+        active.push(i);
+    }
+    for p in &problem.precedences {
+        if let (Some(&a), Some(&b)) = (at.get(&p.before), at.get(&p.after)) {
+            join(&mut parent, a, b);
+        }
+    }
+    for group in &problem.same_day {
+        let inside: Vec<usize> = group.iter().filter_map(|m| at.get(m).copied()).collect();
+        for pair in inside.windows(2) {
+            join(&mut parent, pair[0], pair[1]);
+        }
+    }
+    let roots: Vec<usize> = failed
+        .iter()
+        .filter_map(|r| at.get(r).copied())
+        .map(|i| root(&mut parent, i))
+        .collect();
+    (0..order.len())
+        .filter(|&i| roots.contains(&root(&mut parent, i)))
+        .map(|i| order[i])
+        .collect()
 }
 
 /// Places the pins of `order` (from its first, each with the pins before it) at options
