@@ -18,6 +18,9 @@ use super::state::State;
 
 /// Options tested, in all, before the search gives the set to the MILP.
 const SEARCH_TESTS: usize = 2_000_000;
+/// Most requests the search takes on: it goes one level deeper per request, and a worker
+/// thread's stack holds a few thousand levels. Larger sets go to the MILP.
+const SEARCH_MAX_REQUESTS: usize = 1_000;
 
 /// Every request of `free` (all unplaced in `state`) placed beside what `state` holds, if
 /// that can be done: see the module's documentation. `limits` and `max_candidates` bound
@@ -28,6 +31,12 @@ pub fn place_every(
     limits: Limits,
     max_candidates: usize,
 ) -> Placement {
+    if milp::candidate_count(state, free) > max_candidates {
+        return Placement::Unknown;
+    }
+    if free.len() > SEARCH_MAX_REQUESTS {
+        return milp::place_every(state, free, limits, max_candidates);
+    }
     match search(state, free, SEARCH_TESTS) {
         Searched::Found(choice) => Placement::Placed(choice),
         Searched::Exhausted => Placement::Impossible,

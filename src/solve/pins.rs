@@ -107,7 +107,12 @@ pub fn broken_pins(problem: &Problem) -> Vec<BrokenPin> {
             }
         }
         let mut nodes = 0;
-        match keep_all(&mut search, &group, &mut nodes) {
+        let kept = if group.len() > PIN_SEARCH_MAX_PINS {
+            Kept::Unknown
+        } else {
+            keep_all(&mut search, &group, &mut nodes)
+        };
+        match kept {
             Kept::All => {
                 state = search;
                 failed.clear();
@@ -169,6 +174,9 @@ fn first_fit(state: &State, r: usize) -> Option<u32> {
 /// Options tried, in all, by the search over pins' units: a work limit, so that the
 /// verdict is the same on any machine.
 const PIN_SEARCH_NODES: usize = 200_000;
+/// Most pins the search over units takes on (one level deeper per pin; a thread's stack
+/// holds several thousand).
+const PIN_SEARCH_MAX_PINS: usize = 5_000;
 
 /// What the search over pins' units found.
 enum Kept {
