@@ -44,6 +44,18 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
     ("odd-grid", &[("E007", "week.grid_min")]),
     ("pinned-bookings-clash", &[("E030", "requests[2].existing")]),
     (
+        // Nine pins at 08:00 need an MRI and name none; there are eight (a matching proves
+        // it, where a search over the units would take 8^9 steps).
+        "pinned-nine-scans-eight-mris",
+        &[("E030", "requests[8].existing")],
+    ),
+    (
+        // Four sites with four scans each at 08:00, three MRIs at each site and three that
+        // go anywhere: one scan too many, and only one is refused.
+        "pinned-scans-site-mris-short",
+        &[("E030", "requests[15].existing")],
+    ),
+    (
         // Three pins at 08:00 need an MRI and name none; there are two.
         "pinned-bookings-want-more-units",
         &[("E030", "requests[2].existing")],

@@ -1025,6 +1025,10 @@ fn pins_keep_their_slots_against_other_pins_mates_and_prerequisites() {
         // A pin names no MRI; a pin's prerequisite can use only one of the two (the other
         // is at another site), the one the first pin would take first.
         "pin-open-unit-and-a-need",
+        // Eight pins at 08:00 that name no MRI, eight MRIs; and four sites' scans with
+        // MRIs at the sites and four that go anywhere: each pin its own.
+        "pin-eight-scans-eight-mris",
+        "pin-scans-site-mris-enough",
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join(format!("tests/fixtures/{case}.json"));

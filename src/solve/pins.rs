@@ -98,29 +98,64 @@ pub fn broken_pins(problem: &Problem) -> Vec<BrokenPin> {
     let units_open = order.iter().any(|&r| domains.opts[r].len() > 1);
     if !failed.is_empty() && units_open {
         // Only the pins tied to a failed one (through time, units, providers, patients or
-        // links) can make room for it; the others keep their first fit.
-        let group = tied_to(&state, &order, &failed);
-        let mut search = state.clone();
-        for &p in &group {
-            if search.assign[p].is_some() {
-                search.remove(p);
+        // links) can make room for it; the others keep their first fit. Each such group is
+        // settled on its own.
+        let mut refused: Vec<usize> = Vec::new();
+        for group in tied_groups(&state, &order, &failed) {
+            let mut search = state.clone();
+            for &p in &group {
+                if search.assign[p].is_some() {
+                    search.remove(p);
+                }
+            }
+            let mut nodes = 0;
+            let kept = if units_short(&state, &group) {
+                Kept::Impossible
+            } else if group.len() > PIN_SEARCH_MAX_PINS {
+                Kept::Unknown
+            } else {
+                keep_all(&mut search, &group, &mut nodes)
+            };
+            match kept {
+                Kept::All => state = search,
+                // Not settled: left to the solver, as pins the tests below cannot judge are.
+                Kept::Unknown => {}
+                // The pins the first fit left out cannot all be kept; as few as can be
+                // are refused: each is let back in while the rest still fit.
+                Kept::Impossible => {
+                    let mut out: Vec<usize> = failed
+                        .iter()
+                        .copied()
+                        .filter(|r| group.contains(r))
+                        .collect();
+                    let mut i = 0;
+                    while i < out.len() {
+                        let trial: Vec<usize> = group
+                            .iter()
+                            .copied()
+                            .filter(|p| !out.contains(p) || *p == out[i])
+                            .collect();
+                        let mut search = state.clone();
+                        for &p in &group {
+                            if search.assign[p].is_some() {
+                                search.remove(p);
+                            }
+                        }
+                        let mut nodes = 0;
+                        let kept = !units_short(&state, &trial)
+                            && matches!(keep_all(&mut search, &trial, &mut nodes), Kept::All);
+                        if kept {
+                            state = search;
+                            out.remove(i);
+                        } else {
+                            i += 1;
+                        }
+                    }
+                    refused.extend(out);
+                }
             }
         }
-        let mut nodes = 0;
-        let kept = if group.len() > PIN_SEARCH_MAX_PINS {
-            Kept::Unknown
-        } else {
-            keep_all(&mut search, &group, &mut nodes)
-        };
-        match kept {
-            Kept::All => {
-                state = search;
-                failed.clear();
-            }
-            // Not settled: left to the solver, as pins the tests below cannot judge are.
-            Kept::Unknown => failed.clear(),
-            Kept::Impossible => {}
-        }
+        failed = refused;
     }
     for r in failed {
         let reason = clash(&mut state, r);
@@ -188,11 +223,11 @@ enum Kept {
     Unknown,
 }
 
-/// The pins of `order` (sorted by start) tied, directly or through others, to one of
-/// `failed`, in `order`'s order. Two pins are tied when they are the same patient's, linked,
+/// The groups of pins of `order` (sorted by start) tied, directly or through others, to one
+/// of `failed`, each in `order`'s order. Two pins are tied when they are the same patient's, linked,
 /// on the same provider-day with a cap, or at overlapping times with the same provider or
 /// a unit both could use: whatever one holds may be what the other needs.
-fn tied_to(state: &State, order: &[usize], failed: &[usize]) -> Vec<usize> {
+fn tied_groups(state: &State, order: &[usize], failed: &[usize]) -> Vec<Vec<usize>> {
     let problem = state.problem;
     let opts = &state.domains.opts;
     let mut parent: Vec<usize> = (0..order.len()).collect();
@@ -259,15 +294,98 @@ fn tied_to(state: &State, order: &[usize], failed: &[usize]) -> Vec<usize> {
             join(&mut parent, pair[0], pair[1]);
         }
     }
-    let roots: Vec<usize> = failed
+    let mut roots: Vec<usize> = failed
         .iter()
         .filter_map(|r| at.get(r).copied())
         .map(|i| root(&mut parent, i))
         .collect();
-    (0..order.len())
-        .filter(|&i| roots.contains(&root(&mut parent, i)))
-        .map(|i| order[i])
+    roots.sort_unstable();
+    roots.dedup();
+    roots
+        .iter()
+        .map(|&g| {
+            (0..order.len())
+                .filter(|&i| root(&mut parent, i) == g)
+                .map(|i| order[i])
+                .collect()
+        })
         .collect()
+}
+
+/// Whether at the start of one of `group`'s pins, the pins then under way need more units
+/// of some kind than can be given them, each its own: a proof that no choice of units keeps
+/// them all, found by a largest matching of pins to the units each could use (a pin that
+/// needs two of a kind counts twice). The search over units cannot prove this for many
+/// interchangeable units in reasonable time (nine pins, eight MRIs).
+fn units_short(state: &State, group: &[usize]) -> bool {
+    let problem = state.problem;
+    let opts = &state.domains.opts;
+    for &at in group {
+        let t = opts[at][0].start;
+        let under_way: Vec<usize> = group
+            .iter()
+            .copied()
+            .filter(|&p| opts[p][0].start <= t && t < opts[p][0].end)
+            .collect();
+        let mut kinds: Vec<&str> = under_way
+            .iter()
+            .flat_map(|&p| opts[p][0].resources.iter())
+            .map(|&u| problem.input.resources[u as usize].kind.as_str())
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        for kind in kinds {
+            let of_kind = |u: &u32| problem.input.resources[*u as usize].kind == kind;
+            // One entry per unit of the kind a pin needs: the units it could take.
+            let mut wants: Vec<Vec<u32>> = Vec::new();
+            for &p in &under_way {
+                let need = opts[p][0].resources.iter().filter(|u| of_kind(u)).count();
+                let mut could: Vec<u32> = opts[p]
+                    .iter()
+                    .flat_map(|o| o.resources.iter().copied())
+                    .filter(|u| of_kind(u))
+                    .collect();
+                could.sort_unstable();
+                could.dedup();
+                wants.extend(std::iter::repeat_n(could, need));
+            }
+            if matching_size(&wants) < wants.len() {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The size of a largest matching of the entries of `wants` to distinct units, each entry
+/// to one of its own (augmenting paths).
+fn matching_size(wants: &[Vec<u32>]) -> usize {
+    fn augment(
+        i: usize,
+        wants: &[Vec<u32>],
+        holder: &mut std::collections::HashMap<u32, usize>,
+        seen: &mut Vec<u32>,
+    ) -> bool {
+        for &u in &wants[i] {
+            if seen.contains(&u) {
+                continue;
+            }
+            seen.push(u);
+            let free = match holder.get(&u) {
+                None => true,
+                Some(&j) => augment(j, wants, holder, seen),
+            };
+            if free {
+                holder.insert(u, i);
+                return true;
+            }
+        }
+        false
+    }
+    let mut holder = std::collections::HashMap::new();
+    (0..wants.len())
+        .filter(|&i| augment(i, wants, &mut holder, &mut Vec::new()))
+        .count()
 }
 
 /// Places the pins of `order` (from its first, each with the pins before it) at options
