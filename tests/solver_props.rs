@@ -1517,3 +1517,25 @@ fn a_clash_of_units_at_the_end_of_a_fully_pinned_week_is_refused() {
         .collect();
     assert_eq!(refused, ["requests[3456].existing"], "{:#?}", report.issues);
 }
+
+/// Three pins at 08:00 that name no MRI, two MRIs: the refusal names every MRI the last
+/// could use and the pin holding each.
+#[test]
+fn a_refusal_for_want_of_units_names_each_unit_and_its_holder() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/bad_input/pinned-bookings-want-more-units.json");
+    let input = careweek::parse_input(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let report = validate(input).expect_err("three pins, two MRIs");
+    let e030: Vec<&str> = report
+        .issues
+        .iter()
+        .filter(|i| i.code == "E030")
+        .map(|i| i.message.as_str())
+        .collect();
+    assert_eq!(e030.len(), 1, "{e030:#?}");
+    assert!(
+        e030[0].contains("every one it could use is held by a pinned booking at overlapping times: 'm0' by 'a' and 'm1' by 'b'"),
+        "{}",
+        e030[0]
+    );
+}

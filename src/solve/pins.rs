@@ -772,6 +772,37 @@ fn clash(state: &mut State, r: usize) -> String {
     )
 }
 
+/// Each unit of `kind` pin `r` could use, with the placed booking that holds it during
+/// `r`'s slot: "'m0' by 'a', 'm1' by 'b'".
+fn holders(state: &State, r: usize, kind: &str) -> String {
+    let problem = state.problem;
+    let slot = state.opt(r, 0).interval();
+    let mut units: Vec<u32> = state.domains.opts[r]
+        .iter()
+        .flat_map(|o| o.resources.iter().copied())
+        .filter(|&u| problem.input.resources[u as usize].kind == kind)
+        .collect();
+    units.sort_unstable();
+    units.dedup();
+    let named: Vec<String> = units
+        .iter()
+        .map(|&u| {
+            let holder = (0..problem.requests.len()).find(|&x| {
+                x != r
+                    && state
+                        .placed(x)
+                        .is_some_and(|o| o.resources.contains(&u) && o.interval().overlaps(&slot))
+            });
+            let id = &problem.input.resources[u as usize].id;
+            match holder {
+                Some(x) => format!("'{id}' by '{}'", problem.input.requests[x].id),
+                None => format!("'{id}'"),
+            }
+        })
+        .collect();
+    in_words(named)
+}
+
 /// What rule two pins break together.
 fn clash_kind(state: &State, r: usize, oi: u32, q: usize) -> String {
     let problem = state.problem;
@@ -793,8 +824,9 @@ fn clash_kind(state: &State, r: usize, oi: u32, q: usize) -> String {
             let resource = &problem.input.resources[*u as usize];
             if state.domains.opts[r].len() > 1 {
                 return format!(
-                    "it names no unit of '{}', and every one it could use is held by a pinned booking at overlapping times ('{}' by this one)",
-                    resource.kind, resource.id
+                    "it names no unit of '{}', and every one it could use is held by a pinned booking at overlapping times: {}",
+                    resource.kind,
+                    holders(state, r, &resource.kind)
                 );
             }
             return format!("both need resource '{}' at overlapping times", resource.id);
