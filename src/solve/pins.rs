@@ -102,27 +102,13 @@ pub fn broken_pins(problem: &Problem) -> Vec<BrokenPin> {
         // settled on its own.
         let mut refused: Vec<usize> = Vec::new();
         for group in tied_groups(&state, &order, &failed) {
-            let mut search = state.clone();
-            for &p in &group {
-                if search.assign[p].is_some() {
-                    search.remove(p);
-                }
-            }
-            let mut nodes = 0;
-            let kept = if units_short(&state, &group) {
-                Kept::Impossible
-            } else if group.len() > PIN_SEARCH_MAX_PINS {
-                Kept::Unknown
-            } else {
-                keep_all(&mut search, &group, &mut nodes)
-            };
-            match kept {
-                Kept::All => state = search,
+            match keep_some(&state, &group, &group) {
+                Ok(kept) => state = kept,
                 // Not settled: left to the solver, as pins the tests below cannot judge are.
-                Kept::Unknown => {}
+                Err(Kept::Unknown) => {}
                 // The pins the first fit left out cannot all be kept; as few as can be
                 // are refused: each is let back in while the rest still fit.
-                Kept::Impossible => {
+                Err(_) => {
                     let mut out: Vec<usize> = failed
                         .iter()
                         .copied()
@@ -135,20 +121,12 @@ pub fn broken_pins(problem: &Problem) -> Vec<BrokenPin> {
                             .copied()
                             .filter(|p| !out.contains(p) || *p == out[i])
                             .collect();
-                        let mut search = state.clone();
-                        for &p in &group {
-                            if search.assign[p].is_some() {
-                                search.remove(p);
+                        match keep_some(&state, &group, &trial) {
+                            Ok(kept) => {
+                                state = kept;
+                                out.remove(i);
                             }
-                        }
-                        let mut nodes = 0;
-                        let kept = !units_short(&state, &trial)
-                            && matches!(keep_all(&mut search, &trial, &mut nodes), Kept::All);
-                        if kept {
-                            state = search;
-                            out.remove(i);
-                        } else {
-                            i += 1;
+                            Err(_) => i += 1,
                         }
                     }
                     refused.extend(out);
@@ -386,6 +364,29 @@ fn matching_size(wants: &[Vec<u32>]) -> usize {
     (0..wants.len())
         .filter(|&i| augment(i, wants, &mut holder, &mut Vec::new()))
         .count()
+}
+
+/// `state` with the pins of `group` taken out and those of `keep` (some of them, by start)
+/// placed where they all fit, or why that cannot be shown: [`Kept::Impossible`] when units
+/// are short or the search over units is exhausted, [`Kept::Unknown`] past its limits.
+fn keep_some<'a>(state: &State<'a>, group: &[usize], keep: &[usize]) -> Result<State<'a>, Kept> {
+    if units_short(state, keep) {
+        return Err(Kept::Impossible);
+    }
+    if keep.len() > PIN_SEARCH_MAX_PINS {
+        return Err(Kept::Unknown);
+    }
+    let mut search = state.clone();
+    for &p in group {
+        if search.assign[p].is_some() {
+            search.remove(p);
+        }
+    }
+    let mut nodes = 0;
+    match keep_all(&mut search, keep, &mut nodes) {
+        Kept::All => Ok(search),
+        other => Err(other),
+    }
 }
 
 /// Places the pins of `order` (from its first, each with the pins before it) at options
