@@ -77,6 +77,16 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        // Pins that name no MRI, and prerequisites (some needing an MRI) that cannot all
+        // fit the lab's morning: refused with the units open (found by fuzzing).
+        "pinned-prerequisites-no-room-units-open",
+        &[
+            ("E030", "requests[0].existing"),
+            ("E030", "requests[4].existing"),
+            ("E030", "requests[6].existing"),
+        ],
+    ),
+    (
         "pinned-ineligible-provider",
         &[("E023", "requests[1].existing.provider")],
     ),

@@ -100,13 +100,20 @@ fn descend(state: &mut State, left: &mut Vec<usize>, budget: &mut usize) -> Step
     if left.is_empty() {
         return Step::Found;
     }
-    // The request with the fewest fitting options; one with none ends the branch.
+    // The request with the fewest fitting options; one with none ends the branch. Pins
+    // (whose options differ only in the units they take) come last: chosen first, their
+    // units multiply the search before the others' room is tried (six pins naming no MRI
+    // beside prerequisites that could never fit reached the limit).
+    let pinned = |r: usize| state.problem.requests[r].pinned();
+    let only_pins = left.iter().all(|&r| pinned(r));
     let mut best: Option<(usize, Vec<u32>)> = None;
     // Counting stops one past the fewest so far: only the fewest are needed, and of the
     // others only that they have one.
     for (i, &r) in left.iter().enumerate() {
         let waiting = |x: usize| left.contains(&x);
-        let enough = best.as_ref().map_or(usize::MAX, |b| b.1.len());
+        let deferred = !only_pins && pinned(r);
+        let fewest = best.as_ref().map_or(usize::MAX, |b| b.1.len());
+        let enough = if deferred { 1 } else { fewest };
         let mut fitting: Vec<u32> = Vec::new();
         for oi in state.may_fit(r) {
             if *budget == 0 {
@@ -127,7 +134,7 @@ fn descend(state: &mut State, left: &mut Vec<usize>, budget: &mut usize) -> Step
         if fitting.is_empty() {
             return Step::Exhausted;
         }
-        if fitting.len() < enough {
+        if !deferred && fitting.len() < fewest {
             best = Some((i, fitting));
         }
     }

@@ -505,11 +505,48 @@ fn competing_needs(state: &State, needed: &[(usize, Vec<usize>)], broken: &mut V
 /// true at once when there are none.
 fn impossible_with_units_open(state: &State, needed: &[(usize, Vec<usize>)]) -> bool {
     let problem = state.problem;
-    let open: Vec<usize> = needed
+    let opts = &state.domains.opts;
+    let units_of = |r: usize| -> Vec<u32> {
+        let mut u: Vec<u32> = opts[r]
+            .iter()
+            .flat_map(|o| o.resources.iter().copied())
+            .collect();
+        u.sort_unstable();
+        u.dedup();
+        u
+    };
+    let mut needs: Vec<usize> = needed
+        .iter()
+        .filter(|(p, _)| state.assign[*p].is_some())
+        .flat_map(|(_, m)| m.iter().copied())
+        .filter(|&m| !problem.requests[m].pinned())
+        .collect();
+    needs.sort_unstable();
+    needs.dedup();
+    // Only a pin whose units what pins need could use (or a pin could use in its place,
+    // and so on) matters: the others' units make no room for the needs, and moving them
+    // only multiplies the search (six pins with 27 unit choices each, beside prerequisites
+    // that need no unit, ran the search to its limit).
+    let mut reach: Vec<u32> = needs.iter().flat_map(|&m| units_of(m)).collect();
+    let movable: Vec<usize> = needed
         .iter()
         .map(|(p, _)| *p)
-        .filter(|&p| state.assign[p].is_some() && state.domains.opts[p].len() > 1)
+        .filter(|&p| state.assign[p].is_some() && opts[p].len() > 1)
         .collect();
+    let mut open: Vec<usize> = Vec::new();
+    loop {
+        let before = open.len();
+        for &p in &movable {
+            let units = units_of(p);
+            if !open.contains(&p) && units.iter().any(|u| reach.contains(u)) {
+                open.push(p);
+                reach.extend(units);
+            }
+        }
+        if open.len() == before {
+            break;
+        }
+    }
     if open.is_empty() {
         return true;
     }
@@ -517,13 +554,7 @@ fn impossible_with_units_open(state: &State, needed: &[(usize, Vec<usize>)]) -> 
     for &p in &open {
         loose.remove(p);
     }
-    let mut free: Vec<usize> = needed
-        .iter()
-        .filter(|(p, _)| state.assign[*p].is_some())
-        .flat_map(|(_, m)| m.iter().copied())
-        .filter(|&m| !problem.requests[m].pinned())
-        .chain(open)
-        .collect();
+    let mut free: Vec<usize> = needs.into_iter().chain(open).collect();
     free.sort_unstable();
     free.dedup();
     super::backtrack::place_every(
