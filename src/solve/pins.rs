@@ -201,6 +201,18 @@ enum Kept {
     Unknown,
 }
 
+/// Every unit some option of `r` holds, ascending: for a pin that names no unit of a kind,
+/// each unit of it that fits.
+fn units_of(state: &State, r: usize) -> Vec<u32> {
+    let mut units: Vec<u32> = state.domains.opts[r]
+        .iter()
+        .flat_map(|o| o.resources.iter().copied())
+        .collect();
+    units.sort_unstable();
+    units.dedup();
+    units
+}
+
 /// The groups of pins of `order` (sorted by start) tied, directly or through others, to one
 /// of `failed`, each in `order`'s order. Two pins are tied when they are the same patient's, linked,
 /// on the same provider-day with a cap, or at overlapping times with the same provider or
@@ -223,16 +235,7 @@ fn tied_groups(state: &State, order: &[usize], failed: &[usize]) -> Vec<Vec<usiz
     let at: std::collections::HashMap<usize, usize> =
         order.iter().enumerate().map(|(i, &r)| (r, i)).collect();
     let mut first_of: std::collections::HashMap<(u8, usize), usize> = Default::default();
-    let units = |r: usize| -> Vec<u32> {
-        let mut u: Vec<u32> = opts[r]
-            .iter()
-            .flat_map(|o| o.resources.iter().copied())
-            .collect();
-        u.sort_unstable();
-        u.dedup();
-        u
-    };
-    let all_units: Vec<Vec<u32>> = order.iter().map(|&r| units(r)).collect();
+    let all_units: Vec<Vec<u32>> = order.iter().map(|&r| units_of(state, r)).collect();
     let mut active: Vec<usize> = Vec::new();
     for (i, &r) in order.iter().enumerate() {
         let o = &opts[r][0];
@@ -318,13 +321,7 @@ fn units_short(state: &State, group: &[usize]) -> bool {
             let mut wants: Vec<Vec<u32>> = Vec::new();
             for &p in &under_way {
                 let need = opts[p][0].resources.iter().filter(|u| of_kind(u)).count();
-                let mut could: Vec<u32> = opts[p]
-                    .iter()
-                    .flat_map(|o| o.resources.iter().copied())
-                    .filter(|u| of_kind(u))
-                    .collect();
-                could.sort_unstable();
-                could.dedup();
+                let could: Vec<u32> = units_of(state, p).into_iter().filter(of_kind).collect();
                 wants.extend(std::iter::repeat_n(could, need));
             }
             if matching_size(&wants) < wants.len() {
@@ -501,20 +498,11 @@ fn competing_needs(state: &State, needed: &[(usize, Vec<usize>)], broken: &mut V
 
 /// Whether what the placed pins need cannot be placed beside them even when the pins that
 /// name no unit of a kind may take any unit of it: the proof that a refusal found with those
-/// pins at the units first chosen holds for every choice. Only such pins are moved; it is
-/// true at once when there are none.
+/// pins at the units first chosen holds for every choice. Only those whose units the needs
+/// could use are moved; it is true at once when there are none.
 fn impossible_with_units_open(state: &State, needed: &[(usize, Vec<usize>)]) -> bool {
     let problem = state.problem;
     let opts = &state.domains.opts;
-    let units_of = |r: usize| -> Vec<u32> {
-        let mut u: Vec<u32> = opts[r]
-            .iter()
-            .flat_map(|o| o.resources.iter().copied())
-            .collect();
-        u.sort_unstable();
-        u.dedup();
-        u
-    };
     let mut needs: Vec<usize> = needed
         .iter()
         .filter(|(p, _)| state.assign[*p].is_some())
@@ -527,7 +515,7 @@ fn impossible_with_units_open(state: &State, needed: &[(usize, Vec<usize>)]) -> 
     // and so on) matters: the others' units make no room for the needs, and moving them
     // only multiplies the search (six pins with 27 unit choices each, beside prerequisites
     // that need no unit, ran the search to its limit).
-    let mut reach: Vec<u32> = needs.iter().flat_map(|&m| units_of(m)).collect();
+    let mut reach: Vec<u32> = needs.iter().flat_map(|&m| units_of(state, m)).collect();
     let movable: Vec<usize> = needed
         .iter()
         .map(|(p, _)| *p)
@@ -537,7 +525,7 @@ fn impossible_with_units_open(state: &State, needed: &[(usize, Vec<usize>)]) -> 
     loop {
         let before = open.len();
         for &p in &movable {
-            let units = units_of(p);
+            let units = units_of(state, p);
             if !open.contains(&p) && units.iter().any(|u| reach.contains(u)) {
                 open.push(p);
                 reach.extend(units);
@@ -809,13 +797,10 @@ fn clash(state: &mut State, r: usize) -> String {
 fn holders(state: &State, r: usize, kind: &str) -> String {
     let problem = state.problem;
     let slot = state.opt(r, 0).interval();
-    let mut units: Vec<u32> = state.domains.opts[r]
-        .iter()
-        .flat_map(|o| o.resources.iter().copied())
+    let units: Vec<u32> = units_of(state, r)
+        .into_iter()
         .filter(|&u| problem.input.resources[u as usize].kind == kind)
         .collect();
-    units.sort_unstable();
-    units.dedup();
     let named: Vec<String> = units
         .iter()
         .map(|&u| {
