@@ -516,21 +516,24 @@ fn impossible_with_units_open(state: &State, needed: &[(usize, Vec<usize>)]) -> 
     // only multiplies the search (six pins with 27 unit choices each, beside prerequisites
     // that need no unit, ran the search to its limit).
     let mut reach: Vec<u32> = needs.iter().flat_map(|&m| units_of(state, m)).collect();
-    let movable: Vec<usize> = needed
+    // Each movable pin with its units, worked out once for the passes below.
+    let mut movable: Vec<(usize, Vec<u32>)> = needed
         .iter()
         .map(|(p, _)| *p)
         .filter(|&p| state.assign[p].is_some() && opts[p].len() > 1)
+        .map(|p| (p, units_of(state, p)))
         .collect();
     let mut open: Vec<usize> = Vec::new();
     loop {
         let before = open.len();
-        for &p in &movable {
-            let units = units_of(state, p);
-            if !open.contains(&p) && units.iter().any(|u| reach.contains(u)) {
-                open.push(p);
+        movable.retain(|(p, units)| {
+            let reached = units.iter().any(|u| reach.contains(u));
+            if reached {
+                open.push(*p);
                 reach.extend(units);
             }
-        }
+            !reached
+        });
         if open.len() == before {
             break;
         }
@@ -796,23 +799,20 @@ fn clash(state: &mut State, r: usize) -> String {
 /// `r`'s slot: "'m0' by 'a', 'm1' by 'b'".
 fn holders(state: &State, r: usize, kind: &str) -> String {
     let problem = state.problem;
-    let slot = state.opt(r, 0).interval();
-    let units: Vec<u32> = units_of(state, r)
+    let o = state.opt(r, 0);
+    let named: Vec<String> = units_of(state, r)
         .into_iter()
         .filter(|&u| problem.input.resources[u as usize].kind == kind)
-        .collect();
-    let named: Vec<String> = units
-        .iter()
-        .map(|&u| {
-            let holder = (0..problem.requests.len()).find(|&x| {
-                x != r
-                    && state
-                        .placed(x)
-                        .is_some_and(|o| o.resources.contains(&u) && o.interval().overlaps(&slot))
-            });
+        .map(|u| {
+            let holder = state
+                .resource_day(u as usize, o.day as usize)
+                .iter()
+                .find(|&&(s, e, x)| x as usize != r && s < o.end && o.start < e);
             let id = &problem.input.resources[u as usize].id;
             match holder {
-                Some(x) => format!("'{id}' by '{}'", problem.input.requests[x].id),
+                Some(&(_, _, x)) => {
+                    format!("'{id}' by '{}'", problem.input.requests[x as usize].id)
+                }
                 None => format!("'{id}'"),
             }
         })
