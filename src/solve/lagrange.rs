@@ -117,6 +117,12 @@ const NO_CAP: u32 = u32::MAX;
 /// 7`, a 928-request component at `--time-limit 300`: 8 rounds in the bound's 100 s, the
 /// master down from 191k to 68k and the bound not raised).
 const COLUMNS_MAX_REQUESTS: usize = 500;
+/// Largest component whose column generation may run once its search has stalled
+/// ([`columns_late_worthwhile`]), when the time it takes is no longer the search's.
+const COLUMNS_LATE_MAX_REQUESTS: usize = 1_500;
+/// Least time for column generation run late: its rounds are shorter than early on, as the
+/// master starts from a searched schedule's weeks.
+const COLUMNS_LATE_MIN_SECONDS: f64 = 8.0;
 /// Least time for column generation to start with. Its rounds take a second or more each
 /// (an LP and every patient's week searched with [`PRICING_NODES`] times the nodes), and
 /// it needs ten or more of them to gain. With HiGHS (an LP of 0.5-1 s a round on
@@ -465,6 +471,7 @@ impl<'s> Relaxation<'s> {
                                     .map(|&(r, oi)| raised(r, oi as usize))
                                     .sum::<f64>(),
                             rows: self.rows_of(&week),
+                            week,
                         })
                         .collect();
                     let low = low.max(quick.0);
@@ -662,7 +669,7 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
     let quick_best = best;
     let mut center = best_duals.clone();
     // The weeks found on the way, kept for column generation when it may follow.
-    let keep_weeks = comp.len() <= COLUMNS_MAX_REQUESTS && !budget.deterministic;
+    let keep_weeks = comp.len() <= COLUMNS_LATE_MAX_REQUESTS && !budget.deterministic;
     let mut weeks = Vec::new();
     let candidates = [Some(best_duals), (!zero).then(|| vec![0.0; n])];
     for (k, duals) in candidates.into_iter().flatten().enumerate() {
@@ -965,6 +972,16 @@ pub fn columns_worthwhile(requests: usize, seconds: f64) -> bool {
     requests <= COLUMNS_MAX_REQUESTS && seconds >= COLUMNS_MIN_SECONDS
 }
 
+/// Whether column generation over a component of `requests` requests is worth running
+/// once the component's search has stalled, with `seconds` for it: a component too large
+/// for it to run before the search ([`columns_worthwhile`]) but not so large that its
+/// master cannot come down within a share of a minute.
+pub fn columns_late_worthwhile(requests: usize, seconds: f64) -> bool {
+    requests > COLUMNS_MAX_REQUESTS
+        && requests <= COLUMNS_LATE_MAX_REQUESTS
+        && seconds >= COLUMNS_LATE_MIN_SECONDS
+}
+
 /// Takes the Lagrangian bound `from` further by column generation over patient weeks: the
 /// restricted master LP (module `master`) over the weeks found so far prices capacity; each
 /// patient's week is searched exactly at those prices (smoothed towards the best so far),
@@ -997,6 +1014,7 @@ pub fn column_generation(
                 patient: p,
                 cost: super::component::comp_total(incumbent, &pat.requests) as f64,
                 rows: rel.rows_of(&week),
+                week,
             }
         })
         .collect();

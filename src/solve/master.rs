@@ -26,6 +26,8 @@ pub struct Column {
     pub cost: f64,
     /// (row, times used), rows ascending.
     pub rows: Vec<(u32, f64)>,
+    /// The week itself: (request, option) of each appointment it books.
+    pub week: Vec<(usize, u32)>,
 }
 
 /// Weight of the best prices so far in the prices each round tries first (Wentges'
@@ -83,6 +85,9 @@ pub struct Generated {
     /// The best bound: at least the one it started from.
     pub bound: f64,
     pub rounds: usize,
+    /// Each patient's week of most weight in the last master solved (empty when none was):
+    /// where the master's relaxed schedule points the search.
+    pub heaviest: Vec<Vec<(usize, u32)>>,
 }
 
 /// Prices the patients at multipliers with a node limit (all of them, or those marked):
@@ -118,6 +123,8 @@ pub fn generate_columns(
     let expired = || Instant::now() >= deadline || cancel.load(Ordering::Relaxed);
     let mut master = Master::new(patients, row_capacity);
     let mut seen: HashSet<(usize, Vec<(u32, u32)>)> = HashSet::new();
+    // Each patient's weeks in the order the master holds them.
+    let mut weeks: Vec<Vec<Vec<(usize, u32)>>> = vec![Vec::new(); patients];
     let mut add = |master: &mut Master, found: Vec<Column>| {
         let mut added = 0;
         for c in found {
@@ -127,6 +134,7 @@ pub fn generate_columns(
             );
             if seen.insert(key) {
                 master.add(&c);
+                weeks[c.patient].push(c.week);
                 added += 1;
             }
         }
@@ -137,6 +145,7 @@ pub fn generate_columns(
     let mut at_center: Option<(Vec<f64>, Vec<bool>)> = None;
     let mut rounds = 0;
     let mut last_master = f64::INFINITY;
+    let mut last_weights: Vec<Vec<f64>> = Vec::new();
     while !expired() && upper - bound >= 1.0 {
         let left = deadline.saturating_duration_since(Instant::now());
         let solving = Instant::now();
@@ -148,6 +157,7 @@ pub fn generate_columns(
         let Some((master_value, lp)) = solved else {
             break;
         };
+        last_weights = master.weights();
         if master_value - bound < 1.0 {
             break;
         }
@@ -207,7 +217,19 @@ pub fn generate_columns(
             }
         }
     }
-    Generated { bound, rounds }
+    let heaviest = last_weights
+        .iter()
+        .enumerate()
+        .filter_map(|(p, w)| {
+            let k = (0..w.len()).max_by(|&a, &b| w[a].total_cmp(&w[b]).then(b.cmp(&a)))?;
+            weeks[p].get(k).cloned()
+        })
+        .collect();
+    Generated {
+        bound,
+        rounds,
+        heaviest,
+    }
 }
 
 #[cfg(not(feature = "highs"))]
@@ -230,6 +252,8 @@ mod primal_form {
         rows: Vec<Row>,
         patients: Vec<Row>,
         has_column: Vec<bool>,
+        /// The patient of each column, in the order added.
+        column_patient: Vec<usize>,
         /// The LP between solves; `solved` after one.
         model: Option<Model>,
         solved: Option<SolvedModel>,
@@ -259,6 +283,7 @@ mod primal_form {
                 rows,
                 patients: patient_rows,
                 has_column: vec![false; patients],
+                column_patient: Vec::new(),
                 model: Some(model),
                 solved: None,
                 failed: false,
@@ -282,6 +307,20 @@ mod primal_form {
             if model.try_add_column(column.cost, 0.0.., factors).is_err() {
                 self.failed = true;
             }
+            self.column_patient.push(column.patient);
+        }
+
+        /// The last solve's weight of each patient's columns, in the order added (empty
+        /// before a solve).
+        pub fn weights(&self) -> Vec<Vec<f64>> {
+            let Some(s) = self.solved.as_ref() else {
+                return Vec::new();
+            };
+            let mut weights = vec![Vec::new(); self.has_column.len()];
+            for (&p, &x) in self.column_patient.iter().zip(s.get_solution().columns()) {
+                weights[p].push(x);
+            }
+            weights
         }
 
         /// The master's optimum and its prices, one per row; `None` when the LP fails,
@@ -360,6 +399,7 @@ mod tests {
                 patient,
                 cost,
                 rows,
+                week: vec![],
             });
         }
         let (value, prices) = master
@@ -367,6 +407,9 @@ mod tests {
             .expect("the LP solves");
         assert!((value - 4.0).abs() < 1e-6, "{value}");
         assert!((2.0 - 1e-6..=4.0 + 1e-6).contains(&prices[0]), "{prices:?}");
+        // The weights say the same: patient 0's week on the row, patient 1's off it.
+        let weights = master.weights();
+        assert!(weights[0][0] > 0.9 && weights[1][1] > 0.9, "{weights:?}");
         // The Lagrangian at these prices equals the LP's value (strong duality).
         let lagrangian = (1.0 + prices[0]).min(5.0) + (1.0 + prices[0]).min(3.0) - prices[0];
         assert!((lagrangian - value).abs() < 1e-6, "{lagrangian} vs {value}");
@@ -376,6 +419,7 @@ mod tests {
             patient: 0,
             cost: 1.5,
             rows: vec![],
+            week: vec![],
         });
         let (value, prices) = master
             .solve(LIMIT, 0.0, &AtomicBool::new(false))

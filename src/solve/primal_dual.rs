@@ -122,6 +122,11 @@ impl Master {
         }
     }
 
+    /// The last solve's weight of each patient's columns, in the order added.
+    pub fn weights(&self) -> Vec<Vec<f64>> {
+        self.weights.clone()
+    }
+
     /// Adds a column, for the next [`Master::solve`]; a patient's first column starts
     /// with all its weight.
     pub fn add(&mut self, column: &Column) {
@@ -438,6 +443,7 @@ mod tests {
                     patient,
                     cost: rng.gen_range(0..100) as f64 + 5.0 * (rows - used.len()) as f64,
                     rows: used,
+                    week: vec![],
                 }
             };
             // Every patient has a week using no row, so the master is feasible.
@@ -446,6 +452,7 @@ mod tests {
                     patient: p,
                     cost: 200.0,
                     rows: vec![],
+                    week: vec![],
                 })
                 .collect();
             let mut master = Master::new(patients, &capacities);
