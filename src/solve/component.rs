@@ -226,6 +226,12 @@ fn solve_component(
     } else {
         20_000
     };
+    let columns = ColumnRun {
+        ctx,
+        empty: &empty,
+        comp,
+        node_limit,
+    };
     // The Lagrangian bound's outcome, which column generation may take further.
     let mut lagrangian: Option<lagrange::Lagrangian> = None;
     // The relaxed weeks at the bound's best prices, which guide one kind of neighbourhood.
@@ -335,31 +341,13 @@ fn solve_component(
             && !ctx.cancel.load(Ordering::Relaxed)
         {
             let from = lagrangian.take().expect("checked above");
-            let generated = lagrange::column_generation(
-                &empty,
-                comp,
-                &state,
-                comp_total(&state, comp),
-                &from,
-                lagrange::Budget {
-                    deadline: Instant::now() + Duration::from_secs_f64(seconds),
-                    cancel: ctx.cancel,
-                    max_steps: 0,
-                    node_limit,
-                    deterministic: false,
-                },
-            );
-            let b = generated.bound;
-            if b.is_finite() {
-                raise(&mut bound, b - 1e-6 * (1.0 + b.abs()));
-            }
             // The master's heaviest weeks guide the search better than the Lagrangian's
             // relaxed ones (60 s, 2 threads, solver seeds 1-3: refbench 100 patients
             // `--seed 88` 53660 / 53710 / 53680 -> 52865 / 52810 / 52995, gaps 5.9 % ->
             // 4.4-4.7 %; the 5-minute grid `--seed 77` 57185-57275 -> 56470-56700; `--seed
             // 88` within its spread, 50350-51725 -> 50385-51980).
-            if !generated.heaviest.is_empty() {
-                guide = Some(heaviest_guide(problem, &generated.heaviest));
+            if let (Some(heaviest), _) = columns.run(&state, &from, seconds, &mut bound) {
+                guide = Some(heaviest);
             }
             exact = proven(&state, bound);
         }
@@ -530,32 +518,14 @@ fn solve_component(
                         .as_secs_f64()
                         * LATE_COLUMNS_SHARE;
                     if lagrange::columns_late_worthwhile(comp.len(), seconds) {
-                        let generated = lagrange::column_generation(
-                            &empty,
-                            comp,
-                            &best,
-                            comp_total(&best, comp),
-                            &from,
-                            lagrange::Budget {
-                                deadline: Instant::now() + Duration::from_secs_f64(seconds),
-                                cancel: ctx.cancel,
-                                max_steps: 0,
-                                node_limit,
-                                deterministic: false,
-                            },
-                        );
-                        let b = generated.bound;
-                        if b.is_finite() {
-                            raise(&mut bound, b - 1e-6 * (1.0 + b.abs()));
-                        }
-                        if !generated.heaviest.is_empty() {
-                            late_guide = Some(heaviest_guide(problem, &generated.heaviest));
+                        let (heaviest, rounds) = columns.run(&best, &from, seconds, &mut bound);
+                        if heaviest.is_some() {
+                            late_guide = heaviest;
                         }
                         if trace {
                             eprintln!(
-                                "trace: late column generation at {:.2}s: {} rounds, bound {bound:?}",
+                                "trace: late column generation at {:.2}s: {rounds} rounds, bound {bound:?}",
                                 t0.elapsed().as_secs_f64(),
-                                generated.rounds
                             );
                         }
                         if let Ok(mut late) = late_bound.lock() {
@@ -689,6 +659,49 @@ fn adopt_exact(state: &mut State, comp: &[usize], out: &milp::Outcome, bound: &m
     }
     if let Some(b) = out.bound {
         raise(bound, b - 1e-6 * (1.0 + b.abs()));
+    }
+}
+
+/// A component's column generation: what every run of it shares.
+struct ColumnRun<'a> {
+    ctx: &'a Context<'a>,
+    empty: &'a State<'a>,
+    comp: &'a [usize],
+    node_limit: usize,
+}
+
+impl ColumnRun<'_> {
+    /// Column generation from the Lagrangian outcome `from` and the schedule `incumbent`,
+    /// for at most `seconds`: raises `bound`, and returns the search's guide from the
+    /// master's heaviest weeks (`None` when no master was solved) and the rounds run.
+    fn run(
+        &self,
+        incumbent: &State,
+        from: &lagrange::Lagrangian,
+        seconds: f64,
+        bound: &mut Option<f64>,
+    ) -> (Option<Vec<Option<u32>>>, usize) {
+        let generated = lagrange::column_generation(
+            self.empty,
+            self.comp,
+            incumbent,
+            comp_total(incumbent, self.comp),
+            from,
+            lagrange::Budget {
+                deadline: Instant::now() + Duration::from_secs_f64(seconds),
+                cancel: self.ctx.cancel,
+                max_steps: 0,
+                node_limit: self.node_limit,
+                deterministic: false,
+            },
+        );
+        let b = generated.bound;
+        if b.is_finite() {
+            raise(bound, b - 1e-6 * (1.0 + b.abs()));
+        }
+        let guide = (!generated.heaviest.is_empty())
+            .then(|| heaviest_guide(self.ctx.problem, &generated.heaviest));
+        (guide, generated.rounds)
     }
 }
 
