@@ -333,24 +333,22 @@ fn solve_component(
     //     weeks in fewer rounds the better the schedule (5-minute grid, 100 patients: from
     //     the construction's 48030 the master needed 9 rounds, 23 s, to reach 20.4k; the
     //     quick search's 20.6k is there at once).
-    if lagrangian.is_some() {
-        let seconds = share(COLUMNS_SHARE);
-        if !exact
+    let seconds = share(COLUMNS_SHARE);
+    if let Some(from) = lagrangian.take_if(|_| {
+        !exact
             && ctx.work.is_none()
             && lagrange::columns_worthwhile(comp.len(), seconds)
             && !ctx.cancel.load(Ordering::Relaxed)
-        {
-            let from = lagrangian.take().expect("checked above");
-            // The master's heaviest weeks guide the search better than the Lagrangian's
-            // relaxed ones (60 s, 2 threads, solver seeds 1-3: refbench 100 patients
-            // `--seed 88` 53660 / 53710 / 53680 -> 52865 / 52810 / 52995, gaps 5.9 % ->
-            // 4.4-4.7 %; the 5-minute grid `--seed 77` 57185-57275 -> 56470-56700; `--seed
-            // 88` within its spread, 50350-51725 -> 50385-51980).
-            if let (Some(heaviest), _) = columns.run(&state, &from, seconds, &mut bound) {
-                guide = Some(heaviest);
-            }
-            exact = proven(&state, bound);
+    }) {
+        // The master's heaviest weeks guide the search better than the Lagrangian's
+        // relaxed ones (60 s, 2 threads, solver seeds 1-3: refbench 100 patients
+        // `--seed 88` 53660 / 53710 / 53680 -> 52865 / 52810 / 52995, gaps 5.9 % ->
+        // 4.4-4.7 %; the 5-minute grid `--seed 77` 57185-57275 -> 56470-56700; `--seed
+        // 88` within its spread, 50350-51725 -> 50385-51980).
+        if let (Some(heaviest), _) = columns.run(&state, &from, seconds, &mut bound) {
+            guide = Some(heaviest);
         }
+        exact = proven(&state, bound);
     }
     if trace {
         eprintln!(
@@ -461,12 +459,9 @@ fn solve_component(
         };
         // A component too large for column generation before the search gets it once the
         // search stalls (the Lagrangian's outcome is left only then: see 2b), when the time
-        // it takes no longer buys the schedule anything. It runs where one search does:
-        // components that large are never searched by a second stream.
-        let late_columns = std::sync::Mutex::new(
-            lagrangian.filter(|_| ctx.work.is_none() && comp.len() >= PORTFOLIO_MIN_REQUESTS),
-        );
-        let late_bound = std::sync::Mutex::new(bound);
+        // it takes no longer buys the schedule anything. Components that large are never
+        // searched by a second stream, so it runs once; each search returns its bound.
+        let late_columns = std::sync::Mutex::new(lagrangian.filter(|_| ctx.work.is_none()));
         let search = |mut rng: ChaCha8Rng| {
             let mut state = state.clone();
             let mut iterations = 0;
@@ -528,11 +523,6 @@ fn solve_component(
                                 t0.elapsed().as_secs_f64(),
                             );
                         }
-                        if let Ok(mut late) = late_bound.lock() {
-                            if let Some(b) = bound {
-                                raise(&mut late, b);
-                            }
-                        }
                         if proven(&best, bound) {
                             break;
                         }
@@ -551,7 +541,7 @@ fn solve_component(
                     );
                 }
             }
-            (best, iterations)
+            (best, iterations, bound)
         };
         // A component searched by one stream leaves the other cores idle: with a time limit,
         // and no MILP to run there, a second search from its own random stream goes alongside
@@ -569,13 +559,13 @@ fn solve_component(
         };
         // The search on this thread; its partner where another worker takes it (when none
         // does, it comes after the search, finds no time left and returns at once).
-        let ((best, done), (whole, other)) = rayon::join(|| search(rng.clone()), partner);
-        if let Some(b) = late_bound.into_inner().ok().flatten() {
+        let ((best, done, raised), (whole, other)) = rayon::join(|| search(rng.clone()), partner);
+        if let Some(b) = raised {
             raise(&mut bound, b);
         }
         state = best;
         iterations += done;
-        if let Some((other, done)) = other {
+        if let Some((other, done, _)) = other {
             iterations += done;
             if trace {
                 eprintln!(
