@@ -588,17 +588,24 @@ fn longest_free_run(open: &DayMinutes, booked: &DayMinutes) -> u16 {
         }
         // The run carried in from the last word ends in this one's lowest clear bit.
         best = best.max(run + free.trailing_ones());
-        // Runs inside the word: each `x &= x >> 1` shortens every run by one.
-        let mut x = free;
-        let mut inner = 0;
-        while x != 0 {
-            x &= x >> 1;
-            inner += 1;
-        }
-        best = best.max(inner);
+        best = best.max(longest_run_in_word(free));
         run = free.leading_ones();
     }
     best.max(run).min(u32::from(u16::MAX)) as u16
+}
+
+/// The longest run of set bits in `x`, one run at a time: a day's word holds a few runs,
+/// and this runs at every placement and removal (shortening every run by one bit per step
+/// instead took an eighth of a search's time at 300 patients).
+fn longest_run_in_word(mut x: u64) -> u32 {
+    let mut best = 0;
+    while x != 0 {
+        x >>= x.trailing_zeros();
+        let run = x.trailing_ones();
+        best = best.max(run);
+        x = x.checked_shr(run).unwrap_or(0);
+    }
+    best
 }
 
 /// Whether any minute in `[lo, hi)` is booked.
@@ -741,5 +748,37 @@ mod tests {
         assert_eq!(longest_free_run(&open, &[0; MINUTE_WORDS]), 58);
         set_minutes(&mut open, 128, 129, true);
         assert_eq!(longest_free_run(&open, &[0; MINUTE_WORDS]), 59);
+    }
+
+    /// The run-by-run count agrees with counting bit by bit, on random days whose free
+    /// minutes come in runs of every length (a whole word, none, and across words).
+    #[test]
+    fn free_runs_agree_with_a_minute_by_minute_count() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..2_000 {
+            let mut open = [0u64; MINUTE_WORDS];
+            let mut booked = [0u64; MINUTE_WORDS];
+            for _ in 0..rng.gen_range(0..12) {
+                let lo = rng.gen_range(0..BITMAP_MINUTES);
+                let hi = rng.gen_range(lo..=BITMAP_MINUTES.min(lo + 200));
+                set_minutes(&mut open, lo, hi, true);
+            }
+            for _ in 0..rng.gen_range(0..20) {
+                let lo = rng.gen_range(0..BITMAP_MINUTES);
+                let hi = rng.gen_range(lo..=BITMAP_MINUTES.min(lo + 90));
+                set_minutes(&mut booked, lo, hi, true);
+            }
+            let (mut best, mut run) = (0u16, 0u16);
+            for m in 0..MINUTE_WORDS * 64 {
+                let (w, b) = (m / 64, m % 64);
+                if open[w] >> b & 1 == 1 && booked[w] >> b & 1 == 0 {
+                    run += 1;
+                    best = best.max(run);
+                } else {
+                    run = 0;
+                }
+            }
+            assert_eq!(longest_free_run(&open, &booked), best);
+        }
     }
 }
