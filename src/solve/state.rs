@@ -26,8 +26,9 @@ pub struct State<'a> {
     provider_minutes: Vec<DayMinutes>,
     /// Per provider-day: the longest run of minutes open to some option and not booked, so
     /// that a candidate scan passes over a provider-day with no room at once
-    /// ([`State::may_fit`]).
-    free_run: Vec<u16>,
+    /// ([`State::may_fit`]), and the first minute of one such run: a booking away from it
+    /// leaves the longest as it was.
+    free_run: Vec<FreeRun>,
     resource_busy: Vec<Busy>,
     patient_day: Vec<Vec<u32>>,
     patient_trips: Vec<u32>,
@@ -71,7 +72,7 @@ impl<'a> State<'a> {
             free_run: domains
                 .open_minutes
                 .iter()
-                .map(|open| longest_free_run(open, &[0; MINUTE_WORDS]))
+                .map(|open| longest_free_run(open, &[0; MINUTE_WORDS], 0))
                 .collect(),
             resource_busy: vec![Vec::new(); problem.resources.len() * ndays],
             patient_day: vec![Vec::new(); problem.patients.len() * ndays],
@@ -160,7 +161,7 @@ impl<'a> State<'a> {
             let pd = run.provider_day as usize;
             let cap = self.domains.provider_day_cap[pd];
             let full = cap != u32::MAX && self.provider_busy[pd].len() as u32 >= cap;
-            let no_room = !self.domains.unmapped[pd] && self.free_run[pd] < run.minutes;
+            let no_room = !self.domains.unmapped[pd] && self.free_run[pd].len < run.minutes;
             let skip = full || no_room;
             stretch[..if skip { 0 } else { stretch.len() }]
                 .iter()
@@ -376,8 +377,16 @@ impl<'a> State<'a> {
         insert_sorted(&mut self.provider_busy[pd], (o.start, o.end, r as u32));
         if let Some((lo, hi)) = self.minutes_of(d, o.start, o.end) {
             set_minutes(&mut self.provider_minutes[pd], lo, hi, true);
-            self.free_run[pd] =
-                longest_free_run(&self.domains.open_minutes[pd], &self.provider_minutes[pd]);
+            // Booking minutes only shortens the runs it falls in.
+            let longest = self.free_run[pd];
+            let at = usize::from(longest.at);
+            if lo < at + usize::from(longest.len) && at < hi {
+                self.free_run[pd] = longest_free_run(
+                    &self.domains.open_minutes[pd],
+                    &self.provider_minutes[pd],
+                    0,
+                );
+            }
         }
         for &u in &o.resources {
             insert_sorted(
@@ -418,8 +427,14 @@ impl<'a> State<'a> {
                     );
                 }
             }
-            self.free_run[pd] =
-                longest_free_run(&self.domains.open_minutes[pd], &self.provider_minutes[pd]);
+            // Freeing minutes only lengthens the runs that take them in: the longest is the
+            // old one or one of those, which lie within the words around the freed minutes.
+            let open = &self.domains.open_minutes[pd];
+            let (first, last) = words_around(open, minutes, lo, hi);
+            let near = longest_free_run(&open[first..=last], &minutes[first..=last], first);
+            if near.len > self.free_run[pd].len {
+                self.free_run[pd] = near;
+            }
         }
         for &u in &o.resources {
             self.resource_busy[u as usize * self.ndays + d].retain(|x| x.2 != r as u32);
@@ -576,36 +591,91 @@ fn word_masks(lo: usize, hi: usize) -> impl Iterator<Item = (usize, u64)> {
     })
 }
 
-/// The longest run of minutes set in `open` and clear in `booked`, across words.
-fn longest_free_run(open: &DayMinutes, booked: &DayMinutes) -> u16 {
-    let mut best = 0u32;
-    let mut run = 0u32;
-    for (&o, &b) in open.iter().zip(booked) {
+/// A provider-day's longest run of free minutes: its length, and its first minute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FreeRun {
+    len: u16,
+    at: u16,
+}
+
+/// The longest run of minutes set in `open` and clear in `booked`, across words (the
+/// earliest of the longest); `first_word`: the day's word `open[0]` is.
+fn longest_free_run(open: &[u64], booked: &[u64], first_word: usize) -> FreeRun {
+    let (mut best, mut best_at) = (0u32, 0u32);
+    // The run reaching the current word: its length and first minute.
+    let (mut run, mut run_at) = (0u32, 0u32);
+    let mut keep = |len: u32, at: u32| {
+        if len > best {
+            (best, best_at) = (len, at);
+        }
+    };
+    for (k, (&o, &b)) in open.iter().zip(booked).enumerate() {
+        let base = ((first_word + k) * 64) as u32;
         let free = o & !b;
         if free == u64::MAX {
+            if run == 0 {
+                run_at = base;
+            }
             run += 64;
             continue;
         }
         // The run carried in from the last word ends in this one's lowest clear bit.
-        best = best.max(run + free.trailing_ones());
-        best = best.max(longest_run_in_word(free));
+        let carried = free.trailing_ones();
+        if run + carried > 0 {
+            keep(run + carried, if run > 0 { run_at } else { base });
+        }
+        let (len, at) = longest_run_in_word(free);
+        keep(len, base + at);
         run = free.leading_ones();
+        run_at = base + 64 - run;
     }
-    best.max(run).min(u32::from(u16::MAX)) as u16
+    keep(run, run_at);
+    FreeRun {
+        len: best.min(u32::from(u16::MAX)) as u16,
+        at: best_at.min(u32::from(u16::MAX)) as u16,
+    }
+}
+
+/// The words of a day that hold every free run taking in a minute of `[lo, hi)`: from
+/// that of `lo` and of `hi - 1`, outwards across words whose edge minute is free, as far
+/// as a word not wholly free.
+fn words_around(open: &DayMinutes, booked: &DayMinutes, lo: usize, hi: usize) -> (usize, usize) {
+    let free = |w: usize| open[w] & !booked[w];
+    let mut first = lo / 64;
+    while first > 0 && free(first - 1) >> 63 == 1 {
+        first -= 1;
+        if free(first) != u64::MAX {
+            break;
+        }
+    }
+    let mut last = (hi - 1) / 64;
+    while last + 1 < MINUTE_WORDS && free(last + 1) & 1 == 1 {
+        last += 1;
+        if free(last) != u64::MAX {
+            break;
+        }
+    }
+    (first, last)
 }
 
 /// The longest run of set bits in `x`, one run at a time: a day's word holds a few runs,
 /// and this runs at every placement and removal (shortening every run by one bit per step
 /// instead took an eighth of a search's time at 300 patients).
-fn longest_run_in_word(mut x: u64) -> u32 {
-    let mut best = 0;
+fn longest_run_in_word(mut x: u64) -> (u32, u32) {
+    let (mut best, mut best_at) = (0, 0);
+    let mut at = 0;
     while x != 0 {
-        x >>= x.trailing_zeros();
+        let skip = x.trailing_zeros();
+        x >>= skip;
+        at += skip;
         let run = x.trailing_ones();
-        best = best.max(run);
+        if run > best {
+            (best, best_at) = (run, at);
+        }
         x = x.checked_shr(run).unwrap_or(0);
+        at += run;
     }
-    best
+    (best, best_at)
 }
 
 /// Whether any minute in `[lo, hi)` is booked.
@@ -672,6 +742,20 @@ mod tests {
                         state.place(r, oi);
                     }
                 }
+                // The free runs kept up move by move are those counted afresh.
+                for (pd, kept) in state.free_run.iter().enumerate() {
+                    let fresh =
+                        longest_free_run(&domains.open_minutes[pd], &state.provider_minutes[pd], 0);
+                    assert_eq!(kept.len, fresh.len, "provider-day {pd} at step {step}");
+                    assert!(
+                        all_free(
+                            &domains.open_minutes[pd],
+                            &state.provider_minutes[pd],
+                            *kept
+                        ),
+                        "provider-day {pd} at step {step}: {kept:?}"
+                    );
+                }
                 let r = placeable[rng.gen_range(0..placeable.len())];
                 let may_fit: std::collections::BTreeSet<u32> = state.may_fit(r).collect();
                 assert_eq!(
@@ -728,26 +812,34 @@ mod tests {
     fn free_runs_are_measured_across_words() {
         let mut open = [0u64; MINUTE_WORDS];
         let mut booked = [0u64; MINUTE_WORDS];
-        assert_eq!(longest_free_run(&open, &booked), 0);
+        assert_eq!(longest_free_run(&open, &booked, 0).len, 0);
         // Open 08:00-17:00 (minutes 480-1020, words 7-15), booked 10:00-16:30 but for
         // 12:00-12:20.
         set_minutes(&mut open, 480, 1020, true);
-        assert_eq!(longest_free_run(&open, &booked), 540);
+        assert_eq!(longest_free_run(&open, &booked, 0).len, 540);
         set_minutes(&mut booked, 600, 990, true);
         set_minutes(&mut booked, 720, 740, false);
         // Free: 08:00-10:00 (120), 12:00-12:20 (20), 16:30-17:00 (30).
-        assert_eq!(longest_free_run(&open, &booked), 120);
+        assert_eq!(longest_free_run(&open, &booked, 0).len, 120);
         set_minutes(&mut booked, 480, 560, true);
-        assert_eq!(longest_free_run(&open, &booked), 40);
+        assert_eq!(longest_free_run(&open, &booked, 0).len, 40);
         // A run inside one word, and one ending on a word's last bit.
         set_minutes(&mut booked, 560, 600, true);
-        assert_eq!(longest_free_run(&open, &booked), 30);
+        assert_eq!(longest_free_run(&open, &booked, 0).len, 30);
         let mut open = [0u64; MINUTE_WORDS];
         set_minutes(&mut open, 70, 100, true);
         set_minutes(&mut open, 100, 128, true);
-        assert_eq!(longest_free_run(&open, &[0; MINUTE_WORDS]), 58);
+        assert_eq!(longest_free_run(&open, &[0; MINUTE_WORDS], 0).len, 58);
         set_minutes(&mut open, 128, 129, true);
-        assert_eq!(longest_free_run(&open, &[0; MINUTE_WORDS]), 59);
+        assert_eq!(longest_free_run(&open, &[0; MINUTE_WORDS], 0).len, 59);
+    }
+
+    /// Whether every minute of `run` is open and not booked.
+    fn all_free(open: &DayMinutes, booked: &DayMinutes, run: FreeRun) -> bool {
+        (run.at..run.at + run.len).all(|m| {
+            let (w, b) = (usize::from(m) / 64, m % 64);
+            open[w] >> b & 1 == 1 && booked[w] >> b & 1 == 0
+        })
     }
 
     /// The run-by-run count agrees with counting bit by bit, on random days whose free
@@ -778,7 +870,12 @@ mod tests {
                     run = 0;
                 }
             }
-            assert_eq!(longest_free_run(&open, &booked), best);
+            let found = longest_free_run(&open, &booked, 0);
+            assert_eq!(found.len, best);
+            assert!(all_free(&open, &booked, found), "{found:?}");
+            // Counted over the words from the fifth on, its minutes are the day's.
+            let tail = longest_free_run(&open[5..], &booked[5..], 5);
+            assert!(tail.len == 0 || usize::from(tail.at) >= 5 * 64, "{tail:?}");
         }
     }
 }
