@@ -38,7 +38,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::master;
-use super::patient_days::WeekShape;
+use super::patient_days::{MinimumScratch, WeekShape};
 use super::state::{gap_ok, unplaced_weight, State};
 
 /// When to stop improving the multipliers.
@@ -354,17 +354,21 @@ impl<'s> Relaxation<'s> {
 
     /// A patient's cheapest raised option of each request by day, in person and by
     /// telehealth, from the packed uses alone.
-    fn cheapest(&self, prefix: &[f64], mu: &[f64], pat: &PatientRequests) -> DayTables {
+    fn cheapest(&self, prefix: &[f64], mu: &[f64], pat: &PatientRequests, tables: &mut DayTables) {
         let ndays = self.state.problem.days.len();
-        let mut in_person = vec![(f64::INFINITY, u32::MAX); pat.requests.len() * ndays];
-        let mut tele = in_person.clone();
+        let DayTables { in_person, tele } = tables;
+        let none = (f64::INFINITY, u32::MAX);
+        in_person.clear();
+        in_person.resize(pat.requests.len() * ndays, none);
+        tele.clear();
+        tele.resize(pat.requests.len() * ndays, none);
         for (i, &r) in pat.requests.iter().enumerate() {
             for (oi, u) in self.uses[r].iter().enumerate() {
                 let c = f64::from(u.cost) + self.raise_use(prefix, mu, u);
                 let table = if u.in_person {
-                    &mut in_person
+                    &mut *in_person
                 } else {
-                    &mut tele
+                    &mut *tele
                 };
                 let slot = &mut table[i * ndays + u.day as usize];
                 if c < slot.0 {
@@ -372,7 +376,25 @@ impl<'s> Relaxation<'s> {
                 }
             }
         }
-        DayTables { in_person, tele }
+    }
+
+    /// A patient's quick minimum at the multipliers (`prefix`, `mu`), in `scratch`'s
+    /// buffers.
+    fn quick_for(
+        &self,
+        prefix: &[f64],
+        mu: &[f64],
+        pat: &PatientRequests,
+        scratch: &mut QuickScratch,
+    ) -> PatientWeek {
+        self.cheapest(prefix, mu, pat, &mut scratch.tables);
+        quick_minimum(
+            self.state,
+            pat,
+            &scratch.tables,
+            self.trip,
+            &mut scratch.minimum,
+        )
     }
 
     /// The Lagrangian's term of the multipliers alone: `-Σ π - Σ μ · cap`.
@@ -389,7 +411,9 @@ impl<'s> Relaxation<'s> {
         let solved: Vec<PatientWeek> = self
             .patients
             .par_iter()
-            .map(|pat| quick_minimum(self.state, pat, &self.cheapest(&prefix, mu, pat), self.trip))
+            .map_init(QuickScratch::default, |scratch, pat| {
+                self.quick_for(&prefix, mu, pat, scratch)
+            })
             .collect();
         let value = solved.iter().map(|(c, _)| c).sum::<f64>() + self.constant(duals);
         (value, solved)
@@ -441,13 +465,17 @@ impl<'s> Relaxation<'s> {
             .par_iter()
             .enumerate()
             .map_init(
-                || State::new(state.problem, state.domains),
-                |scratch, (p, pat)| {
+                || {
+                    (
+                        State::new(state.problem, state.domains),
+                        QuickScratch::default(),
+                    )
+                },
+                |(scratch, buffers), (p, pat)| {
                     if redo.is_some_and(|redo| !redo[p]) {
                         return (f64::NEG_INFINITY, false, Vec::new());
                     }
-                    let quick =
-                        quick_minimum(state, pat, &self.cheapest(&prefix, mu, pat), self.trip);
+                    let quick = self.quick_for(&prefix, mu, pat, buffers);
                     // Past the deadline the quick value stands (still a valid bound).
                     if budget.expired() {
                         return (quick.0, true, Vec::new());
@@ -1051,18 +1079,28 @@ fn quick_minimum(
     pat: &PatientRequests,
     tables: &DayTables,
     trip: f64,
+    scratch: &mut MinimumScratch,
 ) -> PatientWeek {
     match &pat.shape {
-        Some(shape) => shape.minimum(&tables.in_person, &tables.tele, trip),
+        Some(shape) => shape.minimum(&tables.in_person, &tables.tele, trip, scratch),
         None => relaxed_minimum(state, pat, tables, trip),
     }
 }
 
 /// A patient's cheapest raised option of each request on each day, in person and by
 /// telehealth: `(cost, option)` at `request index × days + day`, infinite where none.
+#[derive(Default)]
 struct DayTables {
     in_person: Vec<(f64, u32)>,
     tele: Vec<(f64, u32)>,
+}
+
+/// The buffers of one patient's quick minimum, kept from one patient to the next within a
+/// worker: the steps take every patient's thousands of times.
+#[derive(Default)]
+struct QuickScratch {
+    tables: DayTables,
+    minimum: MinimumScratch,
 }
 
 /// One patient's minimum with the requests apart except for travel days: every set of

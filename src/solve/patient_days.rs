@@ -27,6 +27,23 @@ use super::state::unplaced_weight;
 /// Most requests of one patient the programme takes (`3^12` transitions a day).
 pub const MAX_REQUESTS: usize = 12;
 
+/// Buffers of [`WeekShape::minimum`], kept from one patient's call to the next: the bound
+/// calls it for every patient at every step.
+#[derive(Default)]
+pub struct MinimumScratch {
+    cost: Vec<f64>,
+    next: Vec<f64>,
+    came_from: Vec<(u32, u32, bool)>,
+    all_tele: Vec<f64>,
+    cheapest: Vec<f64>,
+}
+
+/// `v` as `len` copies of `value`.
+fn refill<T: Copy>(v: &mut Vec<T>, len: usize, value: T) {
+    v.clear();
+    v.resize(len, value);
+}
+
 /// The fixed part of one patient's relaxation: which sets of requests may share a day.
 pub struct WeekShape {
     /// The patient's requests (bit `i` of a set is `requests[i]`).
@@ -175,6 +192,7 @@ impl WeekShape {
         in_person: &[(f64, u32)],
         tele: &[(f64, u32)],
         trip: f64,
+        scratch: &mut MinimumScratch,
     ) -> (f64, Vec<(usize, u32)>) {
         const INF: f64 = f64::INFINITY;
         let k = self.requests.len();
@@ -183,12 +201,21 @@ impl WeekShape {
 
         // States: (trips taken, requests placed); trips only counted when capped.
         let levels = self.max_trips.map_or(1, |m| m + 1);
-        let mut cost = vec![INF; levels * sets];
+        let states = levels * sets;
+        let MinimumScratch {
+            cost,
+            next,
+            came_from,
+            all_tele,
+            cheapest,
+        } = scratch;
+        refill(cost, states, INF);
         cost[0] = 0.0;
-        // Per day and state reached that day: (previous state, set placed that day, by trip).
-        let mut came_from: Vec<Vec<(u32, u32, bool)>> = Vec::with_capacity(ndays);
-        let mut all_tele = vec![0.0f64; sets];
-        let mut cheapest = vec![0.0f64; sets];
+        // Per day and state reached that day: (previous state, set placed that day, by
+        // trip), day `d`'s at `d * states`.
+        came_from.clear();
+        refill(all_tele, sets, 0.0);
+        refill(cheapest, sets, 0.0);
         for d in 0..ndays {
             // Every set's cost on day d, all by telehealth or with a trip.
             for set in 1..sets {
@@ -198,8 +225,10 @@ impl WeekShape {
                 all_tele[set] = all_tele[rest] + t;
                 cheapest[set] = cheapest[rest] + t.min(p);
             }
-            let mut next = cost.clone();
-            let mut from = vec![(u32::MAX, 0u32, false); levels * sets];
+            next.clear();
+            next.extend_from_slice(cost);
+            came_from.resize((d + 1) * states, (u32::MAX, 0u32, false));
+            let from = &mut came_from[d * states..];
             let offered = self.offered[d] as usize;
             for level in 0..levels {
                 for placed in 0..sets {
@@ -239,8 +268,7 @@ impl WeekShape {
                     }
                 }
             }
-            cost = next;
-            came_from.push(from);
+            std::mem::swap(cost, next);
         }
 
         // Requests left out pay their unplaced cost.
@@ -267,7 +295,7 @@ impl WeekShape {
         let mut chosen = Vec::new();
         let mut idx = best.1;
         for d in (0..ndays).rev() {
-            let (prev, set, by_trip) = came_from[d][idx];
+            let (prev, set, by_trip) = came_from[d * states + idx];
             if prev == u32::MAX {
                 continue;
             }
