@@ -852,12 +852,12 @@ mod tests {
             let mut booked = [0u64; MINUTE_WORDS];
             for _ in 0..rng.gen_range(0..12) {
                 let lo = rng.gen_range(0..BITMAP_MINUTES);
-                let hi = rng.gen_range(lo..=BITMAP_MINUTES.min(lo + 200));
+                let hi = rng.gen_range(lo + 1..=BITMAP_MINUTES.min(lo + 200));
                 set_minutes(&mut open, lo, hi, true);
             }
             for _ in 0..rng.gen_range(0..20) {
                 let lo = rng.gen_range(0..BITMAP_MINUTES);
-                let hi = rng.gen_range(lo..=BITMAP_MINUTES.min(lo + 90));
+                let hi = rng.gen_range(lo + 1..=BITMAP_MINUTES.min(lo + 90));
                 set_minutes(&mut booked, lo, hi, true);
             }
             let (mut best, mut run) = (0u16, 0u16);
