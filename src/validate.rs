@@ -9,7 +9,7 @@
 //! | E002 | wrong type, missing field or invalid value (date, time, enum) |
 //! | E003 | unknown field |
 //! | E004 | unsupported format version |
-//! | E005 | unknown IANA time zone |
+//! | E005 | unknown IANA time zone, or one whose UTC offset in the week is not whole minutes |
 //! | E006 | `week.days` outside 1..=7 |
 //! | E007 | `week.grid_min` not 5, 10, 15, 30 or 60 |
 //! | E008 | duplicate id (or two availability overrides of one date) |
@@ -26,7 +26,7 @@
 //! | E019 | priority outside 1..=5 |
 //! | E020 | earliest after latest, or a date window that misses the week |
 //! | E021 | a dated item outside the week |
-//! | E022 | existing booking off the grid, outside the horizon, with modality `either`, or pinned holding a resource its request does not need (an interpreter too, where the provider speaks the patient's language) |
+//! | E022 | existing booking off the grid, outside the horizon, at a local time the clocks skip, with modality `either`, or pinned holding a resource its request does not need (an interpreter too, where the provider speaks the patient's language) |
 //! | E023 | pinned booking with a provider not eligible for its request |
 //! | E024 | resource kind that no resource has |
 //! | E025 | precedence of a request on itself, or `min_gap_min` above `max_gap_min` |
@@ -38,7 +38,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, Offset, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use petgraph::graph::DiGraph;
 use petgraph::unionfind::UnionFind;
@@ -385,6 +385,39 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// A zone whose UTC offset is not whole minutes at some point of the week (local mean
+    /// time, as in Monrovia until 1972) is refused: the schedule's times carry their offset
+    /// in whole minutes, so every appointment would come back off the grid.
+    fn whole_minute_offsets(&mut self, tz: Tz, path: String, week: (NaiveDate, NaiveDate)) {
+        let (Some(from), Some(to)) = (week.0.pred_opt(), week.1.checked_add_days(Days::new(2)))
+        else {
+            return;
+        };
+        let mut t = from.and_time(chrono::NaiveTime::MIN);
+        let end = to.and_time(chrono::NaiveTime::MIN);
+        while t < end {
+            let offset = tz.offset_from_utc_datetime(&t).fix().local_minus_utc();
+            if offset % 60 != 0 {
+                let sign = if offset < 0 { "-" } else { "+" };
+                let a = offset.unsigned_abs();
+                self.push(
+                    "E005",
+                    path,
+                    format!(
+                        "time zone '{tz}' is {sign}{:02}:{:02}:{:02} from UTC on {} (not whole minutes): appointment times could not be written exactly",
+                        a / 3600,
+                        a / 60 % 60,
+                        a % 60,
+                        t.date()
+                    ),
+                    "plan the week in a zone whose offset is whole minutes then (or a later year of this one)",
+                );
+                return;
+            }
+            t += chrono::Duration::hours(1);
+        }
+    }
+
     fn windows(&mut self, path: &str, weekly: &WeeklyWindows) {
         for (day, ws) in weekly {
             self.window_list(&format!("{path}.{}", day_key(*day)), ws);
@@ -473,6 +506,9 @@ impl<'a> Validator<'a> {
         let last = first.checked_add_days(Days::new(days - 1)).unwrap_or(first);
         let week = (first, last);
         let grid = input.week.grid_min.max(1);
+        if let Some(tz) = tz {
+            self.whole_minute_offsets(tz, "week.timezone".into(), week);
+        }
 
         let w = &input.weights;
         for (name, value) in [
@@ -507,7 +543,14 @@ impl<'a> Validator<'a> {
         let mut site_tz = Vec::new();
         for (i, s) in input.sites.iter().enumerate() {
             let z = match &s.timezone {
-                Some(name) => self.zone(name, format!("sites[{i}].timezone")),
+                Some(name) => {
+                    let path = format!("sites[{i}].timezone");
+                    let z = self.zone(name, path.clone());
+                    if let Some(z) = z.filter(|&z| Some(z) != tz) {
+                        self.whole_minute_offsets(z, path, week);
+                    }
+                    z
+                }
                 None => tz,
             };
             site_tz.push(z.or(tz).unwrap_or(Tz::UTC));
@@ -882,6 +925,18 @@ impl<'a> Validator<'a> {
                             })
                         ),
                         "use a finer grid_min or round the booking",
+                    );
+                } else if let Some(tz) =
+                    tz.filter(|tz| matches!(tz.from_local_datetime(&e.start.0), LocalResult::None))
+                {
+                    self.push(
+                        "E022",
+                        format!("{ep}.start"),
+                        format!(
+                            "existing booking of request '{}' at {} is at a time that does not exist in {tz}: the clocks skip it",
+                            r.id, e.start
+                        ),
+                        "give the start as the clocks show it: a booking just after the change starts at its first minute",
                     );
                 }
             }
@@ -1566,5 +1621,60 @@ mod tests {
         );
         let err = parse_input("{\"version\": 1,").unwrap_err();
         assert_eq!(err.issues[0].code, "E001");
+    }
+
+    fn codes(err: &ValidationReport) -> Vec<(&str, &str)> {
+        err.issues
+            .iter()
+            .map(|i| (i.code.as_str(), i.path.as_str()))
+            .collect()
+    }
+
+    /// Offsets with seconds (local mean time) would put every time written off the grid.
+    #[test]
+    fn zones_whose_offset_is_not_whole_minutes_are_refused() {
+        let mut v = base();
+        v["week"]["timezone"] = "Africa/Monrovia".into();
+        v["week"]["start"] = "1970-01-05".into();
+        v["providers"][0]["bookings"][0] =
+            serde_json::json!({"start": "1970-01-05T10:00", "end": "1970-01-05T10:30"});
+        v["patients"][0]["availability_overrides"][0]["date"] = "1970-01-06".into();
+        let err = run(v.clone()).unwrap_err();
+        assert_eq!(codes(&err), vec![("E005", "week.timezone")]);
+        assert!(
+            err.issues[0].message.contains("-00:44:30"),
+            "{}",
+            err.issues[0].message
+        );
+        // A site's own zone, with the week's whole-minute one.
+        v["week"]["timezone"] = "UTC".into();
+        v["sites"][1]["timezone"] = "Africa/Monrovia".into();
+        let err = run(v.clone()).unwrap_err();
+        assert_eq!(codes(&err), vec![("E005", "sites[1].timezone")]);
+        // From 1972 its offset is whole minutes.
+        v["sites"][1]["timezone"] = "Europe/London".into();
+        assert!(run(v).is_ok());
+    }
+
+    /// A booking at a local time that the clocks skip is refused, not moved to another hour.
+    #[test]
+    fn bookings_at_skipped_local_times_are_refused() {
+        let mut v = base();
+        v["week"]["start"] = "2026-03-23".into();
+        v["providers"][0]["bookings"][0] =
+            serde_json::json!({"start": "2026-03-23T10:00", "end": "2026-03-23T10:30"});
+        v["patients"][0]["availability_overrides"][0]["date"] = "2026-03-24".into();
+        // Paris skips 02:00-03:00 on Sunday 2026-03-29.
+        v["requests"][1]["existing"] = serde_json::json!(
+            {"provider": "dr-a", "start": "2026-03-29T02:30", "modality": "in_person", "pinned": false});
+        let err = run(v.clone()).unwrap_err();
+        assert_eq!(codes(&err), vec![("E022", "requests[1].existing.start")]);
+        assert!(err.issues[0]
+            .message
+            .contains("does not exist in Europe/Paris"));
+        v["requests"][1]["existing"]["start"] = "2026-03-29T09:00".into();
+        if let Err(e) = run(v) {
+            panic!("{e}");
+        }
     }
 }
