@@ -40,6 +40,7 @@ pub mod problem;
 pub mod refbench;
 pub mod report;
 pub mod schedule;
+mod serde_checks;
 pub mod solve;
 pub mod time;
 pub mod validate;

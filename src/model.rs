@@ -49,6 +49,7 @@ pub struct Input {
 #[serde(deny_unknown_fields)]
 pub struct Week {
     /// First day of the week (usually a Monday).
+    #[serde(deserialize_with = "crate::serde_checks::date")]
     pub start: chrono::NaiveDate,
     /// Number of days planned, 1..=7 (6 = Monday to Saturday).
     pub days: u32,
@@ -153,6 +154,7 @@ pub struct Provider {
     /// Site where in-person appointments take place.
     pub site: String,
     /// Weekly working windows in the site's time zone.
+    #[serde(deserialize_with = "crate::serde_checks::unique_keys")]
     pub hours: WeeklyWindows,
     /// Dated exceptions: leave, meetings.
     #[serde(default)]
@@ -197,7 +199,11 @@ pub struct Resource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// Weekly windows in the site's (or week's) time zone; absent means always available.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::serde_checks::unique_keys_opt"
+    )]
     pub hours: Option<WeeklyWindows>,
     /// Dated unavailability (maintenance, leave, other bookings).
     #[serde(default)]
@@ -237,6 +243,7 @@ pub struct RecurringBlock {
 #[serde(deny_unknown_fields)]
 pub struct DateWindows {
     /// The date.
+    #[serde(deserialize_with = "crate::serde_checks::date")]
     pub date: chrono::NaiveDate,
     /// Windows that date; empty means not available at all.
     pub windows: Vec<Window>,
@@ -252,7 +259,11 @@ pub struct Patient {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Weekly availability in the week's time zone; absent means any time clinics are open.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::serde_checks::unique_keys_opt"
+    )]
     pub availability: Option<WeeklyWindows>,
     /// Availability replaced on specific dates.
     #[serde(default)]
@@ -351,10 +362,18 @@ pub struct Request {
     #[serde(default = "priority_three")]
     pub priority: u32,
     /// Not before this date.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::serde_checks::date_opt"
+    )]
     pub earliest: Option<chrono::NaiveDate>,
     /// Not after this date (due date).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::serde_checks::date_opt"
+    )]
     pub latest: Option<chrono::NaiveDate>,
     /// Preferred provider (continuity of care, soft).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -34,10 +34,12 @@ use crate::validate::ValidationReport;
 struct RbInstance {
     #[serde(default)]
     name: Option<String>,
+    #[serde(deserialize_with = "crate::serde_checks::date")]
     week_start: NaiveDate,
     days: u32,
     grid_min: u32,
     sites: Vec<RbSite>,
+    #[serde(deserialize_with = "crate::serde_checks::unique_keys")]
     travel_min: BTreeMap<String, u32>,
     providers: Vec<RbProvider>,
     patients: Vec<RbPatient>,
@@ -58,6 +60,7 @@ struct RbProvider {
     id: String,
     specialty: String,
     site: String,
+    #[serde(deserialize_with = "crate::serde_checks::unique_keys")]
     hours: BTreeMap<String, Vec<(u32, u32)>>,
     #[serde(default)]
     blocked: Vec<(u32, u32, u32)>,
@@ -69,7 +72,7 @@ struct RbProvider {
 #[serde(deny_unknown_fields)]
 struct RbPatient {
     id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::serde_checks::unique_keys_opt")]
     available: Option<BTreeMap<String, Vec<(u32, u32)>>>,
     #[serde(default)]
     blocks: Vec<(u32, u32, u32)>,
@@ -238,6 +241,17 @@ fn dated(
     path: &str,
 ) -> Result<DatedInterval, ValidationReport> {
     let date = day_date(date0, day, path)?;
+    // Minutes of the day, as for hours: a longer block is one per day.
+    clock(path, s)?;
+    clock(path, e)?;
+    if e <= s {
+        return Err(report(
+            "R002",
+            path,
+            format!("{label} from minute {s} to {e} of day {day} ends at or before it starts"),
+            "give [day, start_min, end_min] with start_min < end_min <= 1440",
+        ));
+    }
     let at = |minute: u32| {
         local(date, minute).ok_or_else(|| {
             report(

@@ -6,10 +6,10 @@
 //! | code | problem |
 //! |------|---------|
 //! | E001 | JSON syntax error (line, column) |
-//! | E002 | wrong type, missing field or invalid value (date, time, enum) |
+//! | E002 | wrong type, missing field or invalid value (date, time, enum), or a key given twice in one object (`hours`, `availability`) |
 //! | E003 | unknown field |
 //! | E004 | unsupported format version |
-//! | E005 | unknown IANA time zone, or one whose UTC offset in the week is not whole minutes |
+//! | E005 | unknown IANA time zone, or one whose UTC offset in the week is not whole minutes (local mean time) |
 //! | E006 | `week.days` outside 1..=7 |
 //! | E007 | `week.grid_min` not 5, 10, 15, 30 or 60 |
 //! | E008 | duplicate id (or two availability overrides of one date) |
@@ -33,7 +33,7 @@
 //! | E026 | precedence cycle |
 //! | E027 | `same_day` link with fewer than two distinct requests |
 //! | E028 | negative objective weight, or one above 10^9 (the objective would overflow) |
-//! | E029 | recurring block on no weekday, or starting and ending at the same time |
+//! | E029 | recurring block on no weekday, or lasting no time (starting and ending at the same time, or `"24:00"` to `"00:00"`) |
 //! | E030 | pinned booking that cannot be kept: it breaks a calendar rule, clashes with another pin, or needs a prerequisite or bundle mate with no room beside the pins |
 
 use std::collections::{BTreeMap, HashMap};
@@ -506,7 +506,9 @@ impl<'a> Validator<'a> {
         let last = first.checked_add_days(Days::new(days - 1)).unwrap_or(first);
         let week = (first, last);
         let grid = input.week.grid_min.max(1);
-        if let Some(tz) = tz {
+        // (A year out of range is reported once, above, not again for its offsets.)
+        let in_range = (1900..=2200).contains(&first.year());
+        if let Some(tz) = tz.filter(|_| in_range) {
             self.whole_minute_offsets(tz, "week.timezone".into(), week);
         }
 
@@ -546,7 +548,7 @@ impl<'a> Validator<'a> {
                 Some(name) => {
                     let path = format!("sites[{i}].timezone");
                     let z = self.zone(name, path.clone());
-                    if let Some(z) = z.filter(|&z| Some(z) != tz) {
+                    if let Some(z) = z.filter(|&z| in_range && Some(z) != tz) {
                         self.whole_minute_offsets(z, path, week);
                     }
                     z
@@ -691,7 +693,13 @@ impl<'a> Validator<'a> {
                 );
             }
             for (j, b) in q.blocks.iter().enumerate() {
-                if b.days.is_empty() || b.start == b.end {
+                // An earlier end runs past midnight: "24:00" to "00:00" is no time at all.
+                let end = if b.end > b.start {
+                    b.end.minutes()
+                } else {
+                    b.end.minutes() + MINUTES_PER_DAY
+                };
+                if b.days.is_empty() || end == b.start.minutes() {
                     self.push(
                         "E029",
                         format!("patients[{i}].blocks[{j}]"),

@@ -7,6 +7,18 @@ use std::path::Path;
 use careweek::{parse_input, validate};
 
 const EXPECTED: &[(&str, &[(&str, &str)])] = &[
+    // A recurring block from the end of the day to midnight lasts no time.
+    ("block-without-length", &[("E029", "patients[0].blocks[0]")]),
+    ("earliest-not-a-date", &[("E002", "requests[0].earliest")]),
+    // New York's clocks skip 02:00-03:00 on 2026-03-08.
+    (
+        "existing-in-skipped-hour",
+        &[("E022", "requests[1].existing.start")],
+    ),
+    // Serde would keep the last of the two Mondays without a word.
+    ("hours-weekday-twice", &[("E002", "providers[0].hours")]),
+    // Monrovia kept local mean time (-00:44:30) until 1972.
+    ("zone-offset-with-seconds", &[("E005", "week.timezone")]),
     ("duplicate-provider-id", &[("E008", "providers[1].id")]),
     (
         "duplicate-request-id",
@@ -490,6 +502,24 @@ fn refbench_issues_name_the_instance_fields() {
         ),
         ("odd grid", |v| v["grid_min"] = 7.into(), "E007", "grid_min"),
         (
+            "blocked past the end of the day",
+            |v| v["providers"][0]["blocked"][0] = serde_json::json!([0, 540, 4294967295u32]),
+            "R002",
+            "providers[0].blocked[0]",
+        ),
+        (
+            "block reversed",
+            |v| v["patients"][0]["blocks"][0] = serde_json::json!([0, 480, 420]),
+            "R002",
+            "patients[0].blocks[0]",
+        ),
+        (
+            "week start not a date",
+            |v| v["week_start"] = "2025-02-29".into(),
+            "R001",
+            "week_start",
+        ),
+        (
             "travel pair missing",
             |v| v["travel_min"] = serde_json::json!({}),
             "E014",
@@ -886,4 +916,31 @@ fn a_provider_off_all_week_leaves_their_requests_unplaced_not_the_input_refused(
         .and_then(validate)
         .expect_err("a day-long appointment fits no window");
     assert!(report.issues.iter().any(|i| i.code == "E017"), "{report}");
+}
+
+/// A key given twice in one object of a refbench instance would let the last one win
+/// without a word: both are refused.
+#[test]
+fn refbench_keys_given_twice_are_refused() {
+    let text = refbench_instance().to_string();
+    for (twice, path) in [
+        (
+            text.replacen("\"A|B\":30", "\"A|B\":90,\"A|B\":30", 1),
+            "travel_min",
+        ),
+        (
+            text.replacen(
+                "\"0\":[[480,720]]",
+                "\"0\":[[480,600]],\"0\":[[480,720]]",
+                1,
+            ),
+            "providers[0].hours",
+        ),
+    ] {
+        assert_ne!(twice, text, "the edit applies");
+        let report = careweek::refbench::import(&twice).expect_err("a key twice is refused");
+        let issue = &report.issues[0];
+        assert_eq!((issue.code.as_str(), issue.path.as_str()), ("R001", path));
+        assert!(issue.message.contains("given twice"), "{issue:?}");
+    }
 }
