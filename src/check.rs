@@ -127,6 +127,20 @@ fn overlaps_dated(
         .find(|d| at_local(tz, d.start) < e && s < at_local(tz, d.end))
 }
 
+/// A modality as the input writes it.
+fn modality_name(m: Modality) -> &'static str {
+    match m {
+        Modality::InPerson => "in_person",
+        Modality::Telehealth => "telehealth",
+        Modality::Either => "either",
+    }
+}
+
+/// Where an appointment or unit is, in words: "at site 'north'", or "without a site".
+fn site_name(site: Option<&str>) -> String {
+    site.map_or("without a site".to_string(), |s| format!("at site '{s}'"))
+}
+
 fn eligible(input: &Input, req: &Request, provider: &str) -> bool {
     if req.providers.is_empty() {
         input
@@ -293,8 +307,9 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
                 "date_window",
                 &[id],
                 format!(
-                    "'{id}' on {date} is outside its dates {:?} – {:?}",
-                    req.earliest, req.latest
+                    "'{id}' on {date} is outside its dates {} – {}",
+                    req.earliest.map_or("any".to_string(), |d| d.to_string()),
+                    req.latest.map_or("any".to_string(), |d| d.to_string())
                 ),
             );
         }
@@ -308,8 +323,9 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
                 "modality",
                 &[id],
                 format!(
-                    "'{id}' is {:?}, the request asks {:?}",
-                    p.modality, req.modality
+                    "'{id}' is {}, the request asks {}",
+                    modality_name(p.modality),
+                    modality_name(req.modality)
                 ),
             );
         }
@@ -363,8 +379,9 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
                     "site",
                     &[id],
                     format!(
-                        "'{id}' is at site {:?}, expected {:?}",
-                        p.site, expected_site
+                        "'{id}' is {}, expected {}",
+                        site_name(p.site.as_deref()),
+                        site_name(expected_site.as_deref())
                     ),
                 );
             }
@@ -465,8 +482,9 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
                     "resource",
                     &[id],
                     format!(
-                        "'{id}' at site {:?} uses resource '{u}' of site {:?}",
-                        p.site, res.site
+                        "'{id}' {} uses resource '{u}' {}",
+                        site_name(p.site.as_deref()),
+                        site_name(res.site.as_deref())
                     ),
                 );
             }

@@ -388,7 +388,12 @@ pub struct Request {
 
 /// A rule between requests (of the same patient as a rule, though not required).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(
+    tag = "kind",
+    rename_all = "snake_case",
+    deny_unknown_fields,
+    try_from = "RawLink"
+)]
 pub enum Link {
     /// `after` starts at least `min_gap_min` (and at most `max_gap_min`) minutes after
     /// `before` ends, in elapsed time across days. If `after` is placed, `before` must be.
@@ -419,6 +424,87 @@ pub enum Link {
         #[serde(default)]
         max_wait_min: u32,
     },
+}
+
+/// A link as written, every kind's fields optional: read field by field (serde's tagged
+/// enums buffer their content, so a wrong value would be blamed on the link, not the field),
+/// then checked against its kind.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLink {
+    kind: LinkKind,
+    before: Option<String>,
+    after: Option<String>,
+    min_gap_min: Option<u32>,
+    max_gap_min: Option<u32>,
+    requests: Option<Vec<String>>,
+    first: Option<String>,
+    second: Option<String>,
+    max_wait_min: Option<u32>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum LinkKind {
+    Precedence,
+    SameDay,
+    BackToBack,
+}
+
+impl TryFrom<RawLink> for Link {
+    type Error = String;
+
+    fn try_from(raw: RawLink) -> Result<Self, String> {
+        let (kind, fields): (&str, &[&str]) = match raw.kind {
+            LinkKind::Precedence => (
+                "precedence",
+                &["before", "after", "min_gap_min", "max_gap_min"],
+            ),
+            LinkKind::SameDay => ("same_day", &["requests"]),
+            LinkKind::BackToBack => ("back_to_back", &["first", "second", "max_wait_min"]),
+        };
+        let given = [
+            ("before", raw.before.is_some()),
+            ("after", raw.after.is_some()),
+            ("min_gap_min", raw.min_gap_min.is_some()),
+            ("max_gap_min", raw.max_gap_min.is_some()),
+            ("requests", raw.requests.is_some()),
+            ("first", raw.first.is_some()),
+            ("second", raw.second.is_some()),
+            ("max_wait_min", raw.max_wait_min.is_some()),
+        ];
+        if let Some((name, _)) = given.iter().find(|(n, g)| *g && !fields.contains(n)) {
+            return Err(format!(
+                "unknown field `{name}` for a {kind} link, expected one of {}",
+                fields
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let need = |value: Option<String>, name: &str| {
+            value.ok_or_else(|| format!("missing field `{name}` (a {kind} link names it)"))
+        };
+        Ok(match raw.kind {
+            LinkKind::Precedence => Link::Precedence {
+                before: need(raw.before, "before")?,
+                after: need(raw.after, "after")?,
+                min_gap_min: raw.min_gap_min.unwrap_or(0),
+                max_gap_min: raw.max_gap_min,
+            },
+            LinkKind::SameDay => Link::SameDay {
+                requests: raw.requests.ok_or_else(|| {
+                    "missing field `requests` (a same_day link lists them)".to_string()
+                })?,
+            },
+            LinkKind::BackToBack => Link::BackToBack {
+                first: need(raw.first, "first")?,
+                second: need(raw.second, "second")?,
+                max_wait_min: raw.max_wait_min.unwrap_or(0),
+            },
+        })
+    }
 }
 
 fn yes() -> bool {

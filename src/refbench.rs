@@ -277,6 +277,14 @@ fn dated(
 /// minutes that contradict each other), or the report of [`crate::validate::validate`] with
 /// the instance's own paths.
 pub fn import(text: &str) -> Result<Input, ValidationReport> {
+    if let Some(kind) = crate::validate::json_other_than_object(without_bom(text)) {
+        return Err(report(
+            "R001",
+            "$",
+            format!("the instance is {kind}; a refbench instance is one JSON object {{\"week_start\": …}}"),
+            "pass one instance per file, as the benchmark's gen.py writes it",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_str(without_bom(text));
     let rb: RbInstance = serde_path_to_error::deserialize(&mut de)
         .map_err(|e| {

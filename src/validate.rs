@@ -127,6 +127,23 @@ impl ValidationReport {
 pub(crate) const JSON_ARRAY_MESSAGE: &str =
     "the input is a JSON array; a caseload is one JSON object {\"version\": 1, \"week\": …}";
 
+/// What valid JSON `text` is when it is not an object ("a JSON array", "null", ...): serde
+/// would otherwise blame a field the user never meant, or name a Rust type.
+pub(crate) fn json_other_than_object(text: &str) -> Option<&'static str> {
+    let first = text.trim_start().bytes().next()?;
+    let kind = match first {
+        b'{' => return None,
+        b'[' => "a JSON array",
+        b'"' => "a JSON string",
+        b'n' => "null",
+        b't' | b'f' => "a JSON true or false",
+        _ => "a JSON number",
+    };
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .is_ok()
+        .then_some(kind)
+}
+
 /// Parses JSON text into an [`Input`]; a syntax, type or unknown-field error names its path.
 ///
 /// # Errors
@@ -149,6 +166,14 @@ pub fn parse_input(text: &str) -> Result<Input, ValidationReport> {
             "$",
             JSON_ARRAY_MESSAGE,
             "pass one caseload per file; for many, use `careweek solve-batch` with a directory or a JSON-lines file (one object per line)",
+        ));
+    }
+    if let Some(kind) = json_other_than_object(text) {
+        return Err(ValidationReport::single(
+            "E002",
+            "$",
+            format!("the input is {kind}; a caseload is one JSON object {{\"version\": 1, \"week\": …}}"),
+            "pass the caseload's JSON object (see data/example-week.json)",
         ));
     }
     let mut de = serde_json::Deserializer::from_str(text);

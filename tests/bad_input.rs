@@ -17,6 +17,8 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
     ),
     // Serde would keep the last of the two Mondays without a word.
     ("hours-weekday-twice", &[("E002", "providers[0].hours")]),
+    // A link's own field is named, not only the link.
+    ("link-gap-negative", &[("E002", "links[0].max_gap_min")]),
     // Monrovia kept local mean time (-00:44:30) until 1972.
     ("zone-offset-with-seconds", &[("E005", "week.timezone")]),
     ("duplicate-provider-id", &[("E008", "providers[1].id")]),
@@ -712,6 +714,24 @@ fn a_top_level_array_or_a_byte_order_mark() {
     parse_input(&format!("\u{feff}{text}")).expect("a BOM is skipped");
     let rb = format!("\u{feff}{}", refbench_instance());
     careweek::batch::parse_caseload(&rb).expect("a BOM is skipped");
+    // Other JSON than an object is named as what it is, in both formats.
+    for (json, kind) in [
+        ("null", "null"),
+        ("\"week\"", "a JSON string"),
+        ("42", "a JSON number"),
+    ] {
+        let issue = &parse_input(json).unwrap_err().issues[0];
+        assert_eq!((issue.code.as_str(), issue.path.as_str()), ("E002", "$"));
+        assert!(issue.message.contains(kind), "{issue:?}");
+        let issue = &careweek::refbench::import(json).unwrap_err().issues[0];
+        assert_eq!((issue.code.as_str(), issue.path.as_str()), ("R001", "$"));
+        assert!(issue.message.contains(kind), "{issue:?}");
+    }
+    let rb_array = format!("[{}]", refbench_instance());
+    let issue = &careweek::refbench::import(&rb_array).unwrap_err().issues[0];
+    assert!(issue.message.contains("a JSON array"), "{issue:?}");
+    // Text that is not JSON at all stays a syntax error.
+    assert_eq!(parse_input("nul").unwrap_err().issues[0].code, "E001");
 }
 
 fn refbench_issue(v: &serde_json::Value) -> (String, String, String) {

@@ -221,6 +221,12 @@ fn assert_flags(report: &CheckReport, constraint: &str, ids: &[&str]) {
         "expected a `{constraint}` violation on {want:?}, got {:#?}",
         report.violations
     );
+    // Messages are read by people: values as the input writes them, not Rust's debug form.
+    for v in &report.violations {
+        for debug in ["Some(", "None", "InPerson", "Either"] {
+            assert!(!v.message.contains(debug), "{debug} in {:?}", v.message);
+        }
+    }
 }
 
 #[test]
@@ -316,7 +322,11 @@ fn eligibility_insurance_modality_and_site() {
 
     let mut s = schedule();
     find(&mut s, "r-chen-cardio").site = Some("south".into());
-    assert_flags(&check(&input, &s), "site", &["r-chen-cardio"]);
+    let report = check(&input, &s);
+    assert_flags(&report, "site", &["r-chen-cardio"]);
+    assert!(report.violations.iter().any(|v| v
+        .message
+        .contains("is at site 'south', expected at site 'north'")));
 }
 
 #[test]
