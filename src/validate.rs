@@ -718,13 +718,10 @@ impl<'a> Validator<'a> {
                 );
             }
             for (j, b) in q.blocks.iter().enumerate() {
-                // An earlier end runs past midnight: "24:00" to "00:00" is no time at all.
-                let end = if b.end > b.start {
-                    b.end.minutes()
-                } else {
-                    b.end.minutes() + MINUTES_PER_DAY
-                };
-                if b.days.is_empty() || end == b.start.minutes() {
+                // An earlier end runs past midnight, but "24:00" to "00:00" is no time at all.
+                let no_time = b.start == b.end
+                    || (b.start.minutes() == MINUTES_PER_DAY && b.end.minutes() == 0);
+                if b.days.is_empty() || no_time {
                     self.push(
                         "E029",
                         format!("patients[{i}].blocks[{j}]"),
@@ -1708,6 +1705,28 @@ mod tests {
         v["requests"][1]["existing"]["start"] = "2026-03-29T09:00".into();
         if let Err(e) = run(v) {
             panic!("{e}");
+        }
+    }
+
+    /// A block lasting no time is refused in either form; one past midnight is kept.
+    #[test]
+    fn recurring_blocks_must_last() {
+        for (start, end, refused) in [
+            ("10:00", "10:00", true),
+            ("24:00", "00:00", true),
+            ("22:00", "06:00", false),
+            ("00:00", "24:00", false),
+        ] {
+            let mut v = base();
+            v["patients"][0]["blocks"][0]["start"] = start.into();
+            v["patients"][0]["blocks"][0]["end"] = end.into();
+            match run(v) {
+                Err(e) if refused => {
+                    assert_eq!(codes(&e), vec![("E029", "patients[0].blocks[0]")])
+                }
+                Ok(_) if !refused => {}
+                other => panic!("{start}-{end}: {:?}", other.err()),
+            }
         }
     }
 }
