@@ -48,6 +48,9 @@ pub struct Day {
     pub start: i32,
     /// Absolute minute of the next local midnight (1380 or 1500 long across a DST change).
     pub end: i32,
+    /// Absolute minute from which the day's clock change holds (`end` on a day without
+    /// one): wall-clock minutes from then on are shifted by the change.
+    pub clock_change: i32,
 }
 
 /// A site, indexed.
@@ -289,12 +292,25 @@ impl Problem {
     /// elapsed since local midnight: the day's clock change once it has happened, else 0.
     pub fn minute_shift(&self, day: usize, t: i32) -> i32 {
         let d = &self.days[day];
-        let offset_shift = (d.end - d.start) - 1440;
-        // A DST change happens at night; daytime minutes after it are shifted by the change.
-        if offset_shift != 0 && t - d.start >= 4 * 60 {
-            offset_shift
+        if t >= d.clock_change {
+            (d.end - d.start) - 1440
         } else {
             0
+        }
+    }
+
+    /// The first absolute minute at or after `t` on day `day` whose wall-clock time is on
+    /// the grid. A change of 30 minutes (Lord Howe) moves the grid's lines by half a step
+    /// of a 60-minute grid.
+    pub fn next_on_grid(&self, day: usize, t: i32) -> i32 {
+        let start = self.days[day].start;
+        let at = |t: i32| t + (start + self.minute_shift(day, t) - t).rem_euclid(self.grid);
+        let first = at(t);
+        if self.minute_shift(day, first) == self.minute_shift(day, t) {
+            first
+        } else {
+            // The change came between: the lines after it count from the change.
+            at(self.days[day].clock_change)
         }
     }
 

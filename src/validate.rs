@@ -1156,6 +1156,24 @@ fn instant(tz: Tz, date: NaiveDate, minute: u32) -> DateTime<Utc> {
     Utc.from_utc_datetime(&naive)
 }
 
+/// The absolute minute of a day `[start, end)` (minutes from `origin`) from which its clock
+/// change holds: the first whose UTC offset differs from the day's first minute's, its
+/// start when the change came at midnight (the day is short or long all the same), and
+/// `end` when there is none.
+fn clock_change(tz: Tz, origin: DateTime<Utc>, start: i32, end: i32) -> i32 {
+    if end - start == MINUTES_PER_DAY as i32 {
+        return end;
+    }
+    let offset = |t: i32| {
+        let at = origin + chrono::Duration::minutes(i64::from(t));
+        tz.offset_from_utc_datetime(&at.naive_utc()).fix()
+    };
+    let first = offset(start);
+    (start + 1..end)
+        .find(|&t| offset(t) != first)
+        .unwrap_or(start)
+}
+
 fn build(input: &Input, ctx: &Ctx) -> Problem {
     let tz = ctx.tz;
     let abs = |zone: Tz, date: NaiveDate, minute: u32| -> i32 {
@@ -1177,11 +1195,15 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
         .collect();
     let days: Vec<Day> = dates
         .iter()
-        .map(|&date| Day {
-            date,
-            weekday: DayOfWeek::of(date),
-            start: abs(tz, date, 0),
-            end: abs(tz, date, MINUTES_PER_DAY),
+        .map(|&date| {
+            let (start, end) = (abs(tz, date, 0), abs(tz, date, MINUTES_PER_DAY));
+            Day {
+                date,
+                weekday: DayOfWeek::of(date),
+                start,
+                end,
+                clock_change: clock_change(tz, ctx.origin, start, end),
+            }
         })
         .collect();
     let site_ix: HashMap<&str, usize> = index_of(input.sites.iter().map(|s| s.id.as_str()));
@@ -1564,6 +1586,11 @@ mod tests {
         // Sunday 2026-10-25 gains an hour in Paris.
         assert_eq!(p.days[6].end - p.days[6].start, 1500);
         assert_eq!(p.days[5].end - p.days[5].start, 1440);
+        // At 03:00 summer time, 180 minutes after midnight, the clocks go back to 02:00.
+        assert_eq!(p.days[6].clock_change, p.days[6].start + 180);
+        assert_eq!(p.days[5].clock_change, p.days[5].end);
+        assert_eq!(p.minute_of_day(6, p.days[6].start + 179), 179);
+        assert_eq!(p.minute_of_day(6, p.days[6].start + 180), 120);
         // Sunday 09:00 in Paris is 6*1440 + 9*60 + 60 elapsed minutes after Monday midnight.
         assert_eq!(
             p.providers[0].free[6],

@@ -1289,6 +1289,36 @@ fn the_grid_is_the_wall_clocks_across_a_half_hour_clock_change() {
     );
 }
 
+/// Right after the change (02:00 on Lord Howe Island, both ways), not only hours later: the
+/// first start of a window from 03:00 is 03:00 on the wall clock, and a pin there is kept.
+#[test]
+fn the_grid_is_the_wall_clocks_from_the_change_itself() {
+    for date in ["2026-10-04", "2026-04-05"] {
+        let week = |existing: &str| {
+            format!(
+                r#"{{"version": 1,
+                "week": {{"start": "{date}", "days": 1, "grid_min": 60, "timezone": "Australia/Lord_Howe"}},
+                "sites": [{{"id": "s0"}}],
+                "providers": [{{"id": "d1", "specialty": "lab", "site": "s0",
+                               "hours": {{"sun": [["03:00", "04:15"]]}}}}],
+                "patients": [{{"id": "p0"}}],
+                "requests": [{{"id": "r0", "patient": "p0", "specialty": "lab", "duration_min": 60{existing}}}]}}"#
+            )
+        };
+        let schedule = solved_and_checked(careweek::parse_input(&week("")).unwrap(), 20);
+        assert_eq!(schedule.placed.len(), 1, "{date}");
+        assert_eq!(
+            schedule.placed[0].start.naive_local().to_string(),
+            format!("{date} 03:00:00")
+        );
+        let pinned = week(&format!(
+            r#", "existing": {{"provider": "d1", "start": "{date}T03:00", "pinned": true}}"#
+        ));
+        let schedule = solved_and_checked(careweek::parse_input(&pinned).unwrap(), 20);
+        assert_eq!(schedule.placed.len(), 1, "{date}");
+    }
+}
+
 /// A clinic in a zone half an hour off the week's (Kolkata against London): its hours hold
 /// no start on the week's 60-minute grid, and the reason says so (not "outside the
 /// patient's blocks", which the patient does not have).

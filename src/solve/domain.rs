@@ -349,7 +349,6 @@ pub(super) fn request_domain(
         let site = (mode == Modality::InPerson).then_some(prov.site);
         let kinds = needed_kinds(problem, r, p);
         for day in req.day_lo..=day_hi {
-            let day_start = problem.days[day].start;
             for piece in &prov.free[day] {
                 if piece.end - piece.start < dur {
                     continue;
@@ -364,8 +363,7 @@ pub(super) fn request_domain(
                     // Starts on the wall clock's grid (as validation and the checker
                     // read it): past a clock change in the night, the day's minutes are
                     // shifted by the change.
-                    let anchor = day_start + problem.minute_shift(day, lo);
-                    let first = lo + (anchor - lo).rem_euclid(problem.grid);
+                    let first = problem.next_on_grid(day, lo);
                     furthest = furthest.max(if first + dur <= hi {
                         Stage::PatientBlocks
                     } else {
@@ -403,7 +401,7 @@ pub(super) fn request_domain(
                                 }
                             }
                         }
-                        t += problem.grid;
+                        t = problem.next_on_grid(day, t + 1);
                     }
                 }
             }
