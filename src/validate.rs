@@ -290,8 +290,8 @@ struct Validator<'a> {
 
 /// Why a pinned booking of request `r` with `provider` should not hold resource `unit`,
 /// with what to do, if it should not. Interpreters are booked as the patient's language
-/// (`language`) needs, not named in the request: one in the patient's language, with a
-/// provider who does not speak it. Any other kind must be one the request needs.
+/// (`language`) needs, unless the request names the kind: one in the patient's language,
+/// with a provider who does not speak it. Any other kind must be one the request needs.
 fn unneeded_unit(
     unit: &crate::model::Resource,
     r: &crate::model::Request,
@@ -310,7 +310,8 @@ fn unneeded_unit(
             )
         });
     };
-    if unit.kind != "interpreter" {
+    // A request that lists the kind itself takes an interpreter of any language.
+    if unit.kind != "interpreter" || r.resources.iter().any(|k| k == "interpreter") {
         return None;
     }
     let speaks =
@@ -1755,5 +1756,27 @@ mod tests {
                 other => panic!("{start}-{end}: {:?}", other.err()),
             }
         }
+    }
+
+    /// A request that names the interpreter kind may be pinned holding one, whatever the
+    /// patient's language; one that does not name it may not, where nobody needs one.
+    #[test]
+    fn a_pin_holds_an_interpreter_its_request_names() {
+        let mut v = base();
+        v["links"] = serde_json::json!([]);
+        v["resources"] =
+            serde_json::json!([{"id": "asl-1", "kind": "interpreter", "language": "asl"}]);
+        v["requests"][1]["resources"] = serde_json::json!(["interpreter"]);
+        v["requests"][1]["existing"] = serde_json::json!({"provider": "dr-a",
+            "start": "2026-10-19T10:30", "modality": "in_person", "resources": ["asl-1"], "pinned": true});
+        if let Err(e) = run(v.clone()) {
+            panic!("{e}");
+        }
+        v["requests"][1]["resources"] = serde_json::json!([]);
+        let err = run(v).unwrap_err();
+        assert_eq!(
+            codes(&err),
+            vec![("E022", "requests[1].existing.resources[0]")]
+        );
     }
 }
