@@ -322,6 +322,27 @@ fn other_failures_and_bad_arguments() {
     assert!(text(&run.stderr).contains("cannot write"));
     assert!(!nowhere.exists());
 
+    // A calendar that cannot be written to stdout (a full disk) is a failure too; a reader
+    // that closes the pipe early is not (`| head`, below).
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        let run = Command::new(env!("CARGO_BIN_EXE_careweek"))
+            .args(["solve", path(&example()), "-q", "--time-limit", "5"])
+            .stdout(full)
+            .output()
+            .expect("careweek runs");
+        assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+        assert!(text(&run.stderr).contains("cannot write stdout"));
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_careweek"))
+        .args(["solve", path(&example()), "--time-limit", "5"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("careweek runs");
+    drop(child.stdout.take());
+    let status = child.wait().expect("careweek ends");
+    assert_eq!(status.code(), Some(0));
+
     // Arguments out of range are refused before any work.
     for args in [
         &[

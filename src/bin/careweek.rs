@@ -471,7 +471,7 @@ fn run_solve(
                 + "\n"
         }
     };
-    emit(&text);
+    emit(&text)?;
     // The independent checker has the last word: a schedule that breaks a hard rule is
     // never reported as a success (pinned bookings whose prerequisites or bundle mates
     // cannot all be placed beside them are not all caught by validation).
@@ -493,9 +493,16 @@ fn run_solve(
 }
 
 /// Writes to stdout. A closed pipe (`| head`) is the reader's choice, not a failure, and
-/// must not panic as `println!` would.
-fn emit(text: &str) {
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+/// must not panic as `println!` would; any other error (a full disk) loses the output and
+/// is one.
+fn emit(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::Other(format!("cannot write stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// What a file given as the schedule that is not one looks like instead, and what to do.
@@ -549,7 +556,7 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
             schedule.placed.len(),
             schedule.unplaced.len(),
             report.objective.total
-        ));
+        ))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut text = String::new();
@@ -562,7 +569,7 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
         text += &format!("violation [{}]{requests}: {}\n", v.constraint, v.message);
     }
     text += &format!("{} violation(s)\n", report.violations.len());
-    emit(&text);
+    emit(&text)?;
     Ok(ExitCode::from(1))
 }
 
@@ -898,7 +905,7 @@ fn run_bench(
         eprintln!("bench: {line}")
     });
     let settings = bench::settings_line(options);
-    emit(&format!("{settings}\n\n{}", bench::tables(&rows)));
+    emit(&format!("{settings}\n\n{}", bench::tables(&rows)))?;
     let (md, jsonl) = bench::write_results(&out_dir, &settings, &rows).map_err(other)?;
     eprintln!("bench: wrote {} and {}", md.display(), jsonl.display());
     let failed = rows.iter().filter(|r| !r.ok).count();
