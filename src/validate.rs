@@ -30,7 +30,7 @@
 //! | E023 | pinned booking with a provider not eligible for its request |
 //! | E024 | resource kind that no resource has |
 //! | E025 | precedence of a request on itself, or `min_gap_min` above `max_gap_min` |
-//! | E026 | precedence cycle |
+//! | E026 | cycle of ordering links (precedence, back_to_back) |
 //! | E027 | `same_day` link with fewer than two distinct requests |
 //! | E028 | negative objective weight, or one above 10^9 (the objective would overflow) |
 //! | E029 | recurring block on no weekday, or lasting no time (starting and ending at the same time, or `"24:00"` to `"00:00"`) |
@@ -1075,7 +1075,12 @@ impl<'a> Validator<'a> {
             self.push(
                 "E026",
                 "links",
-                format!("precedence cycle {} -> {}", names.join(" -> "), names[0]),
+                // Precedence and back_to_back links both order their requests.
+                format!(
+                    "cycle of ordering links (precedence, back_to_back) {} -> {}",
+                    names.join(" -> "),
+                    names[0]
+                ),
                 "remove or reverse one of these links: no order can satisfy them all",
             );
         }
