@@ -749,10 +749,23 @@ impl<'a> Validator<'a> {
 
         // Resource kinds present, and the longest working window per provider.
         let kinds: Vec<&str> = input.resources.iter().map(|r| r.kind.as_str()).collect();
+        // A window over the hour repeated when the clocks go back lasts that much longer.
+        let repeated = |zone: Tz| -> u32 {
+            (0..days)
+                .filter_map(|d| {
+                    let date = first.checked_add_days(Days::new(d))?;
+                    let next = date.succ_opt()?;
+                    let length = (instant(zone, next, 0) - instant(zone, date, 0)).num_minutes();
+                    u32::try_from(length - i64::from(MINUTES_PER_DAY)).ok()
+                })
+                .max()
+                .unwrap_or(0)
+        };
         let longest: Vec<u32> = input
             .providers
             .iter()
             .map(|p| {
+                let zone = sites.get(p.site.as_str()).map_or(Tz::UTC, |&s| site_tz[s]);
                 // A broken window is reported once (E015), not again as a duration that fits nothing.
                 p.hours
                     .values()
@@ -765,7 +778,7 @@ impl<'a> Validator<'a> {
                         }
                     })
                     .max()
-                    .unwrap_or(0)
+                    .map_or(0, |l| l.saturating_add(repeated(zone)))
             })
             .collect();
 

@@ -1319,6 +1319,25 @@ fn the_grid_is_the_wall_clocks_from_the_change_itself() {
     }
 }
 
+/// Hours over the hour repeated when New York's clocks go back (01:00-02:00 on 2026-11-01
+/// lasts 120 minutes): a 90-minute request fits, and is neither refused (E017) nor left out.
+#[test]
+fn a_window_over_the_repeated_hour_lasts_its_elapsed_minutes() {
+    let text = r#"{"version": 1,
+        "week": {"start": "2026-11-01", "days": 1, "grid_min": 30, "timezone": "America/New_York"},
+        "sites": [{"id": "s0"}],
+        "providers": [{"id": "d1", "specialty": "lab", "site": "s0",
+                       "hours": {"sun": [["01:00", "02:00"]]}}],
+        "patients": [{"id": "p0"}],
+        "requests": [{"id": "r0", "patient": "p0", "specialty": "lab", "duration_min": 90}]}"#;
+    let schedule = solved_and_checked(careweek::parse_input(text).unwrap(), 20);
+    assert_eq!(schedule.placed.len(), 1);
+    assert_eq!(
+        schedule.placed[0].start.to_rfc3339(),
+        "2026-11-01T01:00:00-04:00"
+    );
+}
+
 /// A clinic in a zone half an hour off the week's (Kolkata against London): its hours hold
 /// no start on the week's 60-minute grid, and the reason says so (not "outside the
 /// patient's blocks", which the patient does not have).
