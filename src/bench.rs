@@ -249,8 +249,11 @@ pub fn dir_entries(dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>), BenchError
             let name = path
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let dangling = !path.exists() && path.symlink_metadata().is_ok();
             others.push(if path.is_dir() {
                 format!("{name}/")
+            } else if dangling {
+                format!("{name} (a link to nothing)")
             } else {
                 name
             });
@@ -916,6 +919,26 @@ mod tests {
         assert_eq!(names(&[3, 4], 0), ["n3-g15", "n4-g15"]);
         assert_eq!(names(&[3, 4], 3), ["n3-g15", "n3-g5", "n4-g15"]);
         assert_eq!(names(&[3, 4], 5), ["n3-g15", "n4-g15", "n5-g5"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_lists_its_caseloads_and_names_what_it_skips() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let d = dir.path();
+        std::fs::write(d.join("b.json"), "{}").unwrap();
+        std::fs::write(d.join("A.JSON"), "{}").unwrap();
+        std::fs::write(d.join("notes.txt"), "").unwrap();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::os::unix::fs::symlink(d.join("b.json"), d.join("c.json")).unwrap();
+        std::os::unix::fs::symlink(d.join("gone.json"), d.join("dangling.json")).unwrap();
+        let (files, skipped) = dir_entries(d).expect("listed");
+        let names: Vec<_> = files.iter().map(|f| f.file_name().unwrap()).collect();
+        assert_eq!(names, ["A.JSON", "b.json", "c.json"]);
+        assert_eq!(
+            skipped,
+            ["dangling.json (a link to nothing)", "notes.txt", "sub/"]
+        );
     }
 
     #[cfg(unix)]
