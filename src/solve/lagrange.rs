@@ -1312,7 +1312,7 @@ fn option_search(
         abandoned: f64::INFINITY,
         travel: &problem.travel,
         idle_per_min: problem.weights.idle_per_min as f64,
-        grid: problem.grid.max(1),
+        grid: gaps_grid(problem),
         weeks: Vec::new(),
         penalties: Vec::new(),
         aways: Vec::new(),
@@ -1714,6 +1714,22 @@ impl Search<'_> {
     }
 }
 
+/// The step every gap between two appointments of a day is a multiple of: the grid, unless
+/// a clock change by a part of it (30 minutes on Lord Howe, against a 60-minute grid)
+/// moves the grid's lines within a day, where gaps of any minute count can occur.
+fn gaps_grid(problem: &crate::problem::Problem) -> i32 {
+    let grid = problem.grid.max(1);
+    let change_in_steps = problem
+        .days
+        .iter()
+        .all(|d| (d.end - d.start - 1440) % grid == 0);
+    if change_in_steps {
+        grid
+    } else {
+        1
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::{Rng, SeedableRng};
@@ -1723,6 +1739,30 @@ mod tests {
     use crate::solve::domain::Domains;
     use crate::solve::test_caseloads::caseload as generated;
     use crate::solve::week_pricing;
+
+    /// Gaps are counted in grid steps unless a clock change moves the grid's lines.
+    #[test]
+    fn gaps_keep_to_the_grid_unless_a_change_moves_its_lines() {
+        let week = |zone: &str, start: &str, grid: u32| {
+            let text = format!(
+                r#"{{"version": 1, "week": {{"start": "{start}", "days": 1, "grid_min": {grid}, "timezone": "{zone}"}},
+                "sites": [{{"id": "s"}}], "providers": [{{"id": "d", "specialty": "lab", "site": "s",
+                "hours": {{"sun": [["08:00", "12:00"]]}}}}], "patients": [{{"id": "p"}}],
+                "requests": [{{"id": "r", "patient": "p", "specialty": "lab", "duration_min": 60}}]}}"#
+            );
+            crate::validate(crate::parse_input(&text).unwrap()).unwrap()
+        };
+        assert_eq!(gaps_grid(&week("Europe/Paris", "2026-10-25", 60)), 60);
+        assert_eq!(
+            gaps_grid(&week("Australia/Lord_Howe", "2026-10-04", 30)),
+            30
+        );
+        assert_eq!(gaps_grid(&week("Australia/Lord_Howe", "2026-10-04", 60)), 1);
+        assert_eq!(
+            gaps_grid(&week("Australia/Lord_Howe", "2026-10-11", 60)),
+            60
+        );
+    }
 
     /// A scanner open two hours of the week for every MRI of the caseload: within a few
     /// hundred steps the bound learns that all but two of them are turned away.
