@@ -127,9 +127,16 @@ impl ValidationReport {
 pub(crate) const JSON_ARRAY_MESSAGE: &str =
     "the input is a JSON array; a caseload is one JSON object {\"version\": 1, \"week\": …}";
 
-/// What valid JSON `text` is when it is not an object ("a JSON array", "null", ...): serde
-/// would otherwise blame a field the user never meant, or name a Rust type.
-pub(crate) fn json_other_than_object(text: &str) -> Option<&'static str> {
+/// What valid JSON `text` is when it is not an object ("a JSON array", "null", ...), for a
+/// message: serde would otherwise blame a field the user never meant, or name a Rust type.
+///
+/// ```
+/// use careweek::validate::json_other_than_object;
+/// assert_eq!(json_other_than_object("[1]"), Some("a JSON array"));
+/// assert_eq!(json_other_than_object("{}"), None);
+/// assert_eq!(json_other_than_object("nul"), None); // not JSON: a syntax error to report
+/// ```
+pub fn json_other_than_object(text: &str) -> Option<&'static str> {
     let first = text.trim_start().bytes().next()?;
     let kind = match first {
         b'{' => return None,
@@ -749,23 +756,28 @@ impl<'a> Validator<'a> {
 
         // Resource kinds present, and the longest working window per provider.
         let kinds: Vec<&str> = input.resources.iter().map(|r| r.kind.as_str()).collect();
-        // A window over the hour repeated when the clocks go back lasts that much longer.
-        let repeated = |zone: Tz| -> u32 {
-            (0..days)
-                .filter_map(|d| {
-                    let date = first.checked_add_days(Days::new(d))?;
-                    let next = date.succ_opt()?;
-                    let length = (instant(zone, next, 0) - instant(zone, date, 0)).num_minutes();
-                    u32::try_from(length - i64::from(MINUTES_PER_DAY)).ok()
-                })
-                .max()
-                .unwrap_or(0)
-        };
+        // A window over the hour repeated when the clocks go back lasts that much longer:
+        // the extra minutes of each site's longest day this week.
+        let repeated: Vec<u32> = site_tz
+            .iter()
+            .map(|&zone| {
+                (0..days)
+                    .filter_map(|d| {
+                        let date = first.checked_add_days(Days::new(d))?;
+                        let next = date.succ_opt()?;
+                        let length =
+                            (instant(zone, next, 0) - instant(zone, date, 0)).num_minutes();
+                        u32::try_from(length - i64::from(MINUTES_PER_DAY)).ok()
+                    })
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
         let longest: Vec<u32> = input
             .providers
             .iter()
             .map(|p| {
-                let zone = sites.get(p.site.as_str()).map_or(Tz::UTC, |&s| site_tz[s]);
+                let extra = sites.get(p.site.as_str()).map_or(0, |&s| repeated[s]);
                 // A broken window is reported once (E015), not again as a duration that fits nothing.
                 p.hours
                     .values()
@@ -778,7 +790,7 @@ impl<'a> Validator<'a> {
                         }
                     })
                     .max()
-                    .map_or(0, |l| l.saturating_add(repeated(zone)))
+                    .map_or(0, |l| l.saturating_add(extra))
             })
             .collect();
 

@@ -519,14 +519,7 @@ fn not_a_schedule(text: &str) -> (Option<String>, &'static str) {
             Some("it is a caseload (top-level \"requests\")".into()),
             "the arguments are `careweek check INPUT SCHEDULE`: the caseload first, then the JSON written by `careweek solve -o`",
         )
-    } else if let Some(kind) = value.as_ref().and_then(|v| match v {
-        serde_json::Value::Object(_) => None,
-        serde_json::Value::Array(_) => Some("a JSON array"),
-        serde_json::Value::String(_) => Some("a JSON string"),
-        serde_json::Value::Null => Some("null"),
-        serde_json::Value::Bool(_) => Some("a JSON true or false"),
-        serde_json::Value::Number(_) => Some("a JSON number"),
-    }) {
+    } else if let Some(kind) = careweek::validate::json_other_than_object(text) {
         (
             Some(format!("it is {kind}, where a schedule is one JSON object")),
             "pass the JSON written by `careweek solve -o`",
