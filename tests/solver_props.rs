@@ -1241,6 +1241,29 @@ fn a_recovery_from_a_block_before_the_week_is_kept() {
     );
 }
 
+/// A one-day week starting on Sunday `date` in `zone`: one lab provider working `hours`,
+/// one patient, one lab request of `duration` minutes, with `existing` appended to the
+/// request (`, "existing": {...}` or nothing).
+fn one_lab_sunday(
+    zone: &str,
+    date: &str,
+    grid: u32,
+    hours: (&str, &str),
+    duration: u32,
+    existing: &str,
+) -> String {
+    let (open, close) = hours;
+    format!(
+        r#"{{"version": 1,
+        "week": {{"start": "{date}", "days": 1, "grid_min": {grid}, "timezone": "{zone}"}},
+        "sites": [{{"id": "s0"}}],
+        "providers": [{{"id": "d1", "specialty": "lab", "site": "s0",
+                       "hours": {{"sun": [["{open}", "{close}"]]}}}}],
+        "patients": [{{"id": "p0"}}],
+        "requests": [{{"id": "r0", "patient": "p0", "specialty": "lab", "duration_min": {duration}{existing}}}]}}"#
+    )
+}
+
 /// On the day Lord Howe Island's clocks go forward by 30 minutes, a 60-minute grid is the
 /// wall clock's: the solver books 11:00 (not 11:30, an hour of elapsed time from
 /// midnight), a pin at 11:00 is kept, and the checker refuses 11:30 as off the grid, as
@@ -1248,14 +1271,13 @@ fn a_recovery_from_a_block_before_the_week_is_kept() {
 #[test]
 fn the_grid_is_the_wall_clocks_across_a_half_hour_clock_change() {
     let week = |existing: &str| {
-        format!(
-            r#"{{"version": 1,
-            "week": {{"start": "2026-10-04", "days": 1, "grid_min": 60, "timezone": "Australia/Lord_Howe"}},
-            "sites": [{{"id": "s0"}}],
-            "providers": [{{"id": "d1", "specialty": "lab", "site": "s0",
-                           "hours": {{"sun": [["11:00", "13:00"]]}}}}],
-            "patients": [{{"id": "p0"}}],
-            "requests": [{{"id": "r0", "patient": "p0", "specialty": "lab", "duration_min": 60{existing}}}]}}"#
+        one_lab_sunday(
+            "Australia/Lord_Howe",
+            "2026-10-04",
+            60,
+            ("11:00", "13:00"),
+            60,
+            existing,
         )
     };
     let free = careweek::parse_input(&week("")).unwrap();
@@ -1295,14 +1317,13 @@ fn the_grid_is_the_wall_clocks_across_a_half_hour_clock_change() {
 fn the_grid_is_the_wall_clocks_from_the_change_itself() {
     for date in ["2026-10-04", "2026-04-05"] {
         let week = |existing: &str| {
-            format!(
-                r#"{{"version": 1,
-                "week": {{"start": "{date}", "days": 1, "grid_min": 60, "timezone": "Australia/Lord_Howe"}},
-                "sites": [{{"id": "s0"}}],
-                "providers": [{{"id": "d1", "specialty": "lab", "site": "s0",
-                               "hours": {{"sun": [["03:00", "04:15"]]}}}}],
-                "patients": [{{"id": "p0"}}],
-                "requests": [{{"id": "r0", "patient": "p0", "specialty": "lab", "duration_min": 60{existing}}}]}}"#
+            one_lab_sunday(
+                "Australia/Lord_Howe",
+                date,
+                60,
+                ("03:00", "04:15"),
+                60,
+                existing,
             )
         };
         let schedule = solved_and_checked(careweek::parse_input(&week("")).unwrap(), 20);
@@ -1323,14 +1344,15 @@ fn the_grid_is_the_wall_clocks_from_the_change_itself() {
 /// lasts 120 minutes): a 90-minute request fits, and is neither refused (E017) nor left out.
 #[test]
 fn a_window_over_the_repeated_hour_lasts_its_elapsed_minutes() {
-    let text = r#"{"version": 1,
-        "week": {"start": "2026-11-01", "days": 1, "grid_min": 30, "timezone": "America/New_York"},
-        "sites": [{"id": "s0"}],
-        "providers": [{"id": "d1", "specialty": "lab", "site": "s0",
-                       "hours": {"sun": [["01:00", "02:00"]]}}],
-        "patients": [{"id": "p0"}],
-        "requests": [{"id": "r0", "patient": "p0", "specialty": "lab", "duration_min": 90}]}"#;
-    let schedule = solved_and_checked(careweek::parse_input(text).unwrap(), 20);
+    let text = one_lab_sunday(
+        "America/New_York",
+        "2026-11-01",
+        30,
+        ("01:00", "02:00"),
+        90,
+        "",
+    );
+    let schedule = solved_and_checked(careweek::parse_input(&text).unwrap(), 20);
     assert_eq!(schedule.placed.len(), 1);
     assert_eq!(
         schedule.placed[0].start.to_rfc3339(),
