@@ -239,8 +239,10 @@ fn solve_component(
 
     // 1. The Lagrangian bound first (capacity priced in time, each patient's week exact):
     //    it often proves a small component's construction optimal, and otherwise tells the
-    //    searches below when to stop.
-    if !ctx.cancel.load(Ordering::Relaxed) {
+    //    searches below when to stop. Not once the time is up: its set-up alone takes a
+    //    second on 14 million options (`careweek generate --patients 3000`), which a short
+    //    time limit has already spent on the options and the construction.
+    if !ctx.cancel.load(Ordering::Relaxed) && Instant::now() < deadline {
         let budget = lagrange::Budget {
             deadline: Instant::now() + Duration::from_secs_f64(share(BOUND_SHARE)),
             cancel: ctx.cancel,
