@@ -19,7 +19,7 @@ use crate::model::{
     DatedInterval, Input, Link, Modality, Patient, Provider, Request, WeeklyWindows,
 };
 use crate::schedule::{Objective, Placed, Schedule};
-use crate::time::{DayOfWeek, LocalDateTime};
+use crate::time::{BookingStart, DayOfWeek, LocalDateTime};
 
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -60,6 +60,18 @@ fn at(tz: Tz, date: NaiveDate, minute: u32) -> Instant {
 
 fn at_local(tz: Tz, t: LocalDateTime) -> Instant {
     at(tz, t.0.date(), t.0.hour() * 60 + t.0.minute())
+}
+
+/// The instant of an existing booking's start: the one its UTC offset names when it has
+/// one (which picks the occurrence in a repeated hour), else as [`at_local`].
+fn at_booking(tz: Tz, b: BookingStart) -> Instant {
+    b.utc_offset_min
+        .and_then(|east| {
+            b.local
+                .0
+                .checked_sub_signed(chrono::Duration::minutes(east.into()))
+        })
+        .map_or_else(|| at_local(tz, b.local), |t| Utc.from_utc_datetime(&t))
 }
 
 fn minutes(a: Instant, b: Instant) -> i64 {
@@ -578,7 +590,7 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
         if let Some(e) = req.existing.as_ref().filter(|e| e.pinned) {
             let want_mod = e.modality.unwrap_or(req.modality);
             let same = p.provider == e.provider
-                && start == at_local(tz, e.start)
+                && start == at_booking(tz, e.start)
                 && p.modality == want_mod
                 && e.resources.iter().all(|u| p.resources.contains(u));
             if !same {
@@ -945,7 +957,7 @@ fn recompute(input: &Input, appts: &[Appt], schedule: &Schedule) -> Objective {
             o.preferred_day += w.preferred_day;
         }
         if let Some(e) = a.req.existing.as_ref().filter(|e| !e.pinned) {
-            if e.provider != a.placed.provider || at_local(tz, e.start) != a.start {
+            if e.provider != a.placed.provider || at_booking(tz, e.start) != a.start {
                 o.moved += w.moved;
             }
         }

@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::model::*;
-use crate::time::{ClockTime, DayOfWeek, LocalDateTime};
+use crate::time::{BookingStart, ClockTime, DayOfWeek, LocalDateTime};
 
 /// Options of the generator.
 #[derive(Debug, Clone, PartialEq)]
@@ -758,7 +758,7 @@ fn add_existing_bookings(b: &mut Builder, providers: &[Provider]) {
         req.providers = candidates.iter().map(|p| p.id.clone()).collect();
         req.existing = Some(Existing {
             provider: prov.id.clone(),
-            start: at(date, start),
+            start: BookingStart::new(at(date, start)),
             modality: Some(Modality::InPerson),
             resources: vec![],
             pinned,

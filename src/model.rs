@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::time::{ClockTime, DayOfWeek, LocalDateTime};
+use crate::time::{BookingStart, ClockTime, DayOfWeek, LocalDateTime};
 
 /// The format version this crate reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -323,8 +323,11 @@ pub enum Modality {
 pub struct Existing {
     /// Provider booked.
     pub provider: String,
-    /// Local start (week time zone).
-    pub start: LocalDateTime,
+    /// Local start in the week's time zone, `"2026-03-03T10:00"`, optionally with the UTC
+    /// offset the schedule prints for it, `"2026-03-03T10:00:00-05:00"`: that offset must be
+    /// the zone's at that local time (E022 otherwise), and picks the occurrence in the hour
+    /// repeated when daylight saving ends; without one the earlier occurrence is meant.
+    pub start: BookingStart,
     /// Modality booked; the request's modality when absent (must not be `either` then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modality: Option<Modality>,

@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 
 use crate::model::{Input, Modality, Request};
 use crate::schedule::{Placed, Schedule, Status, UnplacedCode};
@@ -113,23 +113,25 @@ impl<'a> Names<'a> {
         if existing.pinned {
             return "pinned booking".into();
         }
-        // The booking is written in the week's time zone; the placement carries its own
-        // offset, so compare instants (a naive comparison when the zone is unknown).
+        // The booking is written in the week's time zone (its offset, if given, picks the
+        // occurrence in a repeated hour); the placement carries its own offset, so compare
+        // instants (a naive comparison when the zone is unknown).
         let booked = match self.input.week.timezone.parse::<chrono_tz::Tz>() {
-            Ok(tz) => tz
-                .from_local_datetime(&existing.start.0)
+            Ok(tz) => existing
+                .start
+                .in_zone(&tz)
                 .earliest()
                 .map(|t| t.fixed_offset() == p.start),
             Err(_) => None,
         };
-        let same_time = booked.unwrap_or(existing.start.0 == p.start.naive_local());
+        let same_time = booked.unwrap_or(existing.start.naive() == p.start.naive_local());
         if same_time && existing.provider == p.provider {
             return "booking kept".into();
         }
         let mut from = format!(
             "moved from {} {}",
-            existing.start.0.format("%a %d %b"),
-            existing.start.0.format("%H:%M")
+            existing.start.naive().format("%a %d %b"),
+            existing.start.naive().format("%H:%M")
         );
         if existing.provider != p.provider {
             let _ = write!(from, " with {}", self.provider(&existing.provider));
@@ -731,6 +733,14 @@ mod tests {
         assert!(line("  Tue 03 Mar  10:00-10:15  Mrs. Chen (").ends_with("booking kept"));
         assert!(line("  Tue 03 Mar  09:00-09:30  cardiology follow-up")
             .ends_with("waits 5 min; pinned booking"));
+        // A start with the offset the schedule prints is the same booking.
+        input.requests[2].existing = existing(serde_json::json!(
+            {"provider": "dr-lee", "start": "2026-03-03T10:00:00-05:00", "modality": "telehealth"}));
+        let text = render_text(&input, &schedule());
+        assert!(text
+            .lines()
+            .any(|l| l.starts_with("  Tue 03 Mar  10:00-10:15  Mrs. Chen (")
+                && l.ends_with("booking kept")));
     }
 
     #[test]

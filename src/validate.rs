@@ -26,7 +26,7 @@
 //! | E019 | priority outside 1..=5 |
 //! | E020 | earliest after latest, or a date window that misses the week |
 //! | E021 | a dated item outside the week |
-//! | E022 | existing booking off the grid, outside the horizon, at a local time the clocks skip, with modality `either`, or pinned holding a resource its request does not need (an interpreter too, where the provider speaks the patient's language) |
+//! | E022 | existing booking off the grid, outside the horizon, at a local time the clocks skip, with a UTC offset that is not the week zone's at that local time, with modality `either`, or pinned holding a resource its request does not need (an interpreter too, where the provider speaks the patient's language) |
 //! | E023 | pinned booking with a provider not eligible for its request |
 //! | E024 | resource kind that no resource has |
 //! | E025 | precedence of a request on itself, or `min_gap_min` above `max_gap_min` |
@@ -49,7 +49,7 @@ use crate::problem::{
     BlockIx, Day, ExistingIx, Interval, PatientIx, Precedence, Problem, ProviderIx, RequestIx,
     ResourceIx, SiteIx,
 };
-use crate::time::{DayOfWeek, LocalDateTime, MINUTES_PER_DAY};
+use crate::time::{BookingStart, DayOfWeek, LocalDateTime, MINUTES_PER_DAY};
 
 /// The largest objective weight accepted: with more, the objective of a large caseload could
 /// overflow 64 bits.
@@ -966,7 +966,7 @@ impl<'a> Validator<'a> {
                         ),
                         "drop the existing booking or plan the week that holds it",
                     );
-                } else if e.start.minute_of_day() % grid != 0 || e.start.0.second() != 0 {
+                } else if e.start.minute_of_day() % grid != 0 || e.start.naive().second() != 0 {
                     self.push(
                         "E022",
                         format!("{ep}.start"),
@@ -974,7 +974,7 @@ impl<'a> Validator<'a> {
                             "existing booking of request '{}' at {} is off the {grid}-minute grid",
                             r.id,
                             // Seconds are not shown otherwise, and would be dropped.
-                            e.start.0.format(if e.start.0.second() == 0 {
+                            e.start.naive().format(if e.start.naive().second() == 0 {
                                 "%Y-%m-%dT%H:%M"
                             } else {
                                 "%Y-%m-%dT%H:%M:%S"
@@ -982,18 +982,10 @@ impl<'a> Validator<'a> {
                         ),
                         "use a finer grid_min or round the booking",
                     );
-                } else if let Some(tz) =
-                    tz.filter(|tz| matches!(tz.from_local_datetime(&e.start.0), LocalResult::None))
-                {
-                    self.push(
-                        "E022",
-                        format!("{ep}.start"),
-                        format!(
-                            "existing booking of request '{}' at {} is at a time that does not exist in {tz}: the clocks skip it",
-                            r.id, e.start
-                        ),
-                        "give the start as the clocks show it: a booking just after the change starts at its first minute",
-                    );
+                } else if let Some(tz) = tz {
+                    if let Some((message, hint)) = booking_start_issue(tz, &r.id, e.start) {
+                        self.push("E022", format!("{ep}.start"), message, hint);
+                    }
                 }
             }
         }
@@ -1120,6 +1112,86 @@ impl<'a> Validator<'a> {
     }
 }
 
+/// Why an existing booking's start (on the grid, in the week) names no instant in the week's
+/// zone `tz`, if it does not: a local time the clocks skip, or a UTC offset that is not the
+/// zone's at that local time (a message and a hint).
+fn booking_start_issue(tz: Tz, request: &str, start: BookingStart) -> Option<(String, String)> {
+    if !matches!(start.in_zone(&tz), LocalResult::None) {
+        return None;
+    }
+    let local = start.local;
+    let Some(given) = start.offset() else {
+        return Some((
+            format!(
+                "existing booking of request '{request}' at {local} is at a time that does not exist in {tz}: the clocks skip it"
+            ),
+            "give the start as the clocks show it: a booking just after the change starts at its first minute".into(),
+        ));
+    };
+    // The instant the offset names, as the zone's clocks show it: what was meant when the
+    // start was copied from a site in another zone.
+    let named = start
+        .naive()
+        .checked_sub_signed(chrono::Duration::seconds(given.local_minus_utc().into()))
+        .map(|utc| tz.from_utc_datetime(&utc))
+        .map(|t| {
+            format!(
+                "; the instant written is {} there",
+                t.format("%Y-%m-%dT%H:%M%:z")
+            )
+        })
+        .unwrap_or_default();
+    Some(match tz.from_local_datetime(&start.naive()) {
+        LocalResult::Single(t) => {
+            let zone = t.offset().fix();
+            (
+                format!(
+                    "existing booking of request '{request}' at {start} gives the UTC offset {given}, but {tz} is at {zone} at {local}"
+                ),
+                format!("give the zone's offset at that time, {zone}, or drop the offset{named}"),
+            )
+        }
+        LocalResult::Ambiguous(a, b) => {
+            let (first, second) = (a.offset().fix(), b.offset().fix());
+            (
+                format!(
+                    "existing booking of request '{request}' at {start} gives the UTC offset {given}, but {tz} is at {first} at {local} and, when the hour repeats, at {second}"
+                ),
+                format!(
+                    "give the zone's offset at that time, {first} for the first {} or {second} for the second, or drop the offset (the first){named}",
+                    local.0.format("%H:%M")
+                ),
+            )
+        }
+        LocalResult::None => {
+            // The zone's offsets on either side of the gap (at most two days long).
+            let side = |step: i64| {
+                (1..=2 * 1440).find_map(|m| {
+                    let t = start
+                        .naive()
+                        .checked_add_signed(chrono::Duration::minutes(step * m))?;
+                    tz.from_local_datetime(&t)
+                        .earliest()
+                        .map(|t| t.offset().fix().to_string())
+                })
+            };
+            let (before, after) = (side(-1), side(1));
+            let change = match (before, after) {
+                (Some(b), Some(a)) => format!(" (from {b} to {a})"),
+                _ => String::new(),
+            };
+            (
+                format!(
+                    "existing booking of request '{request}' at {local} with the UTC offset {given} is at a time that does not exist in {tz}: the clocks skip it{change}"
+                ),
+                format!(
+                    "give the start as the clocks show it: a booking just after the change starts at its first minute{named}"
+                ),
+            )
+        }
+    })
+}
+
 /// A cycle through the smallest member of a strongly connected set, in link order.
 fn cycle_through(
     graph: &DiGraph<usize, ()>,
@@ -1214,6 +1286,14 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
             .clamp(-FAR_MIN, FAR_MIN) as i32
     };
     let abs_local = |zone: Tz, t: LocalDateTime| abs(zone, t.date(), t.minute_of_day());
+    // A booking's start in the week's zone at the occurrence its offset picks (validation
+    // refused the starts that name none).
+    let abs_booking = |b: BookingStart| match b.in_zone(&tz).earliest() {
+        Some(t) => (t.with_timezone(&Utc) - ctx.origin)
+            .num_minutes()
+            .clamp(-FAR_MIN, FAR_MIN) as i32,
+        None => abs_local(tz, b.local),
+    };
     let ndays = input.week.days as usize;
     let dates: Vec<NaiveDate> = (0..ndays)
         .map(|i| {
@@ -1439,7 +1519,7 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
             });
             let existing = r.existing.as_ref().map(|e| ExistingIx {
                 provider: provider_ix[e.provider.as_str()],
-                start: abs_local(tz, e.start),
+                start: abs_booking(e.start),
                 modality: e.modality.unwrap_or(r.modality),
                 resources: e
                     .resources
@@ -1760,7 +1840,112 @@ mod tests {
         assert!(err.issues[0]
             .message
             .contains("does not exist in Europe/Paris"));
+        // With an offset, whichever: the message names it and the zone's on either side.
+        v["requests"][1]["existing"]["start"] = "2026-03-29T02:30+01:00".into();
+        let err = run(v.clone()).unwrap_err();
+        assert_eq!(codes(&err), vec![("E022", "requests[1].existing.start")]);
+        let message = &err.issues[0].message;
+        assert!(
+            message.contains("does not exist in Europe/Paris")
+                && message.contains("'r2'")
+                && message.contains("+01:00 to +02:00"),
+            "{message}"
+        );
         v["requests"][1]["existing"]["start"] = "2026-03-29T09:00".into();
+        if let Err(e) = run(v.clone()) {
+            panic!("{e}");
+        }
+        v["requests"][1]["existing"]["start"] = "2026-03-29T09:00+02:00".into();
+        if let Err(e) = run(v) {
+            panic!("{e}");
+        }
+    }
+
+    /// Paris repeats 02:00-03:00 on Sunday 2026-10-25 (day 6 of the base week): without an
+    /// offset a booking at 02:30 is the first one, and its offset picks either.
+    #[test]
+    fn an_offset_picks_the_occurrence_in_the_repeated_hour() {
+        let start_of = |start: &str| {
+            let mut v = base();
+            v["requests"][1]["existing"] = serde_json::json!(
+                {"provider": "dr-a", "start": start, "modality": "in_person", "pinned": false});
+            run(v)
+                .map(|p| p.requests[1].existing.as_ref().expect("a booking").start)
+                .map_err(|e| e.issues)
+        };
+        let midnight = 6 * 1440;
+        assert_eq!(start_of("2026-10-25T02:30"), Ok(midnight + 150));
+        assert_eq!(start_of("2026-10-25T02:30+02:00"), Ok(midnight + 150));
+        assert_eq!(start_of("2026-10-25T02:30:00+01:00"), Ok(midnight + 210));
+        // Outside the repeated hour, the offset changes nothing.
+        assert_eq!(start_of("2026-10-25T09:00"), Ok(midnight + 600));
+        assert_eq!(start_of("2026-10-25T09:00+01:00"), Ok(midnight + 600));
+        let issues = start_of("2026-10-25T02:30+03:00").unwrap_err();
+        assert_eq!(
+            (
+                issues.len(),
+                issues[0].code.as_str(),
+                issues[0].path.as_str()
+            ),
+            (1, "E022", "requests[1].existing.start")
+        );
+        let (message, hint) = (&issues[0].message, &issues[0].hint);
+        assert!(
+            message.contains("'r2'")
+                && message.contains("+03:00")
+                && message.contains("+02:00")
+                && message.contains("+01:00"),
+            "{message}"
+        );
+        assert!(
+            hint.contains("+02:00 for the first 02:30 or +01:00 for the second")
+                && hint.contains("drop the offset"),
+            "{hint}"
+        );
+    }
+
+    /// An offset that is not the zone's at that local time is refused, with the zone's.
+    #[test]
+    fn an_offset_that_is_not_the_zones_is_refused() {
+        for (start, given) in [
+            ("2026-10-19T10:30+01:00", "+01:00"),
+            ("2026-10-19T10:30Z", "+00:00"),
+            ("2026-10-19T10:30:00-05:00", "-05:00"),
+        ] {
+            let mut v = base();
+            v["requests"][1]["existing"] = serde_json::json!(
+                {"provider": "dr-a", "start": start, "modality": "in_person", "pinned": false});
+            let err = run(v).unwrap_err();
+            assert_eq!(
+                codes(&err),
+                vec![("E022", "requests[1].existing.start")],
+                "{start}"
+            );
+            let (message, hint) = (&err.issues[0].message, &err.issues[0].hint);
+            assert!(
+                message.contains("'r2'")
+                    && message.contains(&format!("the UTC offset {given}"))
+                    && message.contains("Europe/Paris is at +02:00"),
+                "{message}"
+            );
+            assert!(
+                hint.contains("give the zone's offset at that time, +02:00, or drop the offset"),
+                "{hint}"
+            );
+        }
+        // A start copied from a London site's schedule: the hint gives it in Paris time.
+        let mut v = base();
+        v["requests"][1]["existing"] = serde_json::json!(
+            {"provider": "dr-a", "start": "2026-10-19T09:30:00+01:00", "modality": "in_person", "pinned": false});
+        let err = run(v.clone()).unwrap_err();
+        assert!(
+            err.issues[0]
+                .hint
+                .contains("the instant written is 2026-10-19T10:30+02:00 there"),
+            "{}",
+            err.issues[0].hint
+        );
+        v["requests"][1]["existing"]["start"] = "2026-10-19T10:30:00+02:00".into();
         if let Err(e) = run(v) {
             panic!("{e}");
         }

@@ -640,7 +640,8 @@ fn weights_that_would_overflow_the_objective_are_refused() {
 }
 
 /// Input that would otherwise be silently dropped or rounded: a second availability override
-/// of the same date, a `same_day` link naming one request twice, seconds on a date-time.
+/// of the same date, a `same_day` link naming one request twice, seconds on a date-time, a
+/// booking's UTC offset that is not the zone's, an offset where none is read.
 #[test]
 fn nothing_given_is_silently_dropped() {
     type Edit = fn(&mut serde_json::Value);
@@ -671,6 +672,24 @@ fn nothing_given_is_silently_dropped() {
             |v| v["requests"][23]["existing"]["start"] = "2026-03-03T10:00:30".into(),
             "E002",
             "requests[23].existing.start",
+        ),
+        (
+            "booking with seconds and an offset",
+            |v| v["requests"][23]["existing"]["start"] = "2026-03-03T10:00:30-05:00".into(),
+            "E002",
+            "requests[23].existing.start",
+        ),
+        (
+            "booking with another zone's offset",
+            |v| v["requests"][23]["existing"]["start"] = "2026-03-03T10:00-08:00".into(),
+            "E022",
+            "requests[23].existing.start",
+        ),
+        (
+            "calendar booking with an offset",
+            |v| v["providers"][0]["bookings"][0]["start"] = "2026-03-02T09:00-05:00".into(),
+            "E002",
+            "providers[0].bookings[0].start",
         ),
         (
             "empty language",

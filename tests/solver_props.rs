@@ -457,7 +457,7 @@ fn pins_refused_exactly_when_no_schedule_keeps_them(
             .expect("a booking");
         input.requests[r].existing = Some(Existing {
             provider: booking.provider.clone(),
-            start: careweek::time::LocalDateTime(booking.start.naive_local()),
+            start: careweek::time::LocalDateTime(booking.start.naive_local()).into(),
             modality: Some(booking.modality),
             resources: vec![],
             pinned: true,
@@ -1360,6 +1360,185 @@ fn a_window_over_the_repeated_hour_lasts_its_elapsed_minutes() {
     );
 }
 
+/// A start copied from the schedule exactly as it prints it (`"2026-03-03T10:00:00-05:00"`)
+/// into the input as a pinned booking: the week validates, each pin is kept at that
+/// instant with that provider, and the checker finds nothing.
+#[test]
+fn a_start_copied_from_the_schedule_pins_the_request_there() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example-week.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    let first = solved_and_checked(careweek::parse_input(&text).unwrap(), 50);
+    let printed = serde_json::to_value(&first).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut pins = Vec::new();
+    for p in printed["placed"].as_array().unwrap() {
+        let requests = v["requests"].as_array_mut().unwrap();
+        let r = requests
+            .iter_mut()
+            .find(|r| r["id"] == p["request"])
+            .unwrap();
+        if r.get("existing").is_some() || pins.len() == 5 {
+            continue;
+        }
+        let start = p["start"].as_str().unwrap().to_string();
+        assert!(start.ends_with(":00-05:00"), "{start}");
+        r["existing"] = serde_json::json!({"provider": p["provider"], "start": start,
+            "modality": p["modality"], "resources": p["resources"], "pinned": true});
+        pins.push((p["request"].as_str().unwrap().to_string(), start));
+    }
+    assert_eq!(pins.len(), 5);
+    let input = careweek::parse_input(&v.to_string()).unwrap();
+    let again = solved_and_checked(input.clone(), 50);
+    assert!(check(&input, &again).violations.is_empty());
+    for (id, start) in &pins {
+        let was = first.placed.iter().find(|p| &p.request == id).unwrap();
+        let now = again.placed.iter().find(|p| &p.request == id).unwrap();
+        assert_eq!(now.start.to_rfc3339(), *start, "{id}");
+        assert_eq!(now.provider, was.provider, "{id}");
+    }
+}
+
+/// New York's clocks repeat 01:00-02:00 on 2026-11-01. The offset the schedule prints picks
+/// the occurrence: pins at 01:30-04:00 and at 01:30-05:00 are both kept, an hour apart, the
+/// checker holds each to its own, and the input prints them back as given. An offset that
+/// is neither occurrence's is refused.
+#[test]
+fn an_offset_pins_either_occurrence_of_the_repeated_hour() {
+    let week = |first: &str, second: &str| {
+        let text = one_lab_sunday(
+            "America/New_York",
+            "2026-11-01",
+            30,
+            ("00:00", "04:00"),
+            30,
+            &format!(r#", "existing": {{"provider": "d1", "start": "{first}", "pinned": true}}"#),
+        );
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut other = v["requests"][0].clone();
+        other["id"] = "r1".into();
+        other["existing"]["start"] = second.into();
+        v["requests"].as_array_mut().unwrap().push(other);
+        careweek::parse_input(&v.to_string()).unwrap()
+    };
+    let input = week("2026-11-01T01:30:00-04:00", "2026-11-01T01:30-05:00");
+    let printed = serde_json::to_value(&input).unwrap();
+    assert_eq!(
+        printed["requests"][0]["existing"]["start"],
+        "2026-11-01T01:30-04:00"
+    );
+    assert_eq!(
+        printed["requests"][1]["existing"]["start"],
+        "2026-11-01T01:30-05:00"
+    );
+    assert_eq!(serde_json::from_value::<Input>(printed).unwrap(), input);
+
+    let schedule = solved_and_checked(input.clone(), 20);
+    let placed = |s: &Schedule, id: &str| s.placed.iter().position(|p| p.request == id).unwrap();
+    let (a, b) = (placed(&schedule, "r0"), placed(&schedule, "r1"));
+    assert_eq!(
+        schedule.placed[a].start.to_rfc3339(),
+        "2026-11-01T01:30:00-04:00"
+    );
+    assert_eq!(
+        schedule.placed[b].start.to_rfc3339(),
+        "2026-11-01T01:30:00-05:00"
+    );
+    assert_eq!(
+        (schedule.placed[b].start - schedule.placed[a].start).num_minutes(),
+        60
+    );
+    // Swapped, each is at the other's occurrence: both pins are broken.
+    let mut swapped = schedule.clone();
+    let (sa, ea) = (swapped.placed[a].start, swapped.placed[a].end);
+    swapped.placed[a].start = swapped.placed[b].start;
+    swapped.placed[a].end = swapped.placed[b].end;
+    swapped.placed[b].start = sa;
+    swapped.placed[b].end = ea;
+    let mut broken: Vec<String> = check(&input, &swapped)
+        .violations
+        .into_iter()
+        .filter(|v| v.constraint == "pinned")
+        .flat_map(|v| v.requests)
+        .collect();
+    broken.sort();
+    assert_eq!(broken, ["r0", "r1"]);
+
+    // Without an offset 01:30 is the first occurrence, as before: the two pins clash.
+    let clash = validate(week("2026-11-01T01:30", "2026-11-01T01:30-04:00")).unwrap_err();
+    assert_eq!(clash.issues[0].code, "E030", "{clash:?}");
+    let schedule = solved_and_checked(week("2026-11-01T01:30", "2026-11-01T01:30-05:00"), 20);
+    assert_eq!(
+        schedule.placed[placed(&schedule, "r0")].start.to_rfc3339(),
+        "2026-11-01T01:30:00-04:00"
+    );
+
+    let refused = validate(week("2026-11-01T01:30-04:00", "2026-11-01T01:30-03:00")).unwrap_err();
+    let found: Vec<_> = refused
+        .issues
+        .iter()
+        .map(|i| (i.code.as_str(), i.path.as_str()))
+        .collect();
+    assert_eq!(found, [("E022", "requests[1].existing.start")]);
+    let message = &refused.issues[0].message;
+    for part in ["'r1'", "-03:00", "-04:00", "-05:00"] {
+        assert!(message.contains(part), "{part} in {message}");
+    }
+}
+
+/// A pin whose offset is not New York's at that local time is refused (E022), the same on
+/// a local time the clocks skip (02:00-03:00 on 2026-03-08) whatever the offset; the
+/// zone's offset there is accepted and pins the request at that instant.
+#[test]
+fn a_pin_whose_offset_is_not_the_zones_is_refused() {
+    let week = |date: &str, start: &str| {
+        let text = one_lab_sunday(
+            "America/New_York",
+            date,
+            30,
+            ("00:00", "12:00"),
+            30,
+            &format!(r#", "existing": {{"provider": "d1", "start": "{start}", "pinned": true}}"#),
+        );
+        careweek::parse_input(&text).unwrap()
+    };
+    for (date, start, zone) in [
+        ("2026-03-01", "2026-03-01T10:00-04:00", "is at -05:00"),
+        ("2026-03-01", "2026-03-01T10:00Z", "is at -05:00"),
+        ("2026-03-08", "2026-03-08T03:00-05:00", "is at -04:00"),
+        (
+            "2026-03-08",
+            "2026-03-08T02:30-05:00",
+            "from -05:00 to -04:00",
+        ),
+        (
+            "2026-03-08",
+            "2026-03-08T02:00-04:00",
+            "from -05:00 to -04:00",
+        ),
+    ] {
+        let refused = validate(week(date, start)).unwrap_err();
+        let found: Vec<_> = refused
+            .issues
+            .iter()
+            .map(|i| (i.code.as_str(), i.path.as_str()))
+            .collect();
+        assert_eq!(found, [("E022", "requests[0].existing.start")], "{start}");
+        let message = &refused.issues[0].message;
+        assert!(
+            message.contains("'r0'") && message.contains(zone),
+            "{start}: {message}"
+        );
+    }
+    for (date, start) in [
+        ("2026-03-01", "2026-03-01T10:00:00-05:00"),
+        ("2026-03-08", "2026-03-08T03:00:00-04:00"),
+        ("2026-03-08", "2026-03-08T01:30:00-05:00"),
+    ] {
+        let schedule = solved_and_checked(week(date, start), 20);
+        assert_eq!(schedule.placed[0].start.to_rfc3339(), start);
+    }
+}
+
 /// A clinic in a zone half an hour off the week's (Kolkata against London): its hours hold
 /// no start on the week's 60-minute grid, and the reason says so (not "outside the
 /// patient's blocks", which the patient does not have).
@@ -1476,7 +1655,7 @@ fn every_booking_with_units(input: &Input) -> Vec<Vec<Option<Placed>>> {
             let pin = req.existing.as_ref();
             let mut out = vec![None];
             for h in 8..11 {
-                if pin.is_some_and(|e| e.start.0.hour() != h) {
+                if pin.is_some_and(|e| e.start.naive().hour() != h) {
                     continue;
                 }
                 for unit in &input.resources {
