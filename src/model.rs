@@ -325,8 +325,10 @@ pub struct Existing {
     pub provider: String,
     /// Local start in the week's time zone, `"2026-03-03T10:00"`, optionally with the UTC
     /// offset the schedule prints for it, `"2026-03-03T10:00:00-05:00"`: that offset must be
-    /// the zone's at that local time (E022 otherwise), and picks the occurrence in the hour
-    /// repeated when daylight saving ends; without one the earlier occurrence is meant.
+    /// the week zone's at that local time, where it picks the occurrence in the hour repeated
+    /// when daylight saving ends, or the provider's site zone's (the schedule gives an
+    /// in-person start in its site's zone); E022 otherwise. Without one, the week zone's
+    /// earlier occurrence is meant.
     pub start: BookingStart,
     /// Modality booked; the request's modality when absent (must not be `either` then).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -113,15 +113,11 @@ impl<'a> Names<'a> {
         if existing.pinned {
             return "pinned booking".into();
         }
-        // The booking is written in the week's time zone (its offset, if given, picks the
-        // occurrence in a repeated hour); the placement carries its own offset, so compare
-        // instants (a naive comparison when the zone is unknown).
+        // The booking is written in the week's time zone or with its offset; the placement
+        // carries its own offset, so compare instants (a naive comparison when the zone is
+        // unknown).
         let booked = match self.input.week.timezone.parse::<chrono_tz::Tz>() {
-            Ok(tz) => existing
-                .start
-                .in_zone(&tz)
-                .earliest()
-                .map(|t| t.fixed_offset() == p.start),
+            Ok(tz) => existing.start.instant(&tz).map(|t| t == p.start),
             Err(_) => None,
         };
         let same_time = booked.unwrap_or(existing.start.naive() == p.start.naive_local());

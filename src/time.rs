@@ -214,8 +214,10 @@ impl<'de> Deserialize<'de> for LocalDateTime {
 /// `"2026-11-01T01:30:00-05:00"`, `"2026-03-03T15:00Z"` (`Z` is `+00:00`).
 ///
 /// Without an offset a local time the clocks repeat (when daylight saving ends) is its
-/// earlier occurrence. With one, the offset must be the week zone's at that local time
-/// (validation refuses another with E022), and picks the occurrence in a repeated hour.
+/// earlier occurrence. With one, it names an instant: the offset must be the week zone's at
+/// that local time, where it picks the occurrence in a repeated hour, or the booked
+/// provider's site zone's, as the schedule prints an in-person start (validation refuses
+/// another with E022).
 /// It is printed back as written, with its offset (as `±HH:MM`) when it had one, and
 /// without seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -284,6 +286,41 @@ impl BookingStart {
             },
             _ => LocalResult::None,
         }
+    }
+}
+
+impl BookingStart {
+    /// The instant it names: with an offset, the wall-clock time less the offset (whatever
+    /// the zone); without one, its earliest occurrence in `tz` (`None` when the clocks skip
+    /// it).
+    pub fn instant<Z: TimeZone>(self, tz: &Z) -> Option<DateTime<chrono::Utc>> {
+        match self.offset() {
+            Some(offset) => self
+                .local
+                .0
+                .checked_sub_signed(chrono::Duration::seconds(offset.local_minus_utc().into()))
+                .map(|utc| chrono::Utc.from_utc_datetime(&utc)),
+            None => self
+                .in_zone(tz)
+                .earliest()
+                .map(|t| t.with_timezone(&chrono::Utc)),
+        }
+    }
+
+    /// The same instant on `tz`'s wall clock, with `tz`'s offset then, when the start has an
+    /// offset that is `other`'s at the instant it names (a start the schedule gave in a site's
+    /// zone, read in the week's); `None` otherwise.
+    pub fn moved_from<Z: TimeZone, O: TimeZone>(self, other: &O, tz: &Z) -> Option<Self> {
+        let given = self.offset()?;
+        let utc = self.instant(tz)?.naive_utc();
+        if other.offset_from_utc_datetime(&utc).fix() != given {
+            return None;
+        }
+        let there = tz.from_utc_datetime(&utc);
+        Some(BookingStart::with_offset(
+            LocalDateTime(there.naive_local()),
+            there.offset().fix().local_minus_utc() / 60,
+        ))
     }
 }
 

@@ -26,7 +26,7 @@
 //! | E019 | priority outside 1..=5 |
 //! | E020 | earliest after latest, or a date window that misses the week |
 //! | E021 | a dated item outside the week |
-//! | E022 | existing booking off the grid, outside the horizon, at a local time the clocks skip, with a UTC offset that is not the week zone's at that local time, with modality `either`, or pinned holding a resource its request does not need (an interpreter too, where the provider speaks the patient's language) |
+//! | E022 | existing booking off the grid, outside the horizon, at a local time the clocks skip, with a UTC offset that is neither the week zone's nor the provider's site zone's then, with modality `either`, or pinned holding a resource its request does not need (an interpreter too, where the provider speaks the patient's language) |
 //! | E023 | pinned booking with a provider not eligible for its request |
 //! | E024 | resource kind that no resource has |
 //! | E025 | precedence of a request on itself, or `min_gap_min` above `max_gap_min` |
@@ -955,18 +955,32 @@ impl<'a> Validator<'a> {
                         "set existing.modality to \"in_person\" or \"telehealth\"",
                     );
                 }
-                let date = e.start.date();
+                // The schedule gives an in-person start in its site's zone: one copied
+                // from there, offset included, is read as the same instant on the week's
+                // clock.
+                let start = tz
+                    .zip(
+                        providers
+                            .get(e.provider.as_str())
+                            .and_then(|&k| sites.get(input.providers[k].site.as_str()))
+                            .map(|&s| site_tz[s]),
+                    )
+                    .filter(|&(tz, _)| matches!(e.start.in_zone(&tz), LocalResult::None))
+                    .and_then(|(tz, site)| e.start.moved_from(&site, &tz))
+                    .unwrap_or(e.start);
+                let date = start.date();
                 if date < week.0 || date > week.1 {
                     self.push(
                         "E022",
                         format!("{ep}.start"),
                         format!(
                             "existing booking of request '{}' at {} is outside the week",
-                            r.id, e.start
+                            r.id, start
                         ),
                         "drop the existing booking or plan the week that holds it",
                     );
-                } else if e.start.minute_of_day() % grid != 0 || e.start.naive().second() != 0 {
+                } else if !start.minute_of_day().is_multiple_of(grid) || start.naive().second() != 0
+                {
                     self.push(
                         "E022",
                         format!("{ep}.start"),
@@ -974,7 +988,7 @@ impl<'a> Validator<'a> {
                             "existing booking of request '{}' at {} is off the {grid}-minute grid",
                             r.id,
                             // Seconds are not shown otherwise, and would be dropped.
-                            e.start.naive().format(if e.start.naive().second() == 0 {
+                            start.naive().format(if start.naive().second() == 0 {
                                 "%Y-%m-%dT%H:%M"
                             } else {
                                 "%Y-%m-%dT%H:%M:%S"
@@ -983,7 +997,7 @@ impl<'a> Validator<'a> {
                         "use a finer grid_min or round the booking",
                     );
                 } else if let Some(tz) = tz {
-                    if let Some((message, hint)) = booking_start_issue(tz, &r.id, e.start) {
+                    if let Some((message, hint)) = booking_start_issue(tz, &r.id, start) {
                         self.push("E022", format!("{ep}.start"), message, hint);
                     }
                 }
@@ -1286,9 +1300,9 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
             .clamp(-FAR_MIN, FAR_MIN) as i32
     };
     let abs_local = |zone: Tz, t: LocalDateTime| abs(zone, t.date(), t.minute_of_day());
-    // A booking's start in the week's zone at the occurrence its offset picks (validation
-    // refused the starts that name none).
-    let abs_booking = |b: BookingStart| match b.in_zone(&tz).earliest() {
+    // The instant a booking's start names: with an offset, the week zone's occurrence it
+    // picks or a site zone's (validation refused the others); without, the earlier.
+    let abs_booking = |b: BookingStart| match b.instant(&tz) {
         Some(t) => (t.with_timezone(&Utc) - ctx.origin)
             .num_minutes()
             .clamp(-FAR_MIN, FAR_MIN) as i32,

@@ -1398,6 +1398,63 @@ fn a_start_copied_from_the_schedule_pins_the_request_there() {
     }
 }
 
+/// The schedule gives an in-person start in its site's zone. A start copied from a site an
+/// hour behind the week's zone (Chicago against New York), offset included, pins the
+/// request at that instant; an offset that is neither zone's is refused.
+#[test]
+fn a_start_copied_from_a_site_in_another_zone_pins_the_request_there() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example-week.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    v["sites"][1]["timezone"] = "America/Chicago".into();
+    let first = solved_and_checked(careweek::parse_input(&v.to_string()).unwrap(), 50);
+    let mut pins = Vec::new();
+    for p in &first.placed {
+        let r = v["requests"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|r| r["id"] == p.request.as_str())
+            .unwrap();
+        if p.site.as_deref() != Some("riverside") || r.get("existing").is_some() || pins.len() == 3
+        {
+            continue;
+        }
+        let start = p.start.to_rfc3339();
+        assert!(start.ends_with(":00-06:00"), "{start}");
+        r["existing"] = serde_json::json!({"provider": p.provider, "start": start,
+            "modality": "in_person", "resources": p.resources, "pinned": true});
+        pins.push((p.request.clone(), p.start));
+    }
+    assert!(!pins.is_empty());
+    let input = careweek::parse_input(&v.to_string()).unwrap();
+    let again = solved_and_checked(input.clone(), 50);
+    assert!(check(&input, &again).violations.is_empty());
+    for (id, start) in &pins {
+        let now = again.placed.iter().find(|p| &p.request == id).unwrap();
+        assert_eq!(now.start, *start, "{id}");
+    }
+
+    // Denver's offset is neither New York's nor Chicago's.
+    let (id, start) = &pins[0];
+    let r = v["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|r| r["id"] == id.as_str())
+        .unwrap();
+    let denver = start.format("%Y-%m-%dT%H:%M:%S-07:00").to_string();
+    v["requests"][r]["existing"]["start"] = denver.into();
+    let err = validate(careweek::parse_input(&v.to_string()).unwrap()).unwrap_err();
+    let path = format!("requests[{r}].existing.start");
+    assert!(
+        err.issues
+            .iter()
+            .any(|i| i.code == "E022" && i.path == path && i.message.contains("-07:00")),
+        "{err}"
+    );
+}
+
 /// New York's clocks repeat 01:00-02:00 on 2026-11-01. The offset the schedule prints picks
 /// the occurrence: pins at 01:30-04:00 and at 01:30-05:00 are both kept, an hour apart, the
 /// checker holds each to its own, and the input prints them back as given. An offset that
