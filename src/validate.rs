@@ -969,7 +969,24 @@ impl<'a> Validator<'a> {
                     .and_then(|(tz, site)| e.start.moved_from(&site, &tz))
                     .unwrap_or(e.start);
                 let date = start.date();
-                if date < week.0 || date > week.1 {
+                let outside = |d: NaiveDate| d < week.0 || d > week.1;
+                // An offset that is neither zone's leaves the wall clock written meaningless
+                // for the week and grid checks (one copied from another zone may be dated the
+                // day before the week, or off its grid, and yet name an instant in it and on
+                // it): say so first, with that instant, unless neither the date written nor
+                // the instant's is in the week (a far date, where the zone's offset then may
+                // be a local mean time's that no offset can give).
+                let offset_issue = tz
+                    .filter(|_| start.offset().is_some())
+                    .and_then(|tz| booking_start_issue(tz, &r.id, start));
+                let named = tz
+                    .and_then(|tz| {
+                        start
+                            .instant(&tz)
+                            .map(|t| t.with_timezone(&tz).date_naive())
+                    })
+                    .unwrap_or(date);
+                if outside(date) && (offset_issue.is_none() || outside(named)) {
                     self.push(
                         "E022",
                         format!("{ep}.start"),
@@ -979,6 +996,8 @@ impl<'a> Validator<'a> {
                         ),
                         "drop the existing booking or plan the week that holds it",
                     );
+                } else if let Some((message, hint)) = offset_issue {
+                    self.push("E022", format!("{ep}.start"), message, hint);
                 } else if !start.minute_of_day().is_multiple_of(grid) || start.naive().second() != 0
                 {
                     self.push(
@@ -1963,6 +1982,65 @@ mod tests {
         if let Err(e) = run(v) {
             panic!("{e}");
         }
+    }
+
+    /// A start whose offset is neither the week zone's nor the site zone's is refused for its
+    /// offset, with the instant it names in the week's zone, even when the wall clock written
+    /// lies outside the week or off the grid while that instant does not (it was once
+    /// reported as "outside the week" or "off the grid", pointing at the wrong fix).
+    #[test]
+    fn a_foreign_offset_is_refused_for_it_before_the_week_and_grid_checks() {
+        for (start, grid, given, named) in [
+            // 04:30 UTC on Monday, 06:30 in Paris: a New York wall clock of the Sunday before.
+            (
+                "2026-10-18T23:30:00-05:00",
+                15,
+                "-05:00",
+                "2026-10-19T06:30+02:00",
+            ),
+            // 08:00 UTC, 10:00 in Paris, on the hour: a Kolkata wall clock at half past.
+            (
+                "2026-10-19T13:30:00+05:30",
+                60,
+                "+05:30",
+                "2026-10-19T10:00+02:00",
+            ),
+        ] {
+            let mut v = base();
+            v["week"]["grid_min"] = grid.into();
+            v["requests"][0]["duration_min"] = 60.into();
+            v["requests"][1]["duration_min"] = 60.into();
+            v["requests"][1]["existing"] = serde_json::json!(
+                {"provider": "dr-a", "start": start, "modality": "in_person", "pinned": false});
+            let err = run(v).unwrap_err();
+            let issues: Vec<_> = err
+                .issues
+                .iter()
+                .filter(|i| i.path == "requests[1].existing.start")
+                .collect();
+            assert_eq!(issues.len(), 1, "{start}: {err}");
+            let (message, hint) = (&issues[0].message, &issues[0].hint);
+            assert!(
+                issues[0].code == "E022"
+                    && message.contains("'r2'")
+                    && message.contains(&format!("the UTC offset {given}")),
+                "{start}: {message}"
+            );
+            assert!(
+                hint.contains(&format!("the instant written is {named} there")),
+                "{start}: {hint}"
+            );
+        }
+        // Neither the date written nor the instant's in the week: that is what is wrong.
+        let mut v = base();
+        v["requests"][1]["existing"] = serde_json::json!(
+            {"provider": "dr-a", "start": "0001-01-01T00:00+23:59", "modality": "in_person", "pinned": false});
+        let err = run(v).unwrap_err();
+        assert_eq!(codes(&err), vec![("E022", "requests[1].existing.start")]);
+        assert!(
+            err.issues[0].message.contains("is outside the week"),
+            "{err}"
+        );
     }
 
     /// A block lasting no time is refused in either form; one past midnight is kept.
