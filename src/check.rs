@@ -43,13 +43,13 @@ pub struct CheckReport {
 
 type Instant = DateTime<Utc>;
 
-/// A local wall-clock time as an instant: skipped times move past the gap, repeated ones
-/// take the first occurrence.
+/// A local wall-clock time as an instant: skipped times move past the gap (a whole day at
+/// most, and an hour: Apia skipped 2011-12-30), repeated ones take the first occurrence.
 fn at(tz: Tz, date: NaiveDate, minute: u32) -> Instant {
     let date = date + Days::new(u64::from(minute / 1440));
     let m = minute % 1440;
     let mut naive = date.and_hms_opt(m / 60, m % 60, 0).unwrap_or_default();
-    for _ in 0..=180 {
+    for _ in 0..=25 * 60 {
         match tz.from_local_datetime(&naive) {
             LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => return t.with_timezone(&Utc),
             LocalResult::None => naive += chrono::Duration::minutes(1),

@@ -1269,9 +1269,13 @@ fn day_key(d: DayOfWeek) -> &'static str {
     ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][d.index()]
 }
 
-/// The instant of a local wall-clock time; a time skipped by a DST change moves forward to
-/// the first valid instant, an ambiguous one takes the earlier.
-fn instant(tz: Tz, date: NaiveDate, minute: u32) -> DateTime<Utc> {
+/// The longest run of local minutes a zone's clocks skip: a whole day (Apia's 2011-12-30,
+/// when Samoa crossed the date line) and an hour.
+const LONGEST_SKIP_MIN: i64 = 25 * 60;
+
+/// The instant of a local wall-clock time; a time skipped by a DST change (or a day skipped
+/// whole) moves forward to the first valid instant, an ambiguous one takes the earlier.
+pub(crate) fn instant(tz: Tz, date: NaiveDate, minute: u32) -> DateTime<Utc> {
     let date = date
         .checked_add_days(Days::new((minute / MINUTES_PER_DAY) as u64))
         .unwrap_or(date);
@@ -1279,7 +1283,7 @@ fn instant(tz: Tz, date: NaiveDate, minute: u32) -> DateTime<Utc> {
     let naive = date
         .and_hms_opt(m / 60, m % 60, 0)
         .expect("minute of day below 1440");
-    for shift in 0..=180i64 {
+    for shift in 0..=LONGEST_SKIP_MIN {
         let Some(t) = naive.checked_add_signed(chrono::Duration::minutes(shift)) else {
             break;
         };

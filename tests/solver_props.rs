@@ -1264,6 +1264,56 @@ fn one_lab_sunday(
     )
 }
 
+/// Samoa skipped 2011-12-30 whole (from -10:00 to +14:00): the midnight that ends the 29th
+/// is the 31st's. A pin at 23:00 on the 29th was once read as past that midnight (the gap
+/// searched for three hours, not a day) and flagged by the checker; a week that starts on
+/// the missing day starts at the 31st's midnight.
+#[test]
+fn a_day_the_clocks_skip_whole_is_handled() {
+    let week = |start: &str, days: u32, existing: &str| {
+        let text = format!(
+            r#"{{"version": 1,
+            "week": {{"start": "{start}", "days": {days}, "grid_min": 15, "timezone": "Pacific/Apia"}},
+            "sites": [{{"id": "s0"}}],
+            "providers": [{{"id": "d1", "specialty": "lab", "site": "s0",
+                "hours": {{"thu": [["00:00", "24:00"]], "fri": [["00:00", "24:00"]],
+                           "sat": [["00:00", "24:00"]]}}}}],
+            "patients": [{{"id": "p0"}}, {{"id": "p1"}}],
+            "requests": [{{"id": "r0", "patient": "p0", "specialty": "lab", "duration_min": 60{existing}}},
+                         {{"id": "r1", "patient": "p1", "specialty": "lab", "duration_min": 60,
+                           "earliest": "2011-12-31"}}]}}"#
+        );
+        careweek::parse_input(&text).unwrap()
+    };
+    for start in ["2011-12-29T23:00", "2011-12-29T23:00-10:00"] {
+        for pinned in [true, false] {
+            let existing = format!(
+                r#", "existing": {{"provider": "d1", "start": "{start}", "pinned": {pinned}}}"#
+            );
+            let schedule = solved_and_checked(week("2011-12-29", 3, &existing), 20);
+            let at = |id: &str| {
+                let p = schedule.placed.iter().find(|p| p.request == id).unwrap();
+                (p.start.to_rfc3339(), p.end.to_rfc3339())
+            };
+            assert_eq!(
+                at("r0"),
+                (
+                    "2011-12-29T23:00:00-10:00".into(),
+                    "2011-12-31T00:00:00+14:00".into()
+                ),
+                "{start} pinned {pinned}"
+            );
+            assert!(at("r1").0.starts_with("2011-12-31T"), "{:?}", at("r1"));
+        }
+    }
+    let schedule = solved_and_checked(week("2011-12-30", 2, ""), 20);
+    assert_eq!(schedule.placed.len(), 2);
+    for p in &schedule.placed {
+        assert!(p.start.to_rfc3339().starts_with("2011-12-31T"), "{p:?}");
+        assert!(p.start.to_rfc3339().ends_with("+14:00"), "{p:?}");
+    }
+}
+
 /// On the day Lord Howe Island's clocks go forward by 30 minutes, a 60-minute grid is the
 /// wall clock's: the solver books 11:00 (not 11:30, an hour of elapsed time from
 /// midnight), a pin at 11:00 is kept, and the checker refuses 11:30 as off the grid, as

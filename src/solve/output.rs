@@ -1,7 +1,7 @@
 //! The schedule's parts from a solved state: the objective by term, the placed
 //! appointments in local time, and a reason for every unplaced request.
 
-use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::model::Modality;
 use crate::problem::Problem;
@@ -60,21 +60,10 @@ pub(super) fn objective_terms(state: &State) -> Objective {
     obj.with_total()
 }
 
-/// The instant of absolute minute 0: the week's first local midnight.
+/// The instant of absolute minute 0: the week's first local midnight (as validation places
+/// it: past the clocks' gap when they skip it).
 pub fn week_origin(problem: &Problem) -> DateTime<Utc> {
-    let midnight = problem.input.week.start.and_time(chrono::NaiveTime::MIN);
-    problem
-        .tz
-        .from_local_datetime(&midnight)
-        .earliest()
-        .or_else(|| {
-            problem
-                .tz
-                .from_local_datetime(&(midnight + chrono::Duration::hours(1)))
-                .earliest()
-        })
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
+    crate::validate::instant(problem.tz, problem.input.week.start, 0)
 }
 
 fn local(
