@@ -10,6 +10,25 @@ use chrono::{
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// Serde through the type's `Display` and `FromStr`, so that a value reads and writes as the
+/// string the input format shows, and a parse error keeps its own message.
+macro_rules! serde_as_string {
+    ($t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 /// Minutes in a day.
 pub const MINUTES_PER_DAY: u32 = 1440;
 
@@ -49,18 +68,7 @@ impl FromStr for ClockTime {
     }
 }
 
-impl Serialize for ClockTime {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for ClockTime {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+serde_as_string!(ClockTime);
 
 /// A weekday, written `"mon"` … `"sun"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -196,18 +204,7 @@ impl FromStr for LocalDateTime {
     }
 }
 
-impl Serialize for LocalDateTime {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for LocalDateTime {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+serde_as_string!(LocalDateTime);
 
 /// The start of an existing booking: a [`LocalDateTime`] in the week's time zone, optionally
 /// followed by its UTC offset as the schedule prints it: `"2026-11-01T01:30"`,
@@ -399,18 +396,7 @@ impl FromStr for BookingStart {
     }
 }
 
-impl Serialize for BookingStart {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for BookingStart {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+serde_as_string!(BookingStart);
 
 #[cfg(test)]
 mod tests {
@@ -446,30 +432,20 @@ mod tests {
         let local: LocalDateTime = "2026-03-03T10:00".parse().unwrap();
         assert_eq!(at("2026-03-03T10:00"), Ok(BookingStart::new(local)));
         assert_eq!(at("2026-03-03T10:00:00"), Ok(BookingStart::new(local)));
-        assert_eq!(
-            at("2026-03-03T10:00:00-05:00"),
-            Ok(BookingStart::with_offset(local, -300))
-        );
-        assert_eq!(
-            at("2026-03-03T10:00-05:00"),
-            Ok(BookingStart::with_offset(local, -300))
-        );
-        assert_eq!(
-            at("2026-03-03T10:00+05:30"),
-            Ok(BookingStart::with_offset(local, 330))
-        );
-        assert_eq!(
-            at("2026-03-03T10:00Z"),
-            Ok(BookingStart::with_offset(local, 0))
-        );
-        assert_eq!(
-            at("2026-03-03T10:00:00Z"),
-            Ok(BookingStart::with_offset(local, 0))
-        );
-        assert_eq!(
-            at("2026-03-03T10:00-00:00"),
-            Ok(BookingStart::with_offset(local, 0))
-        );
+        for (written, east) in [
+            ("2026-03-03T10:00:00-05:00", -300),
+            ("2026-03-03T10:00-05:00", -300),
+            ("2026-03-03T10:00+05:30", 330),
+            ("2026-03-03T10:00Z", 0),
+            ("2026-03-03T10:00:00Z", 0),
+            ("2026-03-03T10:00-00:00", 0),
+        ] {
+            assert_eq!(
+                at(written),
+                Ok(BookingStart::with_offset(local, east)),
+                "{written}"
+            );
+        }
         let b = at("2026-03-03T10:00-05:00").unwrap();
         assert_eq!(b.offset(), FixedOffset::west_opt(5 * 3600));
         assert_eq!((b.date(), b.minute_of_day()), (local.date(), 600));
