@@ -217,9 +217,21 @@ serde_as_string!(LocalDateTime);
 /// another with E022).
 /// It is printed back as written, with its offset (as `±HH:MM`) when it had one, and
 /// without seconds.
+///
+/// # Example
+/// ```
+/// use careweek::time::BookingStart;
+/// use chrono_tz::America::New_York;
+/// // New York's clocks go back at 02:00 on 2026-11-01: 01:30 comes twice.
+/// let second: BookingStart = "2026-11-01T01:30:00-05:00".parse().unwrap();
+/// let unmarked: BookingStart = "2026-11-01T01:30".parse().unwrap();
+/// assert_eq!(second.to_string(), "2026-11-01T01:30-05:00");
+/// let (a, b) = (unmarked.instant(&New_York).unwrap(), second.instant(&New_York).unwrap());
+/// assert_eq!((b - a).num_minutes(), 60); // without an offset, the earlier 01:30
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BookingStart {
-    /// The wall-clock time, in the week's time zone.
+    /// The wall-clock time as written: the week zone's, or the site zone's its offset is.
     pub local: LocalDateTime,
     /// The UTC offset written with it, in minutes east of UTC (`-300` for `-05:00`), if any.
     pub utc_offset_min: Option<i32>,
@@ -284,9 +296,7 @@ impl BookingStart {
             _ => LocalResult::None,
         }
     }
-}
 
-impl BookingStart {
     /// The instant it names: with an offset, the wall-clock time less the offset (whatever
     /// the zone); without one, its earliest occurrence in `tz` (`None` when the clocks skip
     /// it).
