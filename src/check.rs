@@ -19,7 +19,7 @@ use crate::model::{
     DatedInterval, Input, Link, Modality, Patient, Provider, Request, WeeklyWindows,
 };
 use crate::schedule::{Objective, Placed, Schedule};
-use crate::time::{BookingStart, DayOfWeek, LocalDateTime};
+use crate::time::{BookingStart, DayOfWeek, LocalDateTime, LONGEST_SKIP_MIN};
 
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -43,13 +43,13 @@ pub struct CheckReport {
 
 type Instant = DateTime<Utc>;
 
-/// A local wall-clock time as an instant: skipped times move past the gap (a whole day at
-/// most, and an hour: Apia skipped 2011-12-30), repeated ones take the first occurrence.
+/// A local wall-clock time as an instant: skipped times move past the gap (at most
+/// [`LONGEST_SKIP_MIN`]), repeated ones take the first occurrence.
 fn at(tz: Tz, date: NaiveDate, minute: u32) -> Instant {
     let date = date + Days::new(u64::from(minute / 1440));
     let m = minute % 1440;
     let mut naive = date.and_hms_opt(m / 60, m % 60, 0).unwrap_or_default();
-    for _ in 0..=25 * 60 {
+    for _ in 0..=LONGEST_SKIP_MIN {
         match tz.from_local_datetime(&naive) {
             LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => return t.with_timezone(&Utc),
             LocalResult::None => naive += chrono::Duration::minutes(1),
@@ -65,13 +65,9 @@ fn at_local(tz: Tz, t: LocalDateTime) -> Instant {
 /// The instant of an existing booking's start: the one its UTC offset names when it has
 /// one (which picks the occurrence in a repeated hour), else as [`at_local`].
 fn at_booking(tz: Tz, b: BookingStart) -> Instant {
-    b.utc_offset_min
-        .and_then(|east| {
-            b.local
-                .0
-                .checked_sub_signed(chrono::Duration::minutes(east.into()))
-        })
-        .map_or_else(|| at_local(tz, b.local), |t| Utc.from_utc_datetime(&t))
+    b.offset()
+        .and_then(|_| b.instant(&tz))
+        .unwrap_or_else(|| at_local(tz, b.local))
 }
 
 fn minutes(a: Instant, b: Instant) -> i64 {

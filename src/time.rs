@@ -32,6 +32,10 @@ macro_rules! serde_as_string {
 /// Minutes in a day.
 pub const MINUTES_PER_DAY: u32 = 1440;
 
+/// The longest run of local minutes a zone's clocks skip: a whole day (Apia's 2011-12-30,
+/// when Samoa crossed the date line) and an hour.
+pub const LONGEST_SKIP_MIN: u32 = 25 * 60;
+
 /// A time of day in minutes from midnight, `0..=1440`, written `"HH:MM"` (`"24:00"` is the
 /// end of the day).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

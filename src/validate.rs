@@ -49,7 +49,7 @@ use crate::problem::{
     BlockIx, Day, ExistingIx, Interval, PatientIx, Precedence, Problem, ProviderIx, RequestIx,
     ResourceIx, SiteIx,
 };
-use crate::time::{BookingStart, DayOfWeek, LocalDateTime, MINUTES_PER_DAY};
+use crate::time::{BookingStart, DayOfWeek, LocalDateTime, LONGEST_SKIP_MIN, MINUTES_PER_DAY};
 
 /// The largest objective weight accepted: with more, the objective of a large caseload could
 /// overflow 64 bits.
@@ -1164,9 +1164,8 @@ fn booking_start_issue(tz: Tz, request: &str, start: BookingStart) -> Option<(St
     // The instant the offset names, as the zone's clocks show it: what was meant when the
     // start was copied from a site in another zone.
     let named = start
-        .naive()
-        .checked_sub_signed(chrono::Duration::seconds(given.local_minus_utc().into()))
-        .map(|utc| tz.from_utc_datetime(&utc))
+        .instant(&tz)
+        .map(|t| t.with_timezone(&tz))
         .map(|t| {
             format!(
                 "; the instant written is {} there",
@@ -1269,10 +1268,6 @@ fn day_key(d: DayOfWeek) -> &'static str {
     ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][d.index()]
 }
 
-/// The longest run of local minutes a zone's clocks skip: a whole day (Apia's 2011-12-30,
-/// when Samoa crossed the date line) and an hour.
-const LONGEST_SKIP_MIN: i64 = 25 * 60;
-
 /// The instant of a local wall-clock time; a time skipped by a DST change (or a day skipped
 /// whole) moves forward to the first valid instant, an ambiguous one takes the earlier.
 pub(crate) fn instant(tz: Tz, date: NaiveDate, minute: u32) -> DateTime<Utc> {
@@ -1283,7 +1278,7 @@ pub(crate) fn instant(tz: Tz, date: NaiveDate, minute: u32) -> DateTime<Utc> {
     let naive = date
         .and_hms_opt(m / 60, m % 60, 0)
         .expect("minute of day below 1440");
-    for shift in 0..=LONGEST_SKIP_MIN {
+    for shift in 0..=i64::from(LONGEST_SKIP_MIN) {
         let Some(t) = naive.checked_add_signed(chrono::Duration::minutes(shift)) else {
             break;
         };
@@ -1316,20 +1311,16 @@ fn clock_change(tz: Tz, origin: DateTime<Utc>, start: i32, end: i32) -> i32 {
 
 fn build(input: &Input, ctx: &Ctx) -> Problem {
     let tz = ctx.tz;
-    let abs = |zone: Tz, date: NaiveDate, minute: u32| -> i32 {
-        // An instant years away (a leave from 0001 to 9999) is as good as FAR_MIN away.
-        (instant(zone, date, minute) - ctx.origin)
-            .num_minutes()
-            .clamp(-FAR_MIN, FAR_MIN) as i32
-    };
+    // An instant years away (a leave from 0001 to 9999) is as good as FAR_MIN away.
+    let from_origin =
+        |t: DateTime<Utc>| (t - ctx.origin).num_minutes().clamp(-FAR_MIN, FAR_MIN) as i32;
+    let abs = |zone: Tz, date: NaiveDate, minute: u32| from_origin(instant(zone, date, minute));
     let abs_local = |zone: Tz, t: LocalDateTime| abs(zone, t.date(), t.minute_of_day());
     // The instant a booking's start names: with an offset, the week zone's occurrence it
     // picks or a site zone's (validation refused the others); without, the earlier.
-    let abs_booking = |b: BookingStart| match b.instant(&tz) {
-        Some(t) => (t.with_timezone(&Utc) - ctx.origin)
-            .num_minutes()
-            .clamp(-FAR_MIN, FAR_MIN) as i32,
-        None => abs_local(tz, b.local),
+    let abs_booking = |b: BookingStart| {
+        b.instant(&tz)
+            .map_or_else(|| abs_local(tz, b.local), from_origin)
     };
     let ndays = input.week.days as usize;
     let dates: Vec<NaiveDate> = (0..ndays)
