@@ -5,7 +5,8 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::state::State;
+use super::domain::ProviderDayRun;
+use super::state::{unplaced_weight, State};
 
 /// Insertion order of `requests` for construction and greedy repair.
 pub fn order(state: &State, requests: &[usize]) -> Vec<usize> {
@@ -36,13 +37,15 @@ pub fn order_with(
     out
 }
 
-/// Cheapest feasible option of `r` now, judged by its cost change plus `extra(r, option)`,
-/// ties to the earliest start, then the lower index (the options come in [`State::may_fit`]'s
-/// order): `(cost change, option, judged)`, `None` if nothing fits.
-/// An option that would leave an unplaced successor no possible start is skipped.
+/// Cheapest feasible option of `r` now (on day `on_day` when given), judged by its cost
+/// change plus `extra(r, option)`, ties to the earliest start, then the lower index:
+/// `(cost change, option, judged)`, `None` if nothing fits. An option that would leave an
+/// unplaced successor no possible start is skipped. `extra` must never be negative: a
+/// provider-day whose options cost more than the best found, even without it, is passed by.
 pub fn best_option(
     state: &State,
     r: usize,
+    on_day: Option<usize>,
     ignore: &dyn Fn(usize) -> bool,
     extra: &mut dyn FnMut(usize, u32) -> i64,
 ) -> Option<(i64, u32, i64)> {
@@ -64,28 +67,82 @@ pub fn best_option(
             .map(|p| (p.min_gap, latest_start_now(state, p.after)))
             .collect()
     };
-    for oi in state.may_fit(r) {
-        let o = state.opt(r, oi);
-        if !state.fits(r, oi, ignore) {
-            continue;
+    // Provider-days in the order of a floor under what their options add (the cheapest
+    // first), so that once the best option found costs less than a provider-day's floor,
+    // that one and every one after it are passed by unseen: at 1,000 generated patients a
+    // request has some 640 options, most of them on days that would cost a trip more.
+    let mut runs: Vec<(i64, &[u32])> = {
+        let floors = added_floors(state, r);
+        state
+            .open_runs(r)
+            .filter(|(_, run)| on_day.is_none_or(|d| run.provider_day as usize % floors.len() == d))
+            .map(|(stretch, run)| {
+                let day = run.provider_day as usize % floors.len();
+                let kinds = [ProviderDayRun::IN_PERSON, ProviderDayRun::TELEHEALTH];
+                let floor = kinds
+                    .iter()
+                    .filter(|&&k| run.least_cost[k] != i32::MAX)
+                    .map(|&k| i64::from(run.least_cost[k]) + floors[day][k])
+                    .min()
+                    .unwrap_or(i64::MAX);
+                (floor, stretch)
+            })
+            .collect()
+    };
+    runs.sort_by_key(|&(floor, _)| floor);
+    for (floor, stretch) in runs {
+        // Ties go to the earlier start, so a stretch whose floor equals the best is seen.
+        if best.is_some_and(|(judged, ..)| floor > judged) {
+            break;
         }
-        // An option that leaves an unplaced successor no start is left for `fill`, at the
-        // end. (Also when the successor can never be placed: booking such prerequisites
-        // early instead changed refbench's 30-patient schedule under `--work 300` from
-        // 23860 to 25040.)
-        let starves = succ_latest
-            .iter()
-            .any(|&(gap, latest)| latest.is_none_or(|l| o.end + gap > l));
-        if starves {
-            continue;
-        }
-        let delta = state.insert_delta(r, oi);
-        let judged = delta + extra(r, oi);
-        if best.is_none_or(|(c, s, i, _)| (judged, o.start, oi) < (c, s, i)) {
-            best = Some((judged, o.start, oi, delta));
+        for &oi in stretch {
+            let o = state.opt(r, oi);
+            if !state.fits(r, oi, ignore) {
+                continue;
+            }
+            // An option that leaves an unplaced successor no start is left for `fill`, at
+            // the end. (Also when the successor can never be placed: booking such
+            // prerequisites early instead changed refbench's 30-patient schedule under
+            // `--work 300` from 23860 to 25040.)
+            let starves = succ_latest
+                .iter()
+                .any(|&(gap, latest)| latest.is_none_or(|l| o.end + gap > l));
+            if starves {
+                continue;
+            }
+            let delta = state.insert_delta(r, oi);
+            let added = extra(r, oi);
+            debug_assert!(added >= 0, "extra costs are never negative");
+            let judged = delta + added;
+            if best.is_none_or(|(c, s, i, _)| (judged, o.start, oi) < (c, s, i)) {
+                best = Some((judged, o.start, oi, delta));
+            }
         }
     }
     best.map(|(judged, _, oi, delta)| (delta, oi, judged))
+}
+
+/// Per day, a floor under what one more option of `r` adds to the objective beyond its own
+/// [`Opt::cost`], in person and by telehealth (indexed as [`ProviderDayRun::least_cost`]):
+/// the unplaced weight comes off; an in-person option starts a trip (on a day without one)
+/// or at most takes the patient's waiting of the day away (on a day with one); telehealth
+/// adds nothing to the patient's day.
+fn added_floors(state: &State, r: usize) -> Vec<[i64; 2]> {
+    let problem = state.problem;
+    let q = problem.requests[r].patient;
+    let trip = problem.weights.trip;
+    let left_out = unplaced_weight(problem, r);
+    (0..problem.days.len())
+        .map(|d| {
+            let day = state.patient_day_cost(q, d, None);
+            // A day's cost is its trip and its waiting, nothing when it has no trip.
+            let in_person = if day == 0 { trip } else { trip - day };
+            let mut floors = [0; 2];
+            floors[ProviderDayRun::IN_PERSON] = in_person - left_out;
+            floors[ProviderDayRun::TELEHEALTH] = -left_out;
+            floors
+        })
+        .collect()
 }
 
 /// How far down a chain of prerequisites [`latest_start_now`] follows successors.
@@ -267,14 +324,26 @@ pub fn construct_randomized(
     let keys: Vec<(usize, u64)> = requests.iter().map(|&r| (r, rng.gen())).collect();
     let key = |r: usize| keys.iter().find(|k| k.0 == r).map_or(0, |k| k.1);
     let order = order_with(state, requests, &key);
-    let mut blur = |_, _| {
+    // Each option's blur is drawn from the option itself and a salt of this repair, not
+    // from the stream in the order options are looked at: the search for the cheapest
+    // passes most of them by, and which it looks at must not change what the others get.
+    let salt: u64 = rng.gen();
+    let mut blur = |r: usize, oi: u32| {
         if noise > 0 {
-            rng.gen_range(0..noise)
+            (splitmix(salt ^ ((r as u64) << 32 | u64::from(oi))) % noise as u64) as i64
         } else {
             0
         }
     };
     insert_in_order(state, requests, &order, &mut blur, false)
+}
+
+/// SplitMix64's finaliser: a well-mixed 64-bit value from any 64-bit input.
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// Places `order` greedily, each request at its best option judged with `extra`; placed
@@ -302,7 +371,7 @@ fn insert_in_order(
             continue;
         }
         let waiting = |x: usize| in_scope[x] && state.assign[x].is_none();
-        if let Some((_, oi, _)) = best_option(state, r, &waiting, &mut |_, _| 0) {
+        if let Some((_, oi, _)) = best_option(state, r, None, &waiting, &mut |_, _| 0) {
             state.place(r, oi);
             placed += 1;
         }
@@ -321,7 +390,7 @@ fn insert_in_order(
             // their gaps are checked when they are placed.
             let pin = state.problem.requests[r].pinned();
             let waiting = |x: usize| pin && in_scope[x] && state.assign[x].is_none();
-            if let Some((delta, oi, judged)) = best_option(state, r, &waiting, extra) {
+            if let Some((delta, oi, judged)) = best_option(state, r, None, &waiting, extra) {
                 if (if strict { judged } else { delta }) < 0 || forced(state, r) {
                     state.place(r, oi);
                     placed += 1;
@@ -407,14 +476,10 @@ fn place_greedily(
     let mut done: Vec<(usize, u32)> = Vec::new();
     let mut total = 0;
     for (i, &m) in members.iter().enumerate() {
-        let opts = &state.domains.opts[m];
-        let mut judge = |r: usize, oi: u32| match first_day {
-            Some(day) if i == 0 && opts[oi as usize].day as usize != day => OFF_DAY,
-            _ => extra(r, oi),
-        };
         let ignore = |x: usize| all_or_nothing && members.contains(&x) && state.assign[x].is_none();
-        match best_option(state, m, &ignore, &mut judge) {
-            Some((delta, oi, judged)) if judged < OFF_DAY / 2 => {
+        let on_day = first_day.filter(|_| i == 0);
+        match best_option(state, m, on_day, &ignore, extra) {
+            Some((delta, oi, judged)) => {
                 state.place(m, oi);
                 total += if strict { judged } else { delta };
                 done.push((m, oi));
@@ -464,9 +529,6 @@ fn best_day(
     }
     Some(done.len())
 }
-
-/// What [`place_greedily`] adds to the first member's options off its day.
-const OFF_DAY: i64 = i64::MAX / 4;
 
 /// Places all of `members` or none: each at its best option in turn, kept when together
 /// they lower the objective (or one must be placed); if not, or if they do not fit whole
@@ -520,6 +582,91 @@ mod tests {
     use super::*;
     use crate::solve::domain::Domains;
     use crate::solve::test_caseloads::{caseload_with, placeable};
+
+    /// [`best_option`] passes provider-days by on a floor under their cost; it must pick
+    /// what a look at every option picks. Half-built schedules of generated caseloads
+    /// (both grids, patients with waiting and trips to lose), with no extra cost and with
+    /// a blur drawn per option; on every day and on one.
+    #[test]
+    fn best_option_picks_what_a_scan_of_every_option_picks() {
+        use rand::SeedableRng;
+        let exhaustive =
+            |state: &State, r: usize, on_day: Option<usize>, extra: &dyn Fn(usize, u32) -> i64| {
+                let none = |_: usize| false;
+                let succ_latest: Vec<(i32, Option<i32>)> = state
+                    .succs(r)
+                    .iter()
+                    .map(|&k| state.problem.precedences[k])
+                    .filter(|p| state.assign[p.after].is_none())
+                    .map(|p| (p.min_gap, latest_start_now(state, p.after)))
+                    .collect();
+                state
+                    .may_fit(r)
+                    .filter(|&oi| on_day.is_none_or(|d| state.opt(r, oi).day as usize == d))
+                    .filter(|&oi| state.fits(r, oi, &none))
+                    .filter(|&oi| {
+                        let end = state.opt(r, oi).end;
+                        !succ_latest
+                            .iter()
+                            .any(|&(gap, latest)| latest.is_none_or(|l| end + gap > l))
+                    })
+                    .map(|oi| {
+                        let delta = state.insert_delta(r, oi);
+                        (delta + extra(r, oi), state.opt(r, oi).start, oi, delta)
+                    })
+                    .min()
+                    .map(|(judged, _, oi, delta)| (delta, oi, judged))
+            };
+        let mut compared = 0;
+        let mut passed_by = 0;
+        for (seed, grid) in [(1, 15), (2, 5), (3, 15)] {
+            let problem = caseload_with(60, seed, grid, |input| {
+                input.weights.idle_per_min = 3;
+            });
+            let domains = Domains::build(&problem);
+            let all = placeable(&domains);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut state = State::new(&problem, &domains);
+            construct(&mut state, &all);
+            // Take every third request off again, at random, and ask for each.
+            let mut taken: Vec<usize> = all
+                .iter()
+                .copied()
+                .filter(|&r| state.assign[r].is_some() && rng.gen_range(0..3) == 0)
+                .collect();
+            taken.sort_unstable();
+            state.with_dependants(&mut taken);
+            for &r in &taken {
+                state.remove(r);
+            }
+            let salt: u64 = rng.gen();
+            let blur =
+                |r: usize, oi: u32| (splitmix(salt ^ (r as u64) << 32 ^ u64::from(oi)) % 40) as i64;
+            let none = |_: usize| false;
+            for &r in &taken {
+                let zero = |_: usize, _: u32| 0i64;
+                let extras: [&dyn Fn(usize, u32) -> i64; 2] = [&zero, &blur];
+                let day = rng.gen_range(0..problem.days.len());
+                for extra in extras {
+                    for on_day in [None, Some(day)] {
+                        let got = best_option(&state, r, on_day, &none, &mut |r, oi| extra(r, oi));
+                        let want = exhaustive(&state, r, on_day, extra);
+                        assert_eq!(got, want, "request {r} on {on_day:?}");
+                        compared += 1;
+                    }
+                }
+                passed_by += state.may_fit(r).count();
+                // Book it where it goes, so that later ones meet fuller days.
+                if let Some((delta, oi, _)) = best_option(&state, r, None, &none, &mut |_, _| 0) {
+                    if delta < 0 {
+                        state.place(r, oi);
+                    }
+                }
+            }
+        }
+        assert!(compared > 100, "{compared} requests compared");
+        assert!(passed_by > 0);
+    }
 
     /// When a request alone costs no less than leaving it out (its weight is at most the
     /// trip), construction still books a patient's requests together on one day, where

@@ -83,6 +83,17 @@ pub struct ProviderDayRun {
     pub end: u32,
     /// Fewest minutes an option of the stretch books.
     pub minutes: u16,
+    /// Least [`Opt::cost`] of the stretch's in-person options (`i32::MAX` when none), and
+    /// of its telehealth options: with the patient's day, a floor under what any of them
+    /// adds to the objective, so a search for the cheapest option can pass the stretch by.
+    pub least_cost: [i32; 2],
+}
+
+impl ProviderDayRun {
+    /// [`ProviderDayRun::least_cost`]'s index for in-person options.
+    pub const IN_PERSON: usize = 0;
+    /// [`ProviderDayRun::least_cost`]'s index for telehealth options.
+    pub const TELEHEALTH: usize = 1;
 }
 
 /// An option's provider-day and minutes of that day, in eight bytes: the candidate scans
@@ -135,16 +146,28 @@ fn provider_day_runs(problem: &Problem, opts: &[Opt]) -> (Vec<u32>, Vec<Provider
         let o = &opts[oi as usize];
         let pd = provider_day(o);
         let minutes = (o.end - o.start).clamp(0, i32::from(u16::MAX)) as u16;
+        let kind = if o.in_person() {
+            ProviderDayRun::IN_PERSON
+        } else {
+            ProviderDayRun::TELEHEALTH
+        };
+        let cost = o.cost.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
         match runs.last_mut() {
             Some(run) if run.provider_day == pd => {
                 run.end = k as u32 + 1;
                 run.minutes = run.minutes.min(minutes);
+                run.least_cost[kind] = run.least_cost[kind].min(cost);
             }
-            _ => runs.push(ProviderDayRun {
-                provider_day: pd,
-                end: k as u32 + 1,
-                minutes,
-            }),
+            _ => {
+                let mut least_cost = [i32::MAX; 2];
+                least_cost[kind] = cost;
+                runs.push(ProviderDayRun {
+                    provider_day: pd,
+                    end: k as u32 + 1,
+                    minutes,
+                    least_cost,
+                });
+            }
         }
     }
     (order, runs)

@@ -3,7 +3,7 @@
 
 use crate::problem::Problem;
 
-use super::domain::{Domains, Opt, Slot};
+use super::domain::{Domains, Opt, ProviderDayRun, Slot};
 
 /// Occupied `(start, end, request)` intervals of one provider-day or resource-day.
 type Busy = Vec<(i32, i32, u32)>;
@@ -153,19 +153,23 @@ impl<'a> State<'a> {
     /// [`State::fits_resources`] would refuse. Callers that pick one option break ties by
     /// index, so that the order does not matter.
     pub fn may_fit(&self, r: usize) -> impl Iterator<Item = u32> + '_ {
+        self.open_runs(r)
+            .flat_map(|(stretch, _)| stretch.iter().copied())
+    }
+
+    /// [`State::may_fit`] run by run: each provider-day's stretch of
+    /// [`Domains::by_provider_day`] that may hold an option of `r`, with its run.
+    pub fn open_runs(&self, r: usize) -> impl Iterator<Item = (&[u32], &ProviderDayRun)> + '_ {
         let order = &self.domains.by_provider_day[r];
         let mut start = 0usize;
-        self.domains.runs[r].iter().flat_map(move |run| {
+        self.domains.runs[r].iter().filter_map(move |run| {
             let stretch = &order[start..run.end as usize];
             start = run.end as usize;
             let pd = run.provider_day as usize;
             let cap = self.domains.provider_day_cap[pd];
             let full = cap != u32::MAX && self.provider_busy[pd].len() as u32 >= cap;
             let no_room = !self.domains.unmapped[pd] && self.free_run[pd].len < run.minutes;
-            let skip = full || no_room;
-            stretch[..if skip { 0 } else { stretch.len() }]
-                .iter()
-                .copied()
+            (!(full || no_room)).then_some((stretch, run))
         })
     }
 
