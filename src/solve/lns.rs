@@ -354,15 +354,6 @@ fn blockers(state: &State, r: usize, oi: u32) -> Vec<usize> {
     out
 }
 
-/// The feasible option of unplaced `r` that raises the objective least.
-fn best_insert(state: &State, r: usize) -> Option<u32> {
-    let none = |_: usize| false;
-    state
-        .may_fit(r)
-        .filter(|&oi| state.fits(r, oi, &none))
-        .min_by_key(|&oi| (state.insert_delta(r, oi), oi))
-}
-
 /// An ejection chain for an unplaced request drawn by priority: see [`chain`]. Makes room
 /// where a greedy repair, which puts the most urgent request back first, would retake the
 /// same slot, and where a scarce provider's week must shift by more than one booking.
@@ -449,7 +440,7 @@ fn chain(
         if state.fits(r, oi, &none) {
             logged_place(state, log, r, oi);
             for x in construct::order(state, &moved) {
-                if let Some(o) = best_insert(state, x) {
+                if let Some((_, o)) = construct::cheapest_fit(state, x) {
                     logged_place(state, log, x, o);
                 } else if depth > 0 {
                     chain(state, x, depth - 1, movable, rng, log);
