@@ -96,10 +96,14 @@ const LATE_ACCEPTANCE: usize = 100;
 const SMALL_COMPONENT: usize = 500;
 /// Repairs between two listings of the component's unplaced requests (see `improve`).
 const UNPLACED_REFRESH: u64 = 64;
-/// Share of draws that take any neighbourhood kind and repair method in use at random
-/// rather than by payoff. 60 s, 2 threads, one run each, without / with: `careweek
-/// generate` 1,000 patients seeds 1 and 3 321970 / 286755 and 405905 / 363370; refbench
-/// 3,000 `--seed 7` 1521380 / 1501700, 1,000 `--seed 1` 306015 / 295860.
+/// Share of a split search's draws (one that moves a share of a large component) that
+/// take any neighbourhood kind and repair method in use at random rather than by payoff.
+/// 60 s, 2 threads, without / with: `careweek generate` 1,000 patients seeds 1 and 3
+/// 321970 / 286755 and 405905 / 363370; refbench 3,000 `--seed 7` 1521380 / 1501700-1515565
+/// (three runs), 1,000 `--seed 1` 306015 / 294555-298170 (three). A share of 0.5 did no
+/// better on any of these four. A component searched whole does without: refbench 300
+/// patients, seeds 1-9, one run each, it was behind on seven, and on seeds 2, 5, 7 and 9,
+/// two runs each, 0.2-0.9 % behind on average on each.
 const EXPLORE_SHARE: f64 = 0.3;
 /// Repair methods: exact branch and bound, randomised greedy.
 const METHODS: usize = 2;
@@ -110,11 +114,11 @@ const METHODS: usize = 2;
 /// it is small enough, else (or when exact repairs have not been paying off) with a
 /// randomised greedy. Moves that do not worsen the objective are kept, so the search drifts
 /// across plateaus; the best state seen is restored at the end. Neighbourhood kinds and repair
-/// methods are chosen (but for a share drawn at random, `EXPLORE_SHARE`) in proportion
-/// to the improvement they have recently brought per second
-/// spent (refbench 1,000 patients at 60 s, seeds 1 and 2: 309505 and 305725 counted per
-/// repair, 307260 and 300335 per second), under a work budget per repair, so that it gives
-/// the same result on any machine.
+/// methods are chosen in proportion to the improvement they have recently brought per
+/// second spent (refbench 1,000 patients at 60 s, seeds 1 and 2: 309505 and 305725 counted
+/// per repair, 307260 and 300335 per second), under a work budget per repair, so that it
+/// gives the same result on any machine; a split search draws a share of them at random
+/// (`EXPLORE_SHARE`).
 pub fn improve(
     state: &mut State,
     component: &[usize],
@@ -147,6 +151,11 @@ pub fn improve(
     let mut best: Vec<Option<u32>> = component.iter().map(|&r| state.assign[r]).collect();
     // Recent payoff of each (kind, method): an exponential average of the gain per repair.
     let mut payoff = [[1.0f64; METHODS]; KINDS];
+    let explore = if budget.movable.is_some() {
+        EXPLORE_SHARE
+    } else {
+        0.0
+    };
     if budget.guide.is_none() {
         // Nothing to move toward: never drawn.
         payoff[TOWARD_RELAXATION] = [0.0; METHODS];
@@ -186,7 +195,7 @@ pub fn improve(
             unplaced.extend(placeable.iter().filter(|&&r| state.assign[r].is_none()));
         }
         iterations += 1;
-        let (kind, method) = pick(&payoff, rng);
+        let (kind, method) = pick(&payoff, explore, rng);
         let repair_started = Instant::now();
         // Payoff per repair under a work budget; else per 100 µs spent, so that costly
         // kinds (ejection chains, greedy repairs of big neighbourhoods) are drawn for what
@@ -285,13 +294,14 @@ pub fn improve(
     iterations
 }
 
-/// A (neighbourhood kind, repair method) drawn in proportion to its payoff.
-fn pick(payoff: &[[f64; METHODS]; KINDS], rng: &mut ChaCha8Rng) -> (usize, usize) {
+/// A (neighbourhood kind, repair method) drawn in proportion to its payoff, or with
+/// probability `explore` at random among those in use.
+fn pick(payoff: &[[f64; METHODS]; KINDS], explore: f64, rng: &mut ChaCha8Rng) -> (usize, usize) {
     // Now and then any kind and method in use, whatever its recent payoff: a kind whose
     // gains come rarely but large (around an unplaced request) is otherwise starved by one
     // that gains a little often (the specialty day repaired greedily took 80 % of the
     // search's time on 1,000 generated patients).
-    if rng.gen::<f64>() < EXPLORE_SHARE {
+    if explore > 0.0 && rng.gen::<f64>() < explore {
         let open = || {
             (0..KINDS)
                 .flat_map(|k| (0..METHODS).map(move |m| (k, m)))
