@@ -85,15 +85,15 @@ const GUIDE_TRIES: usize = 8;
 const EJECT_DEPTH: usize = 2;
 /// Length of the late-acceptance history, in repairs. Measured at 60 s on refbench (seed
 /// 0 unless said): 30 patients 23015 -> 22930, 100 patients 41625 -> 39550 (seed 1 39875
-/// -> 39285); but at 300 patients (a 922-request component searched as a portfolio) worse
-/// on three seeds, 134045-136715 -> 136195-138665: hence only below [`SMALL_COMPONENT`],
-/// and in the split searches of a large component (their rounds are short and start from
-/// the best schedule, so a round's drift is bounded): refbench 1,000 patients at 60 s,
-/// seeds 1-4, 305070, 302450, 303085, 304510 against 309740, 309435, 306380, 302705
-/// without; 3,000 patients 937980 against 938330.
+/// -> 39285); in the split searches of a large component, 1,000 patients, seeds 1-4,
+/// 305070, 302450, 303085, 304510 against 309740, 309435, 306380, 302705 without, 3,000
+/// patients 937980 against 938330. At 300 patients (a component of some 900 requests
+/// searched whole) it was worse when first tried, 134045-136715 -> 136195-138665 on three
+/// seeds, and was kept to components under 500 requests; with the search of 2026-12-05 it
+/// is better there on every seed tried, one run each: seeds 2, 3, 7, 9, 5, 8, 0, 88 67370 /
+/// 98235 / 96070 / 124405 / 152305 / 68120 / 74955 / 149100 -> 64890 / 96310 / 94790 /
+/// 123755 / 151590 / 66585 / 73500 / 148650.
 const LATE_ACCEPTANCE: usize = 100;
-/// Components with fewer requests use late acceptance.
-const SMALL_COMPONENT: usize = 500;
 /// Repairs between two listings of the component's unplaced requests (see `improve`).
 const UNPLACED_REFRESH: u64 = 64;
 /// Share of a split search's draws (one that moves a share of a large component) that
@@ -170,15 +170,10 @@ pub fn improve(
     let mut since_improvement = 0;
     // Neighbourhoods start small (cheap, exact repairs) and grow when the search stalls.
     let mut scale = 1;
-    // Late acceptance (in a small component, or a split search's share of a large one): a
-    // repair may also end no worse than the schedule of `LATE_ACCEPTANCE` repairs ago, so
-    // the search can cross small ridges (one more trip, a few minutes of waiting) on its way
-    // to a better schedule.
-    let mut history = if component.len() < SMALL_COMPONENT || budget.movable.is_some() {
-        vec![state.total(); LATE_ACCEPTANCE]
-    } else {
-        Vec::new()
-    };
+    // Late acceptance: a repair may also end no worse than the schedule of
+    // `LATE_ACCEPTANCE` repairs ago, so the search can cross small ridges (one more trip, a
+    // few minutes of waiting) on its way to a better schedule.
+    let mut history = vec![state.total(); LATE_ACCEPTANCE];
     while iterations < budget.max_iterations
         && best_total > budget.target
         && (since_improvement < budget.stall || scale < MAX_SCALE)
@@ -261,18 +256,15 @@ pub fn improve(
         let after = state.total();
         let gain = (before - after).max(0) as f64;
         payoff[kind][method] = 0.9 * payoff[kind][method] + 0.1 * weigh(gain);
-        let slot = (!history.is_empty()).then(|| iterations as usize % history.len());
-        let late = slot.map_or(i64::MIN, |k| history[k]);
-        if (after > before && after > late) || !state.settled(&free) {
+        let slot = iterations as usize % LATE_ACCEPTANCE;
+        if (after > before && after > history[slot]) || !state.settled(&free) {
             for &r in &free {
                 state.remove(r);
             }
             restore(state, &free, &old);
         }
         let now = state.total();
-        if let Some(k) = slot {
-            history[k] = now;
-        }
+        history[slot] = now;
         if now < best_total {
             best_total = now;
             for (k, &r) in component.iter().enumerate() {
