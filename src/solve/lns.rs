@@ -392,26 +392,20 @@ fn at_cap_blocker(
     rng: &mut ChaCha8Rng,
 ) {
     let o = state.opt(r, oi);
-    let cap =
-        state.domains.provider_day_cap[state.domains.slots[r][oi as usize].provider_day as usize];
-    let booked = state.provider_day(o.provider as usize, o.day as usize);
-    if cap == u32::MAX || (booked.len() as u32) < cap {
+    let day = o.day as usize;
+    if !state.provider_at_daily_limit(o.provider, day) {
         return;
     }
-    let relieved = booked
+    // A day at its cap holds exactly that many bookings: ejecting any one relieves it.
+    let booked = state.provider_day(o.provider as usize, day);
+    if booked
         .iter()
-        .filter(|&&(_, _, x)| ejected.contains(&(x as usize)))
-        .count() as u32;
-    if booked.len() as u32 - relieved < cap {
+        .any(|&(_, _, x)| ejected.contains(&(x as usize)))
+    {
         return;
     }
-    let others: Vec<usize> = booked
-        .iter()
-        .map(|&(_, _, x)| x as usize)
-        .filter(|x| !ejected.contains(x))
-        .collect();
-    if let Some(&x) = others.choose(rng) {
-        ejected.push(x);
+    if let Some(&(_, _, x)) = booked.choose(rng) {
+        ejected.push(x as usize);
     }
 }
 
