@@ -186,11 +186,12 @@ fn weekly(
     start: NaiveDate,
 ) -> Result<WeeklyWindows, ValidationReport> {
     let mut out = WeeklyWindows::new();
-    let mut keys: [Option<&str>; 7] = [None; 7];
     for (key, windows) in hours {
-        let day = key
-            .parse::<usize>()
-            .ok()
+        // Exactly "0" to "6" (so no two keys name one day): the benchmark looks days up by
+        // that text, so "00" or "+1" would name a day it never sees.
+        let day = (key.len() == 1)
+            .then(|| key.parse::<usize>().ok())
+            .flatten()
             .filter(|&d| d < 7)
             .ok_or_else(|| {
                 report(
@@ -200,14 +201,6 @@ fn weekly(
                     "keys are \"0\" (the weekday of week_start) to \"6\"",
                 )
             })?;
-        if let Some(other) = keys[day].replace(key) {
-            return Err(report(
-                "R003",
-                &format!("{path}.{key}"),
-                format!("weekday keys '{other}' and '{key}' both name day {day}"),
-                "give each weekday once, keyed \"0\" (the weekday of week_start) to \"6\"",
-            ));
-        }
         let mut list = Vec::new();
         for (i, &(s, e)) in windows.iter().enumerate() {
             let p = format!("{path}.{key}[{i}]");
@@ -295,10 +288,18 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
             } else {
                 path
             };
+            let message = e.into_inner().to_string();
+            // serde_json reports an array longer than a fixed-size form (a window's two
+            // minutes, a block's three numbers) as trailing characters within it.
+            let message = if message.starts_with("trailing characters") && path != "$" {
+                "more elements than this array takes: a window is [start, end] in minutes, a provider's blocked or a patient's block [day, start, end]".to_string()
+            } else {
+                message
+            };
             report(
                 "R001",
                 &path,
-                e.into_inner().to_string(),
+                message,
                 "follow the instance format of the benchmark's PROBLEM.md",
             )
         })

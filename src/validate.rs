@@ -206,6 +206,17 @@ pub fn parse_input(text: &str) -> Result<Input, ValidationReport> {
         let inner = e.into_inner();
         let msg = inner.to_string();
         let (code, hint) = match inner.classify() {
+            // serde_json reports an array longer than a fixed-size form (a window's two
+            // times) as trailing characters within it: valid JSON, the wrong shape.
+            serde_json::error::Category::Syntax
+                if msg.starts_with("trailing characters") && path != "$" =>
+            {
+                (
+                    "E002",
+                    "give exactly the elements the field takes: a window is two times, [\"08:00\", \"12:00\"]"
+                        .to_string(),
+                )
+            }
             serde_json::error::Category::Syntax
             | serde_json::error::Category::Eof
             | serde_json::error::Category::Io => (
@@ -231,6 +242,9 @@ pub fn parse_input(text: &str) -> Result<Input, ValidationReport> {
         };
         // serde_json appends " at line L column C"; the path already says where.
         let message = match msg.rfind(" at line ") {
+            _ if code == "E002" && msg.starts_with("trailing characters") => {
+                "more elements than this array takes".to_string()
+            }
             Some(i) if code != "E001" => msg[..i].to_string(),
             _ => msg,
         };

@@ -824,14 +824,24 @@ fn refbench_travel_is_read_in_either_direction_and_must_agree() {
 
 #[test]
 fn refbench_weekday_keys_are_day_indices() {
-    // Two keys for one day: one would be dropped.
+    // Only the benchmark's own keys: "00" or "+1" would name a day it never looks up,
+    // alone or beside the key it stands for.
+    for key in ["00", "+1", "01"] {
+        let mut v = refbench_instance();
+        v["providers"][0]["hours"]
+            .as_object_mut()
+            .expect("hours")
+            .clear();
+        v["providers"][0]["hours"][key] = serde_json::json!([[780, 900]]);
+        let (code, path, _) = refbench_issue(&v);
+        assert_eq!(
+            (code.as_str(), path.as_str()),
+            ("R003", format!("providers[0].hours.{key}").as_str())
+        );
+    }
     let mut v = refbench_instance();
     v["providers"][0]["hours"]["00"] = serde_json::json!([[780, 900]]);
-    let (code, path, _) = refbench_issue(&v);
-    assert_eq!(
-        (code.as_str(), path.as_str()),
-        ("R003", "providers[0].hours.00")
-    );
+    assert_eq!(refbench_issue(&v).0, "R003");
     // Day d uses the key d % 7 whatever weekday week_start is: "0" is a Tuesday here.
     let mut v = refbench_instance();
     v["week_start"] = "2025-03-04".into();
@@ -982,4 +992,28 @@ fn refbench_keys_given_twice_are_refused() {
         assert_eq!((issue.code.as_str(), issue.path.as_str()), ("R001", path));
         assert!(issue.message.contains("given twice"), "{issue:?}");
     }
+}
+
+/// An array longer than its fixed form is valid JSON of the wrong shape: the report says
+/// so at the array's path, not "fix the JSON syntax".
+#[test]
+fn an_array_too_long_for_its_form_names_the_form() {
+    let week = edited_week(|w| {
+        w["providers"][0]["hours"]["mon"][0] = serde_json::json!(["08:00", "12:00", "13:00"]);
+    });
+    let report = parse_input(&week.to_string()).unwrap_err();
+    let issue = &report.issues[0];
+    assert_eq!(
+        (issue.code.as_str(), issue.path.as_str()),
+        ("E002", "providers[0].hours.mon[0]")
+    );
+    assert!(issue.hint.contains("two times"), "{}", issue.hint);
+    let mut v = refbench_instance();
+    v["providers"][0]["hours"]["0"][0] = serde_json::json!([480, 600, 700]);
+    let (code, path, message) = refbench_issue(&v);
+    assert_eq!(
+        (code.as_str(), path.as_str()),
+        ("R001", "providers[0].hours.0[0]")
+    );
+    assert!(message.contains("[start, end]"), "{message}");
 }
