@@ -83,6 +83,20 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
         &[("E030", "requests[1].existing")],
     ),
     (
+        // Four 15-minute prerequisites in the half hour before the pin, with three providers
+        // open day and night on a 5-minute grid: 24,000 options, more than the exact model
+        // takes, so the search settles it (found by fuzzing).
+        "pinned-chain-too-long-before-it",
+        &[("E030", "requests[4].existing")],
+    ),
+    (
+        // A pin's same-day mate and its chain of prerequisites (exact and back-to-back
+        // gaps, 5-minute grid) fit no way: 4.7 million options tested prove it, which the
+        // pure-Rust exact model did not in its 5 s (found by fuzzing).
+        "pinned-bundle-mate-tight-links",
+        &[("E030", "requests[11].existing")],
+    ),
+    (
         // Two pins' labs compete for one lab slot; a third pin's prerequisite has room.
         "pinned-prerequisites-compete",
         &[

@@ -1,23 +1,35 @@
 //! Placing every request of a set beside what a state holds, when all of them must be
 //! placed (what pinned bookings need): first by a depth-first search, then, if the search
-//! reaches its limit, by the exact MILP ([`milp::place_every`]).
+//! reaches its limit, by the exact MILP ([`milp::place_every`]) when the set is small
+//! enough for it.
 //!
 //! The search takes, at each step, the request with the fewest options that still fit
-//! (ties to the lower index) and tries those options in index order. Its limit counts the
-//! options tested, not the clock, so what it settles is settled the same way on any
-//! machine. It settles most sets at once: where a placement exists it finds one in a few
-//! steps, and where one request has no option left beside the others it proves there is
-//! none (`solve --work 20` on fixture `pin-needs-exact-placement-order` 0.10 s instead of
-//! 0.56 s with the MILP alone, on the fuzzer's `solver-miss-exact-fallback-timeout` 0.07 s
-//! instead of 0.45 s). Proofs that need the MILP's relaxation (too few slots for too many
-//! requests), and sets whose tight link gaps make it backtrack through thousands of
-//! starts, are left to the MILP.
+//! (ties to the lower index; a pin only when one option is left, as it is then no choice
+//! and its fixed time bounds what is linked to it). A few short searches try each
+//! request's options in a random order from fixed seeds; then one tries them in index
+//! order up to its limit. The limits count the options tested, not the clock, so what it
+//! settles is settled the same way on any machine. It settles most sets at once: where a
+//! placement exists it finds one in a few steps, and where one request has no option left
+//! beside the others it proves there is none (`solve --work 20` on fixture
+//! `pin-needs-exact-placement-order` 0.10 s instead of 0.56 s with the MILP alone, on the
+//! fuzzer's `solver-miss-exact-fallback-timeout` 0.07 s instead of 0.45 s). Proofs that
+//! need the MILP's relaxation (too few slots for too many requests) are left to the MILP.
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 use super::milp::{self, Limits, Placement};
 use super::state::State;
 
-/// Options tested, in all, before the search gives the set to the MILP.
-const SEARCH_TESTS: usize = 2_000_000;
+/// Options tested, in all, before the search gives the set to the MILP. A test takes some
+/// 20-40 ns, so this is under a second, where the pure-Rust MILP may spend its whole 5 s
+/// and settle nothing: a fuzzer's pin whose seven needs cannot all fit (tight gaps and
+/// back-to-back links on a 5-minute grid) took 4.7 million tests, 0.13 s, to prove it.
+const SEARCH_TESTS: usize = 20_000_000;
+/// Shuffled searches tried before the ordered one, and the options each may test.
+const SHUFFLED_SEARCHES: usize = 8;
+const SHUFFLED_TESTS: usize = 50_000;
 /// Most requests the search takes on: it goes one level deeper per request, and a worker
 /// thread's stack holds a few thousand levels. Larger sets go to the MILP.
 const SEARCH_MAX_REQUESTS: usize = 1_000;
@@ -31,16 +43,21 @@ pub fn place_every(
     limits: Limits,
     max_candidates: usize,
 ) -> Placement {
-    if milp::candidate_count(state, free) > max_candidates {
-        return Placement::Unknown;
-    }
+    // The MILP holds every candidate; the search only tests them, so it runs on sets too
+    // large for the model (a pin after four prerequisites on a 24-hour, 5-minute grid:
+    // 24,000 options, settled in a few thousand tests).
+    let fits_model = milp::candidate_count(state, free) <= max_candidates;
     if free.len() > SEARCH_MAX_REQUESTS {
-        return milp::place_every(state, free, limits, max_candidates);
+        return if fits_model {
+            milp::place_every(state, free, limits, max_candidates)
+        } else {
+            Placement::Unknown
+        };
     }
     match search(state, free, SEARCH_TESTS) {
         Searched::Found(choice) => Placement::Placed(choice),
         Searched::Exhausted => Placement::Impossible,
-        Searched::Limit if limits.time > 0.0 => {
+        Searched::Limit if fits_model && limits.time > 0.0 => {
             milp::place_every(state, free, limits, max_candidates)
         }
         Searched::Limit => Placement::Unknown,
@@ -72,10 +89,43 @@ fn search(state: &State, free: &[usize], tests: usize) -> Searched {
     if cut_off {
         return Searched::Exhausted;
     }
+    // Short searches that try each request's options in a random order first: where
+    // placements are many but the first options in time order lead into a dead end found
+    // only deep down (a patient's daily cap met by the last of a chain of prerequisites),
+    // one of them finds a placement in a few thousand tests where the ordered search
+    // spends its whole limit. The seeds are fixed, so the verdict is the same on any
+    // machine. A search that ends exhausted has tried every option, in whatever order.
+    // Their tests come on top of the ordered search's `tests`, which keeps its whole limit
+    // for the proofs it makes.
+    let mut shuffled = (tests / 4).min(SHUFFLED_SEARCHES * SHUFFLED_TESTS);
+    for seed in 0.. {
+        if shuffled == 0 {
+            break;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut short = SHUFFLED_TESTS.min(shuffled);
+        let before = short;
+        let outcome = run(state, free, &mut short, Some(&mut rng));
+        shuffled -= before - short;
+        if !matches!(outcome, Searched::Limit) {
+            return outcome;
+        }
+    }
+    let mut budget = tests;
+    run(state, free, &mut budget, None)
+}
+
+/// One depth-first search over `free`, its options in index order or, with `rng`, in a
+/// random order at each step.
+fn run(
+    state: &State,
+    free: &[usize],
+    budget: &mut usize,
+    rng: Option<&mut ChaCha8Rng>,
+) -> Searched {
     let mut work = state.clone();
     let mut left: Vec<usize> = free.to_vec();
-    let mut budget = tests;
-    match descend(&mut work, &mut left, &mut budget) {
+    match descend(&mut work, &mut left, budget, rng) {
         Step::Found => {
             let choice = free
                 .iter()
@@ -96,7 +146,12 @@ enum Step {
 
 /// Places the requests of `left` (leaving them placed in `state` on success). Links to
 /// requests still in `left` are judged when those are placed, as the greedy pass does.
-fn descend(state: &mut State, left: &mut Vec<usize>, budget: &mut usize) -> Step {
+fn descend(
+    state: &mut State,
+    left: &mut Vec<usize>,
+    budget: &mut usize,
+    mut rng: Option<&mut ChaCha8Rng>,
+) -> Step {
     if left.is_empty() {
         return Step::Found;
     }
@@ -104,16 +159,18 @@ fn descend(state: &mut State, left: &mut Vec<usize>, budget: &mut usize) -> Step
     // (whose options differ only in the units they take) come last: chosen first, their
     // units multiply the search before the others' room is tried (six pins naming no MRI
     // beside prerequisites that could never fit reached the limit).
+    // A pin with one option left is no choice, and its fixed time bounds everything linked
+    // to it: it goes first (a pin after four prerequisites left them free to be tried
+    // across the whole week before its link could fail).
     let pinned = |r: usize| state.problem.requests[r].pinned();
     let only_pins = left.iter().all(|&r| pinned(r));
     let mut best: Option<(usize, Vec<u32>)> = None;
     // Counting stops one past the fewest so far: only the fewest are needed, and of the
-    // others only that they have one.
+    // others only that they have one (a pin: whether it has one or more).
     for (i, &r) in left.iter().enumerate() {
         let waiting = |x: usize| left.contains(&x);
-        let deferred = !only_pins && pinned(r);
         let fewest = best.as_ref().map_or(usize::MAX, |b| b.1.len());
-        let enough = if deferred { 1 } else { fewest };
+        let enough = if !only_pins && pinned(r) { 2 } else { fewest };
         let mut fitting: Vec<u32> = Vec::new();
         for oi in state.may_fit(r) {
             if *budget == 0 {
@@ -134,16 +191,20 @@ fn descend(state: &mut State, left: &mut Vec<usize>, budget: &mut usize) -> Step
         if fitting.is_empty() {
             return Step::Exhausted;
         }
+        let deferred = !only_pins && pinned(r) && fitting.len() > 1;
         if !deferred && fitting.len() < fewest {
             best = Some((i, fitting));
         }
     }
     let (i, mut fitting) = best.expect("left is not empty");
     fitting.sort_unstable();
+    if let Some(rng) = rng.as_deref_mut() {
+        fitting.shuffle(rng);
+    }
     let r = left.remove(i);
     for oi in fitting {
         state.place(r, oi);
-        match descend(state, left, budget) {
+        match descend(state, left, budget, rng.as_deref_mut()) {
             Step::Found => return Step::Found,
             Step::Limit => {
                 state.remove(r);

@@ -444,6 +444,10 @@ fn competing_needs(state: &State, needed: &[(usize, Vec<usize>)], broken: &mut V
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(NEEDS_SECONDS);
     let impossible = |pins: &[usize]| {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
+        // Out of time, a pin stays in the set (its search alone may take a second).
+        if left.is_zero() {
+            return false;
+        }
         super::backtrack::place_every(
             state,
             &needs_of(pins),
