@@ -70,8 +70,21 @@ fn at_booking(tz: Tz, b: BookingStart) -> Instant {
         .unwrap_or_else(|| at_local(tz, b.local))
 }
 
+/// Whole minutes from `a` to `b` (every booking that passes the grid and duration checks
+/// starts and ends on a whole minute).
 fn minutes(a: Instant, b: Instant) -> i64 {
     (b - a).num_minutes()
+}
+
+/// "30 min", or "30 min 0.5 s" when not whole minutes.
+fn span(d: chrono::Duration) -> String {
+    let whole = d.num_minutes();
+    let rest = d - chrono::Duration::minutes(whole);
+    if rest.is_zero() {
+        format!("{whole} min")
+    } else {
+        format!("{whole} min {} s", rest.num_milliseconds() as f64 / 1000.0)
+    }
 }
 
 struct Appt<'a> {
@@ -263,13 +276,14 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
                 ),
             );
         }
-        if minutes(start, end) != i64::from(req.duration_min) {
+        // Exactly, to the nanosecond: whole minutes alone would pass an end 30 s late.
+        if end - start != chrono::Duration::minutes(i64::from(req.duration_min)) {
             c.flag(
                 "duration",
                 &[id],
                 format!(
-                    "'{id}' lasts {} min, not {} min",
-                    minutes(start, end),
+                    "'{id}' lasts {}, not {} min",
+                    span(end - start),
                     req.duration_min
                 ),
             );
@@ -279,7 +293,10 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
         // minutes against a 60-minute grid).
         let local = start.with_timezone(&tz).time();
         let wall = i64::from(local.hour() * 60 + local.minute());
-        if wall.rem_euclid(i64::from(input.week.grid_min.max(1))) != 0 || local.second() != 0 {
+        if wall.rem_euclid(i64::from(input.week.grid_min.max(1))) != 0
+            || local.second() != 0
+            || local.nanosecond() != 0
+        {
             c.flag(
                 "grid",
                 &[id],

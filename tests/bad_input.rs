@@ -804,6 +804,17 @@ fn refbench_days_past_the_calendar_are_refused_without_panic() {
         let (code, got, _) = refbench_issue(&v);
         assert_eq!((code.as_str(), got.as_str()), ("R002", *path));
     }
+    // A block just past the week's last day: the hint counts days, as the instance does.
+    let mut v = refbench_instance();
+    let days = v["days"].clone();
+    v["patients"][0]["blocks"][0] = serde_json::json!([days, 420, 480]);
+    let report = careweek::batch::parse_caseload(&v.to_string()).unwrap_err();
+    let issue = &report.issues[0];
+    assert_eq!(
+        (issue.code.as_str(), issue.path.as_str()),
+        ("E021", "patients[0].blocks[0]")
+    );
+    assert!(issue.hint.contains("week_start"), "{}", issue.hint);
 }
 
 #[test]

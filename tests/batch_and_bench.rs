@@ -331,6 +331,22 @@ fn a_pretty_printed_caseload_is_one_caseload() {
         Some(broken.as_bytes()),
     );
     assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+
+    // Two pretty-printed caseloads one after another (`cat a.json b.json`) are two
+    // caseloads, each named by the line it starts on, not thousands of bad lines.
+    let both = format!("{pretty}\n{pretty}\n");
+    let second_line = pretty.lines().count() + 1;
+    let run = careweek_with_stdin(
+        &[&["solve-batch", "-", "--threads", "1"], FAST].concat(),
+        Some(both.as_bytes()),
+    );
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let out = lines(&run.stdout);
+    let names: Vec<&str> = out.iter().map(|l| l["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["stdin:1".to_string(), format!("stdin:{second_line}")]
+    );
 }
 
 #[test]

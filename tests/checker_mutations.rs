@@ -278,6 +278,23 @@ fn duration_and_grid() {
     let report = check(&input, &s);
     assert_flags(&report, "grid", &["r-ana-cardio"]);
     assert!(report.violations.iter().all(|v| v.constraint == "grid"));
+
+    // Under a minute off counts too: half a second late on the grid, thirty seconds long.
+    let mut s = schedule();
+    let a = find(&mut s, "r-ana-cardio");
+    a.start += chrono::Duration::milliseconds(500);
+    a.end += chrono::Duration::milliseconds(500);
+    let report = check(&input, &s);
+    assert_flags(&report, "grid", &["r-ana-cardio"]);
+    assert!(report.violations.iter().all(|v| v.constraint == "grid"));
+    let mut s = schedule();
+    find(&mut s, "r-ana-cardio").end += chrono::Duration::seconds(30);
+    let report = check(&input, &s);
+    assert_flags(&report, "duration", &["r-ana-cardio"]);
+    assert!(
+        report.violations.iter().any(|v| v.message.contains("30 s")),
+        "{report:?}"
+    );
 }
 
 #[test]

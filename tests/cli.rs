@@ -310,6 +310,24 @@ fn missing_or_wrong_files_exit_2_naming_the_path() {
     assert!(stderr.contains("not a careweek schedule"), "{stderr}");
     assert!(stderr.contains("it is a caseload"), "{stderr}");
     assert!(stderr.contains("careweek check INPUT SCHEDULE"), "{stderr}");
+
+    // A schedule with one malformed time: the path, the booking's request and the form.
+    let schedule = dir.path().join("schedule.json");
+    let solved = careweek(&["solve", path(&example()), "-q", "-o", path(&schedule)]);
+    assert_eq!(solved.status.code(), Some(0), "{}", text(&solved.stderr));
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&schedule).unwrap()).unwrap();
+    let request = value["placed"][1]["request"].as_str().unwrap().to_owned();
+    value["placed"][1]["start"] = "2026-03-02T09:00".into();
+    std::fs::write(&schedule, value.to_string()).unwrap();
+    let run = careweek(&["check", path(&example()), path(&schedule)]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.contains(&format!("at placed[1].start (request '{request}')")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("UTC offset"), "{stderr}");
 }
 
 #[test]

@@ -555,16 +555,53 @@ fn not_a_schedule(text: &str) -> (Option<String>, &'static str) {
     }
 }
 
+/// The request id of the booking a schedule path such as `placed[3].start` is in, when the
+/// text parses as JSON.
+fn booking_request(text: &str, path: &str) -> Option<String> {
+    let (list, rest) = path.split_once('[')?;
+    let index: usize = rest.split(']').next()?.parse().ok()?;
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    value
+        .get(list)?
+        .get(index)?
+        .get("request")?
+        .as_str()
+        .map(str::to_owned)
+}
+
 fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitCode, Failure> {
     let input = read_input(input, format)?;
     validate(input.clone())?;
     let text = read_text(schedule)?;
-    let schedule: Schedule = serde_json::from_str(&text).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_str(&text);
+    let parsed: Result<Schedule, _> = serde_path_to_error::deserialize(&mut de);
+    let schedule: Schedule = parsed.map_err(|e| {
         let (what, hint) = not_a_schedule(&text);
+        // Where in the schedule, and which booking: "placed[3].start (request 'r-7')".
+        let path = e.path().to_string().replace(".?", "").replace('?', "");
+        let at = match path.as_str() {
+            // Not a schedule at all: where serde stopped says nothing.
+            _ if what.is_some() => String::new(),
+            "" | "." => String::new(),
+            path => {
+                let request = booking_request(&text, path)
+                    .map(|id| format!(" (request '{id}')"))
+                    .unwrap_or_default();
+                format!(" at {path}{request}")
+            }
+        };
+        let hint = if path.ends_with(".start") || path.ends_with(".end") {
+            "write times as `careweek solve -o` does: a date-time with its UTC offset, 2026-03-02T09:00:00-05:00"
+        } else {
+            hint
+        };
         Failure::Input(ValidationReport::single(
             "E002",
             schedule.display().to_string(),
-            format!("not a careweek schedule: {}", what.unwrap_or(e.to_string())),
+            format!(
+                "not a careweek schedule{at}: {}",
+                what.unwrap_or(e.into_inner().to_string())
+            ),
             hint,
         ))
     })?;
@@ -670,11 +707,23 @@ fn batch_input(path: &Path) -> Result<BatchInput, Failure> {
     // caseload, not a bad caseload per line.
     let text = std::str::from_utf8(&bytes).map(|t| t.strip_prefix('\u{feff}').unwrap_or(t));
     if let Ok(text) = text {
-        let spans_lines = text.lines().filter(|l| !l.trim().is_empty()).count() > 1;
-        if spans_lines && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+        let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
+        if lines > 1 && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
             return Ok(BatchInput {
                 names: vec![label],
                 source: BatchSource::Lines(vec![Ok(text.to_string())]),
+            });
+        }
+        // Several pretty-printed caseloads one after another (`cat a.json b.json`): each
+        // whole value is a caseload, named by the line it starts on.
+        if let Some(values) = json_values(text).filter(|v| v.len() > 1 && v.len() < lines) {
+            let (names, texts) = values
+                .into_iter()
+                .map(|(line, value)| (format!("{label}:{line}"), Ok(value.to_string())))
+                .unzip();
+            return Ok(BatchInput {
+                names,
+                source: BatchSource::Lines(texts),
             });
         }
     }
@@ -701,6 +750,23 @@ fn batch_input(path: &Path) -> Result<BatchInput, Failure> {
         names,
         source: BatchSource::Lines(lines),
     })
+}
+
+/// The JSON values `text` holds one after another, each with the line it starts on; `None`
+/// unless all of it is such values.
+fn json_values(text: &str) -> Option<Vec<(usize, &str)>> {
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+    let mut values = Vec::new();
+    let mut end = 0;
+    while let Some(value) = stream.next() {
+        value.ok()?;
+        let next = stream.byte_offset();
+        let start = end + text[end..next].len() - text[end..next].trim_start().len();
+        let line = text[..start].matches('\n').count() + 1;
+        values.push((line, &text[start..next]));
+        end = next;
+    }
+    Some(values)
 }
 
 /// Says on stderr which entries of a batch directory are not caseloads (subdirectories and

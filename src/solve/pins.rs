@@ -664,7 +664,7 @@ fn slot_conflict(problem: &Problem, r: usize) -> Option<String> {
     }
     if req.modality != Modality::Either && req.modality != e.modality {
         return Some(format!(
-            "it is booked {}, but the request asks for {}",
+            "it is booked {}, but the request is to be seen {}",
             modality_words(e.modality),
             modality_words(req.modality)
         ));
