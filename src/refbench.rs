@@ -493,11 +493,11 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
     crate::validate::validate(input.clone()).map_err(|mut report| {
         for issue in &mut report.issues {
             issue.path = instance_path(&issue.path, &travel_keys, start);
-            // The careweek hint would ask for a `travel` entry the instance cannot have.
             // The instance counts days from week_start; it has no dates to check.
             if issue.code == "E021" {
                 issue.hint = "days count from week_start: 0 to days - 1".into();
             }
+            // The careweek hint would ask for a `travel` entry the instance cannot have.
             if issue.code == "E014" && issue.path == "travel_min" {
                 issue.hint = "add a \"siteA|siteB\": minutes key to travel_min for every pair of distinct sites".into();
             }

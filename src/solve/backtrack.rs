@@ -98,10 +98,8 @@ fn search(state: &State, free: &[usize], tests: usize) -> Searched {
     // Their tests come on top of the ordered search's `tests`, which keeps its whole limit
     // for the proofs it makes.
     let mut shuffled = (tests / 4).min(SHUFFLED_SEARCHES * SHUFFLED_TESTS);
-    for seed in 0.. {
-        if shuffled == 0 {
-            break;
-        }
+    let mut seed = 0;
+    while shuffled > 0 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut short = SHUFFLED_TESTS.min(shuffled);
         let before = short;
@@ -110,6 +108,7 @@ fn search(state: &State, free: &[usize], tests: usize) -> Searched {
         if !matches!(outcome, Searched::Limit) {
             return outcome;
         }
+        seed += 1;
     }
     let mut budget = tests;
     run(state, free, &mut budget, None)
