@@ -281,17 +281,9 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
     let mut de = serde_json::Deserializer::from_str(without_bom(text));
     let rb: RbInstance = serde_path_to_error::deserialize(&mut de)
         .map_err(|e| {
-            // Unknown segments (a key not read yet when the text ended) say nothing useful.
-            let path = e.path().to_string().replace(".?", "").replace('?', "");
-            let path = if path == "." || path.is_empty() {
-                "$".to_string()
-            } else {
-                path
-            };
+            let path = crate::validate::json_error_path(&e.path().to_string());
             let message = e.into_inner().to_string();
-            // serde_json reports an array longer than a fixed-size form (a window's two
-            // minutes, a block's three numbers) as trailing characters within it.
-            let message = if message.starts_with("trailing characters") && path != "$" {
+            let message = if crate::validate::array_too_long(&message, &path) {
                 "more elements than this array takes: a window is [start, end] in minutes, a provider's blocked or a patient's block [day, start, end]".to_string()
             } else {
                 message

@@ -127,6 +127,32 @@ impl ValidationReport {
 pub(crate) const JSON_ARRAY_MESSAGE: &str =
     "the input is a JSON array; a caseload is one JSON object {\"version\": 1, \"week\": …}";
 
+/// The JSON path of a `serde_path_to_error` error, as written for the user: `$` for the
+/// whole document, unknown segments (a key not read yet when the text ended) left out.
+///
+/// # Example
+/// ```
+/// use careweek::validate::json_error_path;
+/// assert_eq!(json_error_path("providers[0].hours.mon[0]"), "providers[0].hours.mon[0]");
+/// assert_eq!(json_error_path("."), "$");
+/// assert_eq!(json_error_path("requests[2].?"), "requests[2]");
+/// ```
+pub fn json_error_path(raw: &str) -> String {
+    let path = raw.replace(".?", "").replace('?', "");
+    if path == "." || path.is_empty() {
+        "$".to_string()
+    } else {
+        path
+    }
+}
+
+/// Whether serde_json's `message` at `path` is an array longer than a fixed-size form (a
+/// window's two times), which it reports as trailing characters within the array: valid
+/// JSON of the wrong shape, not a syntax error.
+pub(crate) fn array_too_long(message: &str, path: &str) -> bool {
+    message.starts_with("trailing characters") && path != "$"
+}
+
 /// What valid JSON `text` is when it is not an object ("a JSON array", "null", ...), for a
 /// message: serde would otherwise blame a field the user never meant, or name a Rust type.
 ///
@@ -196,21 +222,12 @@ pub fn parse_input(text: &str) -> Result<Input, ValidationReport> {
         }
     }
     parsed.map_err(|e| {
-        // Unknown segments (a key not read yet when the text ended) say nothing useful.
-        let path = e.path().to_string().replace(".?", "").replace('?', "");
-        let path = if path == "." || path.is_empty() {
-            "$".to_string()
-        } else {
-            path
-        };
+        let path = json_error_path(&e.path().to_string());
         let inner = e.into_inner();
         let msg = inner.to_string();
+        let too_long = array_too_long(&msg, &path);
         let (code, hint) = match inner.classify() {
-            // serde_json reports an array longer than a fixed-size form (a window's two
-            // times) as trailing characters within it: valid JSON, the wrong shape.
-            serde_json::error::Category::Syntax
-                if msg.starts_with("trailing characters") && path != "$" =>
-            {
+            serde_json::error::Category::Syntax if too_long => {
                 (
                     "E002",
                     "give exactly the elements the field takes: a window is two times, [\"08:00\", \"12:00\"]"
@@ -242,9 +259,7 @@ pub fn parse_input(text: &str) -> Result<Input, ValidationReport> {
         };
         // serde_json appends " at line L column C"; the path already says where.
         let message = match msg.rfind(" at line ") {
-            _ if code == "E002" && msg.starts_with("trailing characters") => {
-                "more elements than this array takes".to_string()
-            }
+            _ if too_long => "more elements than this array takes".to_string(),
             Some(i) if code != "E001" => msg[..i].to_string(),
             _ => msg,
         };

@@ -578,11 +578,11 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
     let schedule: Schedule = parsed.map_err(|e| {
         let (what, hint) = not_a_schedule(&text);
         // Where in the schedule, and which booking: "placed[3].start (request 'r-7')".
-        let path = e.path().to_string().replace(".?", "").replace('?', "");
+        let path = careweek::validate::json_error_path(&e.path().to_string());
         let at = match path.as_str() {
             // Not a schedule at all: where serde stopped says nothing.
             _ if what.is_some() => String::new(),
-            "" | "." => String::new(),
+            "$" => String::new(),
             path => {
                 let request = booking_request(&text, path)
                     .map(|id| format!(" (request '{id}')"))
