@@ -352,6 +352,59 @@ fn solve_component(
         }
         exact = proven(&state, bound);
     }
+    // A component too large for that, searched from every core: column generation runs
+    // now, its master LP on one core, while the other core searches on (its pricing is a
+    // small part). Run late instead, once the search stalls, it took both cores' search
+    // for its seconds, and did not run at all when the search had not stalled by some 45 s
+    // of the minute (refbench 300 patients, 60 s, 2 threads, seeds 2, 3, 7, 8, solver seeds
+    // 1 and 2: late, it ran in five runs of eight, so that `--seed 7` kept the Lagrangian's
+    // 87881 where it reaches 88800; mean gap 8.4 % -> 7.9 %, the objective lower in five
+    // runs of eight; 7.2 % with the same started from the search loop).
+    let seconds = share(LATE_COLUMNS_SHARE);
+    if let Some(from) = lagrangian.take_if(|_| {
+        !exact
+            && parallel
+            && lagrange::columns_late_worthwhile(comp.len(), seconds)
+            && !ctx.cancel.load(Ordering::Relaxed)
+    }) {
+        let columns_done = AtomicBool::new(false);
+        let mut side = state.clone();
+        let mut side_rng = ChaCha8Rng::seed_from_u64(rng.gen());
+        let side_budget = lns::Budget {
+            deadline,
+            max_iterations: u64::MAX,
+            stall: u64::MAX,
+            cancel: ctx.cancel,
+            stop: Some(&columns_done),
+            target: target(bound),
+            deterministic: false,
+            repair_options,
+            movable: None,
+            guide: guide.as_deref(),
+        };
+        let ((heaviest, rounds), searched) = rayon::join(
+            || {
+                let out = columns.run(&state, &from, seconds, &mut bound);
+                columns_done.store(true, Ordering::Relaxed);
+                out
+            },
+            || lns::improve(&mut side, comp, &mut side_rng, side_budget, &on_improve),
+        );
+        if trace {
+            eprintln!(
+                "trace: column generation beside the search: {rounds} rounds at {:.2}s, search {} -> {}",
+                t0.elapsed().as_secs_f64(),
+                comp_total(&state, comp),
+                comp_total(&side, comp)
+            );
+        }
+        iterations += searched;
+        state = side;
+        if heaviest.is_some() {
+            guide = heaviest;
+        }
+        exact = proven(&state, bound);
+    }
     if trace {
         eprintln!(
             "trace: comp {} reqs, {size} cand; lagrangian bound {bound:?} at {:.2}s, incumbent {}",
@@ -459,10 +512,11 @@ fn solve_component(
             }
             out
         };
-        // A component too large for column generation before the search gets it once the
-        // search stalls (the Lagrangian's outcome is left only then: see 2b), when the time
-        // it takes no longer buys the schedule anything. Components that large are never
-        // searched by a second stream, so it runs once; each search returns its bound.
+        // On one core, a component too large for column generation before the search gets
+        // it once the search stalls (the Lagrangian's outcome is left only then: see 2b),
+        // when the time it takes no longer buys the schedule anything. Components that
+        // large are never searched by a second stream, so it runs once; each search returns
+        // its bound.
         let late_columns = std::sync::Mutex::new(lagrangian.filter(|_| ctx.work.is_none()));
         let search = |mut rng: ChaCha8Rng| {
             let mut state = state.clone();
@@ -818,8 +872,9 @@ fn portfolio(
     iterations
 }
 
-/// Share of the time left that column generation run late, when the search has stalled
-/// first, may take. Refbench's 300 patients (one component of 900-950 requests), 60 s, 2
+/// Share of the time left that column generation over a component too large to run it
+/// before the search may take: beside the search (more than one core, see 2b) or, on one
+/// core, once the search has stalled. At first it ran late on every core count. Refbench's 300 patients (one component of 900-950 requests), 60 s, 2
 /// threads, solver seeds 1-3, default build: it converges in 8-9 s (17-19 rounds) and
 /// raises the bound on `--seed 2` 59138 -> 60050-60071, `--seed 77` 69111 -> 69475-69499,
 /// `--seed 3` 90999 -> 91794-91818; mean gap of the nine runs 10.0 % -> 9.0 % (8.7 % in a
