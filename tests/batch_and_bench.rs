@@ -312,7 +312,7 @@ fn a_pretty_printed_caseload_is_one_caseload() {
         text(&run.stderr)
     );
 
-    // Pretty-printed on stdin, too; a broken one is still read line by line.
+    // Pretty-printed on stdin, too; a broken one is one bad caseload.
     let pretty = serde_json::to_string_pretty(&generate(&GenerateOptions {
         patients: 3,
         seed: 5,
@@ -331,6 +331,9 @@ fn a_pretty_printed_caseload_is_one_caseload() {
         Some(broken.as_bytes()),
     );
     assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    let out = lines(&run.stdout);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0]["errors"][0]["code"], "E001", "{}", out[0]);
 
     // Two pretty-printed caseloads one after another (`cat a.json b.json`) are two
     // caseloads, each named by the line it starts on, not thousands of bad lines.
@@ -347,6 +350,41 @@ fn a_pretty_printed_caseload_is_one_caseload() {
         names,
         ["stdin:1".to_string(), format!("stdin:{second_line}")]
     );
+
+    // A malformed one among them (a doubled comma) is one bad caseload, its error at the
+    // line of the whole input, and the others are solved; each may start with a byte order
+    // mark (`cat` of files an editor saved with one). All three were once read line by
+    // line: hundreds of bad caseloads and none solved.
+    let bad_line = pretty
+        .lines()
+        .position(|l| l.trim_end().ends_with(','))
+        .expect("a line ending in a comma");
+    let bad: String = pretty
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == bad_line {
+                format!("{l},\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let three = format!("\u{feff}{pretty}\n\u{feff}{bad}\u{feff}{pretty}\n");
+    let run = careweek_with_stdin(
+        &[&["solve-batch", "-", "--threads", "1"], FAST].concat(),
+        Some(three.as_bytes()),
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    let out = lines(&run.stdout);
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert!(
+        out[0]["schedule"].is_object() && out[2]["schedule"].is_object(),
+        "{out:?}"
+    );
+    let message = out[1]["errors"][0]["message"].as_str().unwrap_or_default();
+    let at = format!("at line {} ", second_line + bad_line);
+    assert!(message.contains(&at), "{message} should say {at}");
 }
 
 #[test]

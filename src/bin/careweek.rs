@@ -427,6 +427,15 @@ fn run_solve(
     quiet: bool,
 ) -> Result<ExitCode, Failure> {
     let started = Instant::now();
+    if let (Some(a), Some(b)) = (output, refbench_out) {
+        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        if absolute(a) == absolute(b) {
+            return Err(Failure::Other(format!(
+                "--output and --refbench-out both name {}: the refbench solution would overwrite the schedule; give each its own file",
+                a.display()
+            )));
+        }
+    }
     let input = read_input(path, format)?;
     let problem = validate(input.clone())?;
     // Ctrl-C stops the search and keeps the best schedule found so far (written and
@@ -640,6 +649,17 @@ enum BatchSource {
     Files(Vec<PathBuf>),
     /// The lines of a JSON-lines input (or why a line is unusable).
     Lines(Vec<Result<String, ValidationReport>>),
+    /// Pretty-printed caseloads one after another: the whole input and each one's span.
+    Values { text: String, spans: Vec<ValueSpan> },
+}
+
+/// Where one top-level JSON value lies in its input.
+struct ValueSpan {
+    /// Byte range.
+    range: std::ops::Range<usize>,
+    /// Line (from 1) and byte column (from 0) it starts at.
+    line: usize,
+    column: usize,
 }
 
 impl BatchInput {
@@ -657,6 +677,14 @@ impl BatchInput {
                 })
             }
             BatchSource::Lines(lines) => lines[i].clone(),
+            // Blank lines and spaces in front, so that a syntax error's line and column are
+            // those of the input.
+            BatchSource::Values { text, spans } => {
+                let span = &spans[i];
+                let mut value = "\n".repeat(span.line - 1) + &" ".repeat(span.column);
+                value += &text[span.range.clone()];
+                Ok(value)
+            }
         }
     }
 }
@@ -703,27 +731,27 @@ fn batch_input(path: &Path) -> Result<BatchInput, Failure> {
             |n| n.to_string_lossy().into_owned(),
         )
     };
-    // A whole input that is one JSON value over several lines is one (pretty-printed)
-    // caseload, not a bad caseload per line.
-    let text = std::str::from_utf8(&bytes).map(|t| t.strip_prefix('\u{feff}').unwrap_or(t));
-    if let Ok(text) = text {
-        let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
-        if lines > 1 && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
-            return Ok(BatchInput {
-                names: vec![label],
-                source: BatchSource::Lines(vec![Ok(text.to_string())]),
-            });
-        }
-        // Several pretty-printed caseloads one after another (`cat a.json b.json`): each
-        // whole value is a caseload, named by the line it starts on.
-        if let Some(values) = json_values(text).filter(|v| v.len() > 1 && v.len() < lines) {
-            let (names, texts) = values
-                .into_iter()
-                .map(|(line, value)| (format!("{label}:{line}"), Ok(value.to_string())))
-                .unzip();
+    // Pretty-printed caseloads, one or several one after another (`cat a.json b.json`), are
+    // split where each whole value ends, so that a malformed one does not take the others
+    // with it. JSON lines, whose first caseload holds a line of its own, are split by line.
+    if let Ok(text) = std::str::from_utf8(&bytes) {
+        let spans = top_level_values(text);
+        let multiline = |s: &ValueSpan| text[s.range.clone()].contains('\n');
+        if spans.first().is_some_and(multiline) {
+            let names = if spans.len() == 1 {
+                vec![label]
+            } else {
+                spans
+                    .iter()
+                    .map(|s| format!("{label}:{}", s.line))
+                    .collect()
+            };
             return Ok(BatchInput {
                 names,
-                source: BatchSource::Lines(texts),
+                source: BatchSource::Values {
+                    text: text.to_string(),
+                    spans,
+                },
             });
         }
     }
@@ -731,6 +759,7 @@ fn batch_input(path: &Path) -> Result<BatchInput, Failure> {
     let mut lines = Vec::new();
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let line = line.strip_prefix(BOM).unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
@@ -752,21 +781,73 @@ fn batch_input(path: &Path) -> Result<BatchInput, Failure> {
     })
 }
 
-/// The JSON values `text` holds one after another, each with the line it starts on; `None`
-/// unless all of it is such values.
-fn json_values(text: &str) -> Option<Vec<(usize, &str)>> {
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
-    let mut values = Vec::new();
-    let mut end = 0;
-    while let Some(value) = stream.next() {
-        value.ok()?;
-        let next = stream.byte_offset();
-        let start = end + text[end..next].len() - text[end..next].trim_start().len();
-        let line = text[..start].matches('\n').count() + 1;
-        values.push((line, &text[start..next]));
-        end = next;
+/// A UTF-8 byte order mark, which editors may put at the start of each file.
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
+/// The top-level JSON values of `text`, one after another: each runs from an opening bracket
+/// to where brackets balance again (outside strings), whatever it holds, so that a syntax
+/// error stays within its own value. Anything else at the top level runs to the end of its
+/// line (a bad value of its own). Whitespace and byte order marks between values are
+/// skipped.
+fn top_level_values(text: &str) -> Vec<ValueSpan> {
+    let bytes = text.as_bytes();
+    let mut spans = Vec::new();
+    let (mut i, mut line, mut line_start) = (0, 1, 0);
+    while i < bytes.len() {
+        if bytes[i..].starts_with(BOM) {
+            i += BOM.len();
+            continue;
+        }
+        if bytes[i] == b'\n' {
+            (i, line, line_start) = (i + 1, line + 1, i + 1);
+            continue;
+        }
+        if bytes[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let (start, start_line, column) = (i, line, i - line_start);
+        if matches!(bytes[i], b'{' | b'[') {
+            let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+            while i < bytes.len() {
+                let c = bytes[i];
+                i += 1;
+                if c == b'\n' {
+                    (line, line_start) = (line + 1, i);
+                }
+                if in_string {
+                    match c {
+                        _ if escaped => escaped = false,
+                        b'\\' => escaped = true,
+                        b'"' => in_string = false,
+                        _ => {}
+                    }
+                    continue;
+                }
+                match c {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            while i < bytes.len() && bytes[i] != b'\n' {
+                i += 1;
+            }
+        }
+        spans.push(ValueSpan {
+            range: start..i,
+            line: start_line,
+            column,
+        });
     }
-    Some(values)
+    spans
 }
 
 /// Says on stderr which entries of a batch directory are not caseloads (subdirectories and
