@@ -21,7 +21,6 @@
 //! | E014 | travel matrix: pair missing, duplicated, or from a site to itself |
 //! | E015 | a window or interval that ends at or before it starts |
 //! | E016 | duration zero or not a multiple of the grid |
-//! | E017 | duration longer than every working window of every eligible provider (one with no hours at all is on leave: its requests come back unplaced) |
 //! | E018 | request with neither `specialty` nor `providers` |
 //! | E019 | priority outside 1..=5 |
 //! | E020 | earliest after latest, or a date window that misses the week |
@@ -783,45 +782,8 @@ impl<'a> Validator<'a> {
             }
         }
 
-        // Resource kinds present, and the longest working window per provider.
+        // Resource kinds present.
         let kinds: Vec<&str> = input.resources.iter().map(|r| r.kind.as_str()).collect();
-        // A window over the hour repeated when the clocks go back lasts that much longer:
-        // the extra minutes of each site's longest day this week.
-        let repeated: Vec<u32> = site_tz
-            .iter()
-            .map(|&zone| {
-                (0..days)
-                    .filter_map(|d| {
-                        let date = first.checked_add_days(Days::new(d))?;
-                        let next = date.succ_opt()?;
-                        let length =
-                            (instant(zone, next, 0) - instant(zone, date, 0)).num_minutes();
-                        u32::try_from(length - i64::from(MINUTES_PER_DAY)).ok()
-                    })
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let longest: Vec<u32> = input
-            .providers
-            .iter()
-            .map(|p| {
-                let extra = sites.get(p.site.as_str()).map_or(0, |&s| repeated[s]);
-                // A broken window is reported once (E015), not again as a duration that fits nothing.
-                p.hours
-                    .values()
-                    .flatten()
-                    .map(|w| {
-                        if w.1 > w.0 {
-                            w.1.minutes() - w.0.minutes()
-                        } else {
-                            u32::MAX
-                        }
-                    })
-                    .max()
-                    .map_or(0, |l| l.saturating_add(extra))
-            })
-            .collect();
 
         // Requests.
         self.duplicates("requests", input.requests.iter().map(|r| r.id.as_str()));
@@ -868,16 +830,6 @@ impl<'a> Validator<'a> {
                     format!("{path}.duration_min"),
                     format!("duration {} min of request '{}' is not a positive multiple of the {grid}-minute grid", r.duration_min, r.id),
                     format!("round it to a multiple of {grid}"),
-                );
-            } else if eligible.iter().any(|&k| longest[k] > 0)
-                && eligible.iter().all(|&k| longest[k] < r.duration_min)
-            {
-                let best = eligible.iter().map(|&k| longest[k]).max().unwrap_or(0);
-                self.push(
-                    "E017",
-                    format!("{path}.duration_min"),
-                    format!("duration {} min of request '{}' is longer than every working window of its eligible providers (longest {best} min)", r.duration_min, r.id),
-                    "check the duration's unit (minutes) or the providers' hours",
                 );
             }
             if !(1..=5).contains(&r.priority) {

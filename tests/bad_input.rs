@@ -30,10 +30,6 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
         "duration-as-string",
         &[("E002", "requests[1].duration_min")],
     ),
-    (
-        "duration-fits-no-window",
-        &[("E017", "requests[1].duration_min")],
-    ),
     ("duration-off-grid", &[("E016", "requests[1].duration_min")]),
     ("earliest-after-latest", &[("E020", "requests[0].earliest")]),
     (
@@ -323,10 +319,10 @@ fn a_lost_calendar_day_is_refused_or_solved_cleanly() {
         let what = format!("{list}[{i}].{field}.{day} removed");
         match parse_input(&value.to_string()).and_then(validate) {
             Err(report) => {
-                // A provider left with no window long enough is E017; a lost pin is E030.
+                // Only a lost pin refuses the input (E030).
                 for issue in &report.issues {
                     let code = issue.code.as_str();
-                    assert!(["E017", "E030"].contains(&code), "{what}: {issue:?}");
+                    assert_eq!(code, "E030", "{what}: {issue:?}");
                     if code == "E030" {
                         assert!(
                             issue.message.contains("cannot be kept"),
@@ -913,8 +909,9 @@ fn broken_refbench_instances_are_recognised() {
 }
 
 /// A provider with no working hours this week (on leave, say) is not bad input: the input
-/// validates, and each request only they could see comes back unplaced, saying why. A
-/// duration longer than every window of providers who do work is still refused (E017).
+/// validates, and each request only they could see comes back unplaced, saying why. So does
+/// a request longer than every window of providers who do work (a likely unit slip, which
+/// its reason names), rather than the whole caseload refused for it.
 #[test]
 fn a_provider_off_all_week_leaves_their_requests_unplaced_not_the_input_refused() {
     let base = std::fs::read_to_string(
@@ -983,13 +980,32 @@ fn a_provider_off_all_week_leaves_their_requests_unplaced_not_the_input_refused(
         );
     }
 
-    // A duration no working window of anyone eligible can hold is still a unit mistake.
+    // A duration no working window of anyone eligible can hold: that request comes back
+    // unplaced, its reason pointing at the likely unit slip, and the rest is solved.
     let mut long = serde_json::from_str::<serde_json::Value>(&base).unwrap();
     long["requests"][0]["duration_min"] = serde_json::json!(60 * 24);
-    let report = parse_input(&long.to_string())
+    let id = long["requests"][0]["id"].as_str().unwrap().to_string();
+    let problem = parse_input(&long.to_string())
         .and_then(validate)
-        .expect_err("a day-long appointment fits no window");
-    assert!(report.issues.iter().any(|i| i.code == "E017"), "{report}");
+        .expect("a request that fits no window is valid input");
+    let schedule = solve_and_check(&problem, "a day-long appointment");
+    let u = schedule
+        .unplaced
+        .iter()
+        .find(|u| u.request == id)
+        .unwrap_or_else(|| panic!("{id} comes back unplaced: {:#?}", schedule.unplaced));
+    assert_eq!(u.code, careweek::UnplacedCode::NoProviderHours, "{u:?}");
+    assert!(
+        u.reason.contains("no 1440-minute window")
+            && u.reason
+                .contains("longer than any of their working windows (the longest is ")
+            && u.reason.contains("check the duration's unit"),
+        "{u:?}"
+    );
+    assert!(
+        !schedule.placed.is_empty(),
+        "the rest of the week is solved"
+    );
 }
 
 /// A key given twice in one object of a refbench instance would let the last one win

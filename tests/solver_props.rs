@@ -1396,7 +1396,7 @@ fn the_grid_is_the_wall_clocks_from_the_change_itself() {
 }
 
 /// Hours over the hour repeated when New York's clocks go back (01:00-02:00 on 2026-11-01
-/// lasts 120 minutes): a 90-minute request fits, and is neither refused (E017) nor left out.
+/// lasts 120 minutes): a 90-minute request fits, and is placed.
 #[test]
 fn a_window_over_the_repeated_hour_lasts_its_elapsed_minutes() {
     let text = one_lab_sunday(

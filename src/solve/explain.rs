@@ -125,6 +125,22 @@ pub fn no_provider_hours(problem: &Problem, r: usize) -> String {
         patient_name(problem, r),
         what(problem, r)
     );
+    // Longer than any window in the providers' weekly hours: likely a slip in the
+    // duration's unit or in the hours, which the coordinator should hear about.
+    let longest = req
+        .eligible
+        .iter()
+        .flat_map(|&p| problem.input.providers[p].hours.values().flatten())
+        .filter(|w| w.1 > w.0)
+        .map(|w| i64::from(w.1.minutes() - w.0.minutes()))
+        .max()
+        .unwrap_or(0);
+    if longest > 0 && longest < i64::from(req.duration) {
+        return format!(
+            "{reason}: it lasts longer than any of their working windows (the longest is \
+             {longest} min); check the duration's unit (minutes) or the providers' hours"
+        );
+    }
     match split_at_midnight(problem, r) {
         Some(p) => {
             let prov = &problem.input.providers[p];
