@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono_tz::Tz;
 
 use crate::model::{Input, Modality, Request};
 use crate::schedule::{Placed, Schedule, Status, UnplacedCode};
@@ -22,10 +23,15 @@ struct Names<'a> {
     patients: HashMap<&'a str, Option<&'a str>>,
     providers: HashMap<&'a str, Option<&'a str>>,
     sites: HashMap<&'a str, Option<&'a str>>,
+    /// The week's time zone (`None` when it does not parse: times then show as given).
+    week_zone: Option<Tz>,
+    /// Each site's time zone, the week's where it names none.
+    site_zones: HashMap<&'a str, Tz>,
 }
 
 impl<'a> Names<'a> {
     fn new(input: &'a Input) -> Self {
+        let week_zone: Option<Tz> = input.week.timezone.parse().ok();
         let requests = input
             .requests
             .iter()
@@ -57,7 +63,25 @@ impl<'a> Names<'a> {
                     .map(|p| (p.id.as_str(), p.name.as_ref())),
             ),
             sites: named(input.sites.iter().map(|s| (s.id.as_str(), s.name.as_ref()))),
+            week_zone,
+            site_zones: input
+                .sites
+                .iter()
+                .rev()
+                .filter_map(|s| {
+                    let zone = match &s.timezone {
+                        Some(z) => z.parse().ok(),
+                        None => week_zone,
+                    };
+                    Some((s.id.as_str(), zone?))
+                })
+                .collect(),
         }
+    }
+
+    /// The time zone of a site, the week's when the site is unknown.
+    fn site_zone(&self, site: &str) -> Option<Tz> {
+        self.site_zones.get(site).copied().or(self.week_zone)
     }
 
     fn patient(&self, id: &str) -> String {
@@ -116,10 +140,9 @@ impl<'a> Names<'a> {
         // The booking is written in the week's time zone or with its offset; the placement
         // carries its own offset, so compare instants (a naive comparison when the zone is
         // unknown).
-        let booked = match self.input.week.timezone.parse::<chrono_tz::Tz>() {
-            Ok(tz) => existing.start.instant(&tz).map(|t| t == p.start),
-            Err(_) => None,
-        };
+        let booked = self
+            .week_zone
+            .and_then(|tz| existing.start.instant(&tz).map(|t| t == p.start));
         let same_time = booked.unwrap_or(existing.start.naive() == p.start.naive_local());
         if same_time && existing.provider == p.provider {
             return "booking kept".into();
@@ -185,12 +208,30 @@ impl Table {
     }
 }
 
+/// An appointment's start and end on the wall clock of `zone` (as the schedule gives them
+/// when the zone is unknown).
+fn local(p: &Placed, zone: Option<Tz>) -> (DateTime<FixedOffset>, DateTime<FixedOffset>) {
+    let at = |t: &DateTime<FixedOffset>| zone.map_or(*t, |z| t.with_timezone(&z).fixed_offset());
+    (at(&p.start), at(&p.end))
+}
+
 fn day_label(t: &DateTime<FixedOffset>) -> String {
     t.format("%a %d %b").to_string()
 }
 
-fn span(p: &Placed) -> String {
-    format!("{}-{}", p.start.format("%H:%M"), p.end.format("%H:%M"))
+/// Start and end times, saying so when the clocks change in between (01:30-01:30 is an
+/// hour when they go back).
+fn span((start, end): (DateTime<FixedOffset>, DateTime<FixedOffset>)) -> String {
+    let change = match end
+        .offset()
+        .local_minus_utc()
+        .cmp(&start.offset().local_minus_utc())
+    {
+        std::cmp::Ordering::Less => " (clocks go back)",
+        std::cmp::Ordering::Greater => " (clocks go forward)",
+        std::cmp::Ordering::Equal => "",
+    };
+    format!("{}-{}{change}", start.format("%H:%M"), end.format("%H:%M"))
 }
 
 fn modality(m: Modality) -> &'static str {
@@ -233,9 +274,10 @@ fn sorted<'s>(placed: impl Iterator<Item = &'s Placed>) -> Vec<&'s Placed> {
 
 /// Renders the week as plain text: a header with the status, the placed count, the
 /// objective and its terms, the bound and the gap; one calendar per provider and per
-/// patient (local times: the site's for in-person appointments, the week's for telehealth,
-/// as carried by the schedule's offsets); then "Could not place" with every unplaced
-/// request and its reason.
+/// patient, each on one clock (a provider's in the time zone of their site, telehealth
+/// included; a patient's in the week's, with the local time added for an appointment at a
+/// site in another zone); then "Could not place" with every unplaced request and its
+/// reason.
 ///
 /// Ids the input does not know (a schedule from another input) are shown as they are rather
 /// than rejected: rendering never fails.
@@ -350,9 +392,15 @@ fn providers(out: &mut String, names: &Names, schedule: &Schedule) {
         let none = Vec::new();
         let mine = by_provider.get(prov.id.as_str()).unwrap_or(&none);
         let mine = sorted(mine.iter().copied());
+        // One clock for the whole calendar: the provider's site's, telehealth included.
+        let zone = names.site_zone(&prov.site);
+        let own_clock = match zone.filter(|&z| Some(z) != names.week_zone) {
+            Some(z) => format!(", {} time", z.name()),
+            None => String::new(),
+        };
         let _ = writeln!(
             out,
-            "\n{} ({}, {}): {}",
+            "\n{} ({}, {}{own_clock}): {}",
             names.provider(&prov.id),
             prov.specialty,
             names.site(&prov.site),
@@ -366,9 +414,10 @@ fn providers(out: &mut String, names: &Names, schedule: &Schedule) {
         );
         let mut t = Table::default();
         for p in mine {
+            let times = local(p, zone);
             t.push(vec![
-                day_label(&p.start),
-                span(p),
+                day_label(&times.0),
+                span(times),
                 format!(
                     "{} ({})",
                     names.patient(&p.patient),
@@ -402,10 +451,14 @@ fn patients(out: &mut String, names: &Names, schedule: &Schedule) {
             continue;
         }
         missing.sort_by_key(|u| names.order(&u.request));
+        // One clock for the whole calendar, the week's: an appointment at a site in
+        // another time zone also says its time there.
+        let zone = names.week_zone;
+        let day = |p: &Placed| local(p, zone).0.date_naive();
         let trips: BTreeSet<NaiveDate> = mine
             .iter()
             .filter(|p| p.modality == Modality::InPerson)
-            .map(|p| p.start.date_naive())
+            .map(|p| day(p))
             .collect();
         let mut summary = vec![plural(mine.len(), "appointment", "appointments")];
         summary.push(plural(trips.len(), "trip", "trips"));
@@ -418,21 +471,29 @@ fn patients(out: &mut String, names: &Names, schedule: &Schedule) {
         for p in mine {
             let mut note = String::new();
             if p.modality == Modality::InPerson {
-                if let Some(prev) =
-                    last_in_person.filter(|prev| prev.start.date_naive() == p.start.date_naive())
-                {
+                if let Some(prev) = last_in_person.filter(|prev| day(prev) == day(p)) {
                     note = between(names, prev, p);
                 }
                 last_in_person = Some(p);
             }
+            let times = local(p, zone);
+            let there = p
+                .site
+                .as_deref()
+                .and_then(|s| names.site_zone(s))
+                .filter(|&z| Some(z) != zone)
+                .map(|z| {
+                    let there = local(p, Some(z));
+                    format!("{} {} {} time", day_label(&there.0), span(there), z.name())
+                });
             t.push(vec![
-                day_label(&p.start),
-                span(p),
+                day_label(&times.0),
+                span(times),
                 names.service(&p.request),
                 names.provider(&p.provider),
                 p.site.as_deref().map_or("-".into(), |s| names.site(s)),
                 modality(p.modality).into(),
-                [note, names.booking(p)]
+                [there.unwrap_or_default(), note, names.booking(p)]
                     .into_iter()
                     .filter(|s| !s.is_empty())
                     .collect::<Vec<_>>()
@@ -701,10 +762,58 @@ mod tests {
         let text = render_text(&input(), &s);
         s.placed.reverse();
         assert_eq!(render_text(&input(), &s), text);
-        // A site in another time zone keeps its own wall-clock time.
-        s.placed[0].start = at("2026-03-03T16:00:00+01:00");
-        s.placed[0].end = at("2026-03-03T16:15:00+01:00");
-        assert!(render_text(&input(), &s).contains("Tue 03 Mar  16:00-16:15"));
+    }
+
+    /// Each calendar keeps one clock: a provider's is their site's, telehealth included, in
+    /// start order; a patient's is the week's, with a far site's local time beside it.
+    #[test]
+    fn each_calendar_keeps_one_clock_across_time_zones() {
+        let mut input = input();
+        input.sites[1].timezone = Some("Asia/Tokyo".into());
+        input.providers[0].site = "north".into();
+        let mut s = schedule();
+        // Dr. Lee in Tokyo: in person Tue 09:00 there (Mon 19:00 in New York), telehealth
+        // at Tue 10:00 there, written in New York's offset.
+        s.placed[1].site = Some("north".into());
+        s.placed[1].start = at("2026-03-03T09:00:00+09:00");
+        s.placed[1].end = at("2026-03-03T09:30:00+09:00");
+        s.placed[2].start = at("2026-03-02T20:00:00-05:00");
+        s.placed[2].end = at("2026-03-02T20:15:00-05:00");
+        s.placed.truncate(3);
+        s.placed.remove(0);
+        let text = render_text(&input, &s);
+        let l = lines(&text);
+        let lee = l
+            .iter()
+            .position(|x| x.starts_with("Dr. Lee (cardiology, Northgate Clinic, Asia/Tokyo time)"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            l[lee + 1].starts_with("  Tue 03 Mar  09:00-09:30  Mrs. Chen"),
+            "{text}"
+        );
+        assert!(
+            l[lee + 2].starts_with("  Tue 03 Mar  10:00-10:15  Mrs. Chen"),
+            "{text}"
+        );
+        let chen = l.iter().position(|x| x.starts_with("Mrs. Chen:")).unwrap();
+        assert!(
+            l[chen + 1].starts_with("  Mon 02 Mar  19:00-19:30  cardiology follow-up")
+                && l[chen + 1].contains("Tue 03 Mar 09:00-09:30 Asia/Tokyo time"),
+            "{text}"
+        );
+        assert!(
+            l[chen + 2].starts_with("  Mon 02 Mar  20:00-20:15"),
+            "{text}"
+        );
+    }
+
+    /// An appointment over the hour repeated when the clocks go back says so.
+    #[test]
+    fn a_clock_change_within_an_appointment_is_named() {
+        let mut s = schedule();
+        s.placed[0].start = at("2026-11-01T01:30:00-04:00");
+        s.placed[0].end = at("2026-11-01T01:30:00-05:00");
+        assert!(render_text(&input(), &s).contains("01:30-01:30 (clocks go back)"));
     }
 
     #[test]
