@@ -276,41 +276,36 @@ impl<'a> State<'a> {
         true
     }
 
-    /// Precedences and same-day bundles with placed requests (and unplaced prerequisites).
+    /// Precedences and same-day bundles with placed requests (and unplaced prerequisites),
+    /// leaving out the linked requests `ignore` names. `ignore` is asked only about a link
+    /// that would refuse the option: a bundle of hundreds asks it of every mate for every
+    /// option (a 200-request same-day bundle spent 40 s in it).
     pub fn fits_links(&self, r: usize, oi: u32, ignore: &dyn Fn(usize) -> bool) -> bool {
         let o = self.opt(r, oi);
         for &i in &self.preds[r] {
             let p = self.problem.precedences[i];
-            if ignore(p.before) {
-                continue;
-            }
-            match self.placed(p.before) {
-                None => return false,
-                Some(b) => {
-                    if !gap_ok(b.end, o.start, p.min_gap, p.max_gap) {
-                        return false;
-                    }
-                }
+            let kept = self
+                .placed(p.before)
+                .is_some_and(|b| gap_ok(b.end, o.start, p.min_gap, p.max_gap));
+            if !kept && !ignore(p.before) {
+                return false;
             }
         }
         for &i in &self.succs[r] {
             let p = self.problem.precedences[i];
-            if ignore(p.after) {
-                continue;
-            }
             if let Some(a) = self.placed(p.after) {
-                if !gap_ok(o.end, a.start, p.min_gap, p.max_gap) {
+                if !gap_ok(o.end, a.start, p.min_gap, p.max_gap) && !ignore(p.after) {
                     return false;
                 }
             }
         }
         for &g in &self.groups[r] {
             for &m in &self.problem.same_day[g] {
-                if m == r || ignore(m) {
+                if m == r {
                     continue;
                 }
                 if let Some(x) = self.placed(m) {
-                    if x.day != o.day {
+                    if x.day != o.day && !ignore(m) {
                         return false;
                     }
                 }
