@@ -385,6 +385,26 @@ fn a_pretty_printed_caseload_is_one_caseload() {
     let message = out[1]["errors"][0]["message"].as_str().unwrap_or_default();
     let at = format!("at line {} ", second_line + bad_line);
     assert!(message.contains(&at), "{message} should say {at}");
+
+    // In JSON lines a truncated line is one bad caseload, and the lines after it are read.
+    let one_line =
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&pretty).unwrap())
+            .expect("serialisable");
+    let jsonl = format!(
+        "{}\n{one_line}\n{one_line}\n",
+        &one_line[..one_line.len() / 2]
+    );
+    let run = careweek_with_stdin(
+        &[&["solve-batch", "-", "--threads", "1"], FAST].concat(),
+        Some(jsonl.as_bytes()),
+    );
+    let out = lines(&run.stdout);
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert_eq!(out[0]["errors"][0]["code"], "E001", "{}", out[0]);
+    assert!(
+        out[1]["schedule"].is_object() && out[2]["schedule"].is_object(),
+        "{out:?}"
+    );
 }
 
 #[test]

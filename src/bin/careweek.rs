@@ -660,6 +660,8 @@ struct ValueSpan {
     /// Line (from 1) and byte column (from 0) it starts at.
     line: usize,
     column: usize,
+    /// Whether its brackets balance (a value that is not an object or array never does).
+    closed: bool,
 }
 
 impl BatchInput {
@@ -733,11 +735,17 @@ fn batch_input(path: &Path) -> Result<BatchInput, Failure> {
     };
     // Pretty-printed caseloads, one or several one after another (`cat a.json b.json`), are
     // split where each whole value ends, so that a malformed one does not take the others
-    // with it. JSON lines, whose first caseload holds a line of its own, are split by line.
+    // with it. JSON lines, where at least half the lines are a whole value each, are split
+    // by line: there a truncated line stays one bad caseload rather than running into the
+    // lines after it.
     if let Ok(text) = std::str::from_utf8(&bytes) {
-        let spans = top_level_values(text);
-        let multiline = |s: &ValueSpan| text[s.range.clone()].contains('\n');
-        if spans.first().is_some_and(multiline) {
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let whole = lines
+            .iter()
+            .filter(|l| matches!(&top_level_values(l)[..], [v] if v.closed))
+            .count();
+        if 2 * whole < lines.len() {
+            let spans = top_level_values(text);
             let names = if spans.len() == 1 {
                 vec![label]
             } else {
@@ -807,6 +815,7 @@ fn top_level_values(text: &str) -> Vec<ValueSpan> {
             continue;
         }
         let (start, start_line, column) = (i, line, i - line_start);
+        let mut closed = false;
         if matches!(bytes[i], b'{' | b'[') {
             let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
             while i < bytes.len() {
@@ -830,6 +839,7 @@ fn top_level_values(text: &str) -> Vec<ValueSpan> {
                     b'}' | b']' => {
                         depth -= 1;
                         if depth == 0 {
+                            closed = true;
                             break;
                         }
                     }
@@ -845,6 +855,7 @@ fn top_level_values(text: &str) -> Vec<ValueSpan> {
             range: start..i,
             line: start_line,
             column,
+            closed,
         });
     }
     spans

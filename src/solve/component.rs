@@ -874,13 +874,14 @@ fn portfolio(
 
 /// Share of the time left that column generation over a component too large to run it
 /// before the search may take: beside the search (more than one core, see 2b) or, on one
-/// core, once the search has stalled. At first it ran late on every core count. Refbench's 300 patients (one component of 900-950 requests), 60 s, 2
-/// threads, solver seeds 1-3, default build: it converges in 8-9 s (17-19 rounds) and
-/// raises the bound on `--seed 2` 59138 -> 60050-60071, `--seed 77` 69111 -> 69475-69499,
-/// `--seed 3` 90999 -> 91794-91818; mean gap of the nine runs 10.0 % -> 9.0 % (8.7 % in a
-/// second set) with the search as it was, and 8.3 % with the master's heaviest weeks as the
-/// search's guide afterwards (better than without on `--seed 2` in three runs of three,
-/// mixed on the others).
+/// core, once the search has stalled. At first it ran late on every core count: refbench's
+/// 300 patients (one component of 900-950 requests), 60 s, 2 threads, solver seeds 1-3,
+/// default build: it converges in 8-9 s (17-19 rounds) and raises the bound on `--seed 2`
+/// 59138 -> 60050-60071, `--seed 77` 69111 -> 69475-69499, `--seed 3` 90999 ->
+/// 91794-91818; mean gap of the nine runs 10.0 % -> 9.0 % (8.7 % in a second set) with the
+/// search as it was, and 8.3 % with the master's heaviest weeks as the search's guide
+/// afterwards (better than without on `--seed 2` in three runs of three, mixed on the
+/// others).
 const LATE_COLUMNS_SHARE: f64 = 0.5;
 
 /// Least time left for a restart of a stalled search to be worth it.

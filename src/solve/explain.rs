@@ -479,10 +479,24 @@ pub fn bundle_fits_no_day(
         "{}'s {} is booked on one day with {}, and as the week stands no day has free slots for them together{} (free slots for each alone: {})",
         patient_name(problem, r),
         what(problem, r),
-        and_list(&others),
+        and_list(&first_few(others)),
         if ordered { " in the order and gaps their links set" } else { "" },
-        alone.join(", ")
+        first_few(alone).join(", ")
     )
+}
+
+/// Most items a sentence lists; the rest are counted.
+const LISTED: usize = 8;
+
+/// `items`, the last of the first [`LISTED`] replaced by how many more there are when they
+/// are more (a bundle of hundreds would otherwise name every mate in each reason).
+fn first_few(mut items: Vec<String>) -> Vec<String> {
+    if items.len() > LISTED {
+        let more = items.len() - (LISTED - 1);
+        items.truncate(LISTED - 1);
+        items.push(format!("{more} more"));
+    }
+    items
 }
 
 /// A linked request could not be placed compatibly.
@@ -574,4 +588,24 @@ fn duration_words(minutes: u32) -> String {
 #[allow(dead_code)]
 fn clock(minutes: u32) -> String {
     ClockTime(minutes).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_name_the_first_few_and_count_the_rest() {
+        let items = |n: usize| (1..=n).map(|i| format!("r{i}")).collect::<Vec<_>>();
+        assert_eq!(first_few(items(3)), items(3));
+        assert_eq!(first_few(items(LISTED)), items(LISTED));
+        let long = first_few(items(100));
+        assert_eq!(long.len(), LISTED);
+        assert_eq!(long[LISTED - 2], format!("r{}", LISTED - 1));
+        assert_eq!(long[LISTED - 1], format!("{} more", 100 - (LISTED - 1)));
+        assert_eq!(
+            and_list(&first_few(items(10))),
+            "r1, r2, r3, r4, r5, r6, r7 and 3 more"
+        );
+    }
 }
