@@ -528,7 +528,7 @@ fn solve_component(
             loop {
                 // A whole component's portfolio is restarted after `BASIN_TIME` even while it
                 // still gains (a shares' search is not: each restart rebuilds far more).
-                let basin_end = if parallel && split.is_none() {
+                let basin_end = if parallel && split.is_none() && comp.len() >= BASIN_MIN_REQUESTS {
                     (Instant::now() + BASIN_TIME).min(deadline)
                 } else {
                     deadline
@@ -900,6 +900,12 @@ const LATE_COLUMNS_SHARE: f64 = 0.5;
 /// 12 s, 75818 with 20 s; mean gap 8.80 / 8.27 / 8.13 %. With 20 s on seeds 3, 0, 77 and 1
 /// (one run each): 96150, 73950, 75000, 129880 against 96440, 74205, 74775, 129730.
 const BASIN_TIME: Duration = Duration::from_secs(20);
+
+/// Fewest requests of a component whose portfolio [`BASIN_TIME`] restarts: it was measured
+/// on components of 880-950 requests; at 100 patients (refbench's 5-minute grid, `--seed
+/// 88`, a 318-request component) two runs with it ended at 51705 and 49480, two without at
+/// 49335 and 50185.
+const BASIN_MIN_REQUESTS: usize = 500;
 
 /// Least time left for a restart of a stalled search to be worth it.
 const RESTART_MIN_TIME: Duration = Duration::from_secs(2);
