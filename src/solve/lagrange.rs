@@ -342,9 +342,12 @@ impl<'s> Relaxation<'s> {
     /// `mu`: the caps' multipliers).
     fn raise_use(&self, prefix: &[f64], mu: &[f64], u: &OptionUse) -> f64 {
         let mut c = prefix[u.hi as usize] - prefix[u.lo as usize];
-        let first = u.resources as usize;
-        for &(lo, hi) in &self.resource_ranges[first..first + u.resource_count as usize] {
-            c += prefix[hi as usize] - prefix[lo as usize];
+        // Most options use no resource: no slice to bound-check for them.
+        if u.resource_count != 0 {
+            let first = u.resources as usize;
+            for &(lo, hi) in &self.resource_ranges[first..first + u.resource_count as usize] {
+                c += prefix[hi as usize] - prefix[lo as usize];
+            }
         }
         if u.cap != NO_CAP {
             c += mu[u.cap as usize];
@@ -363,6 +366,8 @@ impl<'s> Relaxation<'s> {
         tele.clear();
         tele.resize(pat.requests.len() * ndays, none);
         for (i, &r) in pat.requests.iter().enumerate() {
+            let row = i * ndays..(i + 1) * ndays;
+            let (in_person, tele) = (&mut in_person[row.clone()], &mut tele[row]);
             for (oi, u) in self.uses[r].iter().enumerate() {
                 let c = f64::from(u.cost) + self.raise_use(prefix, mu, u);
                 let table = if u.in_person {
@@ -370,7 +375,7 @@ impl<'s> Relaxation<'s> {
                 } else {
                     &mut *tele
                 };
-                let slot = &mut table[i * ndays + u.day as usize];
+                let slot = &mut table[u.day as usize];
                 if c < slot.0 {
                     *slot = (c, oi as u32);
                 }

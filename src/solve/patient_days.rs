@@ -54,10 +54,14 @@ pub struct WeekShape {
     max_trips: Option<usize>,
     /// Per day: the requests with an option that day.
     offered: Vec<u32>,
-    /// Per day and set: `None` when the set may not share that day, else the requests
-    /// outside it that must already be placed on an earlier day.
-    needs: Vec<Vec<Option<u32>>>,
+    /// Per day and set, at `day << k | set`: [`NOT_TOGETHER`] when the set may not share
+    /// that day, else the requests outside it that must already be placed on an earlier
+    /// day. Flat, as the bound reads it for every patient at every step.
+    needs: Vec<u32>,
 }
+
+/// In [`WeekShape`]'s `needs`: the set may not share the day.
+const NOT_TOGETHER: u32 = u32::MAX;
 
 impl WeekShape {
     /// The shape of one patient's `requests` (all of the same patient, at most
@@ -149,29 +153,26 @@ impl WeekShape {
 
         let cap = pat.max_per_day.map_or(k, |c| c as usize);
         let needs = (0..ndays)
-            .map(|d| {
-                (0..1u32 << k)
-                    .map(|set| {
-                        if set.count_ones() as usize > cap
-                            || bundles.iter().any(|&b| set & b != 0 && set & b != b)
-                        {
-                            return None;
+            .flat_map(|d| (0..1u32 << k).map(move |set| (d, set)))
+            .map(|(d, set)| {
+                if set.count_ones() as usize > cap
+                    || bundles.iter().any(|&b| set & b != 0 && set & b != b)
+                {
+                    return NOT_TOGETHER;
+                }
+                let mut need = 0;
+                for link in links.iter().filter(|l| set & l.after != 0) {
+                    if set & link.before != 0 {
+                        if !link.allowed[d * ndays + d] {
+                            return NOT_TOGETHER;
                         }
-                        let mut need = 0;
-                        for link in links.iter().filter(|l| set & l.after != 0) {
-                            if set & link.before != 0 {
-                                if !link.allowed[d * ndays + d] {
-                                    return None;
-                                }
-                            } else if (0..d).any(|db| link.allowed[db * ndays + d]) {
-                                need |= link.before;
-                            } else {
-                                return None;
-                            }
-                        }
-                        Some(need)
-                    })
-                    .collect()
+                    } else if (0..d).any(|db| link.allowed[db * ndays + d]) {
+                        need |= link.before;
+                    } else {
+                        return NOT_TOGETHER;
+                    }
+                }
+                need
             })
             .collect();
         Some(WeekShape {
@@ -230,37 +231,34 @@ impl WeekShape {
             came_from.resize((d + 1) * states, (u32::MAX, 0u32, false));
             let from = &mut came_from[d * states..];
             let offered = self.offered[d] as usize;
+            let needs = &self.needs[d * sets..(d + 1) * sets];
+            let counts_trips = self.max_trips.is_some();
             for level in 0..levels {
-                for placed in 0..sets {
-                    let base = cost[level * sets + placed];
+                let up = if counts_trips { level + 1 } else { level };
+                let (at, up_at) = (level * sets, up * sets);
+                for (placed, &base) in cost[at..at + sets].iter().enumerate() {
                     if base == INF {
                         continue;
                     }
                     let open = offered & !placed;
                     let mut set = open;
                     while set != 0 {
-                        if let Some(need) = self.needs[d][set] {
-                            if need as usize & !placed == 0 {
-                                let to = placed | set;
-                                let by_tele = base + all_tele[set];
-                                let idx = level * sets + to;
-                                if by_tele < next[idx] {
-                                    next[idx] = by_tele;
-                                    from[idx] = ((level * sets + placed) as u32, set as u32, false);
-                                }
-                                let by_trip = base + trip + cheapest[set];
-                                let up = if self.max_trips.is_some() {
-                                    level + 1
-                                } else {
-                                    level
-                                };
-                                if up < levels && by_trip < by_tele {
-                                    let idx = up * sets + to;
-                                    if by_trip < next[idx] {
-                                        next[idx] = by_trip;
-                                        from[idx] =
-                                            ((level * sets + placed) as u32, set as u32, true);
-                                    }
+                        let need = needs[set] as usize;
+                        if need & !placed == 0 {
+                            // (`NOT_TOGETHER` is never within `placed`.)
+                            let to = placed | set;
+                            let by_tele = base + all_tele[set];
+                            let idx = at + to;
+                            if by_tele < next[idx] {
+                                next[idx] = by_tele;
+                                from[idx] = ((at + placed) as u32, set as u32, false);
+                            }
+                            let by_trip = base + trip + cheapest[set];
+                            if up < levels && by_trip < by_tele {
+                                let idx = up_at + to;
+                                if by_trip < next[idx] {
+                                    next[idx] = by_trip;
+                                    from[idx] = ((at + placed) as u32, set as u32, true);
                                 }
                             }
                         }
