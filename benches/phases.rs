@@ -168,6 +168,7 @@ fn repair(state: &mut State, comp: &[usize], cancel: &AtomicBool) -> u64 {
         repair_options: lns::WORK_REPAIR_OPTIONS,
         movable: None,
         guide: None,
+        anneal: None,
     };
     lns::improve(state, comp, &mut rng, budget, &|_, _| {})
 }

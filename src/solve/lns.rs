@@ -46,6 +46,13 @@ pub struct Budget<'a> {
     /// `None` for a request they leave out), when known: a neighbourhood makes room for a
     /// patient's week where the relaxation put it.
     pub guide: Option<&'a [Option<u32>]>,
+    /// Simulated annealing's starting temperature, in objective units: a repair that ends
+    /// worse by `d` is kept with probability `exp(-d / T)`, `T` falling linearly to zero
+    /// over the search's first [`ANNEAL_TIME`] (all of it when shorter), with late
+    /// acceptance after; the search does not stall while it anneals. `None`: late
+    /// acceptance throughout (as under a work budget, since the temperature follows the
+    /// clock).
+    pub anneal: Option<f64>,
 }
 
 impl Budget<'_> {
@@ -94,6 +101,10 @@ const EJECT_DEPTH: usize = 2;
 /// 98235 / 96070 / 124405 / 152305 / 68120 / 74955 / 149100 -> 64890 / 96310 / 94790 /
 /// 123755 / 151590 / 66585 / 73500 / 148650.
 const LATE_ACCEPTANCE: usize = 100;
+/// Longest cooling of an annealed search ([`Budget::anneal`]). A whole component's
+/// portfolio searches in rounds of 4 s, each cooling from the full temperature, which is
+/// where it was measured.
+pub const ANNEAL_TIME: std::time::Duration = std::time::Duration::from_secs(8);
 /// Repairs between two listings of the component's unplaced requests (see `improve`).
 const UNPLACED_REFRESH: u64 = 64;
 /// Share of a split search's draws (one that moves a share of a large component) that
@@ -174,6 +185,12 @@ pub fn improve(
     // `LATE_ACCEPTANCE` repairs ago, so the search can cross small ridges (one more trip, a
     // few minutes of waiting) on its way to a better schedule.
     let mut history = vec![state.total(); LATE_ACCEPTANCE];
+    let anneal_from = Instant::now();
+    let anneal_span = budget
+        .deadline
+        .saturating_duration_since(anneal_from)
+        .min(ANNEAL_TIME)
+        .as_secs_f64();
     while iterations < budget.max_iterations
         && best_total > budget.target
         && (since_improvement < budget.stall || scale < MAX_SCALE)
@@ -257,7 +274,18 @@ pub fn improve(
         let gain = (before - after).max(0) as f64;
         payoff[kind][method] = 0.9 * payoff[kind][method] + 0.1 * weigh(gain);
         let slot = iterations as usize % LATE_ACCEPTANCE;
-        if (after > before && after > history[slot]) || !state.settled(&free) {
+        let temperature = budget
+            .anneal
+            .map(|t0| t0 * (1.0 - anneal_from.elapsed().as_secs_f64() / anneal_span))
+            .filter(|&t| t > 0.0);
+        let rejected = match temperature {
+            Some(t) => {
+                since_improvement = 0;
+                after > before && rng.gen::<f64>() >= (-((after - before) as f64) / t).exp()
+            }
+            None => after > before && after > history[slot],
+        };
+        if rejected || !state.settled(&free) {
             for &r in &free {
                 state.remove(r);
             }

@@ -187,6 +187,7 @@ mod tests {
             repair_options: 60,
             movable: Some(share),
             guide: None,
+            anneal: None,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         lns::improve(&mut state, comp, &mut rng, budget, &|_, _| {});
