@@ -276,7 +276,11 @@ pub fn improve(
         let slot = iterations as usize % LATE_ACCEPTANCE;
         let temperature = budget
             .anneal
-            .map(|t0| t0 * (1.0 - anneal_from.elapsed().as_secs_f64() / anneal_span))
+            // The repair's own start time: no second clock read per repair.
+            .map(|t0| {
+                let cooled = repair_started.duration_since(anneal_from).as_secs_f64();
+                t0 * (1.0 - cooled / anneal_span)
+            })
             .filter(|&t| t > 0.0);
         let rejected = match temperature {
             Some(t) => {
