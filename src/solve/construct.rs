@@ -379,6 +379,11 @@ fn insert_in_order(
         v
     };
     let mut placed = 0;
+    // Bundles that did not fit since the last placement: each of their members would try
+    // the same bundle again in the same state, to the same end (a same-day bundle of 200
+    // five-minute requests took 200 tries of 7 passes over 200,000 options).
+    let mut failed_bundles: Vec<Vec<usize>> = Vec::new();
+    let mut failed_at = usize::MAX;
     // Pins first, each at its one option, before a bundle mate or a prerequisite of another
     // pin can take its slot (validation has checked the pins against each other). Placed
     // with their bundles instead, a pin's mate once took the slot of a pin met later.
@@ -429,7 +434,18 @@ fn insert_in_order(
             .copied()
             .filter(|m| members.contains(m))
             .collect();
-        placed += place_bundle(state, &members, extra, strict);
+        if failed_at != placed {
+            failed_bundles.clear();
+            failed_at = placed;
+        }
+        if failed_bundles.contains(&members) {
+            continue;
+        }
+        let booked = place_bundle(state, &members, extra, strict);
+        if booked == 0 {
+            failed_bundles.push(members);
+        }
+        placed += booked;
     }
     placed + place_companions(state, order, &in_scope, &uphill, extra)
 }
