@@ -367,6 +367,17 @@ pub(super) fn request_domain(
     let mut missing_kind: Option<String> = None;
     let mut out = Vec::new();
     let day_hi = req.day_hi.min(problem.days.len().saturating_sub(1));
+    // Every `stride`-th start only, when the starts would be far more than any search
+    // weighs (see `MAX_STARTS`); never for what pins need, nor the start an existing
+    // booking holds.
+    let stride = if problem.required[r] {
+        1
+    } else {
+        let starts = start_count(problem, r, &candidates);
+        starts.div_ceil(MAX_STARTS).max(1)
+    };
+    let kept_start = req.existing.as_ref().map(|e| (e.provider, e.start));
+    let mut start_index = 0usize;
     for &(p, mode) in &candidates {
         let prov = &problem.providers[p];
         let site = (mode == Modality::InPerson).then_some(prov.site);
@@ -394,6 +405,14 @@ pub(super) fn request_domain(
                     });
                     let mut t = first;
                     while t + dur <= hi {
+                        start_index += 1;
+                        if stride > 1
+                            && !(start_index - 1).is_multiple_of(stride)
+                            && kept_start != Some((p, t))
+                        {
+                            t = problem.next_on_grid(day, t + 1);
+                            continue;
+                        }
                         let slot = Interval::new(t, t + dur);
                         let blocked = patient.blocks.iter().any(|b| {
                             slot.overlaps(&Interval::new(b.interval.start, b.recovery_end))
@@ -523,6 +542,37 @@ fn needed_kinds(problem: &Problem, r: usize, p: usize) -> Vec<Kind> {
 
 /// Units of each resource kind offered at a slot (see [`push_with_resources`]).
 const UNITS_PER_KIND: usize = 2;
+
+/// Most starts a request is offered (before units are combined with them): past that its
+/// starts are thinned to every k-th, evenly over its providers and days. A caseload where
+/// every request may go to any of 600 providers open all week on a 5-minute grid built
+/// 500,000 options a request, 13 GB and 150 s at `--time-limit 1`; the densest benchmark
+/// caseloads offer some 5,000 starts a request, none of which this thins.
+pub(crate) const MAX_STARTS: usize = 20_000;
+
+/// The starts request `r` would be offered with `candidates` (provider, modality) before
+/// patient blocks and units, counted a day's free stretch at a time.
+fn start_count(problem: &Problem, r: usize, candidates: &[(usize, Modality)]) -> usize {
+    let req = &problem.requests[r];
+    let patient = &problem.patients[req.patient];
+    let day_hi = req.day_hi.min(problem.days.len().saturating_sub(1));
+    let grid = problem.grid.max(1);
+    let mut count = 0usize;
+    for &(p, _) in candidates {
+        for day in req.day_lo..=day_hi {
+            for piece in &problem.providers[p].free[day] {
+                for avail in &patient.available[day] {
+                    let room =
+                        piece.end.min(avail.end) - piece.start.max(avail.start) - req.duration;
+                    if room >= 0 {
+                        count += (room / grid) as usize + 1;
+                    }
+                }
+            }
+        }
+    }
+    count
+}
 
 /// Appends one option per combination of free resource units (`units_per_kind` fitting
 /// units of a kind only, turning with the slot, to keep domains compact: units of a kind
@@ -678,5 +728,44 @@ mod tests {
             .filter(|&u| problem.resources[u as usize].kind == "mri")
             .collect();
         assert_eq!(offered.len(), 3, "MRI units offered: {offered:?}");
+    }
+
+    /// A thousand providers of each specialty on a 5-minute grid: each request is offered
+    /// at most `MAX_STARTS` starts, spread over its providers, not the first ones.
+    #[test]
+    fn starts_past_the_most_a_search_weighs_are_thinned_evenly() {
+        let problem = caseload_with(6, 3, 5, |input| {
+            let originals = input.providers.clone();
+            for k in 0..1000 {
+                for p in &originals {
+                    let mut copy = p.clone();
+                    copy.id = format!("{}-{k}", p.id);
+                    input.providers.push(copy);
+                }
+            }
+            // Any provider of the specialty, as a large network's roster would offer.
+            for request in &mut input.requests {
+                request.providers.clear();
+            }
+        });
+        let domains = Domains::build(&problem);
+        let mut thinned = 0;
+        for (r, opts) in domains.opts.iter().enumerate() {
+            let starts: std::collections::BTreeSet<(u32, i32)> =
+                opts.iter().map(|o| (o.provider, o.start)).collect();
+            assert!(starts.len() <= MAX_STARTS, "request {r}: {}", starts.len());
+            let eligible = problem.requests[r].eligible.len();
+            if starts.len() > MAX_STARTS / 2 && !problem.required[r] {
+                thinned += 1;
+                let providers: std::collections::BTreeSet<u32> =
+                    opts.iter().map(|o| o.provider).collect();
+                assert!(
+                    providers.len() * 10 > eligible * 9,
+                    "request {r}: {} of {eligible} providers",
+                    providers.len()
+                );
+            }
+        }
+        assert!(thinned > 0, "no request was thinned");
     }
 }
