@@ -288,39 +288,14 @@ fn windows(state: &State, left: &[usize]) -> Option<Vec<(i32, i32)>> {
         let mut moved = false;
         for (before, after, min_gap, max_gap, duration) in &links {
             let (b_lo, b_hi) = range(&window, before);
-            let (a_lo, a_hi) = range(&window, after);
             if let End::Left(j) = *after {
-                let mut lo = a_lo.max(b_lo + duration + min_gap);
-                let mut hi = a_hi;
-                if let Some(max) = max_gap {
-                    hi = hi.min(b_hi + duration + max);
-                }
-                lo = lo.min(i32::MAX / 4);
-                hi = hi.max(i32::MIN / 4);
-                if lo > hi {
-                    return None;
-                }
-                if (lo, hi) != window[j] {
-                    window[j] = (lo, hi);
-                    moved = true;
-                }
+                let hi = max_gap.map_or(i32::MAX, |max| b_hi + duration + max);
+                moved |= narrow(&mut window[j], b_lo + duration + min_gap, hi)?;
             }
             if let End::Left(i) = *before {
                 let (a_lo, a_hi) = range(&window, after);
-                let mut hi = b_hi.min(a_hi - duration - min_gap);
-                let mut lo = b_lo;
-                if let Some(max) = max_gap {
-                    lo = lo.max(a_lo - duration - max);
-                }
-                lo = lo.min(i32::MAX / 4);
-                hi = hi.max(i32::MIN / 4);
-                if lo > hi {
-                    return None;
-                }
-                if (lo, hi) != window[i] {
-                    window[i] = (lo, hi);
-                    moved = true;
-                }
+                let lo = max_gap.map_or(i32::MIN, |max| a_lo - duration - max);
+                moved |= narrow(&mut window[i], lo, a_hi - duration - min_gap)?;
             }
         }
         if !moved {
@@ -328,6 +303,17 @@ fn windows(state: &State, left: &[usize]) -> Option<Vec<(i32, i32)>> {
         }
     }
     None
+}
+
+/// Narrows `window` to `[lo, hi]`: `None` when nothing is left, else whether it moved.
+fn narrow(window: &mut (i32, i32), lo: i32, hi: i32) -> Option<bool> {
+    let narrowed = (window.0.max(lo), window.1.min(hi));
+    if narrowed.0 > narrowed.1 {
+        return None;
+    }
+    let moved = narrowed != *window;
+    *window = narrowed;
+    Some(moved)
 }
 
 #[cfg(test)]
