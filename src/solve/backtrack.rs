@@ -234,7 +234,19 @@ fn descend(
 /// fifth of them pinned: still unsettled after 20 million tests).
 fn windows(state: &State, left: &[usize]) -> Option<Vec<(i32, i32)>> {
     let problem = state.problem;
-    let at = |r: usize| left.iter().position(|&x| x == r);
+    let linked = |r: usize| !state.preds(r).is_empty() || !state.succs(r).is_empty();
+    if !left.iter().any(|&r| linked(r)) {
+        return Some(vec![(i32::MIN / 4, i32::MAX / 4); left.len()]);
+    }
+    // (request, its index in `left`), by request: looked up once per link end.
+    let mut index: Vec<(usize, usize)> = left.iter().enumerate().map(|(i, &r)| (r, i)).collect();
+    index.sort_unstable();
+    let at = |r: usize| {
+        index
+            .binary_search_by_key(&r, |&(x, _)| x)
+            .ok()
+            .map(|k| index[k].1)
+    };
     let mut window: Vec<(i32, i32)> = vec![(i32::MIN / 4, i32::MAX / 4); left.len()];
     // (before, after, min gap, max gap, before's duration) with each end either a request
     // of `left` (its index there) or placed (its start, fixed).
