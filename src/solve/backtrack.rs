@@ -233,10 +233,13 @@ fn descend(
 /// could not reach the earlier one (28 chains of 12 requests, gaps of at most an hour, a
 /// fifth of them pinned: still unsettled after 20 million tests).
 fn windows(state: &State, left: &[usize]) -> Option<Vec<(i32, i32)>> {
+    // Far enough from the ends of `i32` that a chain's gaps and durations added on cannot
+    // overflow.
+    const UNBOUNDED: (i32, i32) = (i32::MIN / 4, i32::MAX / 4);
     let problem = state.problem;
     let linked = |r: usize| !state.preds(r).is_empty() || !state.succs(r).is_empty();
     if !left.iter().any(|&r| linked(r)) {
-        return Some(vec![(i32::MIN / 4, i32::MAX / 4); left.len()]);
+        return Some(vec![UNBOUNDED; left.len()]);
     }
     // (request, its index in `left`), by request: looked up once per link end.
     let mut index: Vec<(usize, usize)> = left.iter().enumerate().map(|(i, &r)| (r, i)).collect();
@@ -247,7 +250,7 @@ fn windows(state: &State, left: &[usize]) -> Option<Vec<(i32, i32)>> {
             .ok()
             .map(|k| index[k].1)
     };
-    let mut window: Vec<(i32, i32)> = vec![(i32::MIN / 4, i32::MAX / 4); left.len()];
+    let mut window: Vec<(i32, i32)> = vec![UNBOUNDED; left.len()];
     // (before, after, min gap, max gap, before's duration) with each end either a request
     // of `left` (its index there) or placed (its start, fixed).
     enum End {

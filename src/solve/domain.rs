@@ -405,11 +405,11 @@ pub(super) fn request_domain(
                     });
                     let mut t = first;
                     while t + dur <= hi {
+                        let thinned_out = stride > 1
+                            && !start_index.is_multiple_of(stride)
+                            && kept_start != Some((p, t));
                         start_index += 1;
-                        if stride > 1
-                            && !(start_index - 1).is_multiple_of(stride)
-                            && kept_start != Some((p, t))
-                        {
+                        if thinned_out {
                             t = problem.next_on_grid(day, t + 1);
                             continue;
                         }
