@@ -159,4 +159,9 @@ pub struct Stats {
     pub construction_objective: i64,
     /// Improvement iterations (neighbourhood repairs) performed.
     pub iterations: u64,
+    /// Requests offered only some of their providers' days, to build the options within
+    /// the time limit or past 20,000 starts a request; the bound then leaves out their
+    /// components (it would bound only the options offered).
+    #[serde(default)]
+    pub thinned: usize,
 }

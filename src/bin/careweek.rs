@@ -491,6 +491,10 @@ fn run_solve(
     {
         eprintln!("{note}");
     }
+    if let Some(note) = thinned_note(options.time_limit, schedule.stats.thinned).filter(|_| !quiet)
+    {
+        eprintln!("{note}");
+    }
     // The independent checker has the last word: a schedule that breaks a hard rule is
     // never reported as a success (pinned bookings whose prerequisites or bundle mates
     // cannot all be placed beside them are not all caught by validation).
@@ -523,6 +527,19 @@ fn overrun_note(limit: f64, took: f64, options: usize) -> Option<String> {
             "careweek: note: this run took {took:.1} s against a time limit of {limit} s: \
              reading the caseload, building its {options} options and a first schedule come \
              before the clock is watched; give it more time (README, \"Other limits\")"
+        )
+    })
+}
+
+/// What `solve` says when some requests were offered only part of their providers' days
+/// (see `Stats::thinned`).
+fn thinned_note(limit: f64, thinned: usize) -> Option<String> {
+    (thinned > 0).then(|| {
+        format!(
+            "careweek: note: {thinned} request(s) were offered only some of their providers' \
+             days, to build the options within the time limit of {limit} s (or past 20,000 \
+             starts a request); the bound leaves out their part of the caseload; give it \
+             more time (README, \"Other limits\")"
         )
     })
 }
@@ -1148,5 +1165,14 @@ mod tests {
         assert_eq!(overrun_note(60.0, 60.9, 1_000), None);
         assert_eq!(overrun_note(0.5, 1.5, 10), None);
         assert!(overrun_note(0.5, 1.51, 10).is_some());
+    }
+
+    #[test]
+    fn thinned_requests_are_said_with_the_limit_and_none_is_not() {
+        let note = thinned_note(1.0, 5_458).expect("5,458 thinned");
+        assert!(note.contains("5458 request(s)"), "{note}");
+        assert!(note.contains("time limit of 1 s"), "{note}");
+        assert!(note.contains("bound leaves out"), "{note}");
+        assert_eq!(thinned_note(60.0, 0), None);
     }
 }

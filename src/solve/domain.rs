@@ -69,6 +69,9 @@ pub struct Domains {
     /// Per provider-day: some option's minutes lie outside the bitmaps, so that free runs
     /// measured on them prove nothing there.
     pub unmapped: Vec<bool>,
+    /// `thinned[r]`: `r` is offered only some of its provider-days (see
+    /// [`Domains::build_within`]), so a bound over these options bounds only them.
+    pub thinned: Vec<bool>,
 }
 
 /// The options of one request on one provider-day, as the end of their stretch of
@@ -181,9 +184,37 @@ impl Domains {
 
     /// Builds every domain, in parallel over requests.
     pub fn build(problem: &Problem) -> Domains {
-        let (opts, empty) = (0..problem.requests.len())
+        Self::build_within(problem, usize::MAX)
+    }
+
+    /// Builds every domain, offering about `most_starts` starts in all at most: past that,
+    /// the requests with the most starts are offered only some of their provider-days,
+    /// drawn over their providers and days, down to [`MIN_STARTS`] a request (never what
+    /// pins need, nor the provider an existing booking holds). Each request is offered
+    /// about [`MAX_STARTS`] at most in any case.
+    pub fn build_within(problem: &Problem, most_starts: usize) -> Domains {
+        let n = problem.requests.len();
+        let counts: Vec<usize> = (0..n)
             .into_par_iter()
-            .map(|r| match request_domain(problem, r) {
+            .map(|r| start_count(problem, r, &candidates(problem, r)))
+            .collect();
+        let cap = starts_cap(problem, &counts, most_starts);
+        let (found, thinned): (Vec<Found>, Vec<bool>) = (0..n)
+            .into_par_iter()
+            .map(|r| {
+                let (found, thinned) = request_domain_within(problem, r, cap);
+                // Thinning must never decide that a request cannot be placed (the kept
+                // starts may all fall in a patient's blocks): then it is offered all.
+                match found {
+                    Ok(opts) if !opts.is_empty() => (Ok(opts), thinned),
+                    _ if thinned => request_domain_within(problem, r, usize::MAX),
+                    found => (found, false),
+                }
+            })
+            .unzip();
+        let (opts, empty) = found
+            .into_iter()
+            .map(|found| match found {
                 Ok(opts) if !opts.is_empty() => (opts, None),
                 Ok(_) => (
                     Vec::new(),
@@ -196,8 +227,14 @@ impl Domains {
             })
             .unzip();
         let mut domains = Domains::new(problem, opts, empty);
+        domains.thinned = thinned;
         domains.propagate_links(problem);
         domains
+    }
+
+    /// Whether some request of `comp` is offered only part of its starts.
+    pub fn any_thinned(&self, comp: &[usize]) -> bool {
+        comp.iter().any(|&r| self.thinned[r])
     }
 
     /// Domains of the given options (and reasons for the empty ones), with their slots.
@@ -243,6 +280,7 @@ impl Domains {
             runs,
             open_minutes,
             unmapped,
+            thinned: vec![false; problem.requests.len()],
         }
     }
 
@@ -283,6 +321,7 @@ impl Domains {
         self.slots[r].clear();
         self.by_provider_day[r].clear();
         self.runs[r].clear();
+        self.thinned[r] = false;
         self.empty[r] = Some((UnplacedCode::Link, reason));
     }
 
@@ -304,34 +343,44 @@ enum Stage {
     Done,
 }
 
+/// A request's options, or why it has none.
+type Found = Result<Vec<Opt>, (UnplacedCode, String)>;
+
+/// `r`'s options, each request offered about [`MAX_STARTS`] starts at most (what pins
+/// need: all).
 pub(super) fn request_domain(
     problem: &Problem,
     r: usize,
 ) -> Result<Vec<Opt>, (UnplacedCode, String)> {
+    request_domain_within(problem, r, MAX_STARTS).0
+}
+
+/// `r`'s options from whole provider-days holding about `most` starts in all (all of them
+/// for what pins need), and whether some provider-day was left out.
+fn request_domain_within(problem: &Problem, r: usize, most: usize) -> (Found, bool) {
+    let candidates = candidates(problem, r);
+    let kept = if problem.required[r] {
+        None
+    } else {
+        kept_provider_days(problem, r, &candidates, most)
+    };
+    let thinned = kept.is_some();
+    (
+        options_of(problem, r, &candidates, kept.as_deref()),
+        thinned,
+    )
+}
+
+/// The (provider, modality) pairs `r` may be booked with: eligible, insured, telehealth
+/// where both sides take it, and only the pin's own when it is pinned.
+fn candidates(problem: &Problem, r: usize) -> Vec<(usize, Modality)> {
     let req = &problem.requests[r];
-    let patient = &problem.patients[req.patient];
     let raw_patient = &problem.input.patients[req.patient];
     let modes: &[Modality] = match req.modality {
         Modality::InPerson => &[Modality::InPerson],
         Modality::Telehealth => &[Modality::Telehealth],
         Modality::Either => &[Modality::InPerson, Modality::Telehealth],
     };
-    let pinned = req.existing.as_ref().filter(|e| e.pinned);
-    // A request pins need is offered every unit that fits (the pins may hold the first
-    // ones), so that validation's exact test of what pins need is exact; others two of
-    // each kind a slot (see `push_with_resources`).
-    let units_per_kind = if problem.required[r] {
-        usize::MAX
-    } else {
-        UNITS_PER_KIND
-    };
-    // The units an existing booking holds are offered first, so that it can be kept.
-    let booked: Vec<u32> = req
-        .existing
-        .iter()
-        .flat_map(|e| e.resources.iter().map(|&u| u as u32))
-        .collect();
-
     let mut candidates: Vec<(usize, Modality)> = Vec::new();
     for &p in &req.eligible {
         let prov = &problem.input.providers[p];
@@ -352,9 +401,38 @@ pub(super) fn request_domain(
             }
         }
     }
-    if let Some(e) = pinned {
+    if let Some(e) = req.existing.as_ref().filter(|e| e.pinned) {
         candidates.retain(|&(p, m)| p == e.provider && m == e.modality);
     }
+    candidates
+}
+
+/// `r`'s options with `candidates`, on the provider-days `kept` marks (indexed as
+/// [`provider_day_starts`]; all when `None`).
+fn options_of(
+    problem: &Problem,
+    r: usize,
+    candidates: &[(usize, Modality)],
+    kept: Option<&[bool]>,
+) -> Result<Vec<Opt>, (UnplacedCode, String)> {
+    let req = &problem.requests[r];
+    let patient = &problem.patients[req.patient];
+    let pinned = req.existing.as_ref().filter(|e| e.pinned);
+    // A request pins need is offered every unit that fits (the pins may hold the first
+    // ones), so that validation's exact test of what pins need is exact; others two of
+    // each kind a slot (see `push_with_resources`).
+    let units_per_kind = if problem.required[r] {
+        usize::MAX
+    } else {
+        UNITS_PER_KIND
+    };
+    // The units an existing booking holds are offered first, so that it can be kept.
+    let booked: Vec<u32> = req
+        .existing
+        .iter()
+        .flat_map(|e| e.resources.iter().map(|&u| u as u32))
+        .collect();
+
     if candidates.is_empty() {
         return Err((
             UnplacedCode::NoEligibleProvider,
@@ -367,22 +445,15 @@ pub(super) fn request_domain(
     let mut missing_kind: Option<String> = None;
     let mut out = Vec::new();
     let day_hi = req.day_hi.min(problem.days.len().saturating_sub(1));
-    // Every `stride`-th start only, when the starts would be far more than any search
-    // weighs (see `MAX_STARTS`); never for what pins need, nor the start an existing
-    // booking holds.
-    let stride = if problem.required[r] {
-        1
-    } else {
-        let starts = start_count(problem, r, &candidates);
-        starts.div_ceil(MAX_STARTS).max(1)
-    };
-    let kept_start = req.existing.as_ref().map(|e| (e.provider, e.start));
-    let mut start_index = 0usize;
-    for &(p, mode) in &candidates {
+    let span = (req.day_lo..=day_hi).count();
+    for (ci, &(p, mode)) in candidates.iter().enumerate() {
         let prov = &problem.providers[p];
         let site = (mode == Modality::InPerson).then_some(prov.site);
         let kinds = needed_kinds(problem, r, p);
         for day in req.day_lo..=day_hi {
+            if kept.is_some_and(|k| !k[ci * span + day - req.day_lo]) {
+                continue;
+            }
             for piece in &prov.free[day] {
                 if piece.end - piece.start < dur {
                     continue;
@@ -405,14 +476,6 @@ pub(super) fn request_domain(
                     });
                     let mut t = first;
                     while t + dur <= hi {
-                        let thinned_out = stride > 1
-                            && !start_index.is_multiple_of(stride)
-                            && kept_start != Some((p, t));
-                        start_index += 1;
-                        if thinned_out {
-                            t = problem.next_on_grid(day, t + 1);
-                            continue;
-                        }
                         let slot = Interval::new(t, t + dur);
                         let blocked = patient.blocks.iter().any(|b| {
                             slot.overlaps(&Interval::new(b.interval.start, b.recovery_end))
@@ -543,23 +606,71 @@ fn needed_kinds(problem: &Problem, r: usize, p: usize) -> Vec<Kind> {
 /// Units of each resource kind offered at a slot (see [`push_with_resources`]).
 const UNITS_PER_KIND: usize = 2;
 
-/// Most starts a request is offered (before units are combined with them): past that its
-/// starts are thinned to every k-th, evenly over its providers and days. A caseload where
+/// About the most starts a request is offered (before units are combined with them): past
+/// that it is offered only some of its provider-days (see [`kept_provider_days`]). A caseload where
 /// every request may go to any of 600 providers open all week on a 5-minute grid built
 /// 500,000 options a request, 13 GB and 150 s at `--time-limit 1`; the densest benchmark
 /// caseloads offer some 5,000 starts a request, none of which this thins.
-pub(crate) const MAX_STARTS: usize = 20_000;
+pub const MAX_STARTS: usize = 20_000;
+
+/// Fewest starts a request is thinned to when the caseload's starts are past the budget
+/// of [`Domains::build_within`]: a search needs a choice of days and hours.
+pub const MIN_STARTS: usize = 64;
+
+/// Starts the build of every domain may offer per second of the time limit and per core
+/// (see [`Domains::build_within`]). Building the options and the first schedule over them
+/// took 2.8 s at `--time-limit 1` on two cores for `careweek generate --patients 3000`
+/// (14.4 million options) and 12 s at `--time-limit 10` on its 5-minute grid (41.5
+/// million); at this rate both end within 0.3 s of their limits from 1 s on.
+pub const STARTS_PER_SECOND_PER_THREAD: f64 = 1.2e6;
+
+/// The most starts a request may be offered so that all requests together offer at most
+/// `most` (when it can: never under [`MIN_STARTS`] a request), the requests with the most
+/// starts given up first; at most [`MAX_STARTS`]. `counts[r]`: `r`'s starts. What pins
+/// need is never thinned, so it counts in full.
+fn starts_cap(problem: &Problem, counts: &[usize], most: usize) -> usize {
+    let (mut fixed, mut free) = (0usize, Vec::new());
+    for (r, &c) in counts.iter().enumerate() {
+        if problem.required[r] {
+            fixed += c;
+        } else {
+            free.push(c);
+        }
+    }
+    if fixed.saturating_add(free.iter().sum::<usize>()) <= most {
+        return MAX_STARTS;
+    }
+    free.sort_unstable();
+    let budget = most.saturating_sub(fixed);
+    let mut used = 0usize;
+    let mut cap = free.last().copied().unwrap_or(MAX_STARTS);
+    for (i, &c) in free.iter().enumerate() {
+        let rest = free.len() - i;
+        if used + c * rest > budget {
+            cap = (budget - used) / rest;
+            break;
+        }
+        used += c;
+    }
+    cap.clamp(MIN_STARTS, MAX_STARTS)
+}
 
 /// The starts request `r` would be offered with `candidates` (provider, modality) before
-/// patient blocks and units, counted a day's free stretch at a time.
-fn start_count(problem: &Problem, r: usize, candidates: &[(usize, Modality)]) -> usize {
+/// patient blocks and units, per candidate and day (`ci * days + day - day_lo`, over its
+/// days), counted a day's free stretch at a time.
+fn provider_day_starts(
+    problem: &Problem,
+    r: usize,
+    candidates: &[(usize, Modality)],
+) -> Vec<usize> {
     let req = &problem.requests[r];
     let patient = &problem.patients[req.patient];
     let day_hi = req.day_hi.min(problem.days.len().saturating_sub(1));
     let grid = problem.grid.max(1);
-    let mut count = 0usize;
+    let mut starts = Vec::with_capacity(candidates.len() * (req.day_lo..=day_hi).count());
     for &(p, _) in candidates {
         for day in req.day_lo..=day_hi {
+            let mut count = 0;
             for piece in &problem.providers[p].free[day] {
                 for avail in &patient.available[day] {
                     let room =
@@ -569,9 +680,65 @@ fn start_count(problem: &Problem, r: usize, candidates: &[(usize, Modality)]) ->
                     }
                 }
             }
+            starts.push(count);
         }
     }
-    count
+    starts
+}
+
+/// The starts request `r` would be offered (see [`provider_day_starts`]).
+fn start_count(problem: &Problem, r: usize, candidates: &[(usize, Modality)]) -> usize {
+    provider_day_starts(problem, r, candidates).iter().sum()
+}
+
+/// Which of `r`'s provider-days (indexed as [`provider_day_starts`]) to offer so that they
+/// hold about `most` starts, or `None` for all. Whole provider-days, so that the requests
+/// a day keeps can still pack it back to back (every k-th start instead left gaps between
+/// bookings: 2,071 of 7,677 requests unplaced against 591 on `careweek generate
+/// --patients 3000`). They are taken in an order drawn by a hash, so that they spread over
+/// the providers and days and each provider-day keeps about as many requests as another;
+/// the provider an existing booking holds keeps all its days.
+fn kept_provider_days(
+    problem: &Problem,
+    r: usize,
+    candidates: &[(usize, Modality)],
+    most: usize,
+) -> Option<Vec<bool>> {
+    let starts = provider_day_starts(problem, r, candidates);
+    if starts.iter().sum::<usize>() <= most {
+        return None;
+    }
+    let span = starts.len() / candidates.len().max(1);
+    let booked_with = problem.requests[r].existing.as_ref().map(|e| e.provider);
+    let mut kept = vec![false; starts.len()];
+    let mut taken = 0;
+    let mut order = Vec::new();
+    for (i, &n) in starts.iter().enumerate() {
+        let (p, _) = candidates[i / span];
+        if booked_with == Some(p) {
+            kept[i] = true;
+            taken += n;
+        } else if n > 0 {
+            order.push((draw(r, p, i), i));
+        }
+    }
+    order.sort_unstable();
+    for (_, i) in order {
+        if taken >= most {
+            break;
+        }
+        kept[i] = true;
+        taken += starts[i];
+    }
+    Some(kept)
+}
+
+/// A pseudo-random number of request `r`, provider `p` and slot `i`: splitmix64's finaliser.
+fn draw(r: usize, p: usize, i: usize) -> u64 {
+    let mut h = (r as u64) << 40 ^ (p as u64) << 20 ^ i as u64;
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
 }
 
 /// Appends one option per combination of free resource units (`units_per_kind` fitting
@@ -688,7 +855,7 @@ pub fn same_as_existing(existing: Option<&crate::problem::ExistingIx>, o: &Opt) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::solve::test_caseloads::caseload_with;
+    use crate::solve::test_caseloads::{caseload, caseload_with};
 
     /// Options are the bulk of the memory (3,000 generated patients: 14 million of them);
     /// 56 bytes each while resources were a vector, 1.47 GB peak there against 1.37 GB.
@@ -731,9 +898,11 @@ mod tests {
     }
 
     /// A thousand providers of each specialty on a 5-minute grid: each request is offered
-    /// at most `MAX_STARTS` starts, spread over its providers, not the first ones.
+    /// about `MAX_STARTS` starts, whole provider-days drawn over its providers and days
+    /// (not the first ones), each kept provider-day with every start it had.
     #[test]
-    fn starts_past_the_most_a_search_weighs_are_thinned_evenly() {
+    fn starts_past_the_most_a_search_weighs_are_thinned_by_whole_provider_days() {
+        use std::collections::{BTreeMap, BTreeSet};
         let problem = caseload_with(6, 3, 5, |input| {
             let originals = input.providers.clone();
             for k in 0..1000 {
@@ -749,23 +918,122 @@ mod tests {
             }
         });
         let domains = Domains::build(&problem);
+        let starts_by_day = |opts: &[Opt]| {
+            let mut by_day: BTreeMap<(u32, u16), BTreeSet<i32>> = BTreeMap::new();
+            for o in opts {
+                by_day
+                    .entry((o.provider, o.day))
+                    .or_default()
+                    .insert(o.start);
+            }
+            by_day
+        };
         let mut thinned = 0;
         for (r, opts) in domains.opts.iter().enumerate() {
-            let starts: std::collections::BTreeSet<(u32, i32)> =
-                opts.iter().map(|o| (o.provider, o.start)).collect();
-            assert!(starts.len() <= MAX_STARTS, "request {r}: {}", starts.len());
-            let eligible = problem.requests[r].eligible.len();
-            if starts.len() > MAX_STARTS / 2 && !problem.required[r] {
-                thinned += 1;
-                let providers: std::collections::BTreeSet<u32> =
-                    opts.iter().map(|o| o.provider).collect();
-                assert!(
-                    providers.len() * 10 > eligible * 9,
-                    "request {r}: {} of {eligible} providers",
-                    providers.len()
-                );
+            let kept = starts_by_day(opts);
+            let starts: usize = kept.values().map(BTreeSet::len).sum();
+            // The draw keeps about one provider-day in k: within a few per cent.
+            assert!(starts <= MAX_STARTS * 11 / 10, "request {r}: {starts}");
+            if !domains.thinned[r] {
+                continue;
             }
+            thinned += 1;
+            let all = starts_by_day(
+                &request_domain_within(&problem, r, usize::MAX)
+                    .0
+                    .expect("options"),
+            );
+            for (key, kept_starts) in &kept {
+                assert_eq!(kept_starts, &all[key], "request {r}, provider-day {key:?}");
+            }
+            // Spread over the roster and the week, not its first providers or days.
+            let eligible = problem.requests[r].eligible.len();
+            let providers: BTreeSet<u32> = kept.keys().map(|&(p, _)| p).collect();
+            let days: BTreeSet<u16> = kept.keys().map(|&(_, d)| d).collect();
+            let late = providers
+                .iter()
+                .filter(|&&p| problem.requests[r].eligible[eligible / 2..].contains(&(p as usize)))
+                .count();
+            assert!(
+                late * 10 > providers.len() * 4 && late * 10 < providers.len() * 6,
+                "request {r}: {late} of {} providers from the roster's second half",
+                providers.len()
+            );
+            let open_days: BTreeSet<u16> = all.keys().map(|&(_, d)| d).collect();
+            assert_eq!(days, open_days, "request {r}");
         }
         assert!(thinned > 0, "no request was thinned");
+    }
+
+    /// The cap shared by every request: the requests with the most starts give up first,
+    /// and what pins need counts in full.
+    #[test]
+    fn the_starts_cap_is_filled_from_the_requests_with_fewest_starts() {
+        let mut problem = caseload(4, 1, 15);
+        let n = problem.requests.len();
+        assert!(n >= 4, "{n} requests");
+        problem.required = vec![false; n];
+        let mut counts = vec![100; n];
+        counts[0] = 10_000;
+        counts[1] = 5_000;
+        let others = 100 * (n - 2);
+        // Room for all: no cap below the one a request always has.
+        assert_eq!(starts_cap(&problem, &counts, usize::MAX), MAX_STARTS);
+        assert_eq!(starts_cap(&problem, &counts, 15_000 + others), MAX_STARTS);
+        // 2,000 short: the largest alone gives them up.
+        assert_eq!(starts_cap(&problem, &counts, 13_000 + others), 8_000);
+        // 6,000 short: the two largest share what is left.
+        assert_eq!(starts_cap(&problem, &counts, 9_000 + others), 4_500);
+        // Too little for anyone: never below the floor.
+        assert_eq!(starts_cap(&problem, &counts, 10), MIN_STARTS);
+        // What pins need is never thinned, so it takes its share first.
+        problem.required[0] = true;
+        assert_eq!(
+            starts_cap(&problem, &counts, 15_000 + others - 1_000),
+            4_000
+        );
+    }
+
+    /// A tight budget thins the requests with many starts to near the cap it sets, and
+    /// empties no domain that was not empty.
+    #[test]
+    fn a_budget_of_starts_thins_without_emptying_a_domain() {
+        let problem = caseload(120, 2, 5);
+        let n = problem.requests.len();
+        let starts = |opts: &[Opt]| {
+            opts.iter()
+                .map(|o| (o.provider, o.start, o.in_person()))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        };
+        let full = Domains::build(&problem);
+        assert!(full.thinned.iter().all(|&t| !t));
+        let counts: Vec<usize> = (0..n)
+            .map(|r| start_count(&problem, r, &candidates(&problem, r)))
+            .collect();
+        let budget = counts.iter().sum::<usize>() / 3;
+        let cap = starts_cap(&problem, &counts, budget);
+        assert!(cap > MIN_STARTS && cap < MAX_STARTS, "cap {cap}");
+        let thin = Domains::build_within(&problem, budget);
+        assert!(thin.thinned.iter().any(|&t| t));
+        let kept: usize = thin.opts.iter().map(|os| starts(os)).sum();
+        let all: usize = full.opts.iter().map(|os| starts(os)).sum();
+        let capped: usize = counts.iter().map(|&c| c.min(cap)).sum();
+        // Whole provider-days: a request's last one may take it past the cap.
+        assert!(
+            kept * 2 <= capped * 3 && kept * 2 < all,
+            "{kept} of {all} starts kept against {capped} under the cap"
+        );
+        for r in 0..n {
+            assert_eq!(
+                thin.opts[r].is_empty(),
+                full.opts[r].is_empty(),
+                "request {r}"
+            );
+            assert!(
+                thin.opts[r].iter().all(|o| full.opts[r].contains(o)),
+                "request {r}"
+            );
+        }
     }
 }

@@ -171,26 +171,42 @@ pub fn solve(problem: &Problem, options: &SolveOptions) -> Schedule {
         options.threads
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
-    let run = || solve_in_pool(problem, options, started, threads);
+    // Building options and the first schedule come before any phase watches the clock:
+    // past what the limit leaves time for, the requests with the most starts are thinned.
+    // Under a work budget the options must not depend on the thread count.
+    let cores = if options.work.is_some() {
+        1
+    } else {
+        let available = std::thread::available_parallelism().map_or(1, |n| n.get());
+        threads.min(available)
+    };
+    let most_starts = domain::STARTS_PER_SECOND_PER_THREAD * cores as f64 * options.time_limit;
+    let most_starts = most_starts.min(usize::MAX as f64) as usize;
+    let run = || solve_in_pool(problem, options, started, threads, most_starts);
     match pool {
         Ok(pool) => pool.install(run),
         Err(_) => run(),
     }
 }
 
+/// [`solve`] on the current thread pool, offering about `most_starts` starts in all (see
+/// [`Domains::build_within`]).
 fn solve_in_pool(
     problem: &Problem,
     options: &SolveOptions,
     started: Instant,
     threads: usize,
+    most_starts: usize,
 ) -> Schedule {
     // What follows the search (the schedule, its reasons, writing it) takes well under a
     // second even at 3,000 patients (process 55.6 s with the search ending at 55.2 s): a
     // margin of 8 % of the limit, at most 2.5 s.
     let limit = options.time_limit;
     let deadline = started + Duration::from_secs_f64((limit * 0.92).max(limit - 2.5).max(0.05));
-    let domains = Domains::build(problem);
+    let domains = Domains::build_within(problem, most_starts);
     let components = components(problem, &domains);
+    // A bound over thinned options bounds only those: such a component proves none.
+    let thinned: Vec<bool> = components.iter().map(|c| domains.any_thinned(c)).collect();
 
     let tracker = Mutex::new(Tracker {
         started,
@@ -242,7 +258,9 @@ fn solve_in_pool(
                 opening: false,
                 deadline: own_deadline(k),
                 cancel,
-                report: &|incumbent, bound| Tracker::update(&tracker, k, incumbent, bound),
+                report: &|incumbent, bound| {
+                    Tracker::update(&tracker, k, incumbent, bound.filter(|_| !thinned[k]))
+                },
             };
             component::solve(&ctx, comp)
         })
@@ -253,15 +271,17 @@ fn solve_in_pool(
     let mut exact = 0;
     let mut construction = 0;
     let mut iterations = 0;
-    for res in &results {
+    for (res, &thinned) in results.iter().zip(&thinned) {
         for &(r, oi) in &res.assign {
             if let Some(oi) = oi {
                 state.assign[r] = None;
                 state.place(r, oi);
             }
         }
-        bound += res.bound;
-        exact += usize::from(res.exact);
+        if !thinned {
+            bound += res.bound;
+            exact += usize::from(res.exact);
+        }
         construction += res.construction;
         iterations += res.iterations;
     }
@@ -311,6 +331,7 @@ fn solve_in_pool(
             components_exact: exact,
             construction_objective: construction,
             iterations,
+            thinned: domains.thinned.iter().filter(|&&t| t).count(),
         },
     }
 }
@@ -355,4 +376,68 @@ fn components(problem: &Problem, domains: &Domains) -> Vec<Vec<usize>> {
     let mut out: Vec<Vec<usize>> = groups.into_values().collect();
     out.sort_by_key(|g| g[0]);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::solve::test_caseloads::caseload_with;
+
+    /// A bound over thinned options bounds only those, not the week: a component with a
+    /// thinned request claims none, so the bound stays under the optimum over every option
+    /// (and the schedule passes the checker, every request placed or said why not).
+    #[test]
+    fn a_thinned_component_claims_no_bound() {
+        let problem = caseload_with(6, 1, 15, |input| {
+            // Ten of each provider, any of them eligible: many starts a request.
+            let originals = input.providers.clone();
+            for k in 0..9 {
+                for p in &originals {
+                    let mut copy = p.clone();
+                    copy.id = format!("{}-{k}", p.id);
+                    input.providers.push(copy);
+                }
+            }
+            for request in &mut input.requests {
+                request.providers.clear();
+            }
+        });
+        let options = SolveOptions {
+            time_limit: 120.0,
+            threads: 1,
+            seed: 1,
+            work: Some(4_000),
+            ..Default::default()
+        };
+        let full = solve_in_pool(&problem, &options, Instant::now(), 1, usize::MAX);
+        assert_eq!(full.status, Status::Optimal, "{:?}", full.objective);
+        assert_eq!(full.stats.thinned, 0);
+        let thin = solve_in_pool(&problem, &options, Instant::now(), 1, 600);
+        assert!(thin.stats.thinned > 0, "nothing thinned");
+        // Every component has a thinned request here: only what no schedule can place
+        // counts (the bound over the thinned options reached the optimum, 22250).
+        let domains = Domains::build_within(&problem, 600);
+        assert!(components(&problem, &domains)
+            .iter()
+            .all(|c| domains.any_thinned(c)));
+        let never: i64 = (0..problem.requests.len())
+            .filter(|&r| domains.opts[r].is_empty())
+            .map(|r| state::unplaced_weight(&problem, r))
+            .sum();
+        assert_eq!(thin.bound, never as f64);
+        assert!(
+            thin.bound <= full.objective.total as f64,
+            "bound {} past the optimum {}",
+            thin.bound,
+            full.objective.total
+        );
+        assert!(thin.objective.total >= full.objective.total);
+        let report = crate::check::check(&problem.input, &thin);
+        assert!(report.violations.is_empty(), "{:?}", report.violations);
+        assert_eq!(report.objective, thin.objective);
+        assert_eq!(
+            thin.placed.len() + thin.unplaced.len(),
+            problem.requests.len()
+        );
+    }
 }

@@ -122,7 +122,10 @@ pub(super) fn unplaced_list(state: &State) -> Vec<Unplaced> {
     (0..problem.requests.len())
         .filter(|&r| state.assign[r].is_none())
         .map(|r| {
-            let (code, reason) = unplaced_reason(state, r, &mut bundles);
+            let (code, mut reason) = unplaced_reason(state, r, &mut bundles);
+            if state.domains.thinned[r] {
+                reason.push_str(THINNED_NOTE);
+            }
             Unplaced {
                 request: input.requests[r].id.clone(),
                 patient: input.patients[problem.requests[r].patient].id.clone(),
@@ -132,6 +135,12 @@ pub(super) fn unplaced_list(state: &State) -> Vec<Unplaced> {
         })
         .collect()
 }
+
+/// Said of an unplaced request that was offered only part of its providers' days: its
+/// reason weighs only those.
+const THINNED_NOTE: &str = " (It was offered only some of its providers' days: options \
+     past what the time limit leaves time to build, or past 20,000 starts a request, are \
+     thinned; a longer time limit offers more of them.)";
 
 /// What a same-day bundle's unbooked members come to, by bundle: each member's reason
 /// needs it, and it is the same for all of them (a bundle of 200 took 12 s judged member
