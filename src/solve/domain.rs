@@ -607,10 +607,11 @@ fn needed_kinds(problem: &Problem, r: usize, p: usize) -> Vec<Kind> {
 const UNITS_PER_KIND: usize = 2;
 
 /// About the most starts a request is offered (before units are combined with them): past
-/// that it is offered only some of its provider-days (see [`kept_provider_days`]). A caseload where
-/// every request may go to any of 600 providers open all week on a 5-minute grid built
-/// 500,000 options a request, 13 GB and 150 s at `--time-limit 1`; the densest benchmark
-/// caseloads offer some 5,000 starts a request, none of which this thins.
+/// that it is offered only some of its provider-days (see [`Domains::build_within`]). A
+/// caseload where every request may go to any of 600 providers open all week on a
+/// 5-minute grid built 500,000 options a request, 13 GB and 150 s at `--time-limit 1`;
+/// the densest benchmark caseloads offer some 5,000 starts a request, none of which this
+/// thins.
 pub const MAX_STARTS: usize = 20_000;
 
 /// Fewest starts a request is thinned to when the caseload's starts are past the budget
