@@ -454,6 +454,9 @@ pub struct BenchRow {
     pub bound: Option<f64>,
     /// Relative gap (0.05 = 5 %).
     pub gap: Option<f64>,
+    /// Requests offered only some of their providers' days to fit the time limit; the
+    /// bound then leaves out their part of the caseload (`Stats::thinned`).
+    pub thinned: Option<usize>,
     /// Violations the checker found (`None` when there was no schedule to check).
     pub violations: Option<usize>,
     /// `ok`, `N violations`, or what went wrong.
@@ -486,6 +489,7 @@ fn unsolved_row(case: &BenchCase) -> BenchRow {
         objective: None,
         bound: None,
         gap: None,
+        thinned: None,
         violations: None,
         check: String::new(),
         ok: false,
@@ -529,6 +533,7 @@ pub fn evaluate(case: &BenchCase, run: &ChildRun) -> BenchRow {
     row.objective = Some(schedule.objective);
     row.bound = Some(schedule.bound);
     row.gap = Some(schedule.gap);
+    row.thinned = Some(schedule.stats.thinned);
     row.violations = Some(n);
     row.ok = n == 0;
     row.check = match n {
@@ -605,11 +610,15 @@ fn summary(row: &BenchRow) -> String {
         .map_or("n/a".to_string(), |m| format!("{m:.1} MB"));
     match (&row.objective, row.placed, row.gap) {
         (Some(obj), Some(placed), Some(gap)) => format!(
-            "{:.2} s, {rss}, placed {placed}/{}, objective {}, gap {:.2} %, check {}",
+            "{:.2} s, {rss}, placed {placed}/{}, objective {}, gap {:.2} %{}, check {}",
             row.wall_s,
             row.requests,
             obj.total,
             gap * 100.0,
+            match row.thinned {
+                Some(t) if t > 0 => format!(" ({t} requests thinned to fit the time limit)"),
+                _ => String::new(),
+            },
             row.check
         ),
         _ => format!("{:.2} s, {rss}, {}", row.wall_s, row.check),
@@ -663,7 +672,11 @@ pub fn markdown_table(rows: &[BenchRow]) -> String {
                 .collect()
             },
         );
-        let bound = r.bound.map_or_else(dash, |b| format!("{b:.1}"));
+        let bound = match (r.bound, r.thinned) {
+            (None, _) => dash(),
+            (Some(b), Some(t)) if t > 0 => format!("{b:.1} ({t} requests thinned)"),
+            (Some(b), _) => format!("{b:.1}"),
+        };
         let gap = r.gap.map_or_else(dash, |g| format!("{:.2}", g * 100.0));
         let _ = writeln!(
             out,
@@ -840,6 +853,7 @@ mod tests {
             objective,
             bound: objective.map(|_| 900.0),
             gap: objective.map(|_| 0.1),
+            thinned: objective.map(|_| 0),
             violations: objective.map(|_| 0),
             check: check.into(),
             ok: objective.is_some(),
@@ -861,7 +875,18 @@ mod tests {
         assert!(cells.iter().all(|&c| c == cells[0]), "{table}");
         assert!(table.contains("| 19/20 |"), "{table}");
         assert!(table.contains("| n/a |"), "{table}");
-        assert!(table.contains("| 10.00 | ok |"), "{table}");
+        assert!(table.contains("| 900.0 | 10.00 | ok |"), "{table}");
+    }
+
+    #[test]
+    fn a_bound_that_leaves_thinned_requests_out_says_so() {
+        let mut thinned = row("ok", Some(Objective::default()));
+        thinned.thinned = Some(5458);
+        let table = markdown_table(&[thinned]);
+        assert!(
+            table.contains("| 900.0 (5458 requests thinned) | 10.00 | ok |"),
+            "{table}"
+        );
     }
 
     #[test]

@@ -204,6 +204,14 @@ fn solve_in_pool(
     let limit = options.time_limit;
     let deadline = started + Duration::from_secs_f64((limit * 0.92).max(limit - 2.5).max(0.05));
     let domains = Domains::build_within(problem, most_starts);
+    if std::env::var_os("CAREWEEK_TRACE").is_some() {
+        eprintln!(
+            "trace: {} options built at {:.2}s ({} requests thinned)",
+            domains.size(),
+            started.elapsed().as_secs_f64(),
+            domains.thinned.iter().filter(|&&t| t).count()
+        );
+    }
     let components = components(problem, &domains);
     // A bound over thinned options bounds only those: such a component proves none.
     let thinned: Vec<bool> = components.iter().map(|c| domains.any_thinned(c)).collect();
