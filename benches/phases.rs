@@ -9,6 +9,9 @@
 //!   constructed state (a fresh clone and a fresh seeded RNG per iteration).
 //! * `lagrangian_bound/N`: [`lagrange::lagrangian_bound`] on the same component with at most
 //!   [`LAGRANGE_STEPS`] subgradient steps.
+//! * `options/N` and `options_quarter/N`: every request's options ([`Domains::build`]), and
+//!   the same within a budget of a quarter of the caseload's starts
+//!   ([`Domains::build_within`], what a time limit too short for them all does).
 //!
 //! The budgets are counted in work (repairs, subgradient steps, search nodes), never in
 //! time: the deadlines are far in the future, stalls never stop the search and the LNS runs
@@ -214,6 +217,33 @@ fn phases(c: &mut Criterion) {
         );
         uppers.push(repaired);
     }
+
+    let mut group = c.benchmark_group("options");
+    for fx in &fixtures {
+        group.bench_with_input(BenchmarkId::from_parameter(fx.patients), fx, |b, fx| {
+            b.iter(|| Domains::build(&fx.problem))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("options_quarter");
+    for fx in &fixtures {
+        let starts: usize = fx
+            .domains
+            .opts
+            .iter()
+            .map(|os| {
+                os.iter()
+                    .map(|o| (o.provider, o.start, o.in_person()))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len()
+            })
+            .sum();
+        group.bench_with_input(BenchmarkId::from_parameter(fx.patients), fx, |b, fx| {
+            b.iter(|| Domains::build_within(&fx.problem, starts / 4))
+        });
+    }
+    group.finish();
 
     let mut group = c.benchmark_group("construct");
     for fx in &fixtures {

@@ -856,7 +856,7 @@ pub fn same_as_existing(existing: Option<&crate::problem::ExistingIx>, o: &Opt) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::solve::test_caseloads::{caseload, caseload_with};
+    use crate::solve::test_caseloads::{caseload, caseload_with, large_roster};
 
     /// Options are the bulk of the memory (3,000 generated patients: 14 million of them);
     /// 56 bytes each while resources were a vector, 1.47 GB peak there against 1.37 GB.
@@ -904,20 +904,7 @@ mod tests {
     #[test]
     fn starts_past_the_most_a_search_weighs_are_thinned_by_whole_provider_days() {
         use std::collections::{BTreeMap, BTreeSet};
-        let problem = caseload_with(6, 3, 5, |input| {
-            let originals = input.providers.clone();
-            for k in 0..1000 {
-                for p in &originals {
-                    let mut copy = p.clone();
-                    copy.id = format!("{}-{k}", p.id);
-                    input.providers.push(copy);
-                }
-            }
-            // Any provider of the specialty, as a large network's roster would offer.
-            for request in &mut input.requests {
-                request.providers.clear();
-            }
-        });
+        let problem = large_roster(6, 3, 5, 1000);
         let domains = Domains::build(&problem);
         let starts_by_day = |opts: &[Opt]| {
             let mut by_day: BTreeMap<(u32, u16), BTreeSet<i32>> = BTreeMap::new();

@@ -389,27 +389,15 @@ fn components(problem: &Problem, domains: &Domains) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::solve::test_caseloads::caseload_with;
+    use crate::solve::test_caseloads::large_roster;
 
     /// A bound over thinned options bounds only those, not the week: a component with a
     /// thinned request claims none, so the bound stays under the optimum over every option
     /// (and the schedule passes the checker, every request placed or said why not).
     #[test]
     fn a_thinned_component_claims_no_bound() {
-        let problem = caseload_with(6, 1, 15, |input| {
-            // Ten of each provider, any of them eligible: many starts a request.
-            let originals = input.providers.clone();
-            for k in 0..9 {
-                for p in &originals {
-                    let mut copy = p.clone();
-                    copy.id = format!("{}-{k}", p.id);
-                    input.providers.push(copy);
-                }
-            }
-            for request in &mut input.requests {
-                request.providers.clear();
-            }
-        });
+        // Ten of each provider, any of them eligible: many starts a request.
+        let problem = large_roster(6, 1, 15, 9);
         let options = SolveOptions {
             time_limit: 120.0,
             threads: 1,

@@ -27,6 +27,25 @@ pub fn caseload_with(
     validate(input).expect("generated caseloads are valid")
 }
 
+/// A generated caseload whose every provider has `copies` more like them, any of them
+/// eligible for every request of their specialty, as a large network's roster offers:
+/// many starts a request.
+pub fn large_roster(patients: usize, seed: u64, grid_min: u32, copies: usize) -> Problem {
+    caseload_with(patients, seed, grid_min, |input| {
+        let originals = input.providers.clone();
+        for k in 0..copies {
+            for p in &originals {
+                let mut copy = p.clone();
+                copy.id = format!("{}-{k}", p.id);
+                input.providers.push(copy);
+            }
+        }
+        for request in &mut input.requests {
+            request.providers.clear();
+        }
+    })
+}
+
 /// The requests with at least one option, ascending.
 pub fn placeable(domains: &Domains) -> Vec<usize> {
     (0..domains.opts.len())
