@@ -623,7 +623,7 @@ pub const MIN_STARTS: usize = 64;
 /// took 2.8 s at `--time-limit 1` on two cores for `careweek generate --patients 3000`
 /// (14.4 million options) and 12 s at `--time-limit 10` on its 5-minute grid (41.5
 /// million); at this rate both end within 0.3 s of their limits from 1 s on.
-pub const STARTS_PER_SECOND_PER_THREAD: f64 = 1.2e6;
+pub const STARTS_PER_SECOND_PER_CORE: f64 = 1.2e6;
 
 /// The most starts a request may be offered so that all requests together offer at most
 /// `most` (when it can: never under [`MIN_STARTS`] a request), the requests with the most
