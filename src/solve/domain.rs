@@ -618,12 +618,19 @@ pub const MAX_STARTS: usize = 20_000;
 /// of [`Domains::build_within`]: a search needs a choice of days and hours.
 pub const MIN_STARTS: usize = 64;
 
-/// Starts the build of every domain may offer per second of the time limit and per core
-/// (see [`Domains::build_within`]). Building the options and the first schedule over them
-/// took 2.8 s at `--time-limit 1` on two cores for `careweek generate --patients 3000`
-/// (14.4 million options) and 12 s at `--time-limit 10` on its 5-minute grid (41.5
-/// million); at this rate both end within 0.3 s of their limits from 1 s on.
+/// Starts the build of every domain may offer per second of the time limit (and of
+/// [`BUILD_SLACK_SECONDS`]) and per core (see [`Domains::build_within`]). Building the
+/// options and the first schedule over them took 2.8 s at `--time-limit 1` on two cores
+/// for `careweek generate --patients 3000` (14.4 million options) and 12.3 s at
+/// `--time-limit 10` on its 5-minute grid (41.5 million); at this rate they end within
+/// 0.45 s of their limits from 1 s on, on one core or two.
 pub const STARTS_PER_SECOND_PER_CORE: f64 = 1.2e6;
+
+/// Seconds of the one past the time limit that a run may take which the options' build
+/// may use too (see [`STARTS_PER_SECOND_PER_CORE`]): a caseload of a couple of million
+/// options (refbench's 3,000 patients on the 5-minute grid, 2.6 million, built in 0.4 s)
+/// is then not thinned at `--time-limit 1`, nor any small one at any limit.
+pub const BUILD_SLACK_SECONDS: f64 = 0.5;
 
 /// The most starts a request may be offered so that all requests together offer at most
 /// `most` (when it can: never under [`MIN_STARTS`] a request), the requests with the most

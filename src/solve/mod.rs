@@ -180,7 +180,9 @@ pub fn solve(problem: &Problem, options: &SolveOptions) -> Schedule {
         let available = std::thread::available_parallelism().map_or(1, |n| n.get());
         threads.min(available)
     };
-    let most_starts = domain::STARTS_PER_SECOND_PER_CORE * cores as f64 * options.time_limit;
+    let most_starts = domain::STARTS_PER_SECOND_PER_CORE
+        * cores as f64
+        * (options.time_limit + domain::BUILD_SLACK_SECONDS);
     let most_starts = most_starts.min(usize::MAX as f64) as usize;
     let run = || solve_in_pool(problem, options, started, threads, most_starts);
     match pool {
