@@ -455,7 +455,7 @@ pub struct BenchRow {
     /// Relative gap (0.05 = 5 %).
     pub gap: Option<f64>,
     /// Requests offered only some of their providers' days to fit the time limit; the
-    /// bound then leaves out their part of the caseload (`Stats::thinned`).
+    /// bound then leaves those requests out (`Stats::thinned`).
     pub thinned: Option<usize>,
     /// Violations the checker found (`None` when there was no schedule to check).
     pub violations: Option<usize>,

@@ -160,8 +160,9 @@ pub struct Stats {
     /// Improvement iterations (neighbourhood repairs) performed.
     pub iterations: u64,
     /// Requests offered only some of their providers' days, to build the options within
-    /// the time limit or past 20,000 starts a request; the bound then leaves out their
-    /// components (it would bound only the options offered).
+    /// the time limit or past 20,000 starts a request. The bound then leaves those
+    /// requests out of their patients' weeks and weighs those weeks by a quick relaxation
+    /// alone: a bound over the options offered would bound only those.
     #[serde(default)]
     pub thinned: usize,
 }

@@ -538,8 +538,8 @@ fn thinned_note(limit: f64, thinned: usize) -> Option<String> {
         format!(
             "careweek: note: {thinned} request(s) were offered only some of their providers' \
              days, to build the options within the time limit of {limit} s (or past 20,000 \
-             starts a request); the bound leaves out their part of the caseload; give it \
-             more time (README, \"Other limits\")"
+             starts a request); the bound leaves those requests out; give it more time \
+             (README, \"Other limits\")"
         )
     })
 }
@@ -1172,7 +1172,7 @@ mod tests {
         let note = thinned_note(1.0, 5_458).expect("5,458 thinned");
         assert!(note.contains("5458 request(s)"), "{note}");
         assert!(note.contains("time limit of 1 s"), "{note}");
-        assert!(note.contains("bound leaves out"), "{note}");
+        assert!(note.contains("bound leaves those requests out"), "{note}");
         assert_eq!(thinned_note(60.0, 0), None);
     }
 }

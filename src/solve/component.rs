@@ -211,6 +211,19 @@ fn solve_component(
     };
     let mut exact = false;
     let mut bound: Option<f64> = start.map(|s| s.bound).filter(|&b| b > 0.0);
+    // With a thinned request every bound below but the Lagrangian's bounds only the thinned
+    // options, whose optimum may lie above the week's: `bound` then only tells the searches
+    // when nothing better is left among those, and `week_bound` (the Lagrangian's, with the
+    // thinned requests left out of their patients' weeks) is what the component claims.
+    let thinned = domains.any_thinned(comp);
+    let mut week_bound: Option<f64> = if thinned { bound } else { None };
+    let claimed = |bound: Option<f64>, week_bound: Option<f64>| {
+        if thinned {
+            week_bound
+        } else {
+            bound
+        }
+    };
     // Costs are integers: a total below the bound plus 1 is optimal. `target` is the largest
     // such state total (the component's part plus what lies outside it, the same in every
     // state of this component), at which the searches stop.
@@ -262,6 +275,9 @@ fn solve_component(
         let b = relaxed.bound;
         if b.is_finite() {
             raise(&mut bound, b - 1e-6 * (1.0 + b.abs()));
+            if thinned {
+                raise(&mut week_bound, b - 1e-6 * (1.0 + b.abs()));
+            }
         }
         exact = proven(&state, bound);
         // The prices that gave the bound also say where contested time is worth most.
@@ -281,7 +297,9 @@ fn solve_component(
                 exact = proven(&state, bound);
             }
         }
-        lagrangian = Some(relaxed);
+        // Column generation prices exact weeks, waiting counted: not with thinned requests
+        // left out (see `lagrange::PatientRequests::partial`).
+        lagrangian = Some(relaxed).filter(|_| !thinned);
     }
 
     // A component holding most of the caseload leaves the other cores idle: search it from
@@ -477,7 +495,7 @@ fn solve_component(
         }
     }
     exact = exact || proven(&state, bound);
-    (ctx.report)(Some(comp_total(&state, comp)), bound);
+    (ctx.report)(Some(comp_total(&state, comp)), claimed(bound, week_bound));
     if trace {
         eprintln!(
             "trace: bound {bound:?} at {:.2}s, incumbent {}, exact {exact}",
@@ -674,11 +692,11 @@ fn solve_component(
     construct::fill(&mut state, comp);
     exact = exact || proven(&state, bound);
     // The last improvement may have fallen between two progress reports.
-    (ctx.report)(Some(comp_total(&state, comp)), bound);
+    (ctx.report)(Some(comp_total(&state, comp)), claimed(bound, week_bound));
     ComponentResult {
         assign: comp.iter().map(|&r| (r, state.assign[r])).collect(),
         total: comp_total(&state, comp),
-        bound: bound.unwrap_or(0.0),
+        bound: claimed(bound, week_bound).unwrap_or(0.0),
         exact,
         construction,
         iterations,

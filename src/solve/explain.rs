@@ -50,8 +50,10 @@ fn provider_names(problem: &Problem, r: usize) -> Vec<String> {
         .collect()
 }
 
+/// The eligible providers' names, the first few of them: a large network's roster would
+/// otherwise name dozens in every reason.
 fn provider_list(problem: &Problem, r: usize) -> String {
-    provider_names(problem, r).join(", ")
+    first_few(provider_names(problem, r)).join(", ")
 }
 
 /// No eligible provider passes insurance and modality rules.
@@ -111,7 +113,7 @@ pub fn no_provider_hours(problem: &Problem, r: usize) -> String {
     if off_all_week {
         return format!(
             "{} {} no working hours this week (none in their calendar), so {}'s {} cannot be booked",
-            and_list(&provider_names(problem, r)),
+            and_list(&first_few(provider_names(problem, r))),
             if req.eligible.len() == 1 { "has" } else { "have" },
             patient_name(problem, r),
             what(problem, r)
@@ -606,6 +608,24 @@ mod tests {
         assert_eq!(
             and_list(&first_few(items(10))),
             "r1, r2, r3, r4, r5, r6, r7 and 3 more"
+        );
+    }
+
+    /// A roster of dozens of eligible providers is named by its first few in a reason (a
+    /// network with 20 copies of each provider named 84 in every reason).
+    #[test]
+    fn reasons_name_the_first_few_of_a_large_roster() {
+        let problem = crate::solve::test_caseloads::large_roster(6, 1, 15, 9);
+        let r = (0..problem.requests.len())
+            .max_by_key(|&r| problem.requests[r].eligible.len())
+            .expect("requests");
+        let eligible = problem.requests[r].eligible.len();
+        assert!(eligible > LISTED, "{eligible} eligible");
+        let list = provider_list(&problem, r);
+        assert_eq!(list.split(", ").count(), LISTED, "{list}");
+        assert!(
+            list.ends_with(&format!("{} more", eligible - (LISTED - 1))),
+            "{list}"
         );
     }
 }

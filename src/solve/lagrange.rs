@@ -150,6 +150,13 @@ pub(super) type PatientWeek = (f64, Vec<(usize, u32)>);
 struct PatientRequests {
     requests: Vec<usize>,
     max_trips: Option<u32>,
+    /// Some of the patient's requests were thinned ([`super::domain::Domains::thinned`])
+    /// and are left out of `requests`: their week is bounded by the quick minimum alone.
+    /// Taking a request out never raises that minimum (its option and its share of the
+    /// prices go, a trip may go, caps and links only loosen), so it stays under the
+    /// patient's part of any schedule over every option; the exact week counts waiting,
+    /// which taking an appointment out of a day can raise.
+    partial: bool,
     /// The day-by-day relaxation, for patients with few enough requests.
     shape: Option<WeekShape>,
 }
@@ -289,19 +296,27 @@ impl<'s> Relaxation<'s> {
                 .collect();
         }
 
-        let mut by_patient: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        // A thinned request is left out of its patient's week: the week's minimum over the
+        // rest, taken quickly, bounds the patient's part over every option (see
+        // `PatientRequests::partial`), where over the thinned options it would not.
+        let mut by_patient: std::collections::BTreeMap<usize, (Vec<usize>, bool)> =
+            Default::default();
         for &r in comp {
-            by_patient
-                .entry(problem.requests[r].patient)
-                .or_default()
-                .push(r);
+            let (requests, partial) = by_patient.entry(problem.requests[r].patient).or_default();
+            if state.domains.thinned[r] {
+                *partial = true;
+            } else {
+                requests.push(r);
+            }
         }
         let patients = by_patient
             .into_iter()
-            .map(|(q, requests)| PatientRequests {
+            .filter(|(_, (requests, _))| !requests.is_empty())
+            .map(|(q, (requests, partial))| PatientRequests {
                 shape: WeekShape::new(problem, opts, &requests),
                 requests,
                 max_trips: problem.patients[q].max_trips,
+                partial,
             })
             .collect();
         Relaxation {
@@ -481,8 +496,9 @@ impl<'s> Relaxation<'s> {
                         return (f64::NEG_INFINITY, false, Vec::new());
                     }
                     let quick = self.quick_for(&prefix, mu, pat, buffers);
-                    // Past the deadline the quick value stands (still a valid bound).
-                    if budget.expired() {
+                    // Past the deadline the quick value stands (still a valid bound), as it
+                    // does for a week with thinned requests left out.
+                    if budget.expired() || pat.partial {
                         return (quick.0, true, Vec::new());
                     }
                     let (low, weeks) = patient_week(

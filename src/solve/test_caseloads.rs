@@ -46,6 +46,33 @@ pub fn large_roster(patients: usize, seed: u64, grid_min: u32, copies: usize) ->
     })
 }
 
+/// A generated caseload whose first provider's specialty has `copies` more of each of its
+/// providers, any of them eligible for that specialty's requests: those requests have many
+/// more starts than the rest.
+pub fn one_large_specialty(patients: usize, seed: u64, grid_min: u32, copies: usize) -> Problem {
+    caseload_with(patients, seed, grid_min, |input| {
+        let specialty = input.providers[0].specialty.clone();
+        let originals: Vec<_> = input
+            .providers
+            .iter()
+            .filter(|p| p.specialty == specialty)
+            .cloned()
+            .collect();
+        for k in 0..copies {
+            for p in &originals {
+                let mut copy = p.clone();
+                copy.id = format!("{}-{k}", p.id);
+                input.providers.push(copy);
+            }
+        }
+        for request in &mut input.requests {
+            if request.specialty.as_ref() == Some(&specialty) {
+                request.providers.clear();
+            }
+        }
+    })
+}
+
 /// The requests with at least one option, ascending.
 pub fn placeable(domains: &Domains) -> Vec<usize> {
     (0..domains.opts.len())
