@@ -59,6 +59,8 @@ pub(super) struct ComponentResult {
     pub(super) assign: Vec<(usize, Option<u32>)>,
     /// The component's part of the objective.
     pub(super) total: i64,
+    /// A lower bound on that part over every option, thinned ones included (0 when none
+    /// was found).
     pub(super) bound: f64,
     pub(super) exact: bool,
     pub(super) construction: i64,
