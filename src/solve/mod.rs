@@ -396,6 +396,25 @@ mod tests {
     use super::*;
     use crate::solve::test_caseloads::{large_roster, one_large_specialty};
 
+    /// One thread under a work budget of `work` repairs: the same result on every run.
+    fn counted(work: u64) -> SolveOptions {
+        SolveOptions {
+            time_limit: 120.0,
+            threads: 1,
+            seed: 1,
+            work: Some(work),
+            ..Default::default()
+        }
+    }
+
+    /// The weight of the requests no option is left for: unplaced in every schedule.
+    fn never_placed(problem: &Problem, domains: &Domains) -> i64 {
+        (0..problem.requests.len())
+            .filter(|&r| domains.opts[r].is_empty())
+            .map(|r| state::unplaced_weight(problem, r))
+            .sum()
+    }
+
     /// A bound over thinned options would bound only those, not the week: a component with
     /// a thinned request claims the Lagrangian's bound with its thinned requests left out of
     /// their patients' weeks, which stays under the optimum over every option, and still
@@ -403,13 +422,7 @@ mod tests {
     /// request placed or said why not). Over several caseloads and budgets of starts.
     #[test]
     fn a_thinned_component_bounds_the_week_over_every_option() {
-        let options = SolveOptions {
-            time_limit: 120.0,
-            threads: 1,
-            seed: 1,
-            work: Some(4_000),
-            ..Default::default()
-        };
+        let options = counted(4_000);
         // Copies of each provider, any of them eligible (many starts a request), or of one
         // specialty's; budgets of starts under which the Lagrangian over the thinned
         // options (column generation after it) bounded 10390, 16575 and 31410 against
@@ -437,10 +450,7 @@ mod tests {
                 full.objective.total
             );
             assert!(thin.objective.total >= full.objective.total);
-            let never: i64 = (0..problem.requests.len())
-                .filter(|&r| domains.opts[r].is_empty())
-                .map(|r| state::unplaced_weight(&problem, r))
-                .sum();
+            let never = never_placed(&problem, &domains);
             assert!(thin.bound >= never as f64);
             let report = crate::check::check(&problem.input, &thin);
             assert!(report.violations.is_empty(), "{:?}", report.violations);
@@ -470,13 +480,7 @@ mod tests {
             } else {
                 large_roster(patients, seed, 15, copies)
             };
-            let options = SolveOptions {
-                time_limit: 120.0,
-                threads: 1,
-                seed: 1,
-                work: Some(4_000),
-                ..Default::default()
-            };
+            let options = counted(4_000);
             let full = solve_in_pool(&problem, &options, Instant::now(), 1, usize::MAX);
             proptest::prop_assume!(full.status == Status::Optimal);
             let starts = Domains::build_within(&problem, usize::MAX).size();
@@ -497,30 +501,12 @@ mod tests {
     #[test]
     fn a_few_thinned_requests_leave_the_rest_of_the_bound() {
         let problem = one_large_specialty(30, 5, 15, 9);
-        let options = SolveOptions {
-            time_limit: 120.0,
-            threads: 1,
-            seed: 1,
-            work: Some(2_000),
-            ..Default::default()
-        };
+        let options = counted(2_000);
         let full = solve_in_pool(&problem, &options, Instant::now(), 1, usize::MAX);
         let most_starts = 2_800;
         let thin = solve_in_pool(&problem, &options, Instant::now(), 1, most_starts);
         let domains = Domains::build_within(&problem, most_starts);
-        let never: i64 = (0..problem.requests.len())
-            .filter(|&r| domains.opts[r].is_empty())
-            .map(|r| state::unplaced_weight(&problem, r))
-            .sum();
-        eprintln!(
-            "thinned {} of {}: bound {} (never {never}) against {} unthinned, objective {} / {}",
-            thin.stats.thinned,
-            problem.requests.len(),
-            thin.bound,
-            full.bound,
-            thin.objective.total,
-            full.objective.total
-        );
+        let never = never_placed(&problem, &domains);
         assert!(thin.stats.thinned > 0 && thin.stats.thinned * 5 < problem.requests.len());
         assert!(thin.bound <= full.objective.total as f64);
         assert!(

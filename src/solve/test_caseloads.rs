@@ -1,7 +1,7 @@
 //! Generated caseloads for the solver's unit tests: built, optionally edited, validated.
 
 use crate::generate::{generate, GenerateOptions};
-use crate::model::Input;
+use crate::model::{Input, Provider};
 use crate::problem::Problem;
 use crate::solve::domain::Domains;
 use crate::validate::validate;
@@ -32,18 +32,28 @@ pub fn caseload_with(
 /// many starts a request.
 pub fn large_roster(patients: usize, seed: u64, grid_min: u32, copies: usize) -> Problem {
     caseload_with(patients, seed, grid_min, |input| {
-        let originals = input.providers.clone();
-        for k in 0..copies {
-            for p in &originals {
-                let mut copy = p.clone();
-                copy.id = format!("{}-{k}", p.id);
-                input.providers.push(copy);
-            }
-        }
+        copy_providers(input, copies, |_| true);
         for request in &mut input.requests {
             request.providers.clear();
         }
     })
+}
+
+/// Adds `copies` copies of each provider `which` selects, each with an id of its own.
+fn copy_providers(input: &mut Input, copies: usize, which: impl Fn(&Provider) -> bool) {
+    let originals: Vec<Provider> = input
+        .providers
+        .iter()
+        .filter(|p| which(p))
+        .cloned()
+        .collect();
+    for k in 0..copies {
+        for p in &originals {
+            let mut copy = p.clone();
+            copy.id = format!("{}-{k}", p.id);
+            input.providers.push(copy);
+        }
+    }
 }
 
 /// A generated caseload whose first provider's specialty has `copies` more of each of its
@@ -52,19 +62,7 @@ pub fn large_roster(patients: usize, seed: u64, grid_min: u32, copies: usize) ->
 pub fn one_large_specialty(patients: usize, seed: u64, grid_min: u32, copies: usize) -> Problem {
     caseload_with(patients, seed, grid_min, |input| {
         let specialty = input.providers[0].specialty.clone();
-        let originals: Vec<_> = input
-            .providers
-            .iter()
-            .filter(|p| p.specialty == specialty)
-            .cloned()
-            .collect();
-        for k in 0..copies {
-            for p in &originals {
-                let mut copy = p.clone();
-                copy.id = format!("{}-{k}", p.id);
-                input.providers.push(copy);
-            }
-        }
+        copy_providers(input, copies, |p| p.specialty == specialty);
         for request in &mut input.requests {
             if request.specialty.as_ref() == Some(&specialty) {
                 request.providers.clear();
