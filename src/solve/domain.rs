@@ -558,6 +558,9 @@ fn options_of(
             b.site,
         ))
     });
+    // Pushed one by one, the vector holds up to twice the options it keeps: millions of
+    // them stay for the whole solve.
+    out.shrink_to_fit();
     Ok(out)
 }
 
