@@ -62,6 +62,8 @@ pub(super) struct ComponentResult {
     /// A lower bound on that part over every option, thinned ones included (0 when none
     /// was found).
     pub(super) bound: f64,
+    /// Proven optimal over the options offered: over every option only when none of the
+    /// component's requests is thinned (the caller judges those by `bound`).
     pub(super) exact: bool,
     pub(super) construction: i64,
     pub(super) iterations: u64,

@@ -191,6 +191,11 @@ pub fn solve(problem: &Problem, options: &SolveOptions) -> Schedule {
     }
 }
 
+/// Whether `bound` proves `total` optimal: costs are integers, so a bound within 1 does.
+fn proves(total: f64, bound: f64) -> bool {
+    total - bound < 1.0 - 1e-6
+}
+
 /// [`solve`] on the current thread pool, offering about `most_starts` starts in all (see
 /// [`Domains::build_within`]).
 fn solve_in_pool(
@@ -290,7 +295,7 @@ fn solve_in_pool(
         }
         bound += res.bound;
         let proven = if thinned {
-            (res.total as f64) - res.bound < 1.0 - 1e-6
+            proves(res.total as f64, res.bound)
         } else {
             res.exact
         };
@@ -310,8 +315,7 @@ fn solve_in_pool(
     debug_assert_eq!(objective.total, state.total());
     let total = objective.total as f64;
     let bound = bound.min(total).max(0.0);
-    // Costs are integers: a bound within 1 of the total proves optimality.
-    let bound = if total - bound < 1.0 - 1e-6 {
+    let bound = if proves(total, bound) {
         total
     } else {
         bound.ceil()
