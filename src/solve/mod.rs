@@ -196,6 +196,22 @@ fn proves(total: f64, bound: f64) -> bool {
     total - bound < 1.0 - 1e-6
 }
 
+/// Fixed part of what follows the search: the schedule, its reasons, writing it.
+const TAIL_FIXED_SECONDS: f64 = 1.0;
+/// Part of it per option offered (freeing them, the reasons' scans).
+const TAIL_SECONDS_PER_OPTION: f64 = 35e-9;
+
+/// How long the components may search within a limit of `limit` seconds: all but a margin
+/// for what follows the search, at most 8 % of the limit. From the search's end to the
+/// process's it took 0.4 s on refbench 3,000 patients (1.0 million options) and 2.1 s on
+/// `careweek generate --patients 3000 --grid 5` (41.5 million); a margin of 2.5 s
+/// whatever the size left refbench's 3,000 patients 2 s of their minute unsearched.
+fn search_time(limit: f64, options: usize) -> Duration {
+    let tail = TAIL_FIXED_SECONDS + options as f64 * TAIL_SECONDS_PER_OPTION;
+    let margin = (limit * 0.08).min(tail);
+    Duration::from_secs_f64((limit - margin).max(0.05))
+}
+
 /// [`solve`] on the current thread pool, offering about `most_starts` starts in all (see
 /// [`Domains::build_within`]).
 fn solve_in_pool(
@@ -205,12 +221,8 @@ fn solve_in_pool(
     threads: usize,
     most_starts: usize,
 ) -> Schedule {
-    // What follows the search (the schedule, its reasons, writing it) takes well under a
-    // second even at 3,000 patients (process 55.6 s with the search ending at 55.2 s): a
-    // margin of 8 % of the limit, at most 2.5 s.
-    let limit = options.time_limit;
-    let deadline = started + Duration::from_secs_f64((limit * 0.92).max(limit - 2.5).max(0.05));
     let domains = Domains::build_within(problem, most_starts);
+    let deadline = started + search_time(options.time_limit, domains.size());
     if std::env::var_os("CAREWEEK_TRACE").is_some() {
         eprintln!(
             "trace: {} options built at {:.2}s ({} requests thinned)",
@@ -409,6 +421,23 @@ mod tests {
             work: Some(work),
             ..Default::default()
         }
+    }
+
+    /// The search keeps a margin for what follows it that grows with the options offered,
+    /// never more than 8 % of the limit, and never ends before it starts.
+    #[test]
+    fn the_search_leaves_a_margin_that_grows_with_the_options() {
+        let secs = |limit: f64, options: usize| search_time(limit, options).as_secs_f64();
+        // Refbench's 3,000 patients: a second and a little, not 2.5 s.
+        assert!((secs(60.0, 1_021_280) - (60.0 - 1.0 - 0.0357448)).abs() < 1e-6);
+        // 41.5 million options: 2.45 s.
+        assert!((secs(60.0, 41_478_373) - (60.0 - 1.0 - 1.45174)).abs() < 1e-4);
+        // Short limits: 8 % of them, however many options.
+        assert!((secs(10.0, 1_000) - 9.2).abs() < 1e-9);
+        assert!((secs(10.0, 100_000_000) - 9.2).abs() < 1e-9);
+        assert_eq!(secs(0.0, 1_000), 0.05);
+        assert!(secs(300.0, 41_478_373) > secs(60.0, 41_478_373));
+        assert!(secs(60.0, 1_000) > secs(60.0, 41_478_373));
     }
 
     /// The weight of the requests no option is left for: unplaced in every schedule.
