@@ -53,9 +53,16 @@ impl Default for BenchOptions {
 
 impl BenchOptions {
     /// How long a child may run before it is killed: the solver stops itself at the time
-    /// limit, so only a hung child meets this.
+    /// limit, so only a hung child meets this. (A limit that is not a positive number of
+    /// seconds up to a week is refused by the child itself.)
     pub fn child_timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.time_limit * 2.0 + 120.0)
+        // NaN compares false.
+        let limit = if self.time_limit > 0.0 {
+            self.time_limit.min(7.0 * 24.0 * 3600.0)
+        } else {
+            0.0
+        };
+        Duration::from_secs_f64(limit * 2.0 + 120.0)
     }
 }
 
@@ -839,6 +846,24 @@ pub fn settings_line(options: &BenchOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hung child is killed after twice the limit and two minutes; a library caller's
+    /// limit that is no number of seconds gives a timeout too, not a panic.
+    #[test]
+    fn a_child_is_given_twice_its_limit_and_two_minutes() {
+        let timeout = |time_limit: f64| {
+            BenchOptions {
+                time_limit,
+                ..Default::default()
+            }
+            .child_timeout()
+            .as_secs_f64()
+        };
+        assert_eq!(timeout(60.0), 240.0);
+        assert_eq!(timeout(f64::INFINITY), 2.0 * 604_800.0 + 120.0);
+        assert_eq!(timeout(f64::NAN), 120.0);
+        assert_eq!(timeout(-5.0), 120.0);
+    }
 
     fn row(check: &str, objective: Option<Objective>) -> BenchRow {
         BenchRow {

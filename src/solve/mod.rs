@@ -64,7 +64,9 @@ pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 /// Solver options.
 #[derive(Clone)]
 pub struct SolveOptions {
-    /// Wall-clock limit in seconds.
+    /// Wall-clock limit in seconds: at most a week is used (an infinite limit means a
+    /// week); zero, a negative limit or NaN means no time to search beyond the first
+    /// schedule.
     pub time_limit: f64,
     /// Worker threads (0 = all cores).
     pub threads: usize,
@@ -196,6 +198,9 @@ fn proves(total: f64, bound: f64) -> bool {
     total - bound < 1.0 - 1e-6
 }
 
+/// The longest time limit used: a week.
+const MAX_TIME_LIMIT: f64 = 7.0 * 24.0 * 3600.0;
+
 /// Fixed part of what follows the search: the schedule, its reasons, writing it.
 const TAIL_FIXED_SECONDS: f64 = 1.0;
 /// Part of it per option offered (freeing them, the reasons' scans).
@@ -207,6 +212,12 @@ const TAIL_SECONDS_PER_OPTION: f64 = 35e-9;
 /// `careweek generate --patients 3000 --grid 5` (41.5 million); a margin of 2.5 s
 /// whatever the size left refbench's 3,000 patients 2 s of their minute unsearched.
 fn search_time(limit: f64, options: usize) -> Duration {
+    // NaN compares false: no time. (A `Duration` of an infinite limit would panic.)
+    let limit = if limit > 0.0 {
+        limit.min(MAX_TIME_LIMIT)
+    } else {
+        0.0
+    };
     let tail = TAIL_FIXED_SECONDS + options as f64 * TAIL_SECONDS_PER_OPTION;
     let margin = (limit * 0.08).min(tail);
     Duration::from_secs_f64((limit - margin).max(0.05))
@@ -438,6 +449,49 @@ mod tests {
         assert_eq!(secs(0.0, 1_000), 0.05);
         assert!(secs(300.0, 41_478_373) > secs(60.0, 41_478_373));
         assert!(secs(60.0, 1_000) > secs(60.0, 41_478_373));
+        // A limit no clock can hold is a week's; one that is not a limit, none.
+        assert!((secs(f64::INFINITY, 1_000) - (MAX_TIME_LIMIT - 1.000035)).abs() < 1e-6);
+        assert_eq!(secs(f64::NAN, 1_000), 0.05);
+        assert_eq!(secs(-3.0, 1_000), 0.05);
+    }
+
+    /// A library caller's time limit that is not a finite positive number still gives a
+    /// schedule, every request placed or said why not, rather than a panic.
+    #[test]
+    fn any_time_limit_gives_a_schedule() {
+        let input = crate::generate::generate(&crate::generate::GenerateOptions {
+            patients: 6,
+            seed: 3,
+            grid_min: 15,
+        });
+        let problem = crate::validate::validate(input.clone()).expect("a generated caseload");
+        for (time_limit, work) in [
+            (f64::INFINITY, Some(200)),
+            (f64::NAN, None),
+            (-1.0, None),
+            (0.0, None),
+        ] {
+            let schedule = solve(
+                &problem,
+                &SolveOptions {
+                    time_limit,
+                    threads: 1,
+                    work,
+                    ..Default::default()
+                },
+            );
+            assert_eq!(
+                schedule.placed.len() + schedule.unplaced.len(),
+                problem.requests.len(),
+                "time limit {time_limit}"
+            );
+            let report = crate::check::check(&input, &schedule);
+            assert!(
+                report.violations.is_empty(),
+                "time limit {time_limit}: {:?}",
+                report.violations
+            );
+        }
     }
 
     /// The weight of the requests no option is left for: unplaced in every schedule.
