@@ -58,7 +58,7 @@ impl BenchOptions {
     pub fn child_timeout(&self) -> Duration {
         // NaN compares false.
         let limit = if self.time_limit > 0.0 {
-            self.time_limit.min(7.0 * 24.0 * 3600.0)
+            self.time_limit.min(crate::solve::MAX_TIME_LIMIT)
         } else {
             0.0
         };

@@ -178,9 +178,8 @@ enum Command {
 /// network holds, low enough that a typo does not run for hours or exhaust memory.
 const MAX_PATIENTS: i64 = 100_000;
 
-/// Longest time limit accepted: a week. Beyond it the deadline arithmetic would overflow,
-/// and no caseload needs it.
-const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+/// Longest time limit accepted: a week (see [`careweek::solve::MAX_TIME_LIMIT`]).
+const MAX_SECONDS: f64 = careweek::solve::MAX_TIME_LIMIT;
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
     let x: f64 = s

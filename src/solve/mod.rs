@@ -198,8 +198,9 @@ fn proves(total: f64, bound: f64) -> bool {
     total - bound < 1.0 - 1e-6
 }
 
-/// The longest time limit used: a week.
-const MAX_TIME_LIMIT: f64 = 7.0 * 24.0 * 3600.0;
+/// The longest time limit used, in seconds: a week. Beyond it the deadline arithmetic
+/// would overflow, and no caseload needs it; the command line refuses longer limits.
+pub const MAX_TIME_LIMIT: f64 = 7.0 * 24.0 * 3600.0;
 
 /// Fixed part of what follows the search: the schedule, its reasons, writing it.
 const TAIL_FIXED_SECONDS: f64 = 1.0;
