@@ -56,12 +56,7 @@ impl BenchOptions {
     /// limit, so only a hung child meets this. (A limit that is not a positive number of
     /// seconds up to a week is refused by the child itself.)
     pub fn child_timeout(&self) -> Duration {
-        // NaN compares false.
-        let limit = if self.time_limit > 0.0 {
-            self.time_limit.min(crate::solve::MAX_TIME_LIMIT)
-        } else {
-            0.0
-        };
+        let limit = crate::solve::usable_time_limit(self.time_limit);
         Duration::from_secs_f64(limit * 2.0 + 120.0)
     }
 }

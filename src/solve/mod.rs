@@ -184,7 +184,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions) -> Schedule {
     };
     let most_starts = domain::STARTS_PER_SECOND_PER_CORE
         * cores as f64
-        * (options.time_limit + domain::BUILD_SLACK_SECONDS);
+        * (usable_time_limit(options.time_limit) + domain::BUILD_SLACK_SECONDS);
     let most_starts = most_starts.min(usize::MAX as f64) as usize;
     let run = || solve_in_pool(problem, options, started, threads, most_starts);
     match pool {
@@ -202,6 +202,17 @@ fn proves(total: f64, bound: f64) -> bool {
 /// would overflow, and no caseload needs it; the command line refuses longer limits.
 pub const MAX_TIME_LIMIT: f64 = 7.0 * 24.0 * 3600.0;
 
+/// The seconds a time limit allows: at most [`MAX_TIME_LIMIT`] (an infinite limit, whose
+/// `Duration` would panic, included), and none for zero, a negative limit or NaN.
+pub(crate) fn usable_time_limit(limit: f64) -> f64 {
+    // NaN compares false.
+    if limit > 0.0 {
+        limit.min(MAX_TIME_LIMIT)
+    } else {
+        0.0
+    }
+}
+
 /// Fixed part of what follows the search: the schedule, its reasons, writing it.
 const TAIL_FIXED_SECONDS: f64 = 1.0;
 /// Part of it per option offered (freeing them, the reasons' scans).
@@ -213,12 +224,7 @@ const TAIL_SECONDS_PER_OPTION: f64 = 35e-9;
 /// `careweek generate --patients 3000 --grid 5` (41.5 million); a margin of 2.5 s
 /// whatever the size left refbench's 3,000 patients 2 s of their minute unsearched.
 fn search_time(limit: f64, options: usize) -> Duration {
-    // NaN compares false: no time. (A `Duration` of an infinite limit would panic.)
-    let limit = if limit > 0.0 {
-        limit.min(MAX_TIME_LIMIT)
-    } else {
-        0.0
-    };
+    let limit = usable_time_limit(limit);
     let tail = TAIL_FIXED_SECONDS + options as f64 * TAIL_SECONDS_PER_OPTION;
     let margin = (limit * 0.08).min(tail);
     Duration::from_secs_f64((limit - margin).max(0.05))
