@@ -19,7 +19,7 @@
 //! change in the timings means a change in the code, not in how far a time budget got.
 //!
 //! The component is the largest group of interacting requests (shared patient, provider,
-//! resource or link), built the way `solve::components` (private) builds it. Rayon's global
+//! resource or link), as [`components`] groups them for the solver. Rayon's global
 //! pool is limited to two threads (as `benches/solve.rs` solves with two), which keeps the
 //! parallel bound's timings stable and the machine usable.
 //!
@@ -30,15 +30,14 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
-use petgraph::unionfind::UnionFind;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use careweek::generate::{generate, GenerateOptions};
 use careweek::problem::Problem;
 use careweek::solve::domain::Domains;
-use careweek::solve::state::{self, State};
-use careweek::solve::{construct, lagrange, lns};
+use careweek::solve::state::State;
+use careweek::solve::{components, construct, lagrange, lns};
 use careweek::validate::validate;
 
 /// Sizes (patients) of the generated caseloads.
@@ -94,64 +93,6 @@ impl Fixture {
     }
 }
 
-/// Requests that interact (patient, provider, resource, link), grouped as the solver groups
-/// them; requests with an empty domain are left out.
-fn components(problem: &Problem, domains: &Domains) -> Vec<Vec<usize>> {
-    let n = problem.requests.len();
-    let np = problem.providers.len();
-    let nu = problem.resources.len();
-    let mut uf = UnionFind::<usize>::new(n + np + nu + problem.patients.len());
-    for (r, opts) in domains.opts.iter().enumerate() {
-        if opts.is_empty() {
-            continue;
-        }
-        uf.union(r, n + np + nu + problem.requests[r].patient);
-        for o in opts {
-            uf.union(r, n + o.provider as usize);
-            for &u in &o.resources {
-                uf.union(r, n + np + u as usize);
-            }
-        }
-    }
-    for p in &problem.precedences {
-        uf.union(p.before, p.after);
-    }
-    for g in &problem.same_day {
-        for w in g.windows(2) {
-            uf.union(w[0], w[1]);
-        }
-    }
-    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
-    for r in (0..n).filter(|&r| !domains.opts[r].is_empty()) {
-        groups.entry(uf.find(r)).or_default().push(r);
-    }
-    let mut out: Vec<Vec<usize>> = groups.into_values().collect();
-    out.sort_by_key(|g| g[0]);
-    out
-}
-
-/// The part of the objective that belongs to the component's requests and patients (what
-/// the solver's private `comp_total` computes).
-fn comp_total(state: &State, comp: &[usize]) -> i64 {
-    let problem = state.problem;
-    let mut patients: Vec<usize> = comp.iter().map(|&r| problem.requests[r].patient).collect();
-    patients.sort_unstable();
-    patients.dedup();
-    let requests: i64 = comp
-        .iter()
-        .map(|&r| match state.placed(r) {
-            Some(o) => o.cost,
-            None => state::unplaced_weight(problem, r),
-        })
-        .sum();
-    let days: i64 = patients
-        .iter()
-        .flat_map(|&q| (0..problem.days.len()).map(move |d| (q, d)))
-        .map(|(q, d)| state.patient_day_cost(q, d, None))
-        .sum();
-    requests + days
-}
-
 /// A deadline no run reaches.
 fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(24 * 3600)
@@ -202,9 +143,9 @@ fn phases(c: &mut Criterion) {
     let mut uppers = Vec::new();
     for fx in &fixtures {
         let mut state = fx.constructed();
-        let constructed = comp_total(&state, &fx.comp);
+        let constructed = state.component_total(&fx.comp);
         let repairs = repair(&mut state, &fx.comp, &cancel);
-        let repaired = comp_total(&state, &fx.comp);
+        let repaired = state.component_total(&fx.comp);
         let b = bound(fx, repaired);
         eprintln!(
             "patients {}: requests {}, components {}, largest {} requests; \

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use crate::problem::Problem;
 
 use super::domain::Domains;
-use super::state::{self, State};
+use super::state::State;
 use super::{bound, construct, lagrange, lns, merge, milp};
 
 /// Largest whole component the pure-Rust backend solves under a work budget, where nothing
@@ -162,7 +162,7 @@ fn solve_component(
     let mut state = State::new(problem, domains);
     let left = deadline.saturating_duration_since(Instant::now());
     construct::construct_within(&mut state, comp, left.as_secs_f64());
-    let construction = comp_total(&state, comp);
+    let construction = state.component_total(comp);
     (ctx.report)(Some(construction), None);
     let size = milp::candidate_count(&state, comp);
     if let Some(start) = start.filter(|s| s.total < construction) {
@@ -204,7 +204,7 @@ fn solve_component(
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            (ctx.report)(Some(comp_total(state, comp)), None);
+            (ctx.report)(Some(state.component_total(comp)), None);
         }
     };
 
@@ -231,7 +231,7 @@ fn solve_component(
     // Costs are integers: a total below the bound plus 1 is optimal. `target` is the largest
     // such state total (the component's part plus what lies outside it, the same in every
     // state of this component), at which the searches stop.
-    let offset = state.total() - comp_total(&state, comp);
+    let offset = state.total() - state.component_total(comp);
     let target = |bound: Option<f64>| {
         bound.map_or(i64::MIN, |b| (b + 1.0 - 1e-6).ceil() as i64 - 1 + offset)
     };
@@ -274,7 +274,7 @@ fn solve_component(
             node_limit,
         };
         let mut relaxed =
-            lagrange::lagrangian_bound(&empty, comp, comp_total(&state, comp), budget);
+            lagrange::lagrangian_bound(&empty, comp, state.component_total(comp), budget);
         guide = Some(std::mem::take(&mut relaxed.guide));
         let b = relaxed.bound;
         if b.is_finite() {
@@ -291,7 +291,7 @@ fn solve_component(
             construct::construct_priced(&mut priced, comp, &|r, oi| {
                 prices[r][oi as usize].round() as i64
             });
-            let (guided, plain) = (comp_total(&priced, comp), comp_total(&state, comp));
+            let (guided, plain) = (priced.component_total(comp), state.component_total(comp));
             if trace {
                 eprintln!("trace: priced construction {guided} against {plain}");
             }
@@ -423,8 +423,8 @@ fn solve_component(
             eprintln!(
                 "trace: column generation beside the search: {rounds} rounds at {:.2}s, search {} -> {}",
                 t0.elapsed().as_secs_f64(),
-                comp_total(&state, comp),
-                comp_total(&side, comp)
+                state.component_total(comp),
+                side.component_total(comp)
             );
         }
         iterations += searched;
@@ -439,7 +439,7 @@ fn solve_component(
             "trace: comp {} reqs, {size} cand; lagrangian bound {bound:?} at {:.2}s, incumbent {}",
             comp.len(),
             t0.elapsed().as_secs_f64(),
-            comp_total(&state, comp)
+            state.component_total(comp)
         );
     }
 
@@ -499,12 +499,15 @@ fn solve_component(
         }
     }
     exact = exact || proven(&state, bound);
-    (ctx.report)(Some(comp_total(&state, comp)), claimed(bound, week_bound));
+    (ctx.report)(
+        Some(state.component_total(comp)),
+        claimed(bound, week_bound),
+    );
     if trace {
         eprintln!(
             "trace: bound {bound:?} at {:.2}s, incumbent {}, exact {exact}",
             t0.elapsed().as_secs_f64(),
-            comp_total(&state, comp)
+            state.component_total(comp)
         );
     }
 
@@ -630,8 +633,8 @@ fn solve_component(
                     eprintln!(
                         "trace: restart at {:.2}s from {}, shaken to {}",
                         t0.elapsed().as_secs_f64(),
-                        comp_total(&best, comp),
-                        comp_total(&state, comp)
+                        best.component_total(comp),
+                        state.component_total(comp)
                     );
                 }
             }
@@ -664,8 +667,8 @@ fn solve_component(
             if trace {
                 eprintln!(
                     "trace: second search: {} against {}",
-                    comp_total(&other, comp),
-                    comp_total(&state, comp)
+                    other.component_total(comp),
+                    state.component_total(comp)
                 );
             }
             if other.total() < state.total() {
@@ -676,7 +679,7 @@ fn solve_component(
             eprintln!(
                 "trace: search done at {:.2}s, {iterations} repairs, incumbent {}",
                 t0.elapsed().as_secs_f64(),
-                comp_total(&state, comp)
+                state.component_total(comp)
             );
         }
         if let Some(out) = whole {
@@ -696,10 +699,13 @@ fn solve_component(
     construct::fill(&mut state, comp);
     exact = exact || proven(&state, bound);
     // The last improvement may have fallen between two progress reports.
-    (ctx.report)(Some(comp_total(&state, comp)), claimed(bound, week_bound));
+    (ctx.report)(
+        Some(state.component_total(comp)),
+        claimed(bound, week_bound),
+    );
     ComponentResult {
         assign: comp.iter().map(|&r| (r, state.assign[r])).collect(),
-        total: comp_total(&state, comp),
+        total: state.component_total(comp),
         bound: claimed(bound, week_bound).unwrap_or(0.0),
         exact,
         construction,
@@ -737,7 +743,7 @@ fn whole_milp(
 fn adopt_exact(state: &mut State, comp: &[usize], out: &milp::Outcome, bound: &mut Option<f64>) {
     let mut candidate = State::new(state.problem, state.domains);
     if apply(&mut candidate, comp, &out.choice)
-        && comp_total(&candidate, comp) <= comp_total(state, comp)
+        && candidate.component_total(comp) <= state.component_total(comp)
     {
         *state = candidate;
     }
@@ -769,7 +775,7 @@ impl ColumnRun<'_> {
             self.empty,
             self.comp,
             incumbent,
-            comp_total(incumbent, self.comp),
+            incumbent.component_total(self.comp),
             from,
             lagrange::Budget {
                 deadline: Instant::now() + Duration::from_secs_f64(seconds),
@@ -986,25 +992,4 @@ fn apply(state: &mut State, comp: &[usize], choice: &[Option<u32>]) -> bool {
     construct::book(state, comp, &|r| {
         choice[comp.iter().position(|&x| x == r).expect("member")]
     }) && state.settled(comp)
-}
-
-/// The part of the objective that belongs to a component's requests and patients.
-pub(super) fn comp_total(state: &State, comp: &[usize]) -> i64 {
-    let problem = state.problem;
-    let mut total = 0;
-    let mut patients: Vec<usize> = comp.iter().map(|&r| problem.requests[r].patient).collect();
-    patients.sort_unstable();
-    patients.dedup();
-    for &r in comp {
-        total += match state.placed(r) {
-            Some(o) => o.cost,
-            None => state::unplaced_weight(problem, r),
-        };
-    }
-    for q in patients {
-        for d in 0..problem.days.len() {
-            total += state.patient_day_cost(q, d, None);
-        }
-    }
-    total
 }

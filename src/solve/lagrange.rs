@@ -1061,7 +1061,7 @@ pub fn column_generation(
                 .collect();
             master::Column {
                 patient: p,
-                cost: super::component::comp_total(incumbent, &pat.requests) as f64,
+                cost: incumbent.component_total(&pat.requests) as f64,
                 rows: rel.rows_of(&week),
                 week,
             }

@@ -383,9 +383,11 @@ fn solve_in_pool(
     }
 }
 
-/// Groups requests that interact (patient, provider, resource, link); each group sorted,
-/// groups ordered by their first request. Requests with an empty domain are left out.
-fn components(problem: &Problem, domains: &Domains) -> Vec<Vec<usize>> {
+/// Groups requests that interact (patient, provider, resource, link): the connected
+/// components of the caseload's coupling graph, which [`solve`] solves independently and in
+/// parallel. Each group sorted, groups ordered by their first request. Requests with an
+/// empty domain (no option at all) are left out.
+pub fn components(problem: &Problem, domains: &Domains) -> Vec<Vec<usize>> {
     let n = problem.requests.len();
     let np = problem.providers.len();
     let nq = problem.patients.len();

@@ -364,6 +364,30 @@ impl<'a> State<'a> {
         w.trip + w.idle_per_min * idle
     }
 
+    /// The part of the objective that belongs to a component's requests (each placed one's
+    /// option cost, each unplaced one's weight) and to their patients' days (trips and
+    /// waiting). The same function of the state as [`State::total`] restricted to `comp`, so
+    /// that components searched apart compare their schedules by it.
+    pub fn component_total(&self, comp: &[usize]) -> i64 {
+        let problem = self.problem;
+        let mut patients: Vec<usize> = comp.iter().map(|&r| problem.requests[r].patient).collect();
+        patients.sort_unstable();
+        patients.dedup();
+        let requests: i64 = comp
+            .iter()
+            .map(|&r| match self.placed(r) {
+                Some(o) => o.cost,
+                None => unplaced_weight(problem, r),
+            })
+            .sum();
+        let days: i64 = patients
+            .iter()
+            .flat_map(|&q| (0..problem.days.len()).map(move |d| (q, d)))
+            .map(|(q, d)| self.patient_day_cost(q, d, None))
+            .sum();
+        requests + days
+    }
+
     /// Places `r` with option `oi` (no check: call [`State::fits`] first).
     pub fn place(&mut self, r: usize, oi: u32) {
         debug_assert!(self.assign[r].is_none());
