@@ -162,6 +162,43 @@ fn site_name(site: Option<&str>) -> String {
     site.map_or("without a site".to_string(), |s| format!("at site '{s}'"))
 }
 
+/// The needs left unserved by a largest matching of needs to booked units (`serves[n]`:
+/// the units need `n` may take; a unit serves one need), in order. Needs are matched with
+/// augmenting paths, those with the fewest units first (the earlier on a tie), so that
+/// when two compete for one unit the one reported is the one that unit did not have to
+/// serve (a Spanish interpreter booked for a Spanish need and any interpreter: "needs an
+/// interpreter").
+fn unserved(serves: &[Vec<usize>]) -> Vec<usize> {
+    fn augment(
+        serves: &[Vec<usize>],
+        n: usize,
+        owner: &mut [Option<usize>],
+        seen: &mut [bool],
+    ) -> bool {
+        for &u in &serves[n] {
+            if seen[u] {
+                continue;
+            }
+            seen[u] = true;
+            if owner[u].is_none_or(|m| augment(serves, m, owner, seen)) {
+                owner[u] = Some(n);
+                return true;
+            }
+        }
+        false
+    }
+    let units = serves.iter().flatten().max().map_or(0, |&u| u + 1);
+    let mut owner: Vec<Option<usize>> = vec![None; units];
+    let mut order: Vec<usize> = (0..serves.len()).collect();
+    order.sort_by_key(|&n| serves[n].len());
+    let mut left: Vec<usize> = order
+        .into_iter()
+        .filter(|&n| !augment(serves, n, &mut owner, &mut vec![false; units]))
+        .collect();
+    left.sort_unstable();
+    left
+}
+
 fn eligible(input: &Input, req: &Request, provider: &str) -> bool {
     if req.providers.is_empty() {
         input
@@ -452,43 +489,63 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
             req.resources.iter().map(|k| (k.clone(), None)).collect();
         if let (Some(lang), Some(prov)) = (patient.and_then(|q| q.language.as_ref()), provider) {
             if !prov.languages.iter().any(|l| l.eq_ignore_ascii_case(lang)) {
-                needed.push(("interpreter".into(), Some(lang.clone())));
+                // First: on a tie it is the need a Spanish interpreter serves.
+                needed.insert(0, ("interpreter".into(), Some(lang.clone())));
             }
         }
-        let mut used = vec![false; p.resources.len()];
-        for (kind, lang) in &needed {
-            let found = p.resources.iter().enumerate().position(|(i, u)| {
-                !used[i]
-                    && input.resources.iter().any(|res| {
-                        &res.id == u
-                            && &res.kind == kind
-                            && lang.as_ref().is_none_or(|l| {
-                                res.language
-                                    .as_ref()
-                                    .is_some_and(|x| x.eq_ignore_ascii_case(l))
-                            })
+        // Which booked unit may serve which need: a unit serves one need at most, and the
+        // needs are matched to the units as a whole (augmenting paths), not greedily in
+        // list order, so that an "interpreter" need taking the one Spanish interpreter
+        // listed first does not leave the patient's Spanish need unserved when another
+        // interpreter listed would do for the first.
+        let serves: Vec<Vec<usize>> = needed
+            .iter()
+            .map(|(kind, lang)| {
+                // A unit listed twice is one unit: only its first listing serves.
+                (0..p.resources.len())
+                    .filter(|&i| !p.resources[..i].contains(&p.resources[i]))
+                    .filter(|&i| {
+                        input.resources.iter().any(|res| {
+                            res.id == p.resources[i]
+                                && &res.kind == kind
+                                && lang.as_ref().is_none_or(|l| {
+                                    res.language
+                                        .as_ref()
+                                        .is_some_and(|x| x.eq_ignore_ascii_case(l))
+                                })
+                        })
                     })
-            });
-            match found {
-                Some(i) => used[i] = true,
-                None => {
-                    let rule = if lang.is_some() {
-                        "interpreter"
-                    } else {
-                        "resource"
-                    };
-                    let what = lang
-                        .as_ref()
-                        .map_or(kind.clone(), |l| format!("{l} interpreter"));
+                    .collect()
+            })
+            .collect();
+        for n in unserved(&serves) {
+            let (kind, lang) = &needed[n];
+            let rule = if lang.is_some() {
+                "interpreter"
+            } else {
+                "resource"
+            };
+            let what = lang
+                .as_ref()
+                .map_or(kind.clone(), |l| format!("{l} interpreter"));
+            c.flag(
+                rule,
+                &[id],
+                format!("'{id}' needs a {what} and has none booked"),
+            );
+        }
+        for (i, u) in p.resources.iter().enumerate() {
+            if p.resources[..i].contains(u) {
+                // Once, at its second listing.
+                if p.resources[..i].iter().filter(|x| *x == u).count() == 1 {
                     c.flag(
-                        rule,
+                        "resource",
                         &[id],
-                        format!("'{id}' needs a {what} and has none booked"),
+                        format!("'{id}' books resource '{u}' more than once"),
                     );
                 }
+                continue;
             }
-        }
-        for u in &p.resources {
             let Some(res) = input.resources.iter().find(|r| &r.id == u) else {
                 c.flag(
                     "resource",
@@ -655,8 +712,11 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
             .entry(a.placed.provider.as_str())
             .or_default()
             .push(a);
-        for u in &a.placed.resources {
-            by_resource.entry(u.as_str()).or_default().push(a);
+        for (i, u) in a.placed.resources.iter().enumerate() {
+            // A unit listed twice is flagged above, not as overlapping itself.
+            if !a.placed.resources[..i].contains(u) {
+                by_resource.entry(u.as_str()).or_default().push(a);
+            }
         }
         by_patient
             .entry(a.req.patient.as_str())

@@ -452,6 +452,48 @@ fn interpreter_of_the_wrong_language() {
 }
 
 #[test]
+fn units_serve_needs_whatever_order_they_are_listed_in() {
+    // r-rob-cardio needs an interpreter of any language, and (dr-lee speaks no Spanish)
+    // a Spanish one for rob: the French unit serves the first, the Spanish one the second.
+    let mut input = input();
+    input.resources.push(
+        serde_json::from_value(json!({"id": "int-fr", "kind": "interpreter", "language": "fr"}))
+            .expect("a resource"),
+    );
+    input.requests[4].resources = vec!["interpreter".into()];
+    for order in [["int-fr", "int-es"], ["int-es", "int-fr"]] {
+        let mut s = schedule();
+        find(&mut s, "r-rob-cardio").resources = order.iter().map(|u| u.to_string()).collect();
+        let report = check(&input, &s);
+        assert!(
+            report.violations.is_empty(),
+            "{order:?}: {:#?}",
+            report.violations
+        );
+    }
+    // One unit for two needs: one of them is unserved.
+    let mut s = schedule();
+    find(&mut s, "r-rob-cardio").resources = vec!["int-es".into()];
+    assert_flags(&check(&input, &s), "resource", &["r-rob-cardio"]);
+    // The same unit listed twice is one unit, said plainly (not as overlapping itself).
+    let mut s = schedule();
+    find(&mut s, "r-rob-cardio").resources = vec!["int-es".into(), "int-es".into()];
+    let report = check(&input, &s);
+    assert!(report
+        .violations
+        .iter()
+        .any(|v| v.constraint == "resource" && v.message.contains("more than once")));
+    assert!(
+        report
+            .violations
+            .iter()
+            .all(|v| v.constraint != "resource_overlap"),
+        "{:#?}",
+        report.violations
+    );
+}
+
+#[test]
 fn patient_availability_and_override() {
     let mut input = input();
     input.patients[0].availability_overrides[0].date =
