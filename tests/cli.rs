@@ -331,6 +331,39 @@ fn missing_or_wrong_files_exit_2_naming_the_path() {
 }
 
 #[test]
+fn check_reads_one_schedule_per_file_and_skips_a_byte_order_mark() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let schedule = dir.path().join("schedule.json");
+    let week = example();
+    let mut args = vec!["solve", path(&week), "-o", path(&schedule)];
+    args.extend_from_slice(FAST);
+    let solved = careweek(&args);
+    assert_eq!(solved.status.code(), Some(0), "{}", text(&solved.stderr));
+    let json = std::fs::read_to_string(&schedule).expect("the schedule was written");
+
+    // A byte order mark in front, as a Windows editor saves it: the same schedule.
+    let bom = dir.path().join("bom.json");
+    std::fs::write(&bom, format!("\u{feff}{json}")).unwrap();
+    let run = careweek(&["check", path(&example()), path(&bom)]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+
+    // Two schedules one after another: not one schedule, and not the first alone checked.
+    let two = dir.path().join("two.json");
+    std::fs::write(&two, format!("{json}\n{json}")).unwrap();
+    let run = careweek(&["check", path(&example()), path(&two)]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stdout));
+    let stderr = text(&run.stderr);
+    assert!(stderr.contains("not a careweek schedule"), "{stderr}");
+    assert!(stderr.contains("trailing characters"), "{stderr}");
+    assert!(text(&run.stdout).is_empty());
+    // Whitespace after it is fine.
+    let spaced = dir.path().join("spaced.json");
+    std::fs::write(&spaced, format!("{json}\n\n  ")).unwrap();
+    let run = careweek(&["check", path(&example()), path(&spaced)]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+}
+
+#[test]
 fn other_failures_and_bad_arguments() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     // An output directory that does not exist is not an input problem: exit 1.

@@ -598,10 +598,24 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
     let input = read_input(input, format)?;
     validate(input.clone())?;
     let text = read_text(schedule)?;
-    let mut de = serde_json::Deserializer::from_str(&text);
+    // A byte order mark in front is skipped, as in a caseload.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut de = serde_json::Deserializer::from_str(text);
     let parsed: Result<Schedule, _> = serde_path_to_error::deserialize(&mut de);
+    // Text after the schedule (two schedules one after another, say) is refused, as after
+    // a caseload: checking the first alone would pass what was never checked.
+    if parsed.is_ok() {
+        if let Err(e) = de.end() {
+            return Err(Failure::Input(ValidationReport::single(
+                "E001",
+                schedule.display().to_string(),
+                format!("not a careweek schedule: {e} after the schedule's object"),
+                "remove what follows the schedule's top-level object: one schedule per file",
+            )));
+        }
+    }
     let schedule: Schedule = parsed.map_err(|e| {
-        let (what, hint) = not_a_schedule(&text);
+        let (what, hint) = not_a_schedule(text);
         // Where in the schedule, and which booking: "placed[3].start (request 'r-7')".
         let path = careweek::validate::json_error_path(&e.path().to_string());
         let at = match path.as_str() {
@@ -609,7 +623,7 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
             _ if what.is_some() => String::new(),
             "$" => String::new(),
             path => {
-                let request = booking_request(&text, path)
+                let request = booking_request(text, path)
                     .map(|id| format!(" (request '{id}')"))
                     .unwrap_or_default();
                 format!(" at {path}{request}")
