@@ -46,7 +46,10 @@ type Instant = DateTime<Utc>;
 /// A local wall-clock time as an instant: skipped times move past the gap (at most
 /// [`LONGEST_SKIP_MIN`]), repeated ones take the first occurrence.
 fn at(tz: Tz, date: NaiveDate, minute: u32) -> Instant {
-    let date = date + Days::new(u64::from(minute / 1440));
+    // Saturating at the calendar's end: `check` may be given an input validation refuses.
+    let date = date
+        .checked_add_days(Days::new(u64::from(minute / 1440)))
+        .unwrap_or(NaiveDate::MAX);
     let m = minute % 1440;
     let mut naive = date.and_hms_opt(m / 60, m % 60, 0).unwrap_or_default();
     for _ in 0..=LONGEST_SKIP_MIN {
@@ -235,7 +238,10 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
     let patients: HashMap<&str, &Patient> =
         input.patients.iter().map(|p| (p.id.as_str(), p)).collect();
     let first = input.week.start;
-    let last = first + Days::new(u64::from(input.week.days.max(1)) - 1);
+    let last = first
+        // Validation allows 1 to 7 days (E006); an input it refuses is checked as one week.
+        .checked_add_days(Days::new(u64::from(input.week.days.clamp(1, 7)) - 1))
+        .unwrap_or(NaiveDate::MAX);
 
     // 1. Coverage.
     let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -346,7 +352,7 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
         }
         // A day of the week's zone is one provider-day, one trip and one patient-day: an
         // appointment lies within one (it may end at the next midnight).
-        if end > at(tz, date + Days::new(1), 0) {
+        if end > at(tz, date, 1440) {
             c.flag(
                 "midnight",
                 &[id],
@@ -635,7 +641,10 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
                     };
                     blocks.push((bs, be, b.label.clone().unwrap_or_else(|| "block".into())));
                 }
-                d = d.succ_opt().unwrap_or(last + Days::new(1));
+                match d.succ_opt() {
+                    Some(next) => d = next,
+                    None => break,
+                }
             }
             for b in &q.dated_blocks {
                 blocks.push((
@@ -645,7 +654,9 @@ pub fn check(input: &Input, schedule: &Schedule) -> CheckReport {
                 ));
             }
             for (bs, be, label) in blocks {
-                let until = be + chrono::Duration::minutes(recovery);
+                let until = be
+                    .checked_add_signed(chrono::Duration::minutes(recovery))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
                 if bs < end && start < until {
                     c.flag(
                         "patient_block",
@@ -1060,6 +1071,32 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).expect("a valid date")
+    }
+
+    /// The library's `check` takes any input, also one validation refuses: a week at the
+    /// calendar's end gives a report, not a panic.
+    #[test]
+    fn a_week_past_the_calendars_end_is_checked_without_a_panic() {
+        let mut input = crate::generate(&crate::GenerateOptions {
+            patients: 3,
+            seed: 1,
+            grid_min: 15,
+        });
+        let problem = crate::validate(input.clone()).expect("generated caseloads are valid");
+        let schedule = crate::solve(
+            &problem,
+            &crate::SolveOptions {
+                time_limit: 1.0,
+                ..Default::default()
+            },
+        );
+        input.week.start = NaiveDate::MAX;
+        input.week.days = u32::MAX;
+        let report = check(&input, &schedule);
+        assert!(
+            !report.violations.is_empty(),
+            "last week's bookings fall outside a week at the calendar's end"
+        );
     }
 
     #[test]
