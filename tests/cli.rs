@@ -331,7 +331,7 @@ fn missing_or_wrong_files_exit_2_naming_the_path() {
 }
 
 #[test]
-fn check_reads_one_schedule_per_file_and_skips_a_byte_order_mark() {
+fn check_reads_one_schedule_per_file_of_this_version_and_skips_a_byte_order_mark() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let schedule = dir.path().join("schedule.json");
     let week = example();
@@ -361,6 +361,17 @@ fn check_reads_one_schedule_per_file_and_skips_a_byte_order_mark() {
     std::fs::write(&spaced, format!("{json}\n\n  ")).unwrap();
     let run = careweek(&["check", path(&example()), path(&spaced)]);
     assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+
+    // Another format version: refused, not read as this one's.
+    let v2 = dir.path().join("v2.json");
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    value["version"] = 2.into();
+    std::fs::write(&v2, value.to_string()).unwrap();
+    let run = careweek(&["check", path(&example()), path(&v2)]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stdout));
+    let stderr = text(&run.stderr);
+    assert!(stderr.contains("E004"), "{stderr}");
+    assert!(stderr.contains("version 2 is not supported"), "{stderr}");
 }
 
 #[test]

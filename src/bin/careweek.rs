@@ -598,6 +598,7 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
     let input = read_input(input, format)?;
     validate(input.clone())?;
     let text = read_text(schedule)?;
+    let schedule_file = schedule.display().to_string();
     // A byte order mark in front is skipped, as in a caseload.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut de = serde_json::Deserializer::from_str(text);
@@ -644,6 +645,18 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
             hint,
         ))
     })?;
+    // A schedule of another format version may mean other things by the same fields.
+    if schedule.version != careweek::model::FORMAT_VERSION {
+        return Err(Failure::Input(ValidationReport::single(
+            "E004",
+            format!("{schedule_file}: version"),
+            format!("schedule format version {} is not supported", schedule.version),
+            format!(
+                "this release reads version {}: check the schedule with the careweek release that wrote it",
+                careweek::model::FORMAT_VERSION
+            ),
+        )));
+    }
     let report = check(&input, &schedule);
     if report.violations.is_empty() {
         emit(&format!(
