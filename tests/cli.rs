@@ -428,6 +428,84 @@ fn other_failures_and_bad_arguments() {
 }
 
 #[test]
+fn an_output_that_cannot_be_written_fails_before_the_solve() {
+    // A caseload that the search does not prove optimal at once, so that a solve would use
+    // its whole time limit: a path that cannot be written is refused before it, not after.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let input = dir.path().join("week.json");
+    let run = careweek(&[
+        "generate",
+        "--patients",
+        "60",
+        "--seed",
+        "2",
+        "-o",
+        path(&input),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let nowhere = dir.path().join("missing-dir/out.json");
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "").expect("a file");
+    let under_a_file = file.join("out.json");
+    for (flag, out) in [
+        ("-o", &nowhere),
+        ("--refbench-out", &nowhere),
+        ("-o", &dir.path().to_path_buf()),
+        ("-o", &under_a_file),
+    ] {
+        let started = std::time::Instant::now();
+        let run = careweek(&[
+            "solve",
+            path(&input),
+            flag,
+            path(out),
+            "--time-limit",
+            "30",
+            "--threads",
+            "1",
+            "-q",
+        ]);
+        let took = started.elapsed().as_secs_f64();
+        assert_eq!(run.status.code(), Some(1), "{flag} {}", text(&run.stderr));
+        assert!(
+            text(&run.stderr).contains(&format!("cannot write {}", path(out))),
+            "{}",
+            text(&run.stderr)
+        );
+        assert!(
+            took < 10.0,
+            "{flag} {}: refused after {took:.1} s",
+            path(out)
+        );
+        assert!(run.stdout.is_empty());
+    }
+    assert!(!nowhere.exists());
+    // The probe leaves nothing behind in a folder that can be written.
+    let good = dir.path().join("schedule.json");
+    let run = careweek(&[
+        "solve",
+        path(&example()),
+        "-o",
+        path(&good),
+        "-q",
+        "--time-limit",
+        "5",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("the folder lists")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    assert_eq!(names, ["plain-file", "schedule.json", "week.json"]);
+}
+
+#[test]
 fn refbench_instances_solved_and_both_checkers_agree() {
     let kit = root().join("../shared/refbench");
     let python = Command::new("python3").arg("--version").output();

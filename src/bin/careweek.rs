@@ -416,6 +416,33 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Failure
     })
 }
 
+/// Fails at once when the schedule could not be written to `path` (a directory, a folder
+/// that does not exist or that is not writable), so that a solve of up to its whole time
+/// limit is not spent on a schedule that [`write_json`] then cannot keep. A device or pipe
+/// is left alone (opening a pipe would wait for its reader): it is written as is.
+fn check_writable(path: &Path) -> Result<(), Failure> {
+    let fail = |e: String| Failure::Other(format!("cannot write {}: {e}", path.display()));
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => return Err(fail("it is a directory; name a file".into())),
+        Ok(m) if !m.is_file() => return Ok(()),
+        _ => {}
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let probe = dir.join(format!(
+        ".{}.{}.probe",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("careweek"),
+        std::process::id()
+    ));
+    std::fs::File::create(&probe).map_err(|e| fail(e.to_string()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 fn run_solve(
     path: &Path,
     output: Option<&Path>,
@@ -437,6 +464,9 @@ fn run_solve(
     }
     let input = read_input(path, format)?;
     let problem = validate(input.clone())?;
+    for out in output.into_iter().chain(refbench_out) {
+        check_writable(out)?;
+    }
     // Ctrl-C stops the search and keeps the best schedule found so far (written and
     // printed as usual); a second Ctrl-C ends the process at once.
     let cancel = Arc::new(AtomicBool::new(false));
