@@ -375,6 +375,69 @@ fn check_reads_one_schedule_per_file_of_this_version_and_skips_a_byte_order_mark
 }
 
 #[test]
+fn a_file_that_is_not_utf8_is_named_with_where_and_how_to_save_it() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let example_text = std::fs::read_to_string(example()).unwrap();
+    // As Windows Notepad's "Unicode" saves it: UTF-16 little-endian with a byte order mark.
+    let utf16 = dir.path().join("utf16.json");
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(example_text.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(&utf16, bytes).unwrap();
+    // A Latin-1 name on the third line.
+    let latin1 = dir.path().join("latin1.json");
+    let mut bytes = b"{\n  \"version\": 1,\n  \"x\": \"Ren".to_vec();
+    bytes.push(0xE9);
+    bytes.extend(b"\"\n}\n");
+    std::fs::write(&latin1, bytes).unwrap();
+    for (file, at) in [
+        (&utf16, "byte 0xFF at line 1, column 1 (the file is UTF-16)"),
+        (&latin1, "byte 0xE9 at line 3, column 12"),
+    ] {
+        let run = careweek(&["solve", path(file), "-q", "--time-limit", "1"]);
+        assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+        let stderr = text(&run.stderr);
+        assert!(stderr.starts_with("error[E001]"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{} is not UTF-8 text: {at}", path(file))),
+            "{stderr}"
+        );
+        assert!(stderr.contains("save the file as UTF-8"), "{stderr}");
+        // The same in a batch of a directory, where the other caseloads are solved.
+        let batch = dir.path().join(format!(
+            "batch-{}",
+            file.file_stem().unwrap().to_string_lossy()
+        ));
+        std::fs::create_dir(&batch).unwrap();
+        std::fs::copy(file, batch.join("a.json")).unwrap();
+        std::fs::copy(example(), batch.join("b.json")).unwrap();
+        let run = careweek(&[
+            "solve-batch",
+            path(&batch),
+            "--time-limit",
+            "2",
+            "--threads",
+            "1",
+        ]);
+        assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+        let lines: Vec<serde_json::Value> = text(&run.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["errors"][0]["code"], "E001");
+        assert!(
+            lines[0]["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(at),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[1]["schedule"].is_object(), "{}", lines[1]);
+    }
+}
+
+#[test]
 fn other_failures_and_bad_arguments() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     // An output directory that does not exist is not an input problem: exit 1.

@@ -351,11 +351,11 @@ fn main() -> ExitCode {
 }
 
 fn read_text(path: &Path) -> Result<String, Failure> {
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     let read = if path == Path::new("-") {
-        std::io::stdin().read_to_string(&mut text).map(|_| ())
+        std::io::stdin().read_to_end(&mut bytes).map(|_| ())
     } else {
-        std::fs::read_to_string(path).map(|t| text = t)
+        std::fs::read(path).map(|b| bytes = b)
     };
     read.map_err(|e| {
         Failure::Input(ValidationReport::single(
@@ -365,7 +365,36 @@ fn read_text(path: &Path) -> Result<String, Failure> {
             "check the file name and that it is readable",
         ))
     })?;
-    Ok(text)
+    String::from_utf8(bytes).map_err(|e| Failure::Input(not_utf8(path, e.as_bytes())))
+}
+
+/// The report on a file that was read but is not UTF-8 text (saved as UTF-16 or in a legacy
+/// code page, say): where the first byte that is not UTF-8 is, and how to save it instead.
+fn not_utf8(path: &Path, bytes: &[u8]) -> ValidationReport {
+    let valid = match std::str::from_utf8(bytes) {
+        Ok(_) => bytes.len(),
+        Err(e) => e.valid_up_to(),
+    };
+    let before = &bytes[..valid];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = valid
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1)
+        + 1;
+    let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
+    ValidationReport::single(
+        "E001",
+        path.display().to_string(),
+        format!(
+            "{} is not UTF-8 text: byte 0x{:02X} at line {line}, column {column}{}",
+            path.display(),
+            bytes.get(valid).copied().unwrap_or(0),
+            if utf16 { " (the file is UTF-16)" } else { "" }
+        ),
+        "save the file as UTF-8 (in most editors: \"Save with encoding\" or \"Save as\", UTF-8)",
+    )
 }
 
 fn read_input(path: &Path, format: InputFormat) -> Result<Input, Failure> {
@@ -742,14 +771,15 @@ impl BatchInput {
         match &self.source {
             BatchSource::Files(paths) => {
                 let path = &paths[i];
-                std::fs::read_to_string(path).map_err(|e| {
+                let bytes = std::fs::read(path).map_err(|e| {
                     ValidationReport::single(
                         "E000",
                         path.display().to_string(),
                         format!("cannot read {}: {e}", path.display()),
-                        "check that the file is readable UTF-8 text",
+                        "check that the file is readable",
                     )
-                })
+                })?;
+                String::from_utf8(bytes).map_err(|e| not_utf8(path, e.as_bytes()))
             }
             BatchSource::Lines(lines) => lines[i].clone(),
             // Blank lines and spaces in front, so that a syntax error's line and column are
