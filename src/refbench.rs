@@ -282,7 +282,7 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
     let rb: RbInstance = serde_path_to_error::deserialize(&mut de)
         .map_err(|e| {
             let path = crate::validate::json_error_path(&e.path().to_string());
-            let message = e.into_inner().to_string();
+            let message = crate::validate::plain_type_message(&e.into_inner().to_string());
             let message = if crate::validate::array_too_long(&message, &path) {
                 "more elements than this array takes: a window is [start, end] in minutes, a provider's blocked or a patient's block [day, start, end]".to_string()
             } else {

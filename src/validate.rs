@@ -152,6 +152,76 @@ pub(crate) fn array_too_long(message: &str, path: &str) -> bool {
     message.starts_with("trailing characters") && path != "$"
 }
 
+/// serde's message on a value of the wrong type or length, in the words of JSON and of the
+/// format instead of Rust's: "sequence" and "map" are an array and an object, a struct (a
+/// Rust type name such as `RawLink`) is an object, and a window is two times.
+///
+/// ```
+/// use careweek::validate::plain_type_message;
+/// assert_eq!(
+///     plain_type_message("invalid type: null, expected struct RawLink"),
+///     "invalid type: null, expected an object"
+/// );
+/// assert_eq!(
+///     plain_type_message("invalid length 0, expected struct Site with 3 elements"),
+///     "invalid type: array, expected an object"
+/// );
+/// assert_eq!(
+///     plain_type_message("invalid length 1, expected tuple struct Window with 2 elements"),
+///     "a window is two times, [\"08:00\", \"12:00\"]; this one has 1"
+/// );
+/// assert_eq!(
+///     plain_type_message("invalid type: map, expected a sequence"),
+///     "invalid type: object, expected an array"
+/// );
+/// ```
+pub fn plain_type_message(message: &str) -> String {
+    // serde_json's " at line L column C" is kept as it is, after the words.
+    let (message, at) = match message.rfind(" at line ") {
+        Some(i) => message.split_at(i),
+        None => (message, ""),
+    };
+    plain_words(message) + at
+}
+
+fn plain_words(message: &str) -> String {
+    const WINDOW: &str = "tuple struct Window with 2 elements";
+    if let Some(rest) = message.strip_prefix("invalid length ") {
+        if let Some((n, expected)) = rest.split_once(", expected ") {
+            if expected == WINDOW {
+                return format!("a window is two times, [\"08:00\", \"12:00\"]; this one has {n}");
+            }
+            if expected.starts_with("struct ") && expected.ends_with(" elements") {
+                // Only an array is read by position into a struct.
+                return "invalid type: array, expected an object".into();
+            }
+            if let Some(size) = expected
+                .strip_prefix("a tuple of size ")
+                .filter(|k| k.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return format!("invalid length {n}, expected an array of {size} numbers");
+            }
+        }
+    }
+    let mut out = message
+        .replace(
+            "expected tuple struct Window",
+            "expected a window [\"08:00\", \"12:00\"]",
+        )
+        .replace("invalid type: sequence", "invalid type: array")
+        .replace("invalid type: map", "invalid type: object")
+        .replace("expected a sequence", "expected an array")
+        .replace("expected a map", "expected an object");
+    while let Some(at) = out.find("expected struct ") {
+        let name = at + "expected struct ".len();
+        let end = out[name..]
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .map_or(out.len(), |k| name + k);
+        out.replace_range(at..end, "expected an object");
+    }
+    out
+}
+
 /// What valid JSON `text` is when it is not an object ("a JSON array", "null", ...), for a
 /// message: serde would otherwise blame a field the user never meant, or name a Rust type.
 ///
@@ -223,8 +293,9 @@ pub fn parse_input(text: &str) -> Result<Input, ValidationReport> {
     parsed.map_err(|e| {
         let path = json_error_path(&e.path().to_string());
         let inner = e.into_inner();
-        let msg = inner.to_string();
+        let msg = plain_type_message(&inner.to_string());
         let too_long = array_too_long(&msg, &path);
+        let short_window = msg.starts_with("a window is two times");
         let (code, hint) = match inner.classify() {
             serde_json::error::Category::Syntax if too_long => {
                 (
@@ -246,6 +317,11 @@ pub fn parse_input(text: &str) -> Result<Input, ValidationReport> {
             serde_json::error::Category::Data if msg.starts_with("unknown field") => (
                 "E003",
                 "remove or rename the field: names are snake_case and listed in the README"
+                    .to_string(),
+            ),
+            serde_json::error::Category::Data if short_window => (
+                "E002",
+                "give exactly the elements the field takes: a window is two times, [\"08:00\", \"12:00\"]"
                     .to_string(),
             ),
             serde_json::error::Category::Data if msg.starts_with("missing field") => {

@@ -1058,3 +1058,71 @@ fn an_array_too_long_for_its_form_names_the_form() {
     );
     assert!(message.contains("[start, end]"), "{message}");
 }
+
+/// A value of the wrong type or length is told in JSON's words and the format's, never by a
+/// Rust type name (`struct RawLink`, `tuple struct Window`) or serde's ("sequence", "map").
+#[test]
+fn a_wrong_type_is_told_without_rust_type_names() {
+    type Edit = fn(&mut serde_json::Value);
+    let cases: &[(Edit, &str, &str)] = &[
+        (
+            |w| w["providers"][0]["hours"]["mon"][0] = serde_json::json!(["08:00"]),
+            "providers[0].hours.mon[0]",
+            "a window is two times",
+        ),
+        (
+            |w| w["providers"][0]["hours"]["mon"][0] = serde_json::json!("08:00-12:00"),
+            "providers[0].hours.mon[0]",
+            "expected a window",
+        ),
+        (
+            |w| w["links"][0] = serde_json::Value::Null,
+            "links[0]",
+            "invalid type: null, expected an object",
+        ),
+        (
+            |w| w["sites"][0] = serde_json::json!([]),
+            "sites[0]",
+            "invalid type: array, expected an object",
+        ),
+        (
+            |w| w["week"] = serde_json::json!("2026-03-02"),
+            "week",
+            "expected an object",
+        ),
+        (
+            |w| w["providers"] = serde_json::json!({}),
+            "providers",
+            "invalid type: object, expected an array",
+        ),
+        (
+            |w| w["version"] = serde_json::json!([1]),
+            "version",
+            "invalid type: array",
+        ),
+    ];
+    for (edit, want_path, want) in cases {
+        let week = edited_week(|w| edit(w));
+        let report = parse_input(&week.to_string()).unwrap_err();
+        let issue = &report.issues[0];
+        assert_eq!(
+            (issue.code.as_str(), issue.path.as_str()),
+            ("E002", *want_path)
+        );
+        assert!(issue.message.contains(want), "{}", issue.message);
+        for rust in ["struct", "sequence", "map", "Window", "RawLink"] {
+            assert!(!issue.message.contains(rust), "{}", issue.message);
+        }
+    }
+    let mut v = refbench_instance();
+    v["providers"][0]["blocked"] = serde_json::json!([[0, 480]]);
+    let (code, path, message) = refbench_issue(&v);
+    assert_eq!(
+        (code.as_str(), path.as_str()),
+        ("R001", "providers[0].blocked[0]")
+    );
+    assert!(
+        message.contains("expected an array of 3 numbers"),
+        "{message}"
+    );
+}
