@@ -328,6 +328,17 @@ fn missing_or_wrong_files_exit_2_naming_the_path() {
         "{stderr}"
     );
     assert!(stderr.contains("UTC offset"), "{stderr}");
+
+    // A booking of the wrong type is told in JSON's words, not by a Rust type's name.
+    value["placed"][1] = serde_json::Value::Null;
+    std::fs::write(&schedule, value.to_string()).unwrap();
+    let run = careweek(&["check", path(&example()), path(&schedule)]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.contains("at placed[1]: invalid type: null, expected an object"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -699,7 +699,9 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
             schedule.display().to_string(),
             format!(
                 "not a careweek schedule{at}: {}",
-                what.unwrap_or(e.into_inner().to_string())
+                what.unwrap_or_else(|| careweek::validate::plain_type_message(
+                    &e.into_inner().to_string()
+                ))
             ),
             hint,
         ))
