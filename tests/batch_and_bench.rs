@@ -482,6 +482,35 @@ fn bad_arguments_and_paths_are_reported_not_panicked_on() {
     let no_dir = careweek(&["bench", "--refbench", "/no/such/dir", "--time-limit", "1"]);
     assert_eq!(no_dir.status.code(), Some(2));
     assert!(text(&no_dir.stderr).contains("/no/such/dir"));
+
+    // A directory with no instance in it is named, with what it holds and how to make some.
+    let empty = tempfile::tempdir().expect("a temporary directory");
+    let run = careweek(&[
+        "bench",
+        "--refbench",
+        path(empty.path()),
+        "--time-limit",
+        "1",
+    ]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.contains(&format!("no refbench instances in {}", path(empty.path()))),
+        "{stderr}"
+    );
+    assert!(stderr.contains("gen.py"), "{stderr}");
+    std::fs::write(empty.path().join("notes.json"), "{\"version\": 1}").unwrap();
+    let run = careweek(&[
+        "bench",
+        "--refbench",
+        path(empty.path()),
+        "--time-limit",
+        "1",
+    ]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    assert!(stderr.contains("bench: skipped"), "{stderr}");
+    assert!(stderr.contains("was skipped (listed above)"), "{stderr}");
 }
 
 #[test]

@@ -1162,8 +1162,24 @@ fn run_bench(
                 )),
                 e => other(e),
             })?;
-            for note in skipped {
+            for note in &skipped {
                 eprintln!("bench: skipped {note}");
+            }
+            if cases.is_empty() {
+                return Err(Failure::Input(ValidationReport::single(
+                    "E000",
+                    dir.display().to_string(),
+                    format!(
+                        "no refbench instances in {}: {}",
+                        dir.display(),
+                        if skipped.is_empty() {
+                            "it holds no *.json file (our solutions, *.careweek.json, are not instances)"
+                        } else {
+                            "every *.json file in it was skipped (listed above)"
+                        }
+                    ),
+                    "pass the directory that holds the instances, as `python3 ../shared/refbench/gen.py --patients N --seed S --out DIR/NAME.json` writes them",
+                )));
             }
             if let Some(out) = out {
                 std::fs::create_dir_all(out).map_err(|e| {
