@@ -1126,3 +1126,25 @@ fn a_wrong_type_is_told_without_rust_type_names() {
         "{message}"
     );
 }
+
+/// A duration far past any week comes back unplaced with the duration as given, not the
+/// year or so it is capped at inside.
+#[test]
+fn a_huge_duration_is_reported_as_given() {
+    // u32::MAX is a multiple of 15 (3 · 5 · 17 · 257 · 65537).
+    let week = edited_week(|v| v["requests"][0]["duration_min"] = u32::MAX.into());
+    let problem = parse_input(&week.to_string()).and_then(validate).unwrap();
+    let schedule = solve_and_check(&problem, "huge duration");
+    let id = week["requests"][0]["id"].as_str().unwrap();
+    let u = schedule
+        .unplaced
+        .iter()
+        .find(|u| u.request == id)
+        .expect("left out");
+    assert_eq!(u.code, careweek::schedule::UnplacedCode::NoProviderHours);
+    assert!(
+        u.reason.contains(&format!("no {}-minute window", u32::MAX)),
+        "{}",
+        u.reason
+    );
+}

@@ -121,7 +121,8 @@ pub fn no_provider_hours(problem: &Problem, r: usize) -> String {
     }
     let reason = format!(
         "no {}-minute window free in the calendars of {} {} for {}'s {}",
-        req.duration,
+        // As given: the indexed duration is capped at a year or so.
+        problem.input.requests[r].duration_min,
         provider_list(problem, r),
         day_range(problem, r),
         patient_name(problem, r),
