@@ -212,7 +212,7 @@ pub struct Resource {
 
 /// Part of the day, judged by an appointment's start: morning before 12:00, afternoon
 /// 12:00–17:00, evening from 17:00.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PartOfDay {
     /// Starts before 12:00.
@@ -222,6 +222,8 @@ pub enum PartOfDay {
     /// Starts 17:00 or later.
     Evening,
 }
+
+crate::serde_checks::string_enum!(PartOfDay { Morning = "morning", Afternoon = "afternoon", Evening = "evening" });
 
 /// A recurring hard block, e.g. dialysis Mon/Wed/Fri 07:00–11:00 or a work shift.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -306,7 +308,7 @@ pub struct Patient {
 }
 
 /// How an appointment takes place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Modality {
     /// At the provider's site.
@@ -316,6 +318,8 @@ pub enum Modality {
     /// Whichever fits better.
     Either,
 }
+
+crate::serde_checks::string_enum!(Modality { InPerson = "in_person", Telehealth = "telehealth", Either = "either" });
 
 /// An existing appointment of a request: kept exactly when pinned, otherwise movable at a cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -448,13 +452,18 @@ struct RawLink {
     max_wait_min: Option<u32>,
 }
 
-#[derive(Deserialize, Clone, Copy)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy)]
 enum LinkKind {
     Precedence,
     SameDay,
     BackToBack,
 }
+
+crate::serde_checks::string_enum!(LinkKind {
+    Precedence = "precedence",
+    SameDay = "same_day",
+    BackToBack = "back_to_back",
+});
 
 impl TryFrom<RawLink> for Link {
     type Error = String;

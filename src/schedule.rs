@@ -53,7 +53,7 @@ pub struct Placed {
 }
 
 /// Why a request could not be placed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnplacedCode {
     /// No provider qualifies (specialty, insurance, modality, language).
@@ -77,6 +77,18 @@ pub enum UnplacedCode {
     /// than placing it (the trip, waiting and preferences it would bring).
     Outweighed,
 }
+
+crate::serde_checks::string_enum!(UnplacedCode {
+    NoEligibleProvider = "no_eligible_provider",
+    NoProviderHours = "no_provider_hours",
+    PatientUnavailable = "patient_unavailable",
+    PatientBlocked = "patient_blocked",
+    NoResource = "no_resource",
+    Capacity = "capacity",
+    Link = "link",
+    MaxTrips = "max_trips",
+    Outweighed = "outweighed",
+});
 
 /// A request left unplaced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,7 +139,7 @@ impl Objective {
 }
 
 /// Whether the schedule is proven optimal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Objective equals the bound.
@@ -135,6 +147,11 @@ pub enum Status {
     /// Every hard constraint holds; optimality not proven.
     Feasible,
 }
+
+crate::serde_checks::string_enum!(Status {
+    Optimal = "optimal",
+    Feasible = "feasible",
+});
 
 /// Run statistics.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

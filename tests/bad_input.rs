@@ -1148,3 +1148,86 @@ fn a_huge_duration_is_reported_as_given() {
         u.reason
     );
 }
+
+/// serde_json reads an enum from anything but a string as a syntax error ("expected value")
+/// in valid JSON; a modality, part of day or link kind of the wrong type is a wrong type,
+/// naming the values it may take.
+#[test]
+fn an_enum_of_the_wrong_type_is_a_type_error_naming_its_values() {
+    type Edit = fn(&mut serde_json::Value);
+    let cases: &[(Edit, &str, &str)] = &[
+        (
+            |w| w["requests"][0]["modality"] = serde_json::Value::Null,
+            "requests[0].modality",
+            "invalid type: null, expected one of `in_person`, `telehealth`, `either`",
+        ),
+        (
+            |w| w["requests"][0]["modality"] = 1.into(),
+            "requests[0].modality",
+            "invalid type: integer `1`",
+        ),
+        (
+            |w| w["patients"][0]["prefers"] = true.into(),
+            "patients[0].prefers",
+            "expected one of `morning`, `afternoon`, `evening`",
+        ),
+        (
+            |w| w["links"][0]["kind"] = serde_json::json!(["precedence"]),
+            "links[0].kind",
+            "invalid type: array, expected one of `precedence`, `same_day`, `back_to_back`",
+        ),
+        (
+            |w| w["requests"][0]["modality"] = "In_Person".into(),
+            "requests[0].modality",
+            "unknown variant `In_Person`, expected one of `in_person`, `telehealth`, `either`",
+        ),
+    ];
+    for (edit, want_path, want) in cases {
+        let week = edited_week(|w| edit(w));
+        let report = parse_input(&week.to_string()).unwrap_err();
+        let issue = &report.issues[0];
+        assert_eq!(
+            (issue.code.as_str(), issue.path.as_str()),
+            ("E002", *want_path),
+            "{}",
+            issue.message
+        );
+        assert!(issue.message.contains(want), "{}", issue.message);
+    }
+    let mut v = refbench_instance();
+    v["patients"][0]["prefers"] = 2.into();
+    let (code, path, message) = refbench_issue(&v);
+    assert_eq!(
+        (code.as_str(), path.as_str()),
+        ("R001", "patients[0].prefers")
+    );
+    assert!(message.contains("invalid type: integer `2`"), "{message}");
+
+    // Every value reads back as it is written.
+    use careweek::model::{Modality, PartOfDay};
+    use careweek::schedule::Status;
+    use careweek::UnplacedCode;
+    fn round_trip<T>(values: &[T])
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        for v in values {
+            let text = serde_json::to_string(v).unwrap();
+            assert_eq!(&serde_json::from_str::<T>(&text).unwrap(), v, "{text}");
+        }
+    }
+    round_trip(&[Modality::InPerson, Modality::Telehealth, Modality::Either]);
+    round_trip(&[PartOfDay::Morning, PartOfDay::Afternoon, PartOfDay::Evening]);
+    round_trip(&[Status::Optimal, Status::Feasible]);
+    round_trip(&[
+        UnplacedCode::NoEligibleProvider,
+        UnplacedCode::NoProviderHours,
+        UnplacedCode::PatientUnavailable,
+        UnplacedCode::PatientBlocked,
+        UnplacedCode::NoResource,
+        UnplacedCode::Capacity,
+        UnplacedCode::Link,
+        UnplacedCode::MaxTrips,
+        UnplacedCode::Outweighed,
+    ]);
+}
