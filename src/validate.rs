@@ -6,7 +6,7 @@
 //! | code | problem |
 //! |------|---------|
 //! | E001 | JSON syntax error (line, column) |
-//! | E002 | wrong type, missing field or invalid value (date, time, enum), or a key given twice in one object (`hours`, `availability`) |
+//! | E002 | wrong type, missing field or invalid value (date, time, enum), an empty id, or a key given twice in one object (`hours`, `availability`) |
 //! | E003 | unknown field |
 //! | E004 | unsupported format version |
 //! | E005 | unknown IANA time zone, or one whose UTC offset in the week is not whole minutes (local mean time) |
@@ -494,6 +494,18 @@ impl<'a> Validator<'a> {
     fn duplicates<'b>(&mut self, list: &str, ids: impl Iterator<Item = &'b str>) {
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (i, id) in ids.enumerate() {
+            // An empty id names nothing in the schedule ("request": "") or in a message.
+            if id.trim().is_empty() {
+                self.push(
+                    "E002",
+                    format!("{list}[{i}].id"),
+                    format!(
+                        "{list}[{i}] has an empty id{}",
+                        if id.is_empty() { "" } else { " (only spaces)" }
+                    ),
+                    "give every entry an id of its own, as the records it comes from name it",
+                );
+            }
             if let Some(first) = seen.get(id) {
                 self.push(
                     "E008",

@@ -1231,3 +1231,45 @@ fn an_enum_of_the_wrong_type_is_a_type_error_naming_its_values() {
         UnplacedCode::Outweighed,
     ]);
 }
+
+/// An empty id (or one of only spaces) names nothing in the schedule or in a message: it is
+/// refused where it is given, in either format.
+#[test]
+fn an_empty_id_is_refused() {
+    type Edit = fn(&mut serde_json::Value);
+    let cases: &[(Edit, &str)] = &[
+        (|w| w["requests"][1]["id"] = "".into(), "requests[1].id"),
+        (
+            |w| {
+                let old = w["patients"][0]["id"].as_str().unwrap().to_owned();
+                w["patients"][0]["id"] = "  ".into();
+                for r in w["requests"].as_array_mut().unwrap() {
+                    if r["patient"] == old.as_str() {
+                        r["patient"] = "  ".into();
+                    }
+                }
+            },
+            "patients[0].id",
+        ),
+    ];
+    for (edit, want) in cases {
+        let week = edited_week(|w| edit(w));
+        assert_eq!(
+            codes_and_paths(&week),
+            vec![("E002".to_string(), want.to_string())]
+        );
+    }
+    let mut v = refbench_instance();
+    let old = v["requests"][0]["id"].as_str().unwrap().to_owned();
+    v["requests"][0]["id"] = "".into();
+    for p in v["precedences"].as_array_mut().unwrap() {
+        for k in ["before", "after"] {
+            if p[k] == old.as_str() {
+                p[k] = "".into();
+            }
+        }
+    }
+    let (code, path, message) = refbench_issue(&v);
+    assert_eq!((code.as_str(), path.as_str()), ("E002", "requests[0].id"));
+    assert!(message.contains("empty id"), "{message}");
+}
