@@ -580,6 +580,51 @@ fn an_output_that_cannot_be_written_fails_before_the_solve() {
 }
 
 #[test]
+fn an_output_named_dash_is_stdout_or_refused_never_a_file_named_dash() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let in_dir = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_careweek"))
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("careweek runs")
+    };
+    // generate: the caseload on stdout.
+    let run = in_dir(&["generate", "--patients", "2", "-o", "-"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&run.stdout).expect("the caseload");
+    assert_eq!(value["patients"].as_array().unwrap().len(), 2);
+    // solve-batch: the lines on stdout, as without -o.
+    let run = in_dir(&[
+        "solve-batch",
+        path(&example()),
+        "-o",
+        "-",
+        "--time-limit",
+        "5",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stdout).starts_with("{\"index\":0"),
+        "{}",
+        text(&run.stdout)
+    );
+    // solve: stdout carries the calendars; refused at once, pointing to --format json.
+    for flag in ["-o", "--refbench-out"] {
+        let run = in_dir(&["solve", path(&example()), flag, "-", "-q"]);
+        assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+        assert!(
+            text(&run.stderr).contains("--format json"),
+            "{}",
+            text(&run.stderr)
+        );
+        assert!(run.stdout.is_empty());
+    }
+    assert!(!dir.path().join("-").exists());
+}
+
+#[test]
 fn refbench_instances_solved_and_both_checkers_agree() {
     let kit = root().join("../shared/refbench");
     let python = Command::new("python3").arg("--version").output();

@@ -100,7 +100,7 @@ enum Command {
         /// A directory (every *.json file in it, by name; subdirectories not searched) or a JSON-lines file, `-` for stdin
         /// (one caseload per line, careweek or refbench format; blank lines skipped).
         input: PathBuf,
-        /// Write the JSON lines here instead of stdout.
+        /// Write the JSON lines here instead of stdout (`-`: stdout).
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// Wall-clock limit of each caseload, in seconds [default: 10; with --work 3600, a
@@ -168,7 +168,7 @@ enum Command {
         /// Grid minutes: 5 or 15.
         #[arg(long, default_value_t = 15, value_parser = parse_grid)]
         grid: u32,
-        /// Output file.
+        /// Output file, `-` for stdout.
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -320,10 +320,21 @@ fn main() -> ExitCode {
                 seed,
                 grid_min: grid,
             });
-            write_json(&output, &input).map(|_| {
+            let written = if is_dash(&output) {
+                serde_json::to_string_pretty(&input)
+                    .map_err(|e| Failure::Other(e.to_string()))
+                    .and_then(|text| emit(&(text + "\n")))
+            } else {
+                write_json(&output, &input)
+            };
+            written.map(|_| {
                 eprintln!(
                     "wrote {} ({} patients, {} requests)",
-                    output.display(),
+                    if is_dash(&output) {
+                        "stdout".into()
+                    } else {
+                        output.display().to_string()
+                    },
                     input.patients.len(),
                     input.requests.len()
                 );
@@ -445,6 +456,11 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Failure
     })
 }
 
+/// `-` as an output: stdout, as `-` is stdin as an input.
+fn is_dash(path: &Path) -> bool {
+    path == Path::new("-")
+}
+
 /// Fails at once when the schedule could not be written to `path` (a directory, a folder
 /// that does not exist or that is not writable), so that a solve of up to its whole time
 /// limit is not spent on a schedule that [`write_json`] then cannot keep. A device or pipe
@@ -488,6 +504,14 @@ fn run_solve(
             return Err(Failure::Other(format!(
                 "--output and --refbench-out both name {}: the refbench solution would overwrite the schedule; give each its own file",
                 a.display()
+            )));
+        }
+    }
+    for (flag, out) in [("--output", output), ("--refbench-out", refbench_out)] {
+        if out.is_some_and(is_dash) {
+            return Err(Failure::Other(format!(
+                "{flag} - would write a file named '-' (stdout already carries the calendars): \
+                 print the schedule JSON with --format json, or name a file"
             )));
         }
     }
@@ -1009,7 +1033,7 @@ fn run_solve_batch(
 ) -> Result<ExitCode, Failure> {
     let input = batch_input(path)?;
     // Created before any solving, so that a wrong output path fails at once.
-    let mut sink: Box<dyn Write> = match output {
+    let mut sink: Box<dyn Write> = match output.filter(|out| !is_dash(out)) {
         Some(out) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(out)
                 .map_err(|e| Failure::Other(format!("cannot write {}: {e}", out.display())))?,
