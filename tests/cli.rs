@@ -622,6 +622,15 @@ fn an_output_named_dash_is_stdout_or_refused_never_a_file_named_dash() {
         assert!(run.stdout.is_empty());
     }
     assert!(!dir.path().join("-").exists());
+
+    // check: one stdin between the caseload and the schedule.
+    let run = careweek(&["check", "-", "-"]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("cannot both be read from stdin"),
+        "{}",
+        text(&run.stderr)
+    );
 }
 
 #[test]

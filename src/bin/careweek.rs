@@ -678,6 +678,14 @@ fn booking_request(text: &str, path: &str) -> Option<String> {
 }
 
 fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitCode, Failure> {
+    if is_dash(input) && is_dash(schedule) {
+        return Err(Failure::Input(ValidationReport::single(
+            "E000",
+            "-",
+            "the caseload and the schedule cannot both be read from stdin".to_string(),
+            "give one of them as a file: `careweek check INPUT SCHEDULE`, e.g. `careweek solve week.json --format json | careweek check week.json -`",
+        )));
+    }
     let input = read_input(input, format)?;
     validate(input.clone())?;
     let text = read_text(schedule)?;
