@@ -100,6 +100,51 @@ pub(crate) fn date_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDa
         .transpose()
 }
 
+/// `Deserialize` for a unit enum written as a string, read through a string rather than by
+/// serde's enum derive: serde_json reads an enum from anything but a string or an object as
+/// a syntax error ("expected value"), which would send the user looking for a typo in valid
+/// JSON (`"modality": null`). Read this way, a number, `null`, `true` or an array is a wrong
+/// type ("invalid type: null, expected one of `in_person`, …"), and a string that names no
+/// value is an unknown variant, as before.
+macro_rules! string_enum {
+    ($name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                const VARIANTS: &[&str] = &[$($text),+];
+                // Every variant is listed: a new one left out does not compile.
+                #[allow(dead_code)]
+                fn listed(v: $name) -> &'static str {
+                    match v {
+                        $($name::$variant => $text,)+
+                    }
+                }
+                struct Named;
+                impl serde::de::Visitor<'_> for Named {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("one of ")?;
+                        for (i, v) in VARIANTS.iter().enumerate() {
+                            if i > 0 {
+                                f.write_str(", ")?;
+                            }
+                            write!(f, "`{v}`")?;
+                        }
+                        Ok(())
+                    }
+                    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<$name, E> {
+                        match s {
+                            $($text => Ok($name::$variant),)+
+                            other => Err(E::unknown_variant(other, VARIANTS)),
+                        }
+                    }
+                }
+                d.deserialize_str(Named)
+            }
+        }
+    };
+}
+pub(crate) use string_enum;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,48 +211,3 @@ mod tests {
             .contains("invalid date \"2026-13-01\""));
     }
 }
-
-/// `Deserialize` for a unit enum written as a string, read through a string rather than by
-/// serde's enum derive: serde_json reads an enum from anything but a string or an object as
-/// a syntax error ("expected value"), which would send the user looking for a typo in valid
-/// JSON (`"modality": null`). Read this way, a number, `null`, `true` or an array is a wrong
-/// type ("invalid type: null, expected one of `in_person`, …"), and a string that names no
-/// value is an unknown variant, as before.
-macro_rules! string_enum {
-    ($name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                const VARIANTS: &[&str] = &[$($text),+];
-                // Every variant is listed: a new one left out does not compile.
-                #[allow(dead_code)]
-                fn listed(v: $name) -> &'static str {
-                    match v {
-                        $($name::$variant => $text,)+
-                    }
-                }
-                struct Named;
-                impl serde::de::Visitor<'_> for Named {
-                    type Value = $name;
-                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                        f.write_str("one of ")?;
-                        for (i, v) in VARIANTS.iter().enumerate() {
-                            if i > 0 {
-                                f.write_str(", ")?;
-                            }
-                            write!(f, "`{v}`")?;
-                        }
-                        Ok(())
-                    }
-                    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<$name, E> {
-                        match s {
-                            $($text => Ok($name::$variant),)+
-                            other => Err(E::unknown_variant(other, VARIANTS)),
-                        }
-                    }
-                }
-                d.deserialize_str(Named)
-            }
-        }
-    };
-}
-pub(crate) use string_enum;

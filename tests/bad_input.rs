@@ -1102,7 +1102,7 @@ fn a_wrong_type_is_told_without_rust_type_names() {
         ),
     ];
     for (edit, want_path, want) in cases {
-        let week = edited_week(|w| edit(w));
+        let week = edited_week(edit);
         let report = parse_input(&week.to_string()).unwrap_err();
         let issue = &report.issues[0];
         assert_eq!(
@@ -1183,7 +1183,7 @@ fn an_enum_of_the_wrong_type_is_a_type_error_naming_its_values() {
         ),
     ];
     for (edit, want_path, want) in cases {
-        let week = edited_week(|w| edit(w));
+        let week = edited_week(edit);
         let report = parse_input(&week.to_string()).unwrap_err();
         let issue = &report.issues[0];
         assert_eq!(
@@ -1253,7 +1253,7 @@ fn an_empty_id_is_refused() {
         ),
     ];
     for (edit, want) in cases {
-        let week = edited_week(|w| edit(w));
+        let week = edited_week(edit);
         assert_eq!(
             codes_and_paths(&week),
             vec![("E002".to_string(), want.to_string())]
