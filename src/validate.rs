@@ -482,9 +482,20 @@ impl<'a> Validator<'a> {
             .filter(|k| k.eq_ignore_ascii_case(id))
             .min()
             .copied();
-        let hint = match similar {
-            Some(s) => format!("ids are case-sensitive; did you mean '{s}'?"),
-            None => {
+        // An id copied with a space before or after it (or a tab, a line end).
+        let spaced = known
+            .keys()
+            .filter(|k| k.trim().eq_ignore_ascii_case(id.trim()))
+            .min()
+            .copied();
+        let hint = match (similar, spaced) {
+            (Some(s), _) => format!("ids are case-sensitive; did you mean '{s}'?"),
+            (None, Some(s)) => format!(
+                "ids match exactly, spaces included: did you mean '{s}'? (this reference has {} characters, that id {})",
+                id.chars().count(),
+                s.chars().count()
+            ),
+            (None, None) => {
                 format!("ids are case-sensitive; add a {what} with id '{id}' or fix the reference")
             }
         };

@@ -1273,3 +1273,28 @@ fn an_empty_id_is_refused() {
     assert_eq!((code.as_str(), path.as_str()), ("E002", "requests[0].id"));
     assert!(message.contains("empty id"), "{message}");
 }
+
+/// A reference that differs from an id by a space before or after it is told so, with the
+/// id it likely means (the quotes alone hide a trailing space).
+#[test]
+fn a_reference_with_a_stray_space_names_the_id_it_likely_means() {
+    let week = edited_week(|w| {
+        let id = w["requests"][0]["id"].as_str().unwrap().to_owned();
+        w["links"][0]["before"] = format!("{id} ").into();
+    });
+    let report = parse_input(&week.to_string())
+        .and_then(validate)
+        .unwrap_err();
+    let issue = &report.issues[0];
+    assert_eq!(
+        (issue.code.as_str(), issue.path.as_str()),
+        ("E013", "links[0].before")
+    );
+    assert!(
+        issue
+            .hint
+            .contains("spaces included: did you mean 'chen-lab'?"),
+        "{}",
+        issue.hint
+    );
+}
