@@ -260,6 +260,14 @@ pub fn json_other_than_object(text: &str) -> Option<&'static str> {
 /// ```
 pub fn parse_input(text: &str) -> Result<Input, ValidationReport> {
     let text = without_bom(text);
+    if text.trim().is_empty() {
+        return Err(ValidationReport::single(
+            "E001",
+            "$",
+            "the input is empty",
+            "pass a caseload: one JSON object {\"version\": 1, \"week\": …} (see data/example-week.json); an empty file or pipe is usually a step before that failed",
+        ));
+    }
     // serde would read an array as the fields in order and blame a field the user never
     // meant ("[0]: expected u32"); say what is wrong instead.
     if text.trim_start().starts_with('[') {

@@ -1298,3 +1298,14 @@ fn a_reference_with_a_stray_space_names_the_id_it_likely_means() {
         issue.hint
     );
 }
+
+/// An empty input (a file or pipe that a step before left empty) says so, not "EOF while
+/// parsing a value at line 1 column 0".
+#[test]
+fn an_empty_input_says_it_is_empty() {
+    for text in ["", "   \n\t", "\u{feff}"] {
+        let issue = &parse_input(text).unwrap_err().issues[0];
+        assert_eq!((issue.code.as_str(), issue.path.as_str()), ("E001", "$"));
+        assert_eq!(issue.message, "the input is empty", "{text:?}");
+    }
+}
