@@ -473,7 +473,6 @@ fn refbench_issues_name_the_instance_fields() {
     assert!(careweek::refbench::is_refbench(&text));
     careweek::refbench::import(&text).expect("the instance as written is valid");
 
-    type Edit = fn(&mut serde_json::Value);
     let cases: &[(&str, Edit, &str, &str)] = &[
         (
             "window reversed",
@@ -565,6 +564,9 @@ fn refbench_issues_name_the_instance_fields() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// An edit of the example week, for tables of cases.
+type Edit = fn(&mut serde_json::Value);
+
 /// The shipped week, edited, through parsing and validation.
 fn edited_week(edit: impl FnOnce(&mut serde_json::Value)) -> serde_json::Value {
     let text = std::fs::read_to_string(
@@ -592,7 +594,6 @@ fn codes_and_paths(value: &serde_json::Value) -> Vec<(String, String)> {
 /// breaks and the checker catches.
 #[test]
 fn huge_minute_values_do_not_wrap() {
-    type Edit = fn(&mut serde_json::Value);
     let edits: &[(&str, Edit)] = &[
         ("travel", |v| v["travel"][0]["minutes"] = u32::MAX.into()),
         ("travel 2^31", |v| {
@@ -654,7 +655,6 @@ fn weights_that_would_overflow_the_objective_are_refused() {
 /// booking's UTC offset that is not the zone's, an offset where none is read.
 #[test]
 fn nothing_given_is_silently_dropped() {
-    type Edit = fn(&mut serde_json::Value);
     let cases: &[(&str, Edit, &str, &str)] = &[
         (
             "override of one date twice",
@@ -775,7 +775,6 @@ fn refbench_issue(v: &serde_json::Value) -> (String, String, String) {
 
 #[test]
 fn refbench_days_past_the_calendar_are_refused_without_panic() {
-    type Edit = fn(&mut serde_json::Value);
     let cases: &[(Edit, &str)] = &[
         (
             |v| v["requests"][0]["earliest_day"] = u32::MAX.into(),
@@ -1061,9 +1060,29 @@ fn an_array_too_long_for_its_form_names_the_form() {
 
 /// A value of the wrong type or length is told in JSON's words and the format's, never by a
 /// Rust type name (`struct RawLink`, `tuple struct Window`) or serde's ("sequence", "map").
+/// Each edit of the example week is refused with E002 at the path given, its message
+/// holding the text given; the first issue of each, for more checks.
+fn each_first_issue_is_e002(cases: &[(Edit, &str, &str)]) -> Vec<careweek::InputIssue> {
+    cases
+        .iter()
+        .map(|(edit, want_path, want)| {
+            let week = edited_week(*edit);
+            let report = parse_input(&week.to_string()).unwrap_err();
+            let issue = report.issues[0].clone();
+            assert_eq!(
+                (issue.code.as_str(), issue.path.as_str()),
+                ("E002", *want_path),
+                "{}",
+                issue.message
+            );
+            assert!(issue.message.contains(want), "{}", issue.message);
+            issue
+        })
+        .collect()
+}
+
 #[test]
 fn a_wrong_type_is_told_without_rust_type_names() {
-    type Edit = fn(&mut serde_json::Value);
     let cases: &[(Edit, &str, &str)] = &[
         (
             |w| w["providers"][0]["hours"]["mon"][0] = serde_json::json!(["08:00"]),
@@ -1101,15 +1120,7 @@ fn a_wrong_type_is_told_without_rust_type_names() {
             "invalid type: array",
         ),
     ];
-    for (edit, want_path, want) in cases {
-        let week = edited_week(edit);
-        let report = parse_input(&week.to_string()).unwrap_err();
-        let issue = &report.issues[0];
-        assert_eq!(
-            (issue.code.as_str(), issue.path.as_str()),
-            ("E002", *want_path)
-        );
-        assert!(issue.message.contains(want), "{}", issue.message);
+    for issue in each_first_issue_is_e002(cases) {
         for rust in ["struct", "sequence", "map", "Window", "RawLink"] {
             assert!(!issue.message.contains(rust), "{}", issue.message);
         }
@@ -1154,7 +1165,6 @@ fn a_huge_duration_is_reported_as_given() {
 /// naming the values it may take.
 #[test]
 fn an_enum_of_the_wrong_type_is_a_type_error_naming_its_values() {
-    type Edit = fn(&mut serde_json::Value);
     let cases: &[(Edit, &str, &str)] = &[
         (
             |w| w["requests"][0]["modality"] = serde_json::Value::Null,
@@ -1182,18 +1192,7 @@ fn an_enum_of_the_wrong_type_is_a_type_error_naming_its_values() {
             "unknown variant `In_Person`, expected one of `in_person`, `telehealth`, `either`",
         ),
     ];
-    for (edit, want_path, want) in cases {
-        let week = edited_week(edit);
-        let report = parse_input(&week.to_string()).unwrap_err();
-        let issue = &report.issues[0];
-        assert_eq!(
-            (issue.code.as_str(), issue.path.as_str()),
-            ("E002", *want_path),
-            "{}",
-            issue.message
-        );
-        assert!(issue.message.contains(want), "{}", issue.message);
-    }
+    each_first_issue_is_e002(cases);
     let mut v = refbench_instance();
     v["patients"][0]["prefers"] = 2.into();
     let (code, path, message) = refbench_issue(&v);
@@ -1236,7 +1235,6 @@ fn an_enum_of_the_wrong_type_is_a_type_error_naming_its_values() {
 /// refused where it is given, in either format.
 #[test]
 fn an_empty_id_is_refused() {
-    type Edit = fn(&mut serde_json::Value);
     let cases: &[(Edit, &str)] = &[
         (|w| w["requests"][1]["id"] = "".into(), "requests[1].id"),
         (

@@ -485,13 +485,16 @@ fn bad_arguments_and_paths_are_reported_not_panicked_on() {
 
     // A directory with no instance in it is named, with what it holds and how to make some.
     let empty = tempfile::tempdir().expect("a temporary directory");
-    let run = careweek(&[
-        "bench",
-        "--refbench",
-        path(empty.path()),
-        "--time-limit",
-        "1",
-    ]);
+    let bench_empty = || {
+        careweek(&[
+            "bench",
+            "--refbench",
+            path(empty.path()),
+            "--time-limit",
+            "1",
+        ])
+    };
+    let run = bench_empty();
     assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
     let stderr = text(&run.stderr);
     assert!(
@@ -500,13 +503,7 @@ fn bad_arguments_and_paths_are_reported_not_panicked_on() {
     );
     assert!(stderr.contains("gen.py"), "{stderr}");
     std::fs::write(empty.path().join("notes.json"), "{\"version\": 1}").unwrap();
-    let run = careweek(&[
-        "bench",
-        "--refbench",
-        path(empty.path()),
-        "--time-limit",
-        "1",
-    ]);
+    let run = bench_empty();
     assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
     let stderr = text(&run.stderr);
     assert!(stderr.contains("bench: skipped"), "{stderr}");
