@@ -417,6 +417,22 @@ fn read_input(path: &Path, format: InputFormat) -> Result<Input, Failure> {
     })
 }
 
+/// A hidden file in `path`'s directory, named after it, this process and `suffix`: the
+/// process id keeps two runs writing the same file from sharing one.
+fn hidden_sibling(path: &Path, suffix: &str) -> PathBuf {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    dir.join(format!(
+        ".{}.{}.{suffix}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("careweek"),
+        std::process::id()
+    ))
+}
+
 /// Writes JSON through a temporary file in the same directory, so a reader never sees half a
 /// file; straight to `path` when it is not a regular file (`/dev/null`, a pipe), which a
 /// rename would replace.
@@ -431,18 +447,7 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Failure
         return write()
             .map_err(|e| Failure::Other(format!("cannot write {}: {e}", path.display())));
     }
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    // The process id keeps two runs writing the same file from sharing a temporary file.
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("careweek"),
-        std::process::id()
-    ));
+    let tmp = hidden_sibling(path, "tmp");
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(text.as_bytes())?;
@@ -472,17 +477,8 @@ fn check_writable(path: &Path) -> Result<(), Failure> {
         Ok(m) if !m.is_file() => return Ok(()),
         _ => {}
     }
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let probe = dir.join(format!(
-        ".{}.{}.probe",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("careweek"),
-        std::process::id()
-    ));
+    // A file beside it, as `write_json` writes the schedule there first.
+    let probe = hidden_sibling(path, "probe");
     std::fs::File::create(&probe).map_err(|e| fail(e.to_string()))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
