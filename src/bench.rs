@@ -116,9 +116,10 @@ fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) 
     }
 }
 
-/// Generates one caseload per size on the 15-minute grid, plus one on the 5-minute grid of
-/// `grid5_at` patients (none when 0; right after the same size when it is in `sizes`, else
-/// last), and writes each as `dir/NAME.json`.
+/// Generates one caseload per size on the 15-minute grid (a size given twice once: the same
+/// seed gives the same caseload, whose files the second would overwrite), plus one on the
+/// 5-minute grid of `grid5_at` patients (none when 0; right after the same size when it is
+/// in `sizes`, else last), and writes each as `dir/NAME.json`.
 ///
 /// # Errors
 /// [`BenchError::Io`] when `dir` cannot be created or a caseload not written.
@@ -139,6 +140,9 @@ pub fn generated_cases(
 ) -> Result<Vec<BenchCase>, BenchError> {
     let mut plan: Vec<(usize, u32)> = Vec::new();
     for &n in sizes {
+        if plan.contains(&(n, 15)) {
+            continue;
+        }
         plan.push((n, 15));
         if n == grid5_at && !plan.contains(&(n, 5)) {
             plan.push((n, 5));
@@ -964,6 +968,7 @@ mod tests {
         assert_eq!(names(&[3, 4], 0), ["n3-g15", "n4-g15"]);
         assert_eq!(names(&[3, 4], 3), ["n3-g15", "n3-g5", "n4-g15"]);
         assert_eq!(names(&[3, 4], 5), ["n3-g15", "n4-g15", "n5-g5"]);
+        assert_eq!(names(&[3, 4, 3], 3), ["n3-g15", "n3-g5", "n4-g15"]);
     }
 
     #[cfg(unix)]
