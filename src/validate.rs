@@ -67,7 +67,7 @@ fn far(minutes: u32) -> i32 {
 
 /// The text without a leading byte-order mark (which some Windows editors write): it is not
 /// part of the JSON.
-pub(crate) fn without_bom(text: &str) -> &str {
+pub fn without_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 

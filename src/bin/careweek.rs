@@ -687,7 +687,7 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
     let text = read_text(schedule)?;
     let schedule_file = schedule.display().to_string();
     // A byte order mark in front is skipped, as in a caseload.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let text = careweek::validate::without_bom(&text);
     let mut de = serde_json::Deserializer::from_str(text);
     let parsed: Result<Schedule, _> = serde_path_to_error::deserialize(&mut de);
     // Text after the schedule (two schedules one after another, say) is refused, as after
@@ -696,7 +696,7 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
         if let Err(e) = de.end() {
             return Err(Failure::Input(ValidationReport::single(
                 "E001",
-                schedule.display().to_string(),
+                schedule_file,
                 format!("not a careweek schedule: {e} after the schedule's object"),
                 "remove what follows the schedule's top-level object: one schedule per file",
             )));
@@ -724,7 +724,7 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
         };
         Failure::Input(ValidationReport::single(
             "E002",
-            schedule.display().to_string(),
+            schedule_file.clone(),
             format!(
                 "not a careweek schedule{at}: {}",
                 what.unwrap_or_else(|| careweek::validate::plain_type_message(

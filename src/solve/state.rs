@@ -366,8 +366,7 @@ impl<'a> State<'a> {
 
     /// The part of the objective that belongs to a component's requests (each placed one's
     /// option cost, each unplaced one's weight) and to their patients' days (trips and
-    /// waiting). The same function of the state as [`State::total`] restricted to `comp`, so
-    /// that components searched apart compare their schedules by it.
+    /// waiting): what components searched apart compare their schedules by.
     pub fn component_total(&self, comp: &[usize]) -> i64 {
         let problem = self.problem;
         let mut patients: Vec<usize> = comp.iter().map(|&r| problem.requests[r].patient).collect();
@@ -546,23 +545,6 @@ impl<'a> State<'a> {
                 placed == 0 || placed == members.len()
             })
         })
-    }
-
-    /// Recomputes the objective total from scratch (for checks).
-    pub fn recompute_total(&self) -> i64 {
-        let mut total = 0;
-        for r in 0..self.assign.len() {
-            match self.placed(r) {
-                Some(o) => total += o.cost,
-                None => total += unplaced_weight(self.problem, r),
-            }
-        }
-        for q in 0..self.problem.patients.len() {
-            for d in 0..self.ndays {
-                total += self.patient_day_cost(q, d, None);
-            }
-        }
-        total
     }
 }
 
