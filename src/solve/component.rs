@@ -13,7 +13,7 @@ use crate::problem::Problem;
 
 use super::domain::Domains;
 use super::state::State;
-use super::{bound, construct, lagrange, lns, merge, milp};
+use super::{bound, branch, construct, lagrange, lns, merge, milp};
 
 /// Largest whole component the pure-Rust backend solves under a work budget, where nothing
 /// but the guard would stop a slow branch and bound.
@@ -86,6 +86,12 @@ const BOUND_SHARE: f64 = 0.4;
 /// 59048 / 59269, gap 6.6 / 5.9 / 5.7 %; 100 patients at 0.6: 39110, gap 2.5 % (0.4:
 /// 39050, 2.4 %). At long limits it stops well before (300 s: converged after 100 s).
 const COLUMNS_SHARE: f64 = 0.6;
+
+/// Share of the time left after column generation that branching on placements may take
+/// (beside a search on the other cores). Refbench, 60 s, 2 threads, solver seed 1, taken
+/// from the search instead: 41 patients `--seed 5001` gap 10.0 % -> 0.35 %, the 5-minute
+/// grid at 77 `--seed 5001` 9.8 % -> 4.4 %, at 60 `--seed 901` 8.0 % -> 6.7 %.
+const BRANCH_SHARE: f64 = 0.5;
 
 /// What every component solve shares.
 pub(super) struct Context<'a> {
@@ -248,6 +254,7 @@ fn solve_component(
         empty: &empty,
         comp,
         node_limit,
+        last: std::sync::Mutex::new(None),
     };
     // The Lagrangian bound's outcome, which column generation may take further.
     let mut lagrangian: Option<lagrange::Lagrangian> = None;
@@ -379,6 +386,67 @@ fn solve_component(
             guide = Some(heaviest);
         }
         exact = proven(&state, bound);
+        // 2c. Where the master LP still places requests in part, branching on them takes
+        //     the bound further (see `branch`), beside a search when there is a core for
+        //     each.
+        let root = columns.last.lock().ok().and_then(|mut last| last.take());
+        if let Some(root) = root.filter(|_| !exact && !ctx.cancel.load(Ordering::Relaxed)) {
+            let tree = branch::Tree {
+                problem,
+                domains,
+                comp,
+                node_limit,
+                cancel: ctx.cancel,
+                max_branches: usize::MAX,
+                trace,
+            };
+            let until = Instant::now() + Duration::from_secs_f64(share(BRANCH_SHARE));
+            let incumbent = state.assign.clone();
+            let upper = state.component_total(comp);
+            let tree_done = AtomicBool::new(false);
+            let grow = || {
+                let branched = tree.bound(root, &incumbent, upper, until);
+                tree_done.store(true, Ordering::Relaxed);
+                branched
+            };
+            let branched = if workers > 1 {
+                let mut side = state.clone();
+                let mut side_rng = ChaCha8Rng::seed_from_u64(rng.gen());
+                let side_budget = lns::Budget {
+                    deadline: until,
+                    max_iterations: u64::MAX,
+                    stall: u64::MAX,
+                    cancel: ctx.cancel,
+                    stop: Some(&tree_done),
+                    target: target(bound),
+                    deterministic: false,
+                    repair_options,
+                    movable: None,
+                    guide: guide.as_deref(),
+                    anneal,
+                };
+                let (branched, searched) = rayon::join(grow, || {
+                    lns::improve(&mut side, comp, &mut side_rng, side_budget, &on_improve)
+                });
+                if trace {
+                    eprintln!(
+                        "trace: branching beside the search: {} branches at {:.2}s, search {} -> {}",
+                        branched.branches,
+                        t0.elapsed().as_secs_f64(),
+                        state.component_total(comp),
+                        side.component_total(comp)
+                    );
+                }
+                iterations += searched;
+                state = side;
+                branched
+            } else {
+                grow()
+            };
+            let b = branched.bound;
+            raise(&mut bound, b - 1e-6 * (1.0 + b.abs()));
+            exact = proven(&state, bound);
+        }
     }
     // A component too large for that, searched from every core: column generation runs
     // now, its master LP on one core, while the other core searches on (its pricing is a
@@ -758,6 +826,8 @@ struct ColumnRun<'a> {
     empty: &'a State<'a>,
     comp: &'a [usize],
     node_limit: usize,
+    /// The last run's outcome, where branching starts.
+    last: std::sync::Mutex<Option<branch::Root>>,
 }
 
 impl ColumnRun<'_> {
@@ -788,6 +858,13 @@ impl ColumnRun<'_> {
         let b = generated.bound;
         if b.is_finite() {
             raise(bound, b - 1e-6 * (1.0 + b.abs()));
+            if let Ok(mut last) = self.last.lock() {
+                *last = Some(branch::Root {
+                    bound: b,
+                    center: generated.center,
+                    placement: generated.placement,
+                });
+            }
         }
         let guide = (!generated.heaviest.is_empty())
             .then(|| heaviest_guide(self.ctx.problem, &generated.heaviest));

@@ -190,6 +190,21 @@ pub struct Lagrangian {
     pub guide: Vec<Option<u32>>,
 }
 
+impl Lagrangian {
+    /// Multipliers carried to a problem that differs only in its requests' priorities (the
+    /// coupling rows are the same), with a bound known to hold there: where its column
+    /// generation starts, with no weeks of its own.
+    pub(super) fn carried(center: Vec<f64>, bound: f64) -> Lagrangian {
+        Lagrangian {
+            bound,
+            prices: Vec::new(),
+            center,
+            weeks: Vec::new(),
+            guide: Vec::new(),
+        }
+    }
+}
+
 /// What the bound prices in a component: the instants of its providers and resources and
 /// its provider-day caps (the coupling rows, numbered in that order), what every option
 /// occupies among them, and the patients' own problems.

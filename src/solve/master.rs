@@ -88,6 +88,11 @@ pub struct Generated {
     /// Each patient's week of most weight in the last master solved (empty when none was):
     /// where the master's relaxed schedule points the search.
     pub heaviest: Vec<Vec<(usize, u32)>>,
+    /// How much of each request the last master solved places (the weights of the weeks
+    /// that book it), for the requests some week books: where to branch.
+    pub placement: Vec<(usize, f64)>,
+    /// The multipliers of the best bound: where a changed problem's rounds may start.
+    pub center: Vec<f64>,
 }
 
 /// Prices the patients at multipliers with a node limit (all of them, or those marked):
@@ -225,10 +230,29 @@ pub fn generate_columns(
             weeks[p].get(k).cloned()
         })
         .collect();
+    let mut placement: Vec<(usize, f64)> = last_weights
+        .iter()
+        .zip(&weeks)
+        .flat_map(|(w, ws)| {
+            w.iter()
+                .zip(ws)
+                .flat_map(|(&x, week)| week.iter().map(move |&(r, _)| (r, x)))
+        })
+        .collect();
+    placement.sort_by_key(|&(r, _)| r);
+    placement.dedup_by(|later, first| {
+        let same = later.0 == first.0;
+        if same {
+            first.1 += later.1;
+        }
+        same
+    });
     Generated {
         bound,
         rounds,
         heaviest,
+        placement,
+        center,
     }
 }
 

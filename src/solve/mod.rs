@@ -22,6 +22,7 @@
 
 mod backtrack;
 pub mod bound;
+mod branch;
 mod component;
 pub mod construct;
 pub mod domain;
