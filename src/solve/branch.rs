@@ -24,6 +24,7 @@ use std::time::Instant;
 use super::construct;
 use super::domain::Domains;
 use super::lagrange::{self, Lagrangian};
+use super::master;
 use super::state::{unplaced_weight, State};
 use crate::problem::Problem;
 
@@ -64,6 +65,8 @@ pub(super) struct Root {
     pub center: Vec<f64>,
     /// How much of each request its master places.
     pub placement: Vec<(usize, f64)>,
+    /// Its master's columns.
+    pub columns: Vec<master::Column>,
 }
 
 /// An open branch: the requests fixed placed (`true`) or left out on the way to it.
@@ -71,6 +74,8 @@ struct Node {
     fixed: Vec<(usize, bool)>,
     bound: f64,
     center: Vec<f64>,
+    /// Its master's columns, costed for its problem: where its branches' masters start.
+    columns: Vec<master::Column>,
     /// The request to split on next (`None`: its master places every request whole).
     split: Option<usize>,
 }
@@ -99,6 +104,7 @@ impl Tree<'_> {
             fixed: Vec::new(),
             bound: root.bound,
             center: root.center,
+            columns: root.columns,
             split,
         }];
         let mut evaluated = 0;
@@ -178,7 +184,34 @@ impl Tree<'_> {
         let empty = State::new(&problem, self.domains);
         let mut start = State::new(&problem, self.domains);
         construct::book(&mut start, self.comp, &|r| incumbent[r]);
-        let from = Lagrangian::carried(parent.center.clone(), parent.bound - offset as f64);
+        // The parent's columns, costed for this branch: only the last request fixed
+        // weighs otherwise, in the weeks of its patient that leave it out.
+        let &(last, _) = fixed.last().expect("a branch fixes a request");
+        let change = (unplaced_weight(&problem, last) - unplaced_weight(self.problem, last)) as f64;
+        // Columns number the component's patients in order (see `lagrange`).
+        let mut patients: Vec<usize> = self
+            .comp
+            .iter()
+            .map(|&r| self.problem.requests[r].patient)
+            .collect();
+        patients.sort_unstable();
+        patients.dedup();
+        let patient = patients
+            .binary_search(&self.problem.requests[last].patient)
+            .ok();
+        let columns: Vec<master::Column> = parent
+            .columns
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                if Some(c.patient) == patient && !c.week.iter().any(|&(r, _)| r == last) {
+                    c.cost += change;
+                }
+                c
+            })
+            .collect();
+        let from =
+            Lagrangian::carried(parent.center.clone(), parent.bound - offset as f64, columns);
         let generated = lagrange::column_generation(
             &empty,
             self.comp,
@@ -197,6 +230,7 @@ impl Tree<'_> {
         Node {
             bound: (generated.bound + offset as f64).max(parent.bound),
             center: generated.center,
+            columns: generated.columns,
             fixed,
             split,
         }
@@ -262,6 +296,7 @@ mod tests {
             bound: generated.bound,
             center: generated.center,
             placement: generated.placement,
+            columns: generated.columns,
         };
         let root_bound = root.bound;
         let upper = incumbent.total();

@@ -92,6 +92,10 @@ const COLUMNS_SHARE: f64 = 0.6;
 /// from the search instead: 41 patients `--seed 5001` gap 10.0 % -> 0.35 %, the 5-minute
 /// grid at 77 `--seed 5001` 9.8 % -> 4.4 %, at 60 `--seed 901` 8.0 % -> 6.7 %.
 const BRANCH_SHARE: f64 = 0.5;
+/// The same on one core, where the branching takes the search's own time: on refbench's
+/// 5-minute grid at 100 patients `--seed 88` (60 s, one thread) half the time left cost
+/// the schedule 48105 -> 49075 for no gain in the bound.
+const BRANCH_SHARE_ALONE: f64 = 0.25;
 
 /// What every component solve shares.
 pub(super) struct Context<'a> {
@@ -329,6 +333,27 @@ fn solve_component(
         .then_some(ANNEAL_TRIPS * problem.weights.trip as f64)
         .filter(|&t| t > 0.0);
 
+    // The search beside a branching on placements (see `ColumnRun::branch`), for
+    // `seconds`, and the share of the time left the two take.
+    let branch_share = if workers > 1 {
+        BRANCH_SHARE
+    } else {
+        BRANCH_SHARE_ALONE
+    };
+    let branch_search = |seconds: f64, bound: Option<f64>| lns::Budget {
+        deadline: Instant::now() + Duration::from_secs_f64(seconds),
+        max_iterations: u64::MAX,
+        stall: u64::MAX,
+        cancel: ctx.cancel,
+        stop: None,
+        target: target(bound),
+        deterministic: false,
+        repair_options,
+        movable: None,
+        guide: None,
+        anneal,
+    };
+
     // 2. A quick search: the exact methods below start from its incumbent.
     let mut iterations = 0;
     if !exact {
@@ -389,62 +414,12 @@ fn solve_component(
         // 2c. Where the master LP still places requests in part, branching on them takes
         //     the bound further (see `branch`), beside a search when there is a core for
         //     each.
-        let root = columns.last.lock().ok().and_then(|mut last| last.take());
-        if let Some(root) = root.filter(|_| !exact && !ctx.cancel.load(Ordering::Relaxed)) {
-            let tree = branch::Tree {
-                problem,
-                domains,
-                comp,
-                node_limit,
-                cancel: ctx.cancel,
-                max_branches: usize::MAX,
-                trace,
+        if !exact {
+            let beside = lns::Budget {
+                guide: guide.as_deref(),
+                ..branch_search(share(branch_share), bound)
             };
-            let until = Instant::now() + Duration::from_secs_f64(share(BRANCH_SHARE));
-            let incumbent = state.assign.clone();
-            let upper = state.component_total(comp);
-            let tree_done = AtomicBool::new(false);
-            let grow = || {
-                let branched = tree.bound(root, &incumbent, upper, until);
-                tree_done.store(true, Ordering::Relaxed);
-                branched
-            };
-            let branched = if workers > 1 {
-                let mut side = state.clone();
-                let mut side_rng = ChaCha8Rng::seed_from_u64(rng.gen());
-                let side_budget = lns::Budget {
-                    deadline: until,
-                    max_iterations: u64::MAX,
-                    stall: u64::MAX,
-                    cancel: ctx.cancel,
-                    stop: Some(&tree_done),
-                    target: target(bound),
-                    deterministic: false,
-                    repair_options,
-                    movable: None,
-                    guide: guide.as_deref(),
-                    anneal,
-                };
-                let (branched, searched) = rayon::join(grow, || {
-                    lns::improve(&mut side, comp, &mut side_rng, side_budget, &on_improve)
-                });
-                if trace {
-                    eprintln!(
-                        "trace: branching beside the search: {} branches at {:.2}s, search {} -> {}",
-                        branched.branches,
-                        t0.elapsed().as_secs_f64(),
-                        state.component_total(comp),
-                        side.component_total(comp)
-                    );
-                }
-                iterations += searched;
-                state = side;
-                branched
-            } else {
-                grow()
-            };
-            let b = branched.bound;
-            raise(&mut bound, b - 1e-6 * (1.0 + b.abs()));
+            iterations += columns.branch(&mut state, &mut bound, &mut rng, beside, &on_improve);
             exact = proven(&state, bound);
         }
     }
@@ -501,6 +476,17 @@ fn solve_component(
             guide = heaviest;
         }
         exact = proven(&state, bound);
+        // Then branching on placements from its master, on the core it took (refbench
+        // 300 patients, 60 s, solver seed 1: four branches in 19 s, bound +0 to +81 on
+        // `--seed 2`, `7`, `8`, the schedules within their spread).
+        if !exact {
+            let beside = lns::Budget {
+                guide: guide.as_deref(),
+                ..branch_search(share(branch_share), bound)
+            };
+            iterations += columns.branch(&mut state, &mut bound, &mut rng, beside, &on_improve);
+            exact = proven(&state, bound);
+        }
     }
     if trace {
         eprintln!(
@@ -863,12 +849,82 @@ impl ColumnRun<'_> {
                     bound: b,
                     center: generated.center,
                     placement: generated.placement,
+                    columns: generated.columns,
                 });
             }
         }
         let guide = (!generated.heaviest.is_empty())
             .then(|| heaviest_guide(self.ctx.problem, &generated.heaviest));
         (guide, generated.rounds)
+    }
+}
+
+impl ColumnRun<'_> {
+    /// Branching on placements from the last column generation's master (when it left
+    /// requests placed in part) until `side.deadline`: raises `bound`, with a search of
+    /// `state` beside it when there is a core for each (stopped with the tree). Returns
+    /// that search's repairs.
+    fn branch(
+        &self,
+        state: &mut State,
+        bound: &mut Option<f64>,
+        rng: &mut ChaCha8Rng,
+        side: lns::Budget,
+        on_improve: &(dyn Fn(i64, &State) + Sync),
+    ) -> u64 {
+        let Some(root) = self.last.lock().ok().and_then(|mut last| last.take()) else {
+            return 0;
+        };
+        if self.ctx.cancel.load(Ordering::Relaxed) {
+            return 0;
+        }
+        let trace = std::env::var_os("CAREWEEK_TRACE").is_some();
+        let tree = branch::Tree {
+            problem: self.ctx.problem,
+            domains: self.ctx.domains,
+            comp: self.comp,
+            node_limit: self.node_limit,
+            cancel: self.ctx.cancel,
+            max_branches: usize::MAX,
+            trace,
+        };
+        let incumbent = state.assign.clone();
+        let upper = state.component_total(self.comp);
+        let until = side.deadline;
+        let tree_done = AtomicBool::new(false);
+        let grow = || {
+            let branched = tree.bound(root, &incumbent, upper, until);
+            tree_done.store(true, Ordering::Relaxed);
+            branched
+        };
+        let mut searched = 0;
+        let branched = if rayon::current_num_threads() > 1 {
+            let mut beside = state.clone();
+            let mut side_rng = ChaCha8Rng::seed_from_u64(rng.gen());
+            let side = lns::Budget {
+                stop: Some(&tree_done),
+                ..side
+            };
+            let (branched, repairs) = rayon::join(grow, || {
+                lns::improve(&mut beside, self.comp, &mut side_rng, side, on_improve)
+            });
+            if trace {
+                eprintln!(
+                    "trace: branching beside the search: {} branches, search {} -> {}",
+                    branched.branches,
+                    state.component_total(self.comp),
+                    beside.component_total(self.comp)
+                );
+            }
+            searched = repairs;
+            *state = beside;
+            branched
+        } else {
+            grow()
+        };
+        let b = branched.bound;
+        raise(bound, b - 1e-6 * (1.0 + b.abs()));
+        searched
     }
 }
 

@@ -192,14 +192,14 @@ pub struct Lagrangian {
 
 impl Lagrangian {
     /// Multipliers carried to a problem that differs only in its requests' priorities (the
-    /// coupling rows are the same), with a bound known to hold there: where its column
-    /// generation starts, with no weeks of its own.
-    pub(super) fn carried(center: Vec<f64>, bound: f64) -> Lagrangian {
+    /// coupling rows are the same), with a bound known to hold there and weeks costed for
+    /// it: where its column generation starts.
+    pub(super) fn carried(center: Vec<f64>, bound: f64, weeks: Vec<master::Column>) -> Lagrangian {
         Lagrangian {
             bound,
             prices: Vec::new(),
             center,
-            weeks: Vec::new(),
+            weeks,
             guide: Vec::new(),
         }
     }

@@ -93,6 +93,8 @@ pub struct Generated {
     pub placement: Vec<(usize, f64)>,
     /// The multipliers of the best bound: where a changed problem's rounds may start.
     pub center: Vec<f64>,
+    /// Every column the master held.
+    pub columns: Vec<Column>,
 }
 
 /// Prices the patients at multipliers with a node limit (all of them, or those marked):
@@ -130,6 +132,8 @@ pub fn generate_columns(
     let mut seen: HashSet<(usize, Vec<(u32, u32)>)> = HashSet::new();
     // Each patient's weeks in the order the master holds them.
     let mut weeks: Vec<Vec<Vec<(usize, u32)>>> = vec![Vec::new(); patients];
+    // Every column the master holds, for a changed problem's rounds to start from.
+    let mut held: Vec<Column> = Vec::new();
     let mut add = |master: &mut Master, found: Vec<Column>| {
         let mut added = 0;
         for c in found {
@@ -139,7 +143,8 @@ pub fn generate_columns(
             );
             if seen.insert(key) {
                 master.add(&c);
-                weeks[c.patient].push(c.week);
+                weeks[c.patient].push(c.week.clone());
+                held.push(c);
                 added += 1;
             }
         }
@@ -253,6 +258,7 @@ pub fn generate_columns(
         heaviest,
         placement,
         center,
+        columns: held,
     }
 }
 
