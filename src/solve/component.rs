@@ -333,25 +333,31 @@ fn solve_component(
         .then_some(ANNEAL_TRIPS * problem.weights.trip as f64)
         .filter(|&t| t > 0.0);
 
-    // The search beside a branching on placements (see `ColumnRun::branch`), for
-    // `seconds`, and the share of the time left the two take.
+    // Branching on placements from the last column generation (see `ColumnRun::branch`),
+    // beside a search, for a share of the time left.
     let branch_share = if workers > 1 {
         BRANCH_SHARE
     } else {
         BRANCH_SHARE_ALONE
     };
-    let branch_search = |seconds: f64, bound: Option<f64>| lns::Budget {
-        deadline: Instant::now() + Duration::from_secs_f64(seconds),
-        max_iterations: u64::MAX,
-        stall: u64::MAX,
-        cancel: ctx.cancel,
-        stop: None,
-        target: target(bound),
-        deterministic: false,
-        repair_options,
-        movable: None,
-        guide: None,
-        anneal,
+    let branch_beside = |state: &mut State,
+                         bound: &mut Option<f64>,
+                         rng: &mut ChaCha8Rng,
+                         guide: Option<&[Option<u32>]>| {
+        let beside = lns::Budget {
+            deadline: Instant::now() + Duration::from_secs_f64(share(branch_share)),
+            max_iterations: u64::MAX,
+            stall: u64::MAX,
+            cancel: ctx.cancel,
+            stop: None,
+            target: target(*bound),
+            deterministic: false,
+            repair_options,
+            movable: None,
+            guide,
+            anneal,
+        };
+        columns.branch(state, bound, rng, beside, &on_improve)
     };
 
     // 2. A quick search: the exact methods below start from its incumbent.
@@ -415,11 +421,7 @@ fn solve_component(
         //     the bound further (see `branch`), beside a search when there is a core for
         //     each.
         if !exact {
-            let beside = lns::Budget {
-                guide: guide.as_deref(),
-                ..branch_search(share(branch_share), bound)
-            };
-            iterations += columns.branch(&mut state, &mut bound, &mut rng, beside, &on_improve);
+            iterations += branch_beside(&mut state, &mut bound, &mut rng, guide.as_deref());
             exact = proven(&state, bound);
         }
     }
@@ -480,11 +482,7 @@ fn solve_component(
         // 300 patients, 60 s, solver seed 1: four branches in 19 s, bound +0 to +81 on
         // `--seed 2`, `7`, `8`, the schedules within their spread).
         if !exact {
-            let beside = lns::Budget {
-                guide: guide.as_deref(),
-                ..branch_search(share(branch_share), bound)
-            };
-            iterations += columns.branch(&mut state, &mut bound, &mut rng, beside, &on_improve);
+            iterations += branch_beside(&mut state, &mut bound, &mut rng, guide.as_deref());
             exact = proven(&state, bound);
         }
     }
