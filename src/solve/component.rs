@@ -88,9 +88,10 @@ const BOUND_SHARE: f64 = 0.4;
 const COLUMNS_SHARE: f64 = 0.6;
 
 /// Share of the time left after column generation that branching on placements may take
-/// (beside a search on the other cores). Refbench, 60 s, 2 threads, solver seed 1, taken
-/// from the search instead: 41 patients `--seed 5001` gap 10.0 % -> 0.35 %, the 5-minute
-/// grid at 77 `--seed 5001` 9.8 % -> 4.4 %, at 60 `--seed 901` 8.0 % -> 6.7 %.
+/// (beside a search on the other core). Refbench, 60 s, 2 threads, solver seed 1, without
+/// / with: 41 patients `--seed 5001` gap 9.97 / 0.35 %, the 5-minute grid at 77 `--seed
+/// 5001` 9.36 / 4.38 %, at 60 `--seed 901` 8.19 / 5.77 %, the schedules within their
+/// spread.
 const BRANCH_SHARE: f64 = 0.5;
 /// The same on one core, where the branching takes the search's own time: on refbench's
 /// 5-minute grid at 100 patients `--seed 88` (60 s, one thread) half the time left cost
