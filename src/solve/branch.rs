@@ -99,6 +99,14 @@ impl Tree<'_> {
             };
         }
         let t0 = Instant::now();
+        // Columns number the component's patients in order (see `lagrange`).
+        let mut patients: Vec<usize> = self
+            .comp
+            .iter()
+            .map(|&r| self.problem.requests[r].patient)
+            .collect();
+        patients.sort_unstable();
+        patients.dedup();
         let split = self.split_on(&[], &root.placement);
         let mut open = vec![Node {
             fixed: Vec::new(),
@@ -143,7 +151,7 @@ impl Tree<'_> {
             for placed in [true, false] {
                 let mut fixed = node.fixed.clone();
                 fixed.push((r, placed));
-                let child = self.evaluate(fixed, &node, incumbent, upper, deadline);
+                let child = self.evaluate(fixed, &node, &patients, incumbent, upper, deadline);
                 evaluated += 1;
                 if child.bound <= upper as f64 - 1.0 {
                     open.push(child);
@@ -153,11 +161,13 @@ impl Tree<'_> {
     }
 
     /// The branch of `parent` with `fixed`: its relaxation's bound (at least the
-    /// parent's) and where to split it next.
+    /// parent's) and where to split it next. `patients`: the component's, in the columns'
+    /// numbering.
     fn evaluate(
         &self,
         fixed: Vec<(usize, bool)>,
         parent: &Node,
+        patients: &[usize],
         incumbent: &[Option<u32>],
         upper: i64,
         deadline: Instant,
@@ -188,14 +198,6 @@ impl Tree<'_> {
         // weighs otherwise, in the weeks of its patient that leave it out.
         let &(last, _) = fixed.last().expect("a branch fixes a request");
         let change = (unplaced_weight(&problem, last) - unplaced_weight(self.problem, last)) as f64;
-        // Columns number the component's patients in order (see `lagrange`).
-        let mut patients: Vec<usize> = self
-            .comp
-            .iter()
-            .map(|&r| self.problem.requests[r].patient)
-            .collect();
-        patients.sort_unstable();
-        patients.dedup();
         let patient = patients
             .binary_search(&self.problem.requests[last].patient)
             .ok();

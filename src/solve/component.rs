@@ -856,9 +856,7 @@ impl ColumnRun<'_> {
             .then(|| heaviest_guide(self.ctx.problem, &generated.heaviest));
         (guide, generated.rounds)
     }
-}
 
-impl ColumnRun<'_> {
     /// Branching on placements from the last column generation's master (when it left
     /// requests placed in part) until `side.deadline`: raises `bound`, with a search of
     /// `state` beside it when there is a core for each (stopped with the tree). Returns

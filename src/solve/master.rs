@@ -130,10 +130,10 @@ pub fn generate_columns(
     let expired = || Instant::now() >= deadline || cancel.load(Ordering::Relaxed);
     let mut master = Master::new(patients, row_capacity);
     let mut seen: HashSet<(usize, Vec<(u32, u32)>)> = HashSet::new();
-    // Each patient's weeks in the order the master holds them.
-    let mut weeks: Vec<Vec<Vec<(usize, u32)>>> = vec![Vec::new(); patients];
-    // Every column the master holds, for a changed problem's rounds to start from.
+    // Every column the master holds (for a changed problem's rounds to start from), and
+    // each patient's among them in the order the master holds them.
     let mut held: Vec<Column> = Vec::new();
+    let mut weeks: Vec<Vec<usize>> = vec![Vec::new(); patients];
     let mut add = |master: &mut Master, found: Vec<Column>| {
         let mut added = 0;
         for c in found {
@@ -143,7 +143,7 @@ pub fn generate_columns(
             );
             if seen.insert(key) {
                 master.add(&c);
-                weeks[c.patient].push(c.week.clone());
+                weeks[c.patient].push(held.len());
                 held.push(c);
                 added += 1;
             }
@@ -232,7 +232,7 @@ pub fn generate_columns(
         .enumerate()
         .filter_map(|(p, w)| {
             let k = (0..w.len()).max_by(|&a, &b| w[a].total_cmp(&w[b]).then(b.cmp(&a)))?;
-            weeks[p].get(k).cloned()
+            weeks[p].get(k).map(|&i| held[i].week.clone())
         })
         .collect();
     let mut placement: Vec<(usize, f64)> = last_weights
@@ -241,7 +241,7 @@ pub fn generate_columns(
         .flat_map(|(w, ws)| {
             w.iter()
                 .zip(ws)
-                .flat_map(|(&x, week)| week.iter().map(move |&(r, _)| (r, x)))
+                .flat_map(|(&x, &i)| held[i].week.iter().map(move |&(r, _)| (r, x)))
         })
         .collect();
     placement.sort_by_key(|&(r, _)| r);
