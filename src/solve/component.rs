@@ -849,6 +849,7 @@ impl ColumnRun<'_> {
                     center: generated.center,
                     placement: generated.placement,
                     columns: generated.columns,
+                    warm: generated.warm,
                 });
             }
         }

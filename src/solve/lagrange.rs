@@ -185,6 +185,8 @@ pub struct Lagrangian {
     center: Vec<f64>,
     /// The weeks the exact pass found, as columns to start from.
     weeks: Vec<master::Column>,
+    /// Where the master over `weeks` starts (carried from a parent's master).
+    warm: Option<master::Warm>,
     /// `guide[r]`: the option the relaxed weeks at the best multipliers give request `r`
     /// (`None` when they leave it out, and for requests outside the component).
     pub guide: Vec<Option<u32>>,
@@ -192,14 +194,21 @@ pub struct Lagrangian {
 
 impl Lagrangian {
     /// Multipliers carried to a problem that differs only in its requests' priorities (the
-    /// coupling rows are the same), with a bound known to hold there and weeks costed for
-    /// it: where its column generation starts.
-    pub(super) fn carried(center: Vec<f64>, bound: f64, weeks: Vec<master::Column>) -> Lagrangian {
+    /// coupling rows are the same), with a bound known to hold there, weeks costed for it
+    /// and where its master starts over them (`warm`, its weights those of `weeks`):
+    /// where its column generation starts.
+    pub(super) fn carried(
+        center: Vec<f64>,
+        bound: f64,
+        weeks: Vec<master::Column>,
+        warm: Option<master::Warm>,
+    ) -> Lagrangian {
         Lagrangian {
             bound,
             prices: Vec::new(),
             center,
             weeks,
+            warm,
             guide: Vec::new(),
         }
     }
@@ -678,6 +687,7 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
             prices,
             center: best_duals,
             weeks: Vec::new(),
+            warm: None,
             guide: vec![None; problem.requests.len()],
         };
     }
@@ -765,6 +775,7 @@ pub fn lagrangian_bound(state: &State, comp: &[usize], upper: i64, budget: Budge
         prices,
         center,
         weeks,
+        warm: None,
         guide,
     }
 }
@@ -1082,7 +1093,19 @@ pub fn column_generation(
             }
         })
         .collect();
-    start.extend(from.weeks.iter().cloned());
+    // Started warm, the carried weeks come first: the incumbent's repeat some of them, and
+    // the first of two equal columns is the one kept, with its weight.
+    let warm = from.warm.clone().map(|mut warm| {
+        // The carried weeks' weights, then none on the incumbent's.
+        warm.weights.resize(from.weeks.len(), 0.0);
+        warm.weights.resize(from.weeks.len() + start.len(), 0.0);
+        warm
+    });
+    if warm.is_some() {
+        start.splice(0..0, from.weeks.iter().cloned());
+    } else {
+        start.extend(from.weeks.iter().cloned());
+    }
     let row_capacity: Vec<f64> = std::iter::repeat_n(1.0, rel.instants)
         .chain(rel.caps.iter().copied())
         .collect();
@@ -1092,6 +1115,7 @@ pub fn column_generation(
             patients: rel.patients.len(),
             row_capacity: &row_capacity,
             start,
+            warm,
             center: from.center.clone(),
             bound: from.bound,
             upper: upper as f64,

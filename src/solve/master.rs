@@ -30,6 +30,23 @@ pub struct Column {
     pub week: Vec<(usize, u32)>,
 }
 
+/// Where a master's first solve starts: the weight of each column given with it (in the
+/// same order) and the prices, as a solve over those columns ended. A branch's master
+/// differs from its parent's in the cost of a few columns, so the parent's end point is
+/// a near one; the pure-Rust master starts there rather than from the incumbent's weeks
+/// at prices zero (HiGHS's does not take a start).
+#[derive(Clone, Debug, Default)]
+pub struct Warm {
+    pub weights: Vec<f64>,
+    pub prices: Vec<f64>,
+    /// The first-order method's ratio of dual to primal step (see `primal_dual`).
+    pub primal_weight: Option<f64>,
+}
+
+/// Where a master's solve ended: each patient's weights (in the order its
+/// columns were added), the prices and the step ratio.
+pub type EndPoint = (Vec<Vec<f64>>, Vec<f64>, Option<f64>);
+
 /// Weight of the best prices so far in the prices each round tries first (Wentges'
 /// smoothing: the master's own prices jump between extreme points, where the Lagrangian
 /// is poor).
@@ -64,6 +81,10 @@ pub struct Generation<'a> {
     pub row_capacity: &'a [f64],
     /// Weeks for every patient, making the master feasible (the incumbent's).
     pub start: Vec<Column>,
+    /// Where the first solve starts, its weights those of `start`'s columns (a column
+    /// that repeats an earlier one adds nothing); `None`: from the first column of each
+    /// patient, at prices zero.
+    pub warm: Option<Warm>,
     /// The multipliers of the best bound so far, and that bound.
     pub center: Vec<f64>,
     pub bound: f64,
@@ -95,6 +116,9 @@ pub struct Generated {
     pub center: Vec<f64>,
     /// Every column the master held.
     pub columns: Vec<Column>,
+    /// Where the last master solved ended, its weights those of `columns` (`None` when no
+    /// master was solved, or the backend does not start from a given point).
+    pub warm: Option<Warm>,
 }
 
 /// Prices the patients at multipliers with a node limit (all of them, or those marked):
@@ -118,6 +142,7 @@ pub fn generate_columns(
         patients,
         row_capacity,
         start: first,
+        warm,
         mut center,
         mut bound,
         upper,
@@ -150,7 +175,22 @@ pub fn generate_columns(
         }
         added
     };
-    add(&mut master, first);
+    match warm {
+        Some(warm) => {
+            // Each patient's weights in the order its columns were added.
+            let mut weights: Vec<Vec<f64>> = vec![Vec::new(); patients];
+            for (k, c) in first.into_iter().enumerate() {
+                let p = c.patient;
+                if add(&mut master, vec![c]) == 1 {
+                    weights[p].push(warm.weights.get(k).copied().unwrap_or(0.0));
+                }
+            }
+            master.start_from(weights, warm.prices, warm.primal_weight);
+        }
+        None => {
+            add(&mut master, first);
+        }
+    }
     // Each patient's minimum at `center` and whether its search stopped at the limit.
     let mut at_center: Option<(Vec<f64>, Vec<bool>)> = None;
     let mut rounds = 0;
@@ -252,6 +292,21 @@ pub fn generate_columns(
         }
         same
     });
+    let warm = master.warm().filter(|_| !last_weights.is_empty()).map(
+        |(weights, prices, primal_weight)| {
+            let mut flat = vec![0.0; held.len()];
+            for (w, ws) in weights.iter().zip(&weeks) {
+                for (&x, &i) in w.iter().zip(ws) {
+                    flat[i] = x;
+                }
+            }
+            Warm {
+                weights: flat,
+                prices,
+                primal_weight,
+            }
+        },
+    );
     Generated {
         bound,
         rounds,
@@ -259,6 +314,7 @@ pub fn generate_columns(
         placement,
         center,
         columns: held,
+        warm,
     }
 }
 
@@ -338,6 +394,21 @@ mod primal_form {
                 self.failed = true;
             }
             self.column_patient.push(column.patient);
+        }
+
+        /// HiGHS's interior point method starts from its own point: a given one is not
+        /// taken.
+        pub fn start_from(
+            &mut self,
+            _weights: Vec<Vec<f64>>,
+            _prices: Vec<f64>,
+            _primal_weight: Option<f64>,
+        ) {
+        }
+
+        /// Nothing to start a changed master from (see [`Master::start_from`]).
+        pub fn warm(&self) -> Option<super::EndPoint> {
+            None
         }
 
         /// The last solve's weight of each patient's columns, in the order added (empty

@@ -127,6 +127,49 @@ impl Master {
         self.weights.clone()
     }
 
+    /// Starts the next solve from `weights` (each patient's, in the order its columns
+    /// were added; put back on its simplex, all on its first column where they sum to
+    /// nothing), `prices` and the step ratio `primal_weight`: where a solve of a master
+    /// with nearly these costs ended. Ignored where the shapes do not match the master's.
+    pub fn start_from(
+        &mut self,
+        mut weights: Vec<Vec<f64>>,
+        prices: Vec<f64>,
+        primal_weight: Option<f64>,
+    ) {
+        let fits = prices.len() == self.capacities.len()
+            && weights.len() == self.blocks.len()
+            && weights
+                .iter()
+                .zip(&self.blocks)
+                .all(|(w, b)| w.len() == b.len());
+        if !fits {
+            return;
+        }
+        for w in &mut weights {
+            w.iter_mut().for_each(|x| *x = x.max(0.0));
+            let sum: f64 = w.iter().sum();
+            if sum > 0.0 {
+                w.iter_mut().for_each(|x| *x /= sum);
+            } else if let Some(first) = w.first_mut() {
+                *first = 1.0;
+            }
+        }
+        self.weights = weights;
+        self.prices = prices.into_iter().map(|y| y.max(0.0)).collect();
+        self.primal_weight = primal_weight.filter(|w| w.is_finite() && *w > 0.0);
+    }
+
+    /// Where the last solve ended: each patient's weights, the prices and the step ratio,
+    /// for a changed master to start from ([`Master::start_from`]).
+    pub fn warm(&self) -> Option<super::master::EndPoint> {
+        Some((
+            self.weights.clone(),
+            self.prices.clone(),
+            self.primal_weight,
+        ))
+    }
+
     /// Adds a column, for the next [`Master::solve`]; a patient's first column starts
     /// with all its weight.
     pub fn add(&mut self, column: &Column) {
@@ -504,6 +547,76 @@ mod tests {
                     "case {case} round {round}: prices give {lagrangian}, optimum {exact}"
                 );
             }
+        }
+    }
+
+    /// A master started where another ended (the branch's case: the same columns, one
+    /// patient's costs changed) reaches the simplex method's value of its own costs; a
+    /// start of the wrong shape is ignored.
+    #[test]
+    fn a_warm_start_reaches_the_changed_masters_optimum() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let never = AtomicBool::new(false);
+        for case in 0..10 {
+            let (patients, rows) = (rng.gen_range(2..10), rng.gen_range(1..15));
+            let capacities: Vec<f64> = (0..rows).map(|_| rng.gen_range(1..3) as f64).collect();
+            let mut columns: Vec<Column> = (0..patients)
+                .map(|p| Column {
+                    patient: p,
+                    cost: 200.0,
+                    rows: vec![],
+                    week: vec![],
+                })
+                .collect();
+            for _ in 0..4 * patients {
+                let used: Vec<(u32, f64)> = (0..rows as u32)
+                    .filter(|_| rng.gen_bool(0.3))
+                    .map(|i| (i, 1.0))
+                    .collect();
+                columns.push(Column {
+                    patient: rng.gen_range(0..patients),
+                    cost: rng.gen_range(0..100) as f64 + 5.0 * (rows - used.len()) as f64,
+                    rows: used,
+                    week: vec![],
+                });
+            }
+            let mut parent = Master::new(patients, &capacities);
+            columns.iter().for_each(|c| parent.add(c));
+            parent
+                .solve(Duration::from_secs(20), 0.0, &never)
+                .expect("solves");
+            let (weights, prices, primal_weight) = parent.warm().expect("a point");
+            // One patient's weeks cost more (or less), as a branch's do.
+            let changed = rng.gen_range(0..patients);
+            let change = if case % 2 == 0 { 150.0 } else { -40.0 };
+            for c in columns.iter_mut().filter(|c| c.patient == changed) {
+                if c.rows.len() % 2 == 0 {
+                    c.cost += change;
+                }
+            }
+            let exact = exact_value(patients, &capacities, &columns);
+            let tolerance = 1e-3 * (1.0 + exact.abs());
+            let mut warm = Master::new(patients, &capacities);
+            columns.iter().for_each(|c| warm.add(c));
+            warm.start_from(weights.clone(), prices.clone(), primal_weight);
+            let (value, _) = warm
+                .solve(Duration::from_secs(20), 0.0, &never)
+                .expect("solves");
+            assert!(
+                (value - exact).abs() <= tolerance,
+                "case {case}: warm {value} vs {exact}"
+            );
+            // Prices for another master's rows: ignored, and the solve starts cold.
+            let mut wrong = Master::new(patients, &capacities);
+            columns.iter().for_each(|c| wrong.add(c));
+            wrong.start_from(weights, vec![1.0; rows + 1], primal_weight);
+            let (value, _) = wrong
+                .solve(Duration::from_secs(20), 0.0, &never)
+                .expect("solves");
+            assert!(
+                (value - exact).abs() <= tolerance,
+                "case {case}: ignored start {value} vs {exact}"
+            );
         }
     }
 
