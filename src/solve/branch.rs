@@ -15,6 +15,14 @@
 //!   bounds every such schedule (placing it is still allowed there, which only weakens
 //!   the bound).
 //!
+//! Where the master places every request whole but books one on a day with a part of its
+//! weeks and on another day with the rest, the split is on that day, again by costs
+//! alone: *on the day* (placed, and its options on other days cost more than any
+//! schedule) and *not on the day* (its options there cost more than any schedule).
+//!
+//! Each branch's master starts from its parent's columns near the parent's optimum, and
+//! at the point where the parent's master ended.
+//!
 //! The branches are explored lowest bound first; the tree's bound is the least over its
 //! open branches, and a branch whose bound leaves no room below the schedule is closed.
 
@@ -55,6 +63,8 @@ pub(super) struct Branched {
     pub bound: f64,
     /// Branches evaluated.
     pub branches: usize,
+    /// Of these, branches on a request's day.
+    pub on_days: usize,
 }
 
 /// Where the tree starts: the column generation of the component as it is.
@@ -65,23 +75,66 @@ pub(super) struct Root {
     pub center: Vec<f64>,
     /// How much of each request its master places.
     pub placement: Vec<(usize, f64)>,
-    /// Its master's columns.
+    /// Its master's columns and their weights in its last master.
     pub columns: Vec<master::Column>,
+    pub weights: Vec<f64>,
     /// Where its master ended, its weights those of `columns`.
     pub warm: Option<master::Warm>,
 }
 
-/// An open branch: the requests fixed placed (`true`) or left out on the way to it.
+/// What a branch fixes about one request, on top of its parent's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fix {
+    /// Placed: its weight for being left out is raised above any schedule's total.
+    Placed(usize),
+    /// Left out: its weight is taken away and added back to the bound.
+    LeftOut(usize),
+    /// Placed on this day: placed, and its options on other days cost more than any
+    /// schedule's total.
+    OnDay(usize, u16),
+    /// Not placed on this day: its options there cost more than any schedule's total.
+    NotOnDay(usize, u16),
+}
+
+impl Fix {
+    fn request(self) -> usize {
+        match self {
+            Fix::Placed(r) | Fix::LeftOut(r) | Fix::OnDay(r, _) | Fix::NotOnDay(r, _) => r,
+        }
+    }
+}
+
+/// Where to split a branch: on a request its master places in part, or, where it places
+/// every request whole, on a request placed on a day by some of its weeks and on another
+/// day by others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Split {
+    Placement(usize),
+    Day(usize, u16),
+}
+
+impl Split {
+    /// The two branches' fixes.
+    fn sides(self) -> [Fix; 2] {
+        match self {
+            Split::Placement(r) => [Fix::Placed(r), Fix::LeftOut(r)],
+            Split::Day(r, d) => [Fix::OnDay(r, d), Fix::NotOnDay(r, d)],
+        }
+    }
+}
+
+/// An open branch: what is fixed on the way to it.
 struct Node {
-    fixed: Vec<(usize, bool)>,
+    fixed: Vec<Fix>,
     bound: f64,
     center: Vec<f64>,
     /// Its master's columns, costed for its problem, and where its master ended: where
     /// its branches' masters start.
     columns: Vec<master::Column>,
     warm: Option<master::Warm>,
-    /// The request to split on next (`None`: its master places every request whole).
-    split: Option<usize>,
+    /// Where to split it next (`None`: its master places every request whole, each on one
+    /// day).
+    split: Option<Split>,
 }
 
 impl Tree<'_> {
@@ -100,6 +153,7 @@ impl Tree<'_> {
             return Branched {
                 bound: root.bound,
                 branches: 0,
+                on_days: 0,
             };
         }
         let t0 = Instant::now();
@@ -111,7 +165,7 @@ impl Tree<'_> {
             .collect();
         patients.sort_unstable();
         patients.dedup();
-        let split = self.split_on(&[], &root.placement);
+        let split = self.split_on(&[], &root.placement, &root.columns, &root.weights);
         let mut open = vec![Node {
             fixed: Vec::new(),
             bound: root.bound,
@@ -120,7 +174,7 @@ impl Tree<'_> {
             warm: root.warm,
             split,
         }];
-        let mut evaluated = 0;
+        let (mut evaluated, mut on_days) = (0, 0);
         loop {
             // The lowest open branch: the tree's bound (every branch closed: the schedule's
             // own total, which no schedule beats then).
@@ -129,6 +183,7 @@ impl Tree<'_> {
                 return Branched {
                     bound: upper as f64,
                     branches: evaluated,
+                    on_days,
                 };
             };
             // No schedule of a branch is below its bound, nor below the schedule's total
@@ -140,7 +195,7 @@ impl Tree<'_> {
             if stop || lowest > upper as f64 - 1.0 || open[k].split.is_none() {
                 if self.trace {
                     eprintln!(
-                        "trace: branching: {evaluated} branches, {} open, bound {:.1} -> {lowest:.1} in {:.2}s",
+                        "trace: branching: {evaluated} branches ({on_days} on days), {} open, bound {:.1} -> {lowest:.1} in {:.2}s",
                         open.len(),
                         root.bound,
                         t0.elapsed().as_secs_f64()
@@ -149,15 +204,17 @@ impl Tree<'_> {
                 return Branched {
                     bound: lowest,
                     branches: evaluated,
+                    on_days,
                 };
             }
             let node = open.swap_remove(k);
-            let r = node.split.expect("checked above");
-            for placed in [true, false] {
+            let split = node.split.expect("checked above");
+            for fix in split.sides() {
                 let mut fixed = node.fixed.clone();
-                fixed.push((r, placed));
+                fixed.push(fix);
                 let child = self.evaluate(fixed, &node, &patients, incumbent, upper, deadline);
                 evaluated += 1;
+                on_days += usize::from(matches!(split, Split::Day(..)));
                 if child.bound <= upper as f64 - 1.0 {
                     open.push(child);
                 }
@@ -165,12 +222,40 @@ impl Tree<'_> {
         }
     }
 
+    /// Request `r`'s priority in the branch with `fixed`.
+    fn priority(&self, fixed: &[Fix], r: usize, raised: u32) -> u32 {
+        let own = self.problem.requests[r].priority;
+        let mut placed = false;
+        for &fix in fixed.iter().filter(|f| f.request() == r) {
+            match fix {
+                Fix::LeftOut(_) => return 0,
+                Fix::Placed(_) | Fix::OnDay(..) => placed = true,
+                Fix::NotOnDay(..) => {}
+            }
+        }
+        if placed {
+            own.saturating_add(raised)
+        } else {
+            own
+        }
+    }
+
+    /// Whether `fixed` rules out request `r` on `day` (the extra cost of its options
+    /// there).
+    fn day_ruled_out(fixed: &[Fix], r: usize, day: u16) -> bool {
+        fixed.iter().any(|&f| match f {
+            Fix::OnDay(q, d) => q == r && d != day,
+            Fix::NotOnDay(q, d) => q == r && d == day,
+            _ => false,
+        })
+    }
+
     /// The branch of `parent` with `fixed`: its relaxation's bound (at least the
     /// parent's) and where to split it next. `patients`: the component's, in the columns'
     /// numbering.
     fn evaluate(
         &self,
-        fixed: Vec<(usize, bool)>,
+        fixed: Vec<Fix>,
         parent: &Node,
         patients: &[usize],
         incumbent: &[Option<u32>],
@@ -179,40 +264,76 @@ impl Tree<'_> {
     ) -> Node {
         let mut problem = self.problem.clone();
         // Above any schedule's total: the relaxation places the request wherever it can.
-        let raised = (upper.max(0) / self.problem.weights.unplaced_per_priority + 2)
+        let raised: u32 = (upper.max(0) / self.problem.weights.unplaced_per_priority + 2)
             .try_into()
             .unwrap_or(u32::MAX / 2);
-        for &(r, placed) in &fixed {
-            let priority = &mut problem.requests[r].priority;
-            *priority = if placed {
-                priority.saturating_add(raised)
-            } else {
-                0
-            };
+        // An option ruled out costs more than any schedule's total (within the 32 bits
+        // pricing keeps an option's cost in: any extra cost keeps the bound valid).
+        let ruled_out = (upper.max(0) + 1).min(i64::from(i32::MAX / 4));
+        for &fix in &fixed {
+            let r = fix.request();
+            problem.requests[r].priority = self.priority(&fixed, r, raised);
         }
         // What the left-out requests' weights take from every schedule of the branch.
         let offset: i64 = fixed
             .iter()
-            .filter(|&&(_, placed)| !placed)
-            .map(|&(r, _)| unplaced_weight(self.problem, r) - unplaced_weight(&problem, r))
+            .filter_map(|&f| match f {
+                Fix::LeftOut(r) => Some(r),
+                _ => None,
+            })
+            .map(|r| unplaced_weight(self.problem, r) - unplaced_weight(&problem, r))
             .sum();
-        let empty = State::new(&problem, self.domains);
-        let mut start = State::new(&problem, self.domains);
+        // Days ruled out: their options cost more (a copy of the options only then).
+        let day_fixed = fixed
+            .iter()
+            .any(|f| matches!(f, Fix::OnDay(..) | Fix::NotOnDay(..)));
+        let own_domains;
+        let domains = if day_fixed {
+            let mut d = self.domains.clone();
+            for &fix in &fixed {
+                let r = fix.request();
+                if let Fix::OnDay(..) | Fix::NotOnDay(..) = fix {
+                    for o in d.opts[r].iter_mut() {
+                        if Self::day_ruled_out(&[fix], r, o.day) {
+                            o.cost = o.cost.saturating_add(ruled_out);
+                        }
+                    }
+                }
+            }
+            own_domains = d;
+            &own_domains
+        } else {
+            self.domains
+        };
+        let empty = State::new(&problem, domains);
+        let mut start = State::new(&problem, domains);
         construct::book(&mut start, self.comp, &|r| incumbent[r]);
-        // The parent's columns, costed for this branch: only the last request fixed
-        // weighs otherwise, in the weeks of its patient that leave it out.
-        let &(last, _) = fixed.last().expect("a branch fixes a request");
-        let change = (unplaced_weight(&problem, last) - unplaced_weight(self.problem, last)) as f64;
+        // The parent's columns, costed for this branch: only the last fix weighs
+        // otherwise, in the weeks of its request's patient that leave it out (its weight
+        // changed) or book it on a day ruled out.
+        let &last = fixed.last().expect("a branch fixes a request");
+        let r = last.request();
+        let weight_change = self.problem.weights.unplaced_per_priority as f64
+            * (self.priority(&fixed, r, raised) as f64
+                - self.priority(&parent.fixed, r, raised) as f64);
         let patient = patients
-            .binary_search(&self.problem.requests[last].patient)
+            .binary_search(&self.problem.requests[r].patient)
             .ok();
         let columns: Vec<master::Column> = parent
             .columns
             .iter()
             .map(|c| {
                 let mut c = c.clone();
-                if Some(c.patient) == patient && !c.week.iter().any(|&(r, _)| r == last) {
-                    c.cost += change;
+                if Some(c.patient) == patient {
+                    match c.week.iter().find(|&&(q, _)| q == r) {
+                        None => c.cost += weight_change,
+                        Some(&(_, oi)) => {
+                            let day = self.domains.opts[r][oi as usize].day;
+                            if Self::day_ruled_out(&[last], r, day) {
+                                c.cost += ruled_out as f64;
+                            }
+                        }
+                    }
                 }
                 c
             })
@@ -240,7 +361,12 @@ impl Tree<'_> {
                 deterministic: false,
             },
         );
-        let split = self.split_on(&fixed, &generated.placement);
+        let split = self.split_on(
+            &fixed,
+            &generated.placement,
+            &generated.columns,
+            &generated.weights,
+        );
         Node {
             bound: (generated.bound + offset as f64).max(parent.bound),
             center: generated.center,
@@ -251,19 +377,69 @@ impl Tree<'_> {
         }
     }
 
-    /// The request to split on: of those the master places in part and not fixed yet, the
-    /// one whose part left out weighs most.
-    fn split_on(&self, fixed: &[(usize, bool)], placement: &[(usize, f64)]) -> Option<usize> {
-        placement
+    /// Where to split a branch whose master places `placement` of each request with
+    /// `columns` at `weights`: of the requests placed in part and not fixed yet, the one
+    /// whose smaller part (placed or left out) weighs most; where none is, of the
+    /// requests booked on a day by a part of their weeks (and not settled there yet), the
+    /// one whose smaller part (on that day or off it) weighs most.
+    fn split_on(
+        &self,
+        fixed: &[Fix],
+        placement: &[(usize, f64)],
+        columns: &[master::Column],
+        weights: &[f64],
+    ) -> Option<Split> {
+        let open = |r: usize| !self.problem.requests[r].pinned();
+        let in_part = |x: f64| (FRACTIONAL..=1.0 - FRACTIONAL).contains(&x);
+        let score = |r: usize, x: f64| unplaced_weight(self.problem, r) as f64 * x.min(1.0 - x);
+        let by_placement = placement
             .iter()
             .filter(|&&(r, x)| {
-                (FRACTIONAL..=1.0 - FRACTIONAL).contains(&x)
-                    && !self.problem.requests[r].pinned()
-                    && !fixed.iter().any(|&(f, _)| f == r)
+                in_part(x)
+                    && open(r)
+                    && !fixed
+                        .iter()
+                        .any(|&f| matches!(f, Fix::Placed(q) | Fix::LeftOut(q) if q == r))
             })
-            .map(|&(r, x)| (r, unplaced_weight(self.problem, r) as f64 * x.min(1.0 - x)))
+            .map(|&(r, x)| (r, score(r, x)))
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map(|(r, _)| r)
+            .map(|(r, _)| Split::Placement(r));
+        if by_placement.is_some() {
+            return by_placement;
+        }
+        // Each request's weight on each day, from the weeks that book it.
+        let mut on_day: Vec<(usize, u16, f64)> = columns
+            .iter()
+            .zip(weights)
+            .filter(|&(_, &w)| w > 0.0)
+            .flat_map(|(c, &w)| {
+                c.week
+                    .iter()
+                    .map(move |&(r, oi)| (r, self.domains.opts[r][oi as usize].day, w))
+            })
+            .collect();
+        on_day.sort_by_key(|&(r, d, _)| (r, d));
+        on_day.dedup_by(|later, first| {
+            let same = (later.0, later.1) == (first.0, first.1);
+            if same {
+                first.2 += later.2;
+            }
+            same
+        });
+        on_day
+            .iter()
+            .filter(|&&(r, d, x)| {
+                in_part(x)
+                    && open(r)
+                    && !fixed.iter().any(|&f| match f {
+                        Fix::OnDay(q, _) => q == r,
+                        Fix::NotOnDay(q, e) => q == r && e == d,
+                        _ => false,
+                    })
+            })
+            .map(|&(r, d, x)| (r, d, score(r, x)))
+            .max_by(|a, b| a.2.total_cmp(&b.2).then(b.0.cmp(&a.0)).then(b.1.cmp(&a.1)))
+            .map(|(r, d, _)| Split::Day(r, d))
     }
 }
 
@@ -356,6 +532,7 @@ mod tests {
             center: generated.center,
             placement: generated.placement,
             columns: generated.columns,
+            weights: generated.weights,
             warm: generated.warm,
         };
         let root_bound = root.bound;
@@ -371,13 +548,27 @@ mod tests {
         providers: &[(String, u32)],
         patients: &[Vec<(String, String, u32)>],
     ) -> Problem {
+        one_hour_slots_on(&["mon"], providers, patients)
+    }
+
+    /// [`one_hour_slots`] over the first `days` of the week, each provider open the same
+    /// hour on each.
+    fn one_hour_slots_on(
+        days: &[&str],
+        providers: &[(String, u32)],
+        patients: &[Vec<(String, String, u32)>],
+    ) -> Problem {
         let providers: Vec<String> = providers
             .iter()
             .map(|(id, hour)| {
+                let hours: Vec<String> = days
+                    .iter()
+                    .map(|day| format!(r#""{day}": [["{hour:02}:00", "{:02}:00"]]"#, hour + 1))
+                    .collect();
                 format!(
                     r#"{{"id": "{id}", "specialty": "clinic", "site": "main",
-                        "hours": {{"mon": [["{hour:02}:00", "{:02}:00"]]}}}}"#,
-                    hour + 1
+                        "hours": {{{}}}}}"#,
+                    hours.join(", ")
                 )
             })
             .collect();
@@ -403,9 +594,10 @@ mod tests {
             .collect();
         let text = format!(
             r#"{{"version": 1,
-                "week": {{"start": "2026-03-02", "days": 1, "grid_min": 15, "timezone": "UTC"}},
+                "week": {{"start": "2026-03-02", "days": {}, "grid_min": 15, "timezone": "UTC"}},
                 "sites": [{{"id": "main", "timezone": "UTC"}}],
                 "providers": [{}], "patients": [{}], "requests": [{}], "links": [{}]}}"#,
+            days.len(),
             providers.join(", "),
             patients.join(", "),
             requests.join(", "),
@@ -494,9 +686,29 @@ mod tests {
     /// them it rises past a master LP that stays below it.
     #[test]
     fn branching_on_random_shared_slots_stays_at_most_the_optimum() {
+        let (fractional, raised, _) = random_shared_slots(&["mon"], 7);
+        assert!(fractional >= 5, "only {fractional} roots below the optimum");
+        assert!(raised * 2 > fractional, "{raised} of {fractional} raised");
+    }
+
+    /// The same over two days, where a master may book each pair whole but on either day
+    /// in part: the tree also splits on days, and stays at most the optimum.
+    #[test]
+    fn branching_on_days_stays_at_most_the_optimum() {
+        let (fractional, raised, on_days) = random_shared_slots(&["mon", "tue"], 8);
+        assert!(on_days > 0, "no branch on a day");
+        assert!(fractional >= 5, "only {fractional} roots below the optimum");
+        assert!(raised > 0, "none of {fractional} raised");
+    }
+
+    /// 40 random caseloads of bundled visits on shared one-hour slots over `days`, each
+    /// optimum proven by the exact model under a work budget (where no tree runs): the
+    /// tree's bound lies between its root's and the optimum. Returns how many roots were
+    /// below the optimum, how many of those the tree raised, and its branches on days.
+    fn random_shared_slots(days: &[&str], seed: u64) -> (usize, usize, usize) {
         use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let (mut fractional, mut raised) = (0, 0);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let (mut fractional, mut raised, mut on_days) = (0, 0, 0);
         for case in 0..40 {
             let slots = rng.gen_range(3..=5);
             let providers: Vec<(String, u32)> = (0..slots)
@@ -518,7 +730,7 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            let problem = one_hour_slots(&providers, &patients);
+            let problem = one_hour_slots_on(days, &providers, &patients);
             let schedule = solve(
                 &problem,
                 &SolveOptions {
@@ -546,6 +758,7 @@ mod tests {
                 "case {case}: the tree's bound {} below its root's {root}",
                 branched.bound
             );
+            on_days += branched.on_days;
             if root < optimum - 1.0 {
                 fractional += 1;
                 if branched.bound > root + 1.0 {
@@ -553,8 +766,10 @@ mod tests {
                 }
             }
         }
-        eprintln!("{fractional} of 40 below the optimum at the root, {raised} raised by the tree");
-        assert!(fractional >= 5, "only {fractional} roots below the optimum");
-        assert!(raised * 2 > fractional, "{raised} of {fractional} raised");
+        eprintln!(
+            "{days:?}: {fractional} of 40 below the optimum at the root, {raised} raised by \
+             the tree, {on_days} branches on days"
+        );
+        (fractional, raised, on_days)
     }
 }

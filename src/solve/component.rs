@@ -849,6 +849,7 @@ impl ColumnRun<'_> {
                     center: generated.center,
                     placement: generated.placement,
                     columns: generated.columns,
+                    weights: generated.weights,
                     warm: generated.warm,
                 });
             }
@@ -908,8 +909,9 @@ impl ColumnRun<'_> {
             });
             if trace {
                 eprintln!(
-                    "trace: branching beside the search: {} branches, search {} -> {}",
+                    "trace: branching beside the search: {} branches ({} on days), search {} -> {}",
                     branched.branches,
+                    branched.on_days,
                     state.component_total(self.comp),
                     beside.component_total(self.comp)
                 );

@@ -116,6 +116,8 @@ pub struct Generated {
     pub center: Vec<f64>,
     /// Every column the master held.
     pub columns: Vec<Column>,
+    /// The last master's weight of each of `columns` (all zero when none was solved).
+    pub weights: Vec<f64>,
     /// Where the last master solved ended, its weights those of `columns` (`None` when no
     /// master was solved, or the backend does not start from a given point).
     pub warm: Option<Warm>,
@@ -292,6 +294,12 @@ pub fn generate_columns(
         }
         same
     });
+    let mut weights = vec![0.0; held.len()];
+    for (w, ws) in last_weights.iter().zip(&weeks) {
+        for (&x, &i) in w.iter().zip(ws) {
+            weights[i] = x;
+        }
+    }
     let warm = master.warm().filter(|_| !last_weights.is_empty()).map(
         |(weights, prices, primal_weight)| {
             let mut flat = vec![0.0; held.len()];
@@ -314,6 +322,7 @@ pub fn generate_columns(
         placement,
         center,
         columns: held,
+        weights,
         warm,
     }
 }
