@@ -466,6 +466,18 @@ mod tests {
             .sum()
     }
 
+    /// A week using no row for every patient, so that a master over them is feasible.
+    fn weeks_using_no_row(patients: usize) -> Vec<Column> {
+        (0..patients)
+            .map(|p| Column {
+                patient: p,
+                cost: 200.0,
+                rows: vec![],
+                week: vec![],
+            })
+            .collect()
+    }
+
     /// Random masters: the value matches the simplex method's, and the prices are nearly
     /// optimal duals (the restricted Lagrangian at them comes within the tolerance of it),
     /// also after columns are added to a solved master.
@@ -489,15 +501,7 @@ mod tests {
                     week: vec![],
                 }
             };
-            // Every patient has a week using no row, so the master is feasible.
-            let mut columns: Vec<Column> = (0..patients)
-                .map(|p| Column {
-                    patient: p,
-                    cost: 200.0,
-                    rows: vec![],
-                    week: vec![],
-                })
-                .collect();
+            let mut columns = weeks_using_no_row(patients);
             let mut master = Master::new(patients, &capacities);
             for c in &columns {
                 master.add(c);
@@ -560,14 +564,7 @@ mod tests {
         for case in 0..10 {
             let (patients, rows) = (rng.gen_range(2..10), rng.gen_range(1..15));
             let capacities: Vec<f64> = (0..rows).map(|_| rng.gen_range(1..3) as f64).collect();
-            let mut columns: Vec<Column> = (0..patients)
-                .map(|p| Column {
-                    patient: p,
-                    cost: 200.0,
-                    rows: vec![],
-                    week: vec![],
-                })
-                .collect();
+            let mut columns = weeks_using_no_row(patients);
             for _ in 0..4 * patients {
                 let used: Vec<(u32, f64)> = (0..rows as u32)
                     .filter(|_| rng.gen_bool(0.3))
@@ -596,26 +593,23 @@ mod tests {
             }
             let exact = exact_value(patients, &capacities, &columns);
             let tolerance = 1e-3 * (1.0 + exact.abs());
-            let mut warm = Master::new(patients, &capacities);
-            columns.iter().for_each(|c| warm.add(c));
-            warm.start_from(weights.clone(), prices.clone(), primal_weight);
-            let (value, _) = warm
-                .solve(Duration::from_secs(20), 0.0, &never)
-                .expect("solves");
+            let started_from = |prices: Vec<f64>| {
+                let mut master = Master::new(patients, &capacities);
+                columns.iter().for_each(|c| master.add(c));
+                master.start_from(weights.clone(), prices, primal_weight);
+                let solved = master.solve(Duration::from_secs(20), 0.0, &never);
+                solved.expect("solves").0
+            };
+            let warm = started_from(prices);
             assert!(
-                (value - exact).abs() <= tolerance,
-                "case {case}: warm {value} vs {exact}"
+                (warm - exact).abs() <= tolerance,
+                "case {case}: warm {warm} vs {exact}"
             );
             // Prices for another master's rows: ignored, and the solve starts cold.
-            let mut wrong = Master::new(patients, &capacities);
-            columns.iter().for_each(|c| wrong.add(c));
-            wrong.start_from(weights, vec![1.0; rows + 1], primal_weight);
-            let (value, _) = wrong
-                .solve(Duration::from_secs(20), 0.0, &never)
-                .expect("solves");
+            let ignored = started_from(vec![1.0; rows + 1]);
             assert!(
-                (value - exact).abs() <= tolerance,
-                "case {case}: ignored start {value} vs {exact}"
+                (ignored - exact).abs() <= tolerance,
+                "case {case}: ignored start {ignored} vs {exact}"
             );
         }
     }
