@@ -43,10 +43,6 @@ pub struct Warm {
     pub primal_weight: Option<f64>,
 }
 
-/// Where a master's solve ended: each patient's weights (in the order its
-/// columns were added), the prices and the step ratio.
-pub type EndPoint = (Vec<Vec<f64>>, Vec<f64>, Option<f64>);
-
 /// Weight of the best prices so far in the prices each round tries first (Wentges'
 /// smoothing: the master's own prices jump between extreme points, where the Lagrangian
 /// is poor).
@@ -300,21 +296,14 @@ pub fn generate_columns(
             weights[i] = x;
         }
     }
-    let warm = master.warm().filter(|_| !last_weights.is_empty()).map(
-        |(weights, prices, primal_weight)| {
-            let mut flat = vec![0.0; held.len()];
-            for (w, ws) in weights.iter().zip(&weeks) {
-                for (&x, &i) in w.iter().zip(ws) {
-                    flat[i] = x;
-                }
-            }
-            Warm {
-                weights: flat,
-                prices,
-                primal_weight,
-            }
-        },
-    );
+    let warm = master
+        .end_prices()
+        .filter(|_| !last_weights.is_empty())
+        .map(|(prices, primal_weight)| Warm {
+            weights: weights.clone(),
+            prices,
+            primal_weight,
+        });
     Generated {
         bound,
         rounds,
@@ -416,7 +405,7 @@ mod primal_form {
         }
 
         /// Nothing to start a changed master from (see [`Master::start_from`]).
-        pub fn warm(&self) -> Option<super::EndPoint> {
+        pub fn end_prices(&self) -> Option<(Vec<f64>, Option<f64>)> {
             None
         }
 

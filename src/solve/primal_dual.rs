@@ -160,14 +160,10 @@ impl Master {
         self.primal_weight = primal_weight.filter(|w| w.is_finite() && *w > 0.0);
     }
 
-    /// Where the last solve ended: each patient's weights, the prices and the step ratio,
-    /// for a changed master to start from ([`Master::start_from`]).
-    pub fn warm(&self) -> Option<super::master::EndPoint> {
-        Some((
-            self.weights.clone(),
-            self.prices.clone(),
-            self.primal_weight,
-        ))
+    /// The last solve's prices and step ratio: with its weights ([`Master::weights`]),
+    /// where a changed master starts ([`Master::start_from`]).
+    pub fn end_prices(&self) -> Option<(Vec<f64>, Option<f64>)> {
+        Some((self.prices.clone(), self.primal_weight))
     }
 
     /// Adds a column, for the next [`Master::solve`]; a patient's first column starts
@@ -582,7 +578,8 @@ mod tests {
             parent
                 .solve(Duration::from_secs(20), 0.0, &never)
                 .expect("solves");
-            let (weights, prices, primal_weight) = parent.warm().expect("a point");
+            let weights = parent.weights();
+            let (prices, primal_weight) = parent.end_prices().expect("a point");
             // One patient's weeks cost more (or less), as a branch's do.
             let changed = rng.gen_range(0..patients);
             let change = if case % 2 == 0 { 150.0 } else { -40.0 };
