@@ -73,8 +73,6 @@ pub(super) struct Root {
     pub bound: f64,
     /// Its multipliers.
     pub center: Vec<f64>,
-    /// How much of each request its master places.
-    pub placement: Vec<(usize, f64)>,
     /// Its master's columns and their weights in its last master.
     pub columns: Vec<master::Column>,
     pub weights: Vec<f64>,
@@ -165,7 +163,7 @@ impl Tree<'_> {
             .collect();
         patients.sort_unstable();
         patients.dedup();
-        let split = self.split_on(&[], &root.placement, &root.columns, &root.weights);
+        let split = self.split_on(&[], &root.columns, &root.weights);
         let mut open = vec![Node {
             fixed: Vec::new(),
             bound: root.bound,
@@ -361,12 +359,7 @@ impl Tree<'_> {
                 deterministic: false,
             },
         );
-        let split = self.split_on(
-            &fixed,
-            &generated.placement,
-            &generated.columns,
-            &generated.weights,
-        );
+        let split = self.split_on(&fixed, &generated.columns, &generated.weights);
         Node {
             bound: (generated.bound + offset as f64).max(parent.bound),
             center: generated.center,
@@ -377,70 +370,78 @@ impl Tree<'_> {
         }
     }
 
-    /// Where to split a branch whose master places `placement` of each request with
-    /// `columns` at `weights`: of the requests placed in part and not fixed yet, the one
-    /// whose smaller part (placed or left out) weighs most; where none is, of the
-    /// requests booked on a day by a part of their weeks (and not settled there yet), the
-    /// one whose smaller part (on that day or off it) weighs most.
+    /// Where to split a branch whose master weighs its `columns` at `weights`: of the
+    /// requests placed in part and not fixed yet, the one whose smaller part (placed or
+    /// left out) weighs most; where none is, of the requests booked on a day by a part of
+    /// their weeks (and not settled there yet), the one whose smaller part (on that day or
+    /// off it) weighs most.
     fn split_on(
         &self,
         fixed: &[Fix],
-        placement: &[(usize, f64)],
         columns: &[master::Column],
         weights: &[f64],
     ) -> Option<Split> {
         let open = |r: usize| !self.problem.requests[r].pinned();
         let in_part = |x: f64| (FRACTIONAL..=1.0 - FRACTIONAL).contains(&x);
         let score = |r: usize, x: f64| unplaced_weight(self.problem, r) as f64 * x.min(1.0 - x);
-        let by_placement = placement
-            .iter()
-            .filter(|&&(r, x)| {
+        let by_placement = summed(columns, weights, |r, _| r)
+            .into_iter()
+            .filter(|&(r, x)| {
                 in_part(x)
                     && open(r)
                     && !fixed
                         .iter()
                         .any(|&f| matches!(f, Fix::Placed(q) | Fix::LeftOut(q) if q == r))
             })
-            .map(|&(r, x)| (r, score(r, x)))
+            .map(|(r, x)| (r, score(r, x)))
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
             .map(|(r, _)| Split::Placement(r));
         if by_placement.is_some() {
             return by_placement;
         }
-        // Each request's weight on each day, from the weeks that book it.
-        let mut on_day: Vec<(usize, u16, f64)> = columns
-            .iter()
-            .zip(weights)
-            .filter(|&(_, &w)| w > 0.0)
-            .flat_map(|(c, &w)| {
-                c.week
-                    .iter()
-                    .map(move |&(r, oi)| (r, self.domains.opts[r][oi as usize].day, w))
-            })
-            .collect();
-        on_day.sort_by_key(|&(r, d, _)| (r, d));
-        on_day.dedup_by(|later, first| {
-            let same = (later.0, later.1) == (first.0, first.1);
-            if same {
-                first.2 += later.2;
-            }
-            same
-        });
-        on_day
-            .iter()
-            .filter(|&&(r, d, x)| {
-                in_part(x)
-                    && open(r)
-                    && !fixed.iter().any(|&f| match f {
-                        Fix::OnDay(q, _) => q == r,
-                        Fix::NotOnDay(q, e) => q == r && e == d,
-                        _ => false,
-                    })
-            })
-            .map(|&(r, d, x)| (r, d, score(r, x)))
-            .max_by(|a, b| a.2.total_cmp(&b.2).then(b.0.cmp(&a.0)).then(b.1.cmp(&a.1)))
-            .map(|(r, d, _)| Split::Day(r, d))
+        summed(columns, weights, |r, oi| {
+            (r, self.domains.opts[r][oi as usize].day)
+        })
+        .into_iter()
+        .filter(|&((r, d), x)| {
+            in_part(x)
+                && open(r)
+                && !fixed.iter().any(|&f| match f {
+                    Fix::OnDay(q, _) => q == r,
+                    Fix::NotOnDay(q, e) => q == r && e == d,
+                    _ => false,
+                })
+        })
+        .map(|((r, d), x)| (r, d, score(r, x)))
+        .max_by(|a, b| a.2.total_cmp(&b.2).then(b.0.cmp(&a.0)).then(b.1.cmp(&a.1)))
+        .map(|(r, d, _)| Split::Day(r, d))
     }
+}
+
+/// What the weeks of a master give each key of their bookings (a request, or a request
+/// and its day: `key(request, option)`), summed over the weeks at their `weights`, in key
+/// order; keys only weeks of no weight book are left out.
+fn summed<K: Ord + Copy>(
+    columns: &[master::Column],
+    weights: &[f64],
+    key: impl Fn(usize, u32) -> K,
+) -> Vec<(K, f64)> {
+    let key = &key;
+    let mut sums: Vec<(K, f64)> = columns
+        .iter()
+        .zip(weights)
+        .filter(|&(_, &w)| w > 0.0)
+        .flat_map(|(c, &w)| c.week.iter().map(move |&(r, oi)| (key(r, oi), w)))
+        .collect();
+    sums.sort_by_key(|&(k, _)| k);
+    sums.dedup_by(|later, first| {
+        let same = later.0 == first.0;
+        if same {
+            first.1 += later.1;
+        }
+        same
+    });
+    sums
 }
 
 /// The columns worth a branch's master, from its parent's costed for the branch, and
@@ -530,7 +531,6 @@ mod tests {
         let root = Root {
             bound: generated.bound,
             center: generated.center,
-            placement: generated.placement,
             columns: generated.columns,
             weights: generated.weights,
             warm: generated.warm,

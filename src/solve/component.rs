@@ -847,7 +847,6 @@ impl ColumnRun<'_> {
                 *last = Some(branch::Root {
                     bound: b,
                     center: generated.center,
-                    placement: generated.placement,
                     columns: generated.columns,
                     weights: generated.weights,
                     warm: generated.warm,

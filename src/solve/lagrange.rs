@@ -193,8 +193,8 @@ pub struct Lagrangian {
 }
 
 impl Lagrangian {
-    /// Multipliers carried to a problem that differs only in its requests' priorities (the
-    /// coupling rows are the same), with a bound known to hold there, weeks costed for it
+    /// Multipliers carried to a problem that differs only in costs (requests' priorities,
+    /// options' costs; the coupling rows are the same), with a bound known to hold there, weeks costed for it
     /// and where its master starts over them (`warm`, its weights those of `weeks`):
     /// where its column generation starts.
     pub(super) fn carried(

@@ -105,9 +105,6 @@ pub struct Generated {
     /// Each patient's week of most weight in the last master solved (empty when none was):
     /// where the master's relaxed schedule points the search.
     pub heaviest: Vec<Vec<(usize, u32)>>,
-    /// How much of each request the last master solved places (the weights of the weeks
-    /// that book it), for the requests some week books: where to branch.
-    pub placement: Vec<(usize, f64)>,
     /// The multipliers of the best bound: where a changed problem's rounds may start.
     pub center: Vec<f64>,
     /// Every column the master held.
@@ -273,23 +270,6 @@ pub fn generate_columns(
             weeks[p].get(k).map(|&i| held[i].week.clone())
         })
         .collect();
-    let mut placement: Vec<(usize, f64)> = last_weights
-        .iter()
-        .zip(&weeks)
-        .flat_map(|(w, ws)| {
-            w.iter()
-                .zip(ws)
-                .flat_map(|(&x, &i)| held[i].week.iter().map(move |&(r, _)| (r, x)))
-        })
-        .collect();
-    placement.sort_by_key(|&(r, _)| r);
-    placement.dedup_by(|later, first| {
-        let same = later.0 == first.0;
-        if same {
-            first.1 += later.1;
-        }
-        same
-    });
     let mut weights = vec![0.0; held.len()];
     for (w, ws) in last_weights.iter().zip(&weeks) {
         for (&x, &i) in w.iter().zip(ws) {
@@ -308,7 +288,6 @@ pub fn generate_columns(
         bound,
         rounds,
         heaviest,
-        placement,
         center,
         columns: held,
         weights,
