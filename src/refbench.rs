@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, Days, NaiveDate};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::validate::without_bom;
@@ -29,7 +29,7 @@ use crate::schedule::Schedule;
 use crate::time::{ClockTime, DayOfWeek, LocalDateTime};
 use crate::validate::ValidationReport;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RbInstance {
     #[serde(default)]
@@ -48,13 +48,13 @@ struct RbInstance {
     precedences: Vec<RbPrecedence>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RbSite {
     id: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RbProvider {
     id: String,
@@ -68,7 +68,7 @@ struct RbProvider {
     max_per_day: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RbPatient {
     id: String,
@@ -84,7 +84,7 @@ struct RbPatient {
     prefers: Option<PartOfDay>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RbRequest {
     id: String,
@@ -101,7 +101,7 @@ struct RbRequest {
     preferred_provider: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RbPrecedence {
     before: String,
@@ -305,6 +305,15 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
                 )
             })
         })?;
+    // Written out so that an array read by position into a struct is found.
+    if let Some(path) = crate::validate::array_read_as_object(text, &rb) {
+        return Err(report(
+            "R001",
+            &path,
+            "invalid type: array, expected an object".to_string(),
+            "write this value as an object with named fields, as the benchmark's gen.py does: an array would be read by position",
+        ));
+    }
     let start = rb.week_start;
     // One entry per pair of distinct sites; both directions, if given, must agree.
     let mut pairs: BTreeMap<(&str, &str), (&str, u32)> = BTreeMap::new();

@@ -145,6 +145,66 @@ pub fn json_error_path(raw: &str) -> String {
     }
 }
 
+/// Where the JSON `text` gives an array that serde read into a struct by position, as it
+/// does with an array of the struct's length: `["2026-03-05T13:00", "2026-03-05T17:00",
+/// "clinic"]` for an exception would be taken as its start, end and label without a word,
+/// and the same values in another order as the wrong fields. Found by writing out what was
+/// read (`read`), where such a struct is an object, and walking it beside the text; `None`
+/// when every struct was given as an object (or `read` cannot be written out).
+///
+/// ```
+/// use careweek::validate::array_read_as_object;
+/// let text = r#"{"a": [{"x": 1}, [2]]}"#;
+/// let read = serde_json::json!({"a": [{"x": 1}, {"x": 2}]});
+/// assert_eq!(array_read_as_object(text, &read).as_deref(), Some("a[1]"));
+/// assert_eq!(array_read_as_object(r#"{"a": [[1, 2]]}"#, &serde_json::json!({"a": [[1, 2]]})), None);
+/// ```
+pub fn array_read_as_object<T: serde::Serialize>(text: &str, read: &T) -> Option<String> {
+    fn walk(given: &serde_json::Value, read: &serde_json::Value, path: &mut String) -> bool {
+        use serde_json::Value;
+        match (given, read) {
+            (Value::Array(_), Value::Object(_)) => true,
+            (Value::Array(given), Value::Array(read)) => {
+                given.iter().zip(read).enumerate().any(|(i, (g, r))| {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    let found = walk(g, r, path);
+                    if !found {
+                        path.truncate(len);
+                    }
+                    found
+                })
+            }
+            (Value::Object(given), Value::Object(read)) => given.iter().any(|(key, g)| {
+                let Some(r) = read.get(key) else {
+                    return false;
+                };
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                let found = walk(g, r, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let given: serde_json::Value = serde_json::from_str(without_bom(text)).ok()?;
+    let read = serde_json::to_value(read).ok()?;
+    let mut path = String::new();
+    walk(&given, &read, &mut path).then(|| {
+        if path.is_empty() {
+            "$".to_string()
+        } else {
+            path
+        }
+    })
+}
+
 /// Whether serde_json's `message` at `path` is an array longer than a fixed-size form (a
 /// window's two times), which it reports as trailing characters within the array: valid
 /// JSON of the wrong shape, not a syntax error.
@@ -297,6 +357,18 @@ pub fn parse_input(text: &str) -> Result<Input, ValidationReport> {
                 "remove what follows the top-level object",
             ));
         }
+    }
+    if let Some(path) = parsed
+        .as_ref()
+        .ok()
+        .and_then(|input| array_read_as_object(text, input))
+    {
+        return Err(ValidationReport::single(
+            "E002",
+            path,
+            "invalid type: array, expected an object",
+            "write this value as an object with named fields (see data/example-week.json): an array would be read by position",
+        ));
     }
     parsed.map_err(|e| {
         let path = json_error_path(&e.path().to_string());

@@ -1058,6 +1058,62 @@ fn an_array_too_long_for_its_form_names_the_form() {
     assert!(message.contains("[start, end]"), "{message}");
 }
 
+/// An array with a struct's fields in order is read by serde as that struct, and the same
+/// values in another order as the wrong fields: refused in a caseload and in a refbench
+/// instance, naming where, while the arrays the formats do take (windows, days' blocks)
+/// still read.
+#[test]
+fn an_array_in_place_of_an_object_is_refused_not_read_by_position() {
+    let cases: &[(Edit, &str)] = &[
+        (
+            |w| {
+                w["providers"][0]["exceptions"][0] =
+                    serde_json::json!(["2026-03-05T13:00", "2026-03-05T17:00", "cath lab session"])
+            },
+            "providers[0].exceptions[0]",
+        ),
+        (
+            |w| w["links"][0] = serde_json::json!(["precedence", "chen-lab", "chen-endo", 900]),
+            "links[0]",
+        ),
+    ];
+    for (edit, want) in cases {
+        let week = edited_week(*edit);
+        let report = parse_input(&week.to_string()).unwrap_err();
+        let issue = &report.issues[0];
+        assert_eq!((issue.code.as_str(), issue.path.as_str()), ("E002", *want));
+        assert_eq!(issue.message, "invalid type: array, expected an object");
+    }
+    // The week as shipped has arrays (windows) and reads.
+    assert!(codes_and_paths(&edited_week(|_| ())).is_empty());
+
+    let mut v = refbench_instance();
+    let request = v["requests"][0].clone();
+    let fields = [
+        "id",
+        "patient",
+        "specialty",
+        "duration_min",
+        "eligible",
+        "priority",
+        "earliest_day",
+        "latest_day",
+        "telehealth",
+        "preferred_provider",
+    ];
+    v["requests"][0] = fields.iter().map(|f| request[f].clone()).collect();
+    let (code, path, message) = refbench_issue(&v);
+    assert_eq!(
+        (code.as_str(), path.as_str(), message.as_str()),
+        (
+            "R001",
+            "requests[0]",
+            "invalid type: array, expected an object"
+        )
+    );
+    assert_eq!(refbench_issue(&refbench_instance()).0, "accepted");
+}
+
 /// A value of the wrong type or length is told in JSON's words and the format's, never by a
 /// Rust type name (`struct RawLink`, `tuple struct Window`) or serde's ("sequence", "map").
 /// Each edit of the example week is refused with E002 at the path given, its message

@@ -383,6 +383,31 @@ fn check_reads_one_schedule_per_file_of_this_version_and_skips_a_byte_order_mark
     let stderr = text(&run.stderr);
     assert!(stderr.contains("E004"), "{stderr}");
     assert!(stderr.contains("version 2 is not supported"), "{stderr}");
+
+    // A booking written as an array of its values in their order: serde would read it by
+    // position and check what it guessed; refused, naming where.
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let booking = value["placed"][2].clone();
+    let fields = [
+        "request",
+        "patient",
+        "provider",
+        "resources",
+        "site",
+        "start",
+        "end",
+        "modality",
+    ];
+    value["placed"][2] = fields.iter().map(|f| booking[f].clone()).collect();
+    let positional = dir.path().join("positional.json");
+    std::fs::write(&positional, value.to_string()).unwrap();
+    let run = careweek(&["check", path(&example()), path(&positional)]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stdout));
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.contains("at placed[2]: invalid type: array, expected an object"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -734,6 +734,18 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
             hint,
         ))
     })?;
+    // A booking written as an array would be read by position into its fields.
+    if let Some(path) = careweek::validate::array_read_as_object(text, &schedule) {
+        let request = booking_request(text, &path)
+            .map(|id| format!(" (request '{id}')"))
+            .unwrap_or_default();
+        return Err(Failure::Input(ValidationReport::single(
+            "E002",
+            schedule_file,
+            format!("not a careweek schedule at {path}{request}: invalid type: array, expected an object"),
+            "write the value as `careweek solve -o` does, an object with named fields",
+        )));
+    }
     // A schedule of another format version may mean other things by the same fields.
     if schedule.version != careweek::model::FORMAT_VERSION {
         return Err(Failure::Input(ValidationReport::single(
