@@ -15,7 +15,7 @@ use crate::check::{check, Violation};
 use crate::model::Input;
 use crate::schedule::Schedule;
 use crate::solve::{solve, SolveOptions};
-use crate::validate::{parse_input, validate, ValidationReport};
+use crate::validate::{parse_input, validate_as, Rules, ValidationReport};
 
 /// The result of one caseload of a batch.
 #[derive(Debug, Clone)]
@@ -181,7 +181,8 @@ fn hint_for_a_batch(mut report: ValidationReport) -> ValidationReport {
 /// The [`ValidationReport`] of a caseload that is not valid JSON in either format or that
 /// fails validation.
 pub fn solve_text(text: &str, options: &SolveOptions) -> Result<Schedule, ValidationReport> {
-    let problem = validate(parse_caseload(text)?)?;
+    let (input, rules) = parse_caseload_as(text)?;
+    let problem = validate_as(input, rules)?;
     Ok(solve(&problem, options))
 }
 
@@ -191,8 +192,8 @@ fn solve_and_check(
     text: &str,
     options: &SolveOptions,
 ) -> Result<(Schedule, Vec<Violation>), ValidationReport> {
-    let input = parse_caseload(text)?;
-    let problem = validate(input.clone())?;
+    let (input, rules) = parse_caseload_as(text)?;
+    let problem = validate_as(input.clone(), rules)?;
     let schedule = solve(&problem, options);
     let violations = check(&input, &schedule).violations;
     Ok((schedule, violations))
@@ -204,9 +205,18 @@ fn solve_and_check(
 /// # Errors
 /// The [`ValidationReport`] of text that is not a caseload of the format it looks like.
 pub fn parse_caseload(text: &str) -> Result<Input, ValidationReport> {
+    parse_caseload_as(text).map(|(input, _)| input)
+}
+
+/// [`parse_caseload`], with the rules of the format it was read in, for
+/// [`crate::validate::validate_as`].
+///
+/// # Errors
+/// As [`parse_caseload`].
+pub fn parse_caseload_as(text: &str) -> Result<(Input, Rules), ValidationReport> {
     if crate::refbench::is_refbench(text) {
-        crate::refbench::import(text)
+        crate::refbench::import(text).map(|input| (input, Rules::Refbench))
     } else {
-        parse_input(text)
+        parse_input(text).map(|input| (input, Rules::Careweek))
     }
 }

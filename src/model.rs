@@ -384,7 +384,7 @@ pub struct Request {
         deserialize_with = "crate::serde_checks::date_opt"
     )]
     pub latest: Option<chrono::NaiveDate>,
-    /// Preferred provider (continuity of care, soft).
+    /// Preferred provider (continuity of care, soft); one eligible for the request (E031).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_provider: Option<String>,
     /// Resource kinds needed, one resource of each (e.g. ["mri"]).

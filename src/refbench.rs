@@ -491,7 +491,7 @@ pub fn import(text: &str) -> Result<Input, ValidationReport> {
     };
     // Validated here so that a rule broken names the instance's own field, not the
     // careweek field it became.
-    crate::validate::validate(input.clone()).map_err(|mut report| {
+    crate::validate::validate_as(input.clone(), crate::validate::Rules::Refbench).map_err(|mut report| {
         for issue in &mut report.issues {
             issue.path = instance_path(&issue.path, &travel_keys, start);
             // The instance counts days from week_start; it has no dates to check.

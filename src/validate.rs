@@ -34,6 +34,7 @@
 //! | E028 | negative objective weight, or one above 10^9 (the objective would overflow) |
 //! | E029 | recurring block on no weekday, or lasting no time (starting and ending at the same time, or `"24:00"` to `"00:00"`) |
 //! | E030 | pinned booking that cannot be kept: it breaks a calendar rule, clashes with another pin, or needs a prerequisite or bundle mate with no room beside the pins |
+//! | E031 | a request's own `preferred_provider` is not eligible for it (not of its specialty, or not in its `providers`): it could never be met; a refbench instance keeps the benchmark's reading, where it costs each appointment |
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -434,9 +435,37 @@ pub fn parse_input(text: &str) -> Result<Input, ValidationReport> {
 /// assert_eq!(problem.days.len(), 6);
 /// ```
 pub fn validate(input: Input) -> Result<Problem, ValidationReport> {
+    validate_as(input, Rules::Careweek)
+}
+
+/// Which format's rules an input is checked by, where the two differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rules {
+    /// careweek's own: a request's preferred provider must be eligible for it (E031).
+    Careweek,
+    /// A refbench instance's: a request's preferred provider may be one not eligible for
+    /// it, costing each of its appointments the preference's weight, as the benchmark
+    /// reads it.
+    Refbench,
+}
+
+/// [`validate`] under the `rules` of the format the input came in
+/// ([`crate::batch::parse_caseload_as`] tells which).
+///
+/// # Errors
+/// A [`ValidationReport`] listing every problem found, in input order.
+///
+/// # Example
+/// ```
+/// use careweek::validate::{validate_as, Rules};
+/// let input = careweek::generate(&careweek::GenerateOptions { patients: 3, seed: 1, grid_min: 15 });
+/// assert!(validate_as(input, Rules::Careweek).is_ok());
+/// ```
+pub fn validate_as(input: Input, rules: Rules) -> Result<Problem, ValidationReport> {
     let mut v = Validator {
         input: &input,
         issues: Vec::new(),
+        rules,
     };
     let ctx = v.check();
     if !v.issues.is_empty() {
@@ -477,6 +506,7 @@ struct Ctx {
 struct Validator<'a> {
     input: &'a Input,
     issues: Vec<InputIssue>,
+    rules: Rules,
 }
 
 /// Why a pinned booking of request `r` with `provider` should not hold resource `unit`,
@@ -1048,14 +1078,40 @@ impl<'a> Validator<'a> {
                 );
             }
             if let Some(pp) = &r.preferred_provider {
-                if !providers.contains_key(pp.as_str()) {
-                    self.unknown(
+                match providers.get(pp.as_str()) {
+                    None => self.unknown(
                         "E010",
                         format!("{path}.preferred_provider"),
                         "provider",
                         pp,
                         &providers,
-                    );
+                    ),
+                    // A preference no booking can meet would cost every booking of the
+                    // request without a word: most likely the wrong provider was named.
+                    Some(k)
+                        if self.rules == Rules::Careweek
+                            && !eligible.is_empty()
+                            && !eligible.contains(k) =>
+                    {
+                        let mut names: Vec<&str> = eligible
+                            .iter()
+                            .map(|&e| input.providers[e].id.as_str())
+                            .collect();
+                        names.sort_unstable();
+                        names.dedup();
+                        let more = names.len().saturating_sub(3);
+                        let listed = names[..names.len().min(3)].join("', '");
+                        self.push(
+                            "E031",
+                            format!("{path}.preferred_provider"),
+                            format!("request '{}' prefers '{pp}', who is not eligible for it", r.id),
+                            format!(
+                                "name one of its eligible providers ('{listed}'{}) or leave the preference out",
+                                if more > 0 { format!(" and {more} more") } else { String::new() }
+                            ),
+                        );
+                    }
+                    Some(_) => {}
                 }
             }
             for (j, k) in r.resources.iter().enumerate() {

@@ -1058,6 +1058,58 @@ fn an_array_too_long_for_its_form_names_the_form() {
     assert!(message.contains("[start, end]"), "{message}");
 }
 
+/// A request's own preferred provider who is not eligible for it could never be met and
+/// would cost each of its bookings without a word: refused in careweek's format (E031,
+/// naming eligible ones), while a refbench instance keeps the benchmark's reading (the
+/// preference costs each appointment, see PROBLEM.md) and solves.
+#[test]
+fn a_preferred_provider_not_eligible_for_the_request_is_refused_in_careweeks_format() {
+    let week = edited_week(|w| {
+        let requests = w["requests"].as_array_mut().unwrap();
+        let lab = requests.iter_mut().find(|r| r["id"] == "chen-lab").unwrap();
+        lab["preferred_provider"] = "dr-lee".into();
+    });
+    let report = parse_input(&week.to_string())
+        .and_then(validate)
+        .unwrap_err();
+    assert_eq!(report.issues.len(), 1, "{report}");
+    let issue = &report.issues[0];
+    assert_eq!(issue.code, "E031");
+    assert!(
+        issue.path.ends_with(".preferred_provider"),
+        "{}",
+        issue.path
+    );
+    assert!(
+        issue.message.contains("'chen-lab' prefers 'dr-lee'"),
+        "{}",
+        issue.message
+    );
+    assert!(issue.hint.contains("'lab-main'"), "{}", issue.hint);
+    // The patient's own preference (Mrs. Chen's for dr-lee) is for the requests it can
+    // serve: not an issue on her lab draw.
+    assert!(codes_and_paths(&edited_week(|_| ())).is_empty());
+
+    let mut v = refbench_instance();
+    v["requests"][0]["preferred_provider"] = "CAR1".into();
+    let text = v.to_string();
+    assert_eq!(refbench_issue(&v).0, "accepted");
+    let schedule = careweek::batch::solve_text(
+        &text,
+        &careweek::SolveOptions {
+            time_limit: 5.0,
+            ..Default::default()
+        },
+    )
+    .expect("a refbench instance with an ineligible preference solves");
+    let lab = schedule.placed.iter().find(|p| p.request == "P1-R1");
+    assert_eq!(
+        schedule.objective.provider,
+        if lab.is_some() { 15 } else { 0 },
+        "every booking of the request pays its preference"
+    );
+}
+
 /// An array with a struct's fields in order is read by serde as that struct, and the same
 /// values in another order as the wrong fields: refused in a caseload and in a refbench
 /// instance, naming where, while the arrays the formats do take (windows, days' blocks)

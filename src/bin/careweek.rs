@@ -12,10 +12,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use careweek::batch::{solve_batch_with, BatchResult};
 use careweek::bench::{self, BenchOptions};
 use careweek::check::Violation;
-use careweek::validate::{InputIssue, ValidationReport};
+use careweek::validate::{validate_as, InputIssue, Rules, ValidationReport};
 use careweek::{
-    check, generate, parse_input, refbench, report, solve, validate, GenerateOptions, Input,
-    Schedule, SolveOptions,
+    check, generate, parse_input, refbench, report, solve, GenerateOptions, Input, Schedule,
+    SolveOptions,
 };
 
 #[derive(Parser)]
@@ -408,12 +408,13 @@ fn not_utf8(path: &Path, bytes: &[u8]) -> ValidationReport {
     )
 }
 
-fn read_input(path: &Path, format: InputFormat) -> Result<Input, Failure> {
+/// The caseload at `path`, with the rules of the format it is in.
+fn read_input(path: &Path, format: InputFormat) -> Result<(Input, Rules), Failure> {
     let text = read_text(path)?;
     Ok(match format {
-        InputFormat::Auto => careweek::batch::parse_caseload(&text)?,
-        InputFormat::Careweek => parse_input(&text)?,
-        InputFormat::Refbench => refbench::import(&text)?,
+        InputFormat::Auto => careweek::batch::parse_caseload_as(&text)?,
+        InputFormat::Careweek => (parse_input(&text)?, Rules::Careweek),
+        InputFormat::Refbench => (refbench::import(&text)?, Rules::Refbench),
     })
 }
 
@@ -511,8 +512,8 @@ fn run_solve(
             )));
         }
     }
-    let input = read_input(path, format)?;
-    let problem = validate(input.clone())?;
+    let (input, rules) = read_input(path, format)?;
+    let problem = validate_as(input.clone(), rules)?;
     for out in output.into_iter().chain(refbench_out) {
         check_writable(out)?;
     }
@@ -682,8 +683,8 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
             "give one of them as a file: `careweek check INPUT SCHEDULE`, e.g. `careweek solve week.json --format json | careweek check week.json -`",
         )));
     }
-    let input = read_input(input, format)?;
-    validate(input.clone())?;
+    let (input, rules) = read_input(input, format)?;
+    validate_as(input.clone(), rules)?;
     let text = read_text(schedule)?;
     let schedule_file = schedule.display().to_string();
     // A byte order mark in front is skipped, as in a caseload.
