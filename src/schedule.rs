@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::Modality;
 
-/// A solved week.
+/// A solved week. Read back (by `careweek check`), a field it does not have is refused:
+/// a misspelt optional one (`resource` for `resources`) would otherwise be dropped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// Format version.
     pub version: u32,
@@ -31,6 +33,7 @@ pub struct Schedule {
 
 /// A booked appointment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Placed {
     /// Request id.
     pub request: String,
@@ -92,6 +95,7 @@ crate::serde_checks::string_enum!(UnplacedCode {
 
 /// A request left unplaced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Unplaced {
     /// Request id.
     pub request: String,

@@ -408,6 +408,19 @@ fn check_reads_one_schedule_per_file_of_this_version_and_skips_a_byte_order_mark
         stderr.contains("at placed[2]: invalid type: array, expected an object"),
         "{stderr}"
     );
+
+    // A misspelt field (`resource` for `resources`) is named, not dropped.
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    value["placed"][2]["resource"] = serde_json::json!([]);
+    let misspelt = dir.path().join("misspelt.json");
+    std::fs::write(&misspelt, value.to_string()).unwrap();
+    let run = careweek(&["check", path(&example()), path(&misspelt)]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stdout));
+    let stderr = text(&run.stderr);
+    assert!(stderr.contains("at placed[2].resource"), "{stderr}");
+    assert!(stderr.contains("unknown field `resource`"), "{stderr}");
+    assert!(stderr.contains("remove or rename the field"), "{stderr}");
+    assert!(!stderr.contains(" at line "), "{stderr}");
 }
 
 #[test]

@@ -718,20 +718,24 @@ fn run_check(input: &Path, schedule: &Path, format: InputFormat) -> Result<ExitC
                 format!(" at {path}{request}")
             }
         };
+        let message = careweek::validate::plain_type_message(&e.into_inner().to_string());
+        let unknown_field = message.starts_with("unknown field");
         let hint = if path.ends_with(".start") || path.ends_with(".end") {
             "write times as `careweek solve -o` does: a date-time with its UTC offset, 2026-03-02T09:00:00-05:00"
+        } else if unknown_field && what.is_none() {
+            "remove or rename the field: a schedule has the fields `careweek solve -o` writes"
         } else {
             hint
+        };
+        // Where is said by the path; serde's line and column add nothing to it.
+        let message = match message.rfind(" at line ") {
+            Some(i) if unknown_field => message[..i].to_string(),
+            _ => message,
         };
         Failure::Input(ValidationReport::single(
             "E002",
             schedule_file.clone(),
-            format!(
-                "not a careweek schedule{at}: {}",
-                what.unwrap_or_else(|| careweek::validate::plain_type_message(
-                    &e.into_inner().to_string()
-                ))
-            ),
+            format!("not a careweek schedule{at}: {}", what.unwrap_or(message)),
             hint,
         ))
     })?;
