@@ -62,7 +62,7 @@ pub const MAX_WEIGHT: i64 = 1_000_000_000;
 const FAR_MIN: i64 = 1_000_000;
 
 /// `minutes` capped at [`FAR_MIN`].
-fn far(minutes: u32) -> i32 {
+pub(crate) fn far(minutes: u32) -> i32 {
     i64::from(minutes).min(FAR_MIN) as i32
 }
 

@@ -620,6 +620,35 @@ fn huge_minute_values_do_not_wrap() {
     }
 }
 
+/// A precedence gap far past the week is capped inside the solver; the reason it gives
+/// for the request it keeps out says the gap as the input gives it.
+#[test]
+fn a_reason_names_a_huge_gap_as_given_not_as_capped() {
+    let week = edited_week(|v| {
+        let links = v["links"].as_array_mut().unwrap();
+        let physio = links
+            .iter_mut()
+            .find(|l| l["after"] == "omar-physio-2")
+            .unwrap();
+        physio["min_gap_min"] = 5_000_000.into();
+        physio["max_gap_min"] = 6_000_000.into();
+    });
+    let problem = parse_input(&week.to_string()).and_then(validate).unwrap();
+    let schedule = solve_and_check(&problem, "huge gap");
+    let unplaced = schedule
+        .unplaced
+        .iter()
+        .find(|u| u.request == "omar-physio-2")
+        .expect("no week keeps a gap of years");
+    assert!(
+        unplaced
+            .reason
+            .contains("at least 5000000 min and at most 100000 h"),
+        "{}",
+        unplaced.reason
+    );
+}
+
 #[test]
 fn dates_at_the_ends_of_the_calendar_are_refused_without_panic() {
     for start in ["+262142-12-25", "-262143-01-01"] {

@@ -4,6 +4,7 @@
 use crate::model::Modality;
 use crate::problem::Problem;
 use crate::time::{ClockTime, DayOfWeek};
+use crate::validate::far;
 
 pub(super) fn patient_name(problem: &Problem, r: usize) -> String {
     let p = &problem.input.patients[problem.requests[r].patient];
@@ -524,7 +525,27 @@ pub fn precedence_unkept(
     max_gap: Option<i32>,
     when: &str,
 ) -> String {
-    let words = |m: i32| duration_words(m.max(0) as u32);
+    // The gaps as the input gives them: the problem caps minutes far past any week.
+    let (before, after) = if r_first { (r, other) } else { (other, r) };
+    let id = |k: usize| problem.input.requests[k].id.as_str();
+    let given = problem.input.links.iter().find_map(|link| match link {
+        crate::model::Link::Precedence {
+            before: b,
+            after: a,
+            min_gap_min,
+            max_gap_min,
+        } if b == id(before)
+            && a == id(after)
+            && far(*min_gap_min) == min_gap
+            && max_gap_min.map(far) == max_gap =>
+        {
+            Some((*min_gap_min, *max_gap_min))
+        }
+        _ => None,
+    });
+    let (min_gap, max_gap) =
+        given.unwrap_or((min_gap.max(0) as u32, max_gap.map(|m| m.max(0) as u32)));
+    let words = duration_words;
     let gap = match (min_gap > 0, max_gap) {
         (true, Some(max)) => format!("at least {} and at most {} ", words(min_gap), words(max)),
         (true, None) => format!("at least {} ", words(min_gap)),
