@@ -341,6 +341,17 @@ fn missing_or_wrong_files_exit_2_naming_the_path() {
     );
 }
 
+/// `careweek check` of the example week against `schedule`, written to `name` in `dir`:
+/// refused as input (exit 2, nothing on stdout); its stderr.
+fn check_refuses(dir: &Path, name: &str, schedule: &serde_json::Value) -> String {
+    let file = dir.join(name);
+    std::fs::write(&file, schedule.to_string()).unwrap();
+    let run = careweek(&["check", path(&example()), path(&file)]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stdout));
+    assert!(text(&run.stdout).is_empty());
+    text(&run.stderr)
+}
+
 #[test]
 fn check_reads_one_schedule_per_file_of_this_version_and_skips_a_byte_order_mark() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -374,13 +385,9 @@ fn check_reads_one_schedule_per_file_of_this_version_and_skips_a_byte_order_mark
     assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
 
     // Another format version: refused, not read as this one's.
-    let v2 = dir.path().join("v2.json");
     let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
     value["version"] = 2.into();
-    std::fs::write(&v2, value.to_string()).unwrap();
-    let run = careweek(&["check", path(&example()), path(&v2)]);
-    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stdout));
-    let stderr = text(&run.stderr);
+    let stderr = check_refuses(dir.path(), "v2.json", &value);
     assert!(stderr.contains("E004"), "{stderr}");
     assert!(stderr.contains("version 2 is not supported"), "{stderr}");
 
@@ -388,22 +395,9 @@ fn check_reads_one_schedule_per_file_of_this_version_and_skips_a_byte_order_mark
     // position and check what it guessed; refused, naming where.
     let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
     let booking = value["placed"][2].clone();
-    let fields = [
-        "request",
-        "patient",
-        "provider",
-        "resources",
-        "site",
-        "start",
-        "end",
-        "modality",
-    ];
-    value["placed"][2] = fields.iter().map(|f| booking[f].clone()).collect();
-    let positional = dir.path().join("positional.json");
-    std::fs::write(&positional, value.to_string()).unwrap();
-    let run = careweek(&["check", path(&example()), path(&positional)]);
-    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stdout));
-    let stderr = text(&run.stderr);
+    let fields = "request patient provider resources site start end modality".split(' ');
+    value["placed"][2] = fields.map(|f| booking[f].clone()).collect();
+    let stderr = check_refuses(dir.path(), "positional.json", &value);
     assert!(
         stderr.contains("at placed[2]: invalid type: array, expected an object"),
         "{stderr}"
@@ -412,11 +406,7 @@ fn check_reads_one_schedule_per_file_of_this_version_and_skips_a_byte_order_mark
     // A misspelt field (`resource` for `resources`) is named, not dropped.
     let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
     value["placed"][2]["resource"] = serde_json::json!([]);
-    let misspelt = dir.path().join("misspelt.json");
-    std::fs::write(&misspelt, value.to_string()).unwrap();
-    let run = careweek(&["check", path(&example()), path(&misspelt)]);
-    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stdout));
-    let stderr = text(&run.stderr);
+    let stderr = check_refuses(dir.path(), "misspelt.json", &value);
     assert!(stderr.contains("at placed[2].resource"), "{stderr}");
     assert!(stderr.contains("unknown field `resource`"), "{stderr}");
     assert!(stderr.contains("remove or rename the field"), "{stderr}");
