@@ -65,6 +65,10 @@ pub(super) struct Branched {
     pub branches: usize,
     /// Of these, branches on a request's day.
     pub on_days: usize,
+    /// The best schedule rounded from a branch's master (see [`Tree::rounded`]) when it
+    /// beats the one the tree started from: its component total and each request's
+    /// option.
+    pub rounded: Option<(i64, Vec<Option<u32>>)>,
 }
 
 /// Where the tree starts: the column generation of the component as it is.
@@ -152,6 +156,7 @@ impl Tree<'_> {
                 bound: root.bound,
                 branches: 0,
                 on_days: 0,
+                rounded: None,
             };
         }
         let t0 = Instant::now();
@@ -164,6 +169,17 @@ impl Tree<'_> {
         patients.sort_unstable();
         patients.dedup();
         let split = self.split_on(&[], &root.columns, &root.weights);
+        let mut rounded: Option<(i64, Vec<Option<u32>>)> = None;
+        // The best rounded total, kept or not (for the trace).
+        let mut best_rounded = i64::MAX;
+        let mut keep_if_better = |candidate: (i64, Vec<Option<u32>>)| {
+            best_rounded = best_rounded.min(candidate.0);
+            let best = rounded.as_ref().map_or(upper, |r| r.0);
+            if candidate.0 < best {
+                rounded = Some(candidate);
+            }
+        };
+        keep_if_better(self.rounded(&root.columns, &root.weights));
         let mut open = vec![Node {
             fixed: Vec::new(),
             bound: root.bound,
@@ -182,6 +198,7 @@ impl Tree<'_> {
                     bound: upper as f64,
                     branches: evaluated,
                     on_days,
+                    rounded,
                 };
             };
             // No schedule of a branch is below its bound, nor below the schedule's total
@@ -193,16 +210,18 @@ impl Tree<'_> {
             if stop || lowest > upper as f64 - 1.0 || open[k].split.is_none() {
                 if self.trace {
                     eprintln!(
-                        "trace: branching: {evaluated} branches ({on_days} on days), {} open, bound {:.1} -> {lowest:.1} in {:.2}s",
+                        "trace: branching: {evaluated} branches ({on_days} on days), {} open, bound {:.1} -> {lowest:.1} in {:.2}s; best rounded {} (from {upper})",
                         open.len(),
                         root.bound,
-                        t0.elapsed().as_secs_f64()
+                        t0.elapsed().as_secs_f64(),
+                        best_rounded
                     );
                 }
                 return Branched {
                     bound: lowest,
                     branches: evaluated,
                     on_days,
+                    rounded,
                 };
             }
             let node = open.swap_remove(k);
@@ -210,7 +229,9 @@ impl Tree<'_> {
             for fix in split.sides() {
                 let mut fixed = node.fixed.clone();
                 fixed.push(fix);
-                let child = self.evaluate(fixed, &node, &patients, incumbent, upper, deadline);
+                let (child, candidate) =
+                    self.evaluate(fixed, &node, &patients, incumbent, upper, deadline);
+                keep_if_better(candidate);
                 evaluated += 1;
                 on_days += usize::from(matches!(split, Split::Day(..)));
                 if child.bound <= upper as f64 - 1.0 {
@@ -248,9 +269,52 @@ impl Tree<'_> {
         })
     }
 
+    /// A schedule of the component from a master's `columns` at `weights`: each patient's
+    /// heaviest week, the patients the master is surest of first, booked whole where it
+    /// fits what is booked already; then what is left placed greedily. Deep in the tree
+    /// the masters come near a schedule, often one the search has not reached (a patient
+    /// whose two visits must be a day apart, each booked where the other needs to go).
+    /// Its component total and each request's option, judged on the component's own
+    /// costs (a branch's options are the component's, at other costs).
+    fn rounded(&self, columns: &[master::Column], weights: &[f64]) -> (i64, Vec<Option<u32>>) {
+        let patients = columns.iter().map(|c| c.patient + 1).max().unwrap_or(0);
+        // Per patient, its weighed columns, heaviest (then cheapest) first.
+        let mut weighed: Vec<Vec<usize>> = vec![Vec::new(); patients];
+        for (k, (c, &w)) in columns.iter().zip(weights).enumerate() {
+            if w > 0.0 {
+                weighed[c.patient].push(k);
+            }
+        }
+        let heavier = |a: &usize, b: &usize| {
+            weights[*b]
+                .total_cmp(&weights[*a])
+                .then(columns[*a].cost.total_cmp(&columns[*b].cost))
+                .then(a.cmp(b))
+        };
+        for ks in &mut weighed {
+            ks.sort_by(heavier);
+        }
+        let mut order: Vec<&Vec<usize>> = weighed.iter().filter(|ks| !ks.is_empty()).collect();
+        order.sort_by(|a, b| heavier(&a[0], &b[0]));
+        let mut state = State::new(self.problem, self.domains);
+        // Each patient's heaviest week that fits what is booked already.
+        for ks in order {
+            for &k in ks {
+                let week = &columns[k].week;
+                let requests: Vec<usize> = week.iter().map(|&(r, _)| r).collect();
+                let option = |r: usize| week.iter().find(|&&(q, _)| q == r).map(|&(_, oi)| oi);
+                if construct::book(&mut state, &requests, &option) {
+                    break;
+                }
+            }
+        }
+        construct::construct(&mut state, self.comp);
+        (state.component_total(self.comp), state.assign)
+    }
+
     /// The branch of `parent` with `fixed`: its relaxation's bound (at least the
-    /// parent's) and where to split it next. `patients`: the component's, in the columns'
-    /// numbering.
+    /// parent's) and where to split it next, and its master rounded to a schedule
+    /// ([`Tree::rounded`]). `patients`: the component's, in the columns' numbering.
     fn evaluate(
         &self,
         fixed: Vec<Fix>,
@@ -259,7 +323,7 @@ impl Tree<'_> {
         incumbent: &[Option<u32>],
         upper: i64,
         deadline: Instant,
-    ) -> Node {
+    ) -> (Node, (i64, Vec<Option<u32>>)) {
         let mut problem = self.problem.clone();
         // Above any schedule's total: the relaxation places the request wherever it can.
         let raised: u32 = (upper.max(0) / self.problem.weights.unplaced_per_priority + 2)
@@ -360,14 +424,16 @@ impl Tree<'_> {
             },
         );
         let split = self.split_on(&fixed, &generated.columns, &generated.weights);
-        Node {
+        let rounded = self.rounded(&generated.columns, &generated.weights);
+        let node = Node {
             bound: (generated.bound + offset as f64).max(parent.bound),
             center: generated.center,
             columns: generated.columns,
             warm: generated.warm,
             fixed,
             split,
-        }
+        };
+        (node, rounded)
     }
 
     /// Where to split a branch whose master weighs its `columns` at `weights`: of the
@@ -500,8 +566,9 @@ mod tests {
     const FAR: Duration = Duration::from_secs(3600);
 
     /// The component's root (Lagrangian bound, then column generation from the
-    /// construction) and the tree's outcome from it, at most `max_branches` branches.
-    fn root_and_tree(problem: &Problem, max_branches: usize) -> (f64, Branched) {
+    /// construction) and the tree's outcome from it, at most `max_branches` branches; the
+    /// construction's total (the tree's upper bound).
+    fn root_and_tree(problem: &Problem, max_branches: usize) -> (f64, Branched, i64) {
         let never = AtomicBool::new(false);
         let domains = Domains::build(problem);
         let all: Vec<usize> = (0..problem.requests.len()).collect();
@@ -538,7 +605,54 @@ mod tests {
         let root_bound = root.bound;
         let upper = incumbent.total();
         let branched = tree.bound(root, &incumbent.assign, upper, Instant::now() + FAR);
-        (root_bound, branched)
+        (root_bound, branched, upper)
+    }
+
+    /// The tree's rounded schedule, when it has one: below the construction's total and
+    /// not below the `optimum`, booked whole on an empty week at that total, and kept
+    /// by the independent checker. Whether it is the optimum.
+    fn rounded_is_a_schedule(
+        problem: &Problem,
+        branched: &Branched,
+        upper: i64,
+        optimum: f64,
+        case: u64,
+    ) -> Option<bool> {
+        let (total, assign) = branched.rounded.as_ref()?;
+        assert!(
+            *total < upper,
+            "case {case}: rounded {total} kept, not below {upper}"
+        );
+        assert!(
+            *total as f64 >= optimum - 1e-6,
+            "case {case}: rounded {total} below the optimum {optimum}"
+        );
+        let domains = Domains::build(problem);
+        let mut state = State::new(problem, &domains);
+        let all: Vec<usize> = (0..problem.requests.len()).collect();
+        assert!(
+            construct::book(&mut state, &all, &|r| assign[r]),
+            "case {case}: the rounded schedule does not book"
+        );
+        assert_eq!(state.total(), *total, "case {case}");
+        let schedule = crate::schedule::Schedule {
+            version: crate::model::FORMAT_VERSION,
+            placed: super::super::output::placed_list(&state),
+            unplaced: super::super::output::unplaced_list(&state),
+            objective: super::super::output::objective_terms(&state),
+            bound: 0.0,
+            gap: 0.0,
+            status: Status::Feasible,
+            stats: Default::default(),
+        };
+        let report = crate::check::check(&problem.input, &schedule);
+        assert!(
+            report.violations.is_empty(),
+            "case {case}: {:?}",
+            report.violations
+        );
+        assert_eq!(report.objective.total, *total, "case {case}");
+        Some(*total as f64 <= optimum + 1e-6)
     }
 
     /// A caseload of one Monday, one site, providers each open for one hour (`(id,
@@ -666,7 +780,7 @@ mod tests {
         // One pair placed (one trip), two left out.
         let w = &problem.weights;
         let optimum = (4 * 5 * w.unplaced_per_priority + w.trip) as f64;
-        let (root, branched) = root_and_tree(&problem, 100);
+        let (root, branched, _) = root_and_tree(&problem, 100);
         assert!(
             root < optimum - 1_000.0,
             "the master LP's bound {root} should lie half a pair below the optimum {optimum}"
@@ -709,6 +823,7 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let (mut fractional, mut raised, mut on_days) = (0, 0, 0);
+        let (mut rounded_to_optimum, mut rounded_better) = (0, 0);
         for case in 0..40 {
             let slots = rng.gen_range(3..=5);
             let providers: Vec<(String, u32)> = (0..slots)
@@ -747,7 +862,12 @@ mod tests {
                 "case {case}: too large to prove"
             );
             let optimum = schedule.objective.total as f64;
-            let (root, branched) = root_and_tree(&problem, 60);
+            let (root, branched, upper) = root_and_tree(&problem, 60);
+            match rounded_is_a_schedule(&problem, &branched, upper, optimum, case) {
+                Some(true) => rounded_to_optimum += 1,
+                Some(false) => rounded_better += 1,
+                None => {}
+            }
             assert!(
                 branched.bound <= optimum + 1e-6,
                 "case {case}: the tree's bound {} passes the optimum {optimum} (root {root})",
@@ -768,7 +888,12 @@ mod tests {
         }
         eprintln!(
             "{days:?}: {fractional} of 40 below the optimum at the root, {raised} raised by \
-             the tree, {on_days} branches on days"
+             the tree, {on_days} branches on days; a master rounded below the construction \
+             {rounded_to_optimum} times to the optimum, {rounded_better} times above it"
+        );
+        assert!(
+            rounded_to_optimum > 0,
+            "no master rounded to the optimum where the construction missed it"
         );
         (fractional, raised, on_days)
     }

@@ -921,6 +921,31 @@ impl ColumnRun<'_> {
         } else {
             grow()
         };
+        // A branch's master rounded to a better schedule than the search's: the search
+        // goes on from there.
+        if let Some((total, assign)) = &branched.rounded {
+            let before = state.component_total(self.comp);
+            if *total < before {
+                let mut adopted = state.clone();
+                for &r in self.comp {
+                    if adopted.assign[r].is_some() {
+                        adopted.remove(r);
+                    }
+                }
+                if construct::book(&mut adopted, self.comp, &|r| assign[r])
+                    && adopted.component_total(self.comp) < before
+                {
+                    if trace {
+                        eprintln!(
+                            "trace: a branch's master rounded: {before} -> {}",
+                            adopted.component_total(self.comp)
+                        );
+                    }
+                    *state = adopted;
+                    on_improve(0, state);
+                }
+            }
+        }
         let b = branched.bound;
         raise(bound, b - 1e-6 * (1.0 + b.abs()));
         searched
