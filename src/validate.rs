@@ -6,7 +6,7 @@
 //! | code | problem |
 //! |------|---------|
 //! | E001 | JSON syntax error (line, column) |
-//! | E002 | wrong type, missing field or invalid value (date, time, enum), an empty id, or a key given twice in one object (`hours`, `availability`) |
+//! | E002 | wrong type, missing field or invalid value (date, time, enum), an empty id, a key given twice in one object (`hours`, `availability`), or an array where an object is expected (serde would read it by position) |
 //! | E003 | unknown field |
 //! | E004 | unsupported format version |
 //! | E005 | unknown IANA time zone, or one whose UTC offset in the week is not whole minutes (local mean time) |

@@ -270,8 +270,9 @@ impl Tree<'_> {
     }
 
     /// A schedule of the component from a master's `columns` at `weights`: each patient's
-    /// heaviest week, the patients the master is surest of first, booked whole where it
-    /// fits what is booked already; then what is left placed greedily. Deep in the tree
+    /// heaviest week that fits what is booked already (a lighter weighed one where it
+    /// clashes), booked whole, the patients the master is surest of first; then what is
+    /// left placed greedily. Deep in the tree
     /// the masters come near a schedule, often one the search has not reached (a patient
     /// whose two visits must be a day apart, each booked where the other needs to go).
     /// Its component total and each request's option, judged on the component's own
