@@ -272,11 +272,11 @@ impl Tree<'_> {
     /// A schedule of the component from a master's `columns` at `weights`: each patient's
     /// heaviest week that fits what is booked already (a lighter weighed one where it
     /// clashes), booked whole, the patients the master is surest of first; then what is
-    /// left placed greedily. Deep in the tree
-    /// the masters come near a schedule, often one the search has not reached (a patient
-    /// whose two visits must be a day apart, each booked where the other needs to go).
-    /// Its component total and each request's option, judged on the component's own
-    /// costs (a branch's options are the component's, at other costs).
+    /// left placed greedily. Deep in the tree the masters come near a schedule, often one
+    /// the search has not reached (a patient whose two visits must be a day apart, each
+    /// booked where the other needs to go). Its component total and each request's
+    /// option, judged on the component's own costs (a branch's options are the
+    /// component's, at other costs).
     fn rounded(&self, columns: &[master::Column], weights: &[f64]) -> (i64, Vec<Option<u32>>) {
         let patients = columns.iter().map(|c| c.patient + 1).max().unwrap_or(0);
         // Per patient, its weighed columns, heaviest (then cheapest) first.
