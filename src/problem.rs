@@ -179,6 +179,9 @@ pub struct Precedence {
     pub min_gap: i32,
     /// Maximum minutes.
     pub max_gap: Option<i32>,
+    /// Index in the input's `links` of the link it comes from (a precedence or a
+    /// back_to_back): its minutes as given, which `min_gap` and `max_gap` cap.
+    pub link: usize,
 }
 
 /// The validated problem.

@@ -62,7 +62,7 @@ pub const MAX_WEIGHT: i64 = 1_000_000_000;
 const FAR_MIN: i64 = 1_000_000;
 
 /// `minutes` capped at [`FAR_MIN`].
-pub(crate) fn far(minutes: u32) -> i32 {
+fn far(minutes: u32) -> i32 {
     i64::from(minutes).min(FAR_MIN) as i32
 }
 
@@ -1790,7 +1790,7 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
 
     let mut precedences = Vec::new();
     let mut same_day = Vec::new();
-    for link in &input.links {
+    for (k, link) in input.links.iter().enumerate() {
         match link {
             Link::Precedence {
                 before,
@@ -1802,6 +1802,7 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
                 after: request_ix[after.as_str()],
                 min_gap: far(*min_gap_min),
                 max_gap: max_gap_min.map(far),
+                link: k,
             }),
             Link::BackToBack {
                 first,
@@ -1814,6 +1815,7 @@ fn build(input: &Input, ctx: &Ctx) -> Problem {
                     after: a,
                     min_gap: 0,
                     max_gap: Some(far(*max_wait_min)),
+                    link: k,
                 });
                 same_day.push(vec![b, a]);
             }
@@ -1982,7 +1984,8 @@ mod tests {
                 before: 0,
                 after: 1,
                 min_gap: 0,
-                max_gap: Some(60)
+                max_gap: Some(60),
+                link: 0,
             }]
         );
         assert_eq!(p.same_day, vec![vec![0, 1]]);

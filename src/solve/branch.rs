@@ -824,7 +824,7 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let (mut fractional, mut raised, mut on_days) = (0, 0, 0);
-        let (mut rounded_to_optimum, mut rounded_better) = (0, 0);
+        let (mut rounded_to_optimum, mut rounded_above_optimum) = (0, 0);
         for case in 0..40 {
             let slots = rng.gen_range(3..=5);
             let providers: Vec<(String, u32)> = (0..slots)
@@ -866,7 +866,7 @@ mod tests {
             let (root, branched, upper) = root_and_tree(&problem, 60);
             match rounded_is_a_schedule(&problem, &branched, upper, optimum, case) {
                 Some(true) => rounded_to_optimum += 1,
-                Some(false) => rounded_better += 1,
+                Some(false) => rounded_above_optimum += 1,
                 None => {}
             }
             assert!(
@@ -890,7 +890,7 @@ mod tests {
         eprintln!(
             "{days:?}: {fractional} of 40 below the optimum at the root, {raised} raised by \
              the tree, {on_days} branches on days; a master rounded below the construction \
-             {rounded_to_optimum} times to the optimum, {rounded_better} times above it"
+             {rounded_to_optimum} times to the optimum, {rounded_above_optimum} times above it"
         );
         assert!(
             rounded_to_optimum > 0,

@@ -932,14 +932,9 @@ impl ColumnRun<'_> {
                         adopted.remove(r);
                     }
                 }
-                if construct::book(&mut adopted, self.comp, &|r| assign[r])
-                    && adopted.component_total(self.comp) < before
-                {
+                if construct::book(&mut adopted, self.comp, &|r| assign[r]) {
                     if trace {
-                        eprintln!(
-                            "trace: a branch's master rounded: {before} -> {}",
-                            adopted.component_total(self.comp)
-                        );
+                        eprintln!("trace: a branch's master rounded: {before} -> {total}");
                     }
                     *state = adopted;
                     on_improve(0, state);

@@ -1,10 +1,9 @@
 //! Sentences a coordinator understands for requests that could not be placed: each names
 //! the rule that left no option, with the people, days and times involved.
 
-use crate::model::Modality;
-use crate::problem::Problem;
+use crate::model::{Link, Modality};
+use crate::problem::{Precedence, Problem};
 use crate::time::{ClockTime, DayOfWeek};
-use crate::validate::far;
 
 pub(super) fn patient_name(problem: &Problem, r: usize) -> String {
     let p = &problem.input.patients[problem.requests[r].patient];
@@ -514,42 +513,35 @@ pub fn link(problem: &Problem, r: usize, other: usize, relation: &str) -> String
     )
 }
 
-/// No free slot keeps the gap of a precedence with `other`, booked at `when`; `r_first`:
+/// No free slot keeps the gap of precedence `p` with `other`, booked at `when`; `r_first`:
 /// `r` comes before `other`.
 pub fn precedence_unkept(
     problem: &Problem,
     r: usize,
     other: usize,
     r_first: bool,
-    min_gap: i32,
-    max_gap: Option<i32>,
+    p: &Precedence,
     when: &str,
 ) -> String {
-    // The gaps as the input gives them: the problem caps minutes far past any week.
-    let (before, after) = if r_first { (r, other) } else { (other, r) };
-    let id = |k: usize| problem.input.requests[k].id.as_str();
-    let given = problem.input.links.iter().find_map(|link| match link {
-        crate::model::Link::Precedence {
-            before: b,
-            after: a,
+    // The gaps as the input gives them (the problem caps minutes far past any week).
+    let (min_gap, max_gap) = match &problem.input.links[p.link] {
+        Link::Precedence {
             min_gap_min,
             max_gap_min,
-        } if b == id(before)
-            && a == id(after)
-            && far(*min_gap_min) == min_gap
-            && max_gap_min.map(far) == max_gap =>
-        {
-            Some((*min_gap_min, *max_gap_min))
-        }
-        _ => None,
-    });
-    let (min_gap, max_gap) =
-        given.unwrap_or((min_gap.max(0) as u32, max_gap.map(|m| m.max(0) as u32)));
-    let words = duration_words;
+            ..
+        } => (*min_gap_min, *max_gap_min),
+        Link::BackToBack { max_wait_min, .. } => (0, Some(*max_wait_min)),
+        // Not a source of precedences; the problem's minutes, should it become one.
+        Link::SameDay { .. } => (p.min_gap.max(0) as u32, p.max_gap.map(|m| m.max(0) as u32)),
+    };
     let gap = match (min_gap > 0, max_gap) {
-        (true, Some(max)) => format!("at least {} and at most {} ", words(min_gap), words(max)),
-        (true, None) => format!("at least {} ", words(min_gap)),
-        (false, Some(max)) => format!("at most {} ", words(max)),
+        (true, Some(max)) => format!(
+            "at least {} and at most {} ",
+            duration_words(min_gap),
+            duration_words(max)
+        ),
+        (true, None) => format!("at least {} ", duration_words(min_gap)),
+        (false, Some(max)) => format!("at most {} ", duration_words(max)),
         (false, None) => String::new(),
     };
     let (other_what, other_id) = (what(problem, other), &problem.input.requests[other].id);

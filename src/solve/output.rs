@@ -363,7 +363,7 @@ fn blocking_precedence(state: &State, r: usize) -> Option<String> {
             to.format("%H:%M")
         );
         Some(explain::precedence_unkept(
-            problem, r, other, r_first, p.min_gap, p.max_gap, &when,
+            problem, r, other, r_first, &p, &when,
         ))
     })
 }
