@@ -84,6 +84,36 @@ pub(super) struct Root {
     pub warm: Option<master::Warm>,
 }
 
+/// Until when a tree splits its lowest branch: any split until `any`, a split on a
+/// placement until `placements` (not before `any`). A placement split is what raises the
+/// bound (a request placed in part leaves most of its weight below every schedule); a day
+/// split adds little (77 patients `--seed 5003`: 800 of them, +27), so where the tree has
+/// come to those the time goes back to the search.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Deadlines {
+    pub any: Instant,
+    pub placements: Instant,
+}
+
+impl Deadlines {
+    /// The same deadline for every split.
+    #[cfg(test)]
+    pub fn at(deadline: Instant) -> Self {
+        Deadlines {
+            any: deadline,
+            placements: deadline,
+        }
+    }
+
+    /// The deadline of splitting a branch at `split`.
+    fn of(self, split: Option<Split>) -> Instant {
+        match split {
+            Some(Split::Placement(_)) => self.placements.max(self.any),
+            _ => self.any,
+        }
+    }
+}
+
 /// What a branch fixes about one request, on top of its parent's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Fix {
@@ -140,7 +170,7 @@ struct Node {
 }
 
 impl Tree<'_> {
-    /// The tree's bound on the component's part of the objective by `deadline`, at least
+    /// The tree's bound on the component's part of the objective by `deadlines`, at least
     /// `root.bound`. `incumbent` is a schedule's option per request (the master's first
     /// columns), `upper` its component total.
     pub fn bound(
@@ -148,7 +178,7 @@ impl Tree<'_> {
         root: Root,
         incumbent: &[Option<u32>],
         upper: i64,
-        deadline: Instant,
+        deadlines: Deadlines,
     ) -> Branched {
         // A request fixed placed weighs more than any schedule: kept far from overflow.
         if self.problem.weights.unplaced_per_priority <= 0 || upper > MAX_UPPER {
@@ -204,6 +234,7 @@ impl Tree<'_> {
             // No schedule of a branch is below its bound, nor below the schedule's total
             // once the bound leaves no room under it (the objective is in whole units).
             let lowest = open[k].bound.min(upper as f64);
+            let deadline = deadlines.of(open[k].split);
             let stop = Instant::now() >= deadline
                 || self.cancel.load(Ordering::Relaxed)
                 || evaluated >= self.max_branches;
@@ -570,6 +601,15 @@ mod tests {
     /// construction) and the tree's outcome from it, at most `max_branches` branches; the
     /// construction's total (the tree's upper bound).
     fn root_and_tree(problem: &Problem, max_branches: usize) -> (f64, Branched, i64) {
+        root_and_tree_by(problem, max_branches, Deadlines::at(Instant::now() + FAR))
+    }
+
+    /// [`root_and_tree`] with the tree's `deadlines`.
+    fn root_and_tree_by(
+        problem: &Problem,
+        max_branches: usize,
+        deadlines: Deadlines,
+    ) -> (f64, Branched, i64) {
         let never = AtomicBool::new(false);
         let domains = Domains::build(problem);
         let all: Vec<usize> = (0..problem.requests.len()).collect();
@@ -605,7 +645,7 @@ mod tests {
         };
         let root_bound = root.bound;
         let upper = incumbent.total();
-        let branched = tree.bound(root, &incumbent.assign, upper, Instant::now() + FAR);
+        let branched = tree.bound(root, &incumbent.assign, upper, deadlines);
         (root_bound, branched, upper)
     }
 
@@ -793,6 +833,20 @@ mod tests {
             branched.branches
         );
         assert!(branched.branches >= 2);
+        // Its splits are all on placements: they go on past the deadline of any split.
+        let past = Instant::now();
+        let placements_only = Deadlines {
+            any: past,
+            placements: past + FAR,
+        };
+        let (_, branched, _) = root_and_tree_by(&problem, 100, placements_only);
+        assert!(
+            (branched.bound - optimum).abs() < 1e-6 && branched.on_days == 0,
+            "placement splits alone: bound {} against the optimum {optimum}",
+            branched.bound
+        );
+        let (_, branched, _) = root_and_tree_by(&problem, 100, Deadlines::at(past));
+        assert_eq!(branched.branches, 0, "a tree past its deadlines split");
     }
 
     /// Random caseloads of that kind (3-7 patients with 2-3 visits each on 3-5 one-hour
@@ -816,37 +870,72 @@ mod tests {
         assert!(raised > 0, "none of {fractional} raised");
     }
 
+    /// Past the deadline of any split, a tree splits on placements alone (until theirs):
+    /// no branch on a day, and placement splits still raise bounds.
+    #[test]
+    fn past_any_split_only_placements_are_split() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        let (mut raised, mut split) = (0, 0);
+        for case in 0..20 {
+            let problem = random_pairs(&["mon", "tue"], &mut rng);
+            let past = Instant::now();
+            let deadlines = Deadlines {
+                any: past,
+                placements: past + FAR,
+            };
+            let (root, branched, _) = root_and_tree_by(&problem, 60, deadlines);
+            assert_eq!(
+                branched.on_days, 0,
+                "case {case}: a day split past its deadline"
+            );
+            split += usize::from(branched.branches > 0);
+            raised += usize::from(branched.bound > root + 1.0);
+        }
+        assert!(
+            raised > 0,
+            "no bound raised by placement splits ({split} trees split)"
+        );
+    }
+
+    /// A caseload of 3-7 patients with 2-3 bundled visits each (priorities 1-5) on 3-5
+    /// shared one-hour slots over `days`.
+    fn random_pairs(days: &[&str], rng: &mut rand_chacha::ChaCha8Rng) -> Problem {
+        use rand::Rng;
+        let slots = rng.gen_range(3..=5);
+        let providers: Vec<(String, u32)> = (0..slots)
+            .map(|i| (format!("s{i}"), 8 + i as u32))
+            .collect();
+        let patients: Vec<Vec<(String, String, u32)>> = (0..rng.gen_range(3..=7))
+            .map(|k| {
+                let mut chosen: Vec<usize> = Vec::new();
+                while chosen.len() < rng.gen_range(2..=3) {
+                    let s = rng.gen_range(0..slots);
+                    if !chosen.contains(&s) {
+                        chosen.push(s);
+                    }
+                }
+                chosen
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &s)| (format!("p{k}v{j}"), format!("s{s}"), rng.gen_range(1..=5)))
+                    .collect()
+            })
+            .collect();
+        one_hour_slots_on(days, &providers, &patients)
+    }
+
     /// 40 random caseloads of bundled visits on shared one-hour slots over `days`, each
     /// optimum proven by the exact model under a work budget (where no tree runs): the
     /// tree's bound lies between its root's and the optimum. Returns how many roots were
     /// below the optimum, how many of those the tree raised, and its branches on days.
     fn random_shared_slots(days: &[&str], seed: u64) -> (usize, usize, usize) {
-        use rand::{Rng, SeedableRng};
+        use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let (mut fractional, mut raised, mut on_days) = (0, 0, 0);
         let (mut rounded_to_optimum, mut rounded_above_optimum) = (0, 0);
         for case in 0..40 {
-            let slots = rng.gen_range(3..=5);
-            let providers: Vec<(String, u32)> = (0..slots)
-                .map(|i| (format!("s{i}"), 8 + i as u32))
-                .collect();
-            let patients: Vec<Vec<(String, String, u32)>> = (0..rng.gen_range(3..=7))
-                .map(|k| {
-                    let mut chosen: Vec<usize> = Vec::new();
-                    while chosen.len() < rng.gen_range(2..=3) {
-                        let s = rng.gen_range(0..slots);
-                        if !chosen.contains(&s) {
-                            chosen.push(s);
-                        }
-                    }
-                    chosen
-                        .iter()
-                        .enumerate()
-                        .map(|(j, &s)| (format!("p{k}v{j}"), format!("s{s}"), rng.gen_range(1..=5)))
-                        .collect()
-                })
-                .collect();
-            let problem = one_hour_slots_on(days, &providers, &patients);
+            let problem = random_pairs(days, &mut rng);
             let schedule = solve(
                 &problem,
                 &SolveOptions {

@@ -97,6 +97,18 @@ const BRANCH_SHARE: f64 = 0.5;
 /// 5-minute grid at 100 patients `--seed 88` (60 s, one thread) half the time left cost
 /// the schedule 48105 -> 49075 for no gain in the bound.
 const BRANCH_SHARE_ALONE: f64 = 0.25;
+/// Share of the time left after column generation that the tree may take while the
+/// branch it splits next is split on a placement (past [`BRANCH_SHARE`]; see
+/// `branch::Deadlines`), beside a search on the other core. Refbench, 60 s, 2 threads,
+/// every split to 0.85 against 0.5: the 5-minute grid at 100 `--seed 88`, where most
+/// splits are on days and add little, 49660 / 49855 against 48330 / 47110 (solver seeds
+/// 2 / 3), the portfolio's two cores after the tree doing better there; but the trees
+/// that split on placements gained: at 60 `--seed 901` bound 18570 -> 18921 (gap 5.06 ->
+/// 3.54 %), at 130 `--seed 5003` gap 6.10 -> 5.35 % and 5.82 -> 5.43 %; 300 patients
+/// `--seed 8` bound 43664 -> 44250 for its component (7.27 -> 6.39 %), `--seed 2` 65160
+/// -> 64300 and 65580 -> 64660 (the search beside the tree, one stream, ahead of the
+/// portfolio after it), `--seed 7` 5.30 -> 4.75 %.
+const PLACEMENT_BRANCH_SHARE: f64 = 0.85;
 
 /// What every component solve shares.
 pub(super) struct Context<'a> {
@@ -345,8 +357,20 @@ fn solve_component(
                          bound: &mut Option<f64>,
                          rng: &mut ChaCha8Rng,
                          guide: Option<&[Option<u32>]>| {
+        let now = Instant::now();
+        let any = now + Duration::from_secs_f64(share(branch_share));
+        // Splits on placements go on longer where the search has a core of its own.
+        let deadlines = branch::Deadlines {
+            any,
+            placements: if workers > 1 {
+                now + Duration::from_secs_f64(share(PLACEMENT_BRANCH_SHARE))
+            } else {
+                any
+            },
+        };
         let beside = lns::Budget {
-            deadline: Instant::now() + Duration::from_secs_f64(share(branch_share)),
+            // The search stops with the tree.
+            deadline: deadlines.placements.max(any),
             max_iterations: u64::MAX,
             stall: u64::MAX,
             cancel: ctx.cancel,
@@ -358,7 +382,7 @@ fn solve_component(
             guide,
             anneal,
         };
-        columns.branch(state, bound, rng, beside, &on_improve)
+        columns.branch(state, bound, rng, (beside, deadlines), &on_improve)
     };
 
     // 2. A quick search: the exact methods below start from its incumbent.
@@ -859,15 +883,15 @@ impl ColumnRun<'_> {
     }
 
     /// Branching on placements from the last column generation's master (when it left
-    /// requests placed in part) until `side.deadline`: raises `bound`, with a search of
-    /// `state` beside it when there is a core for each (stopped with the tree). Returns
-    /// that search's repairs.
+    /// requests placed in part) until `deadlines`: raises `bound`, with a search of
+    /// `state` under `side` beside it when there is a core for each (stopped with the
+    /// tree). Returns that search's repairs.
     fn branch(
         &self,
         state: &mut State,
         bound: &mut Option<f64>,
         rng: &mut ChaCha8Rng,
-        side: lns::Budget,
+        (side, deadlines): (lns::Budget, branch::Deadlines),
         on_improve: &(dyn Fn(i64, &State) + Sync),
     ) -> u64 {
         let Some(root) = self.last.lock().ok().and_then(|mut last| last.take()) else {
@@ -888,10 +912,9 @@ impl ColumnRun<'_> {
         };
         let incumbent = state.assign.clone();
         let upper = state.component_total(self.comp);
-        let until = side.deadline;
         let tree_done = AtomicBool::new(false);
         let grow = || {
-            let branched = tree.bound(root, &incumbent, upper, until);
+            let branched = tree.bound(root, &incumbent, upper, deadlines);
             tree_done.store(true, Ordering::Relaxed);
             branched
         };
