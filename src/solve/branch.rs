@@ -604,6 +604,15 @@ mod tests {
         root_and_tree_by(problem, max_branches, Deadlines::at(Instant::now() + FAR))
     }
 
+    /// Deadlines past for any split, far off for placement splits.
+    fn placements_only() -> Deadlines {
+        let now = Instant::now();
+        Deadlines {
+            any: now,
+            placements: now + FAR,
+        }
+    }
+
     /// [`root_and_tree`] with the tree's `deadlines`.
     fn root_and_tree_by(
         problem: &Problem,
@@ -834,18 +843,13 @@ mod tests {
         );
         assert!(branched.branches >= 2);
         // Its splits are all on placements: they go on past the deadline of any split.
-        let past = Instant::now();
-        let placements_only = Deadlines {
-            any: past,
-            placements: past + FAR,
-        };
-        let (_, branched, _) = root_and_tree_by(&problem, 100, placements_only);
+        let (_, branched, _) = root_and_tree_by(&problem, 100, placements_only());
         assert!(
             (branched.bound - optimum).abs() < 1e-6 && branched.on_days == 0,
             "placement splits alone: bound {} against the optimum {optimum}",
             branched.bound
         );
-        let (_, branched, _) = root_and_tree_by(&problem, 100, Deadlines::at(past));
+        let (_, branched, _) = root_and_tree_by(&problem, 100, Deadlines::at(Instant::now()));
         assert_eq!(branched.branches, 0, "a tree past its deadlines split");
     }
 
@@ -879,12 +883,7 @@ mod tests {
         let (mut raised, mut split) = (0, 0);
         for case in 0..20 {
             let problem = random_pairs(&["mon", "tue"], &mut rng);
-            let past = Instant::now();
-            let deadlines = Deadlines {
-                any: past,
-                placements: past + FAR,
-            };
-            let (root, branched, _) = root_and_tree_by(&problem, 60, deadlines);
+            let (root, branched, _) = root_and_tree_by(&problem, 60, placements_only());
             assert_eq!(
                 branched.on_days, 0,
                 "case {case}: a day split past its deadline"
