@@ -107,7 +107,9 @@ const BRANCH_SHARE_ALONE: f64 = 0.25;
 /// 3.54 %), at 130 `--seed 5003` gap 6.10 -> 5.35 % and 5.82 -> 5.43 %; 300 patients
 /// `--seed 8` bound 43664 -> 44250 for its component (7.27 -> 6.39 %), `--seed 2` 65160
 /// -> 64300 and 65580 -> 64660 (the search beside the tree, one stream, ahead of the
-/// portfolio after it), `--seed 7` 5.30 -> 4.75 %.
+/// portfolio after it), `--seed 7` 5.30 -> 4.75 %. With day splits kept to half, the 100
+/// `--seed 88` grid is back where it was (4.42 -> 2.11 %, 1.55 -> 1.55 %); benches/LOG.md
+/// (2026-12-07, ninth session) has the runs on unseen shapes, mixed on one of them.
 const PLACEMENT_BRANCH_SHARE: f64 = 0.85;
 
 /// What every component solve shares.
