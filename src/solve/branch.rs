@@ -105,10 +105,15 @@ impl Deadlines {
         }
     }
 
+    /// The later of the two: when the tree is done at the latest.
+    pub fn last(self) -> Instant {
+        self.placements.max(self.any)
+    }
+
     /// The deadline of splitting a branch at `split`.
     fn of(self, split: Option<Split>) -> Instant {
         match split {
-            Some(Split::Placement(_)) => self.placements.max(self.any),
+            Some(Split::Placement(_)) => self.last(),
             _ => self.any,
         }
     }

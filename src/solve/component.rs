@@ -372,7 +372,7 @@ fn solve_component(
         };
         let beside = lns::Budget {
             // The search stops with the tree.
-            deadline: deadlines.placements.max(any),
+            deadline: deadlines.last(),
             max_iterations: u64::MAX,
             stall: u64::MAX,
             cancel: ctx.cancel,
