@@ -103,31 +103,40 @@ fn cheapest_by_floor<K: Ord>(
     on_day: Option<usize>,
     mut judge: impl FnMut(u32) -> Option<(i64, K)>,
 ) -> Option<(i64, K)> {
-    let floors = added_floors(state, r);
+    // The search's greedy repairs scan options here millions of times a minute: the
+    // buffers are the thread's own, taken and given back (a nested scan would take fresh
+    // ones).
+    let mut floors = FLOORS.take();
+    added_floors(state, r, &mut floors);
     let days = floors.len();
-    let mut runs: Vec<(i64, &[u32])> = state
-        .open_runs(r)
-        .filter(|(_, run)| on_day.is_none_or(|d| run.provider_day as usize % days == d))
-        .map(|(stretch, run)| {
-            let day = run.provider_day as usize % days;
-            let kinds = [ProviderDayRun::IN_PERSON, ProviderDayRun::TELEHEALTH];
-            let floor = kinds
-                .iter()
-                .filter(|&&k| run.least_cost[k] != i32::MAX)
-                .map(|&k| i64::from(run.least_cost[k]) + floors[day][k])
-                .min()
-                .unwrap_or(i64::MAX);
-            (floor, stretch)
-        })
-        .collect();
-    runs.sort_by_key(|&(floor, _)| floor);
+    let order = &state.domains.by_provider_day[r];
+    let mut runs = RUNS.take();
+    runs.clear();
+    runs.extend(
+        state
+            .open_runs(r)
+            .filter(|(_, run)| on_day.is_none_or(|d| run.provider_day as usize % days == d))
+            .map(|(stretch, run)| {
+                let day = run.provider_day as usize % days;
+                let kinds = [ProviderDayRun::IN_PERSON, ProviderDayRun::TELEHEALTH];
+                let floor = kinds
+                    .iter()
+                    .filter(|&&k| run.least_cost[k] != i32::MAX)
+                    .map(|&k| i64::from(run.least_cost[k]) + floors[day][k])
+                    .min()
+                    .unwrap_or(i64::MAX);
+                (floor, run.end - stretch.len() as u32, run.end)
+            }),
+    );
+    // Stretches come in the order of `order`: ties on the floor keep it.
+    runs.sort_unstable_by_key(|&(floor, first, _)| (floor, first));
     let mut best: Option<(i64, K)> = None;
-    for (floor, stretch) in runs {
+    for &(floor, first, end) in &runs {
         // A stretch whose floor equals the best may still win its tie.
         if best.as_ref().is_some_and(|(judged, _)| floor > *judged) {
             break;
         }
-        for &oi in stretch {
+        for &oi in &order[first as usize..end as usize] {
             if let Some(found) = judge(oi) {
                 if best.as_ref().is_none_or(|b| found < *b) {
                     best = Some(found);
@@ -135,30 +144,39 @@ fn cheapest_by_floor<K: Ord>(
             }
         }
     }
+    FLOORS.set(floors);
+    RUNS.set(runs);
     best
 }
 
+thread_local! {
+    /// [`cheapest_by_floor`]'s day floors.
+    static FLOORS: std::cell::Cell<Vec<[i64; 2]>> = const { std::cell::Cell::new(Vec::new()) };
+    /// [`cheapest_by_floor`]'s open stretches: floor, then where the stretch lies in
+    /// [`super::domain::Domains::by_provider_day`].
+    static RUNS: std::cell::Cell<Vec<(i64, u32, u32)>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// Per day, a floor under what one more option of `r` adds to the objective beyond its own
-/// [`Opt::cost`], in person and by telehealth (indexed as [`ProviderDayRun::least_cost`]):
-/// the unplaced weight comes off; an in-person option starts a trip (on a day without one)
-/// or at most takes the patient's waiting of the day away (on a day with one); telehealth
-/// adds nothing to the patient's day.
-fn added_floors(state: &State, r: usize) -> Vec<[i64; 2]> {
+/// [`Opt::cost`], in person and by telehealth (indexed as [`ProviderDayRun::least_cost`]),
+/// written over `floors`: the unplaced weight comes off; an in-person option starts a trip
+/// (on a day without one) or at most takes the patient's waiting of the day away (on a day
+/// with one); telehealth adds nothing to the patient's day.
+fn added_floors(state: &State, r: usize, floors: &mut Vec<[i64; 2]>) {
     let problem = state.problem;
     let q = problem.requests[r].patient;
     let trip = problem.weights.trip;
     let left_out = unplaced_weight(problem, r);
-    (0..problem.days.len())
-        .map(|d| {
-            let day = state.patient_day_cost(q, d, None);
-            // A day's cost is its trip and its waiting, nothing when it has no trip.
-            let in_person = if day == 0 { trip } else { trip - day };
-            let mut floors = [0; 2];
-            floors[ProviderDayRun::IN_PERSON] = in_person - left_out;
-            floors[ProviderDayRun::TELEHEALTH] = -left_out;
-            floors
-        })
-        .collect()
+    floors.clear();
+    floors.extend((0..problem.days.len()).map(|d| {
+        let day = state.patient_day_cost(q, d, None);
+        // A day's cost is its trip and its waiting, nothing when it has no trip.
+        let in_person = if day == 0 { trip } else { trip - day };
+        let mut floor = [0; 2];
+        floor[ProviderDayRun::IN_PERSON] = in_person - left_out;
+        floor[ProviderDayRun::TELEHEALTH] = -left_out;
+        floor
+    }));
 }
 
 /// How far down a chain of prerequisites [`latest_start_now`] follows successors.

@@ -229,8 +229,109 @@ struct Relaxation<'s> {
     /// `uses[r][option]` for the component's requests (empty for others).
     uses: Vec<Vec<OptionUse>>,
     resource_ranges: Vec<(u32, u32)>,
+    /// The options again, as the steps scan them ([`Relaxation::cheapest`]).
+    scan: OptionScan,
     patients: Vec<PatientRequests>,
     trip: f64,
+}
+
+/// The component's options laid out for the steps' scan, which reads every option at every
+/// step: those without resources packed in 16 bytes, each request's in runs of one day and
+/// mode (in option order within a run), so that a run's cheapest is a plain minimum; the
+/// few with resources listed apart.
+#[derive(Default)]
+struct OptionScan {
+    packed: Vec<PackedUse>,
+    /// The option index of each of `packed`.
+    option: Vec<u32>,
+    runs: Vec<ScanRun>,
+    /// Options with resources, by request.
+    with_resources: Vec<u32>,
+    /// `of[r]`: request `r`'s stretch of `runs` and of `with_resources` (empty outside the
+    /// component).
+    of: Vec<RequestScan>,
+}
+
+/// An option without resources: its provider's instants `[lo, hi)`, its provider-day cap's
+/// multiplier (an always-zero one past the caps when it has none: see
+/// [`Relaxation::padded_caps`]) and its cost.
+#[derive(Clone, Copy)]
+struct PackedUse {
+    lo: u32,
+    hi: u32,
+    cap: u32,
+    cost: i32,
+}
+
+/// Options `[start, end)` of [`OptionScan::packed`], all of one request, day and mode.
+#[derive(Clone, Copy)]
+struct ScanRun {
+    start: u32,
+    end: u32,
+    day: u16,
+    in_person: bool,
+}
+
+#[derive(Clone, Default)]
+struct RequestScan {
+    runs: std::ops::Range<u32>,
+    with_resources: std::ops::Range<u32>,
+}
+
+impl OptionScan {
+    /// The layout of `uses` (by request) over `comp`; `caps` multipliers.
+    fn new(uses: &[Vec<OptionUse>], comp: &[usize], caps: usize) -> Self {
+        let mut scan = OptionScan {
+            of: vec![RequestScan::default(); uses.len()],
+            ..Default::default()
+        };
+        let mut order: Vec<u32> = Vec::new();
+        for &r in comp {
+            let uses = &uses[r];
+            let runs_from = scan.runs.len() as u32;
+            let resources_from = scan.with_resources.len() as u32;
+            order.clear();
+            for (oi, u) in uses.iter().enumerate() {
+                if u.resource_count == 0 {
+                    order.push(oi as u32);
+                } else {
+                    scan.with_resources.push(oi as u32);
+                }
+            }
+            // Stable: option order within a run, which decides ties as the scan of every
+            // option in order would.
+            order.sort_by_key(|&oi| (uses[oi as usize].in_person, uses[oi as usize].day));
+            for &oi in &order {
+                let u = &uses[oi as usize];
+                let at = scan.packed.len() as u32;
+                let same_run = scan.runs[runs_from as usize..]
+                    .last()
+                    .is_some_and(|run| run.day == u.day && run.in_person == u.in_person);
+                if same_run {
+                    scan.runs.last_mut().expect("a run").end = at + 1;
+                } else {
+                    scan.runs.push(ScanRun {
+                        start: at,
+                        end: at + 1,
+                        day: u.day,
+                        in_person: u.in_person,
+                    });
+                }
+                scan.packed.push(PackedUse {
+                    lo: u.lo,
+                    hi: u.hi,
+                    cap: if u.cap == NO_CAP { caps as u32 } else { u.cap },
+                    cost: u.cost,
+                });
+                scan.option.push(oi);
+            }
+            scan.of[r] = RequestScan {
+                runs: runs_from..scan.runs.len() as u32,
+                with_resources: resources_from..scan.with_resources.len() as u32,
+            };
+        }
+        scan
+    }
 }
 
 impl<'s> Relaxation<'s> {
@@ -348,6 +449,7 @@ impl<'s> Relaxation<'s> {
             instants,
             week_group,
             week_groups,
+            scan: OptionScan::new(&uses, comp, caps.len()),
             caps,
             uses,
             resource_ranges,
@@ -394,9 +496,22 @@ impl<'s> Relaxation<'s> {
         c
     }
 
+    /// The caps' multipliers `mu` and a zero after them, which options without a cap
+    /// read in [`OptionScan::packed`].
+    fn padded_caps(mu: &[f64]) -> Vec<f64> {
+        mu.iter().copied().chain([0.0]).collect()
+    }
+
     /// A patient's cheapest raised option of each request by day, in person and by
-    /// telehealth, from the packed uses alone.
-    fn cheapest(&self, prefix: &[f64], mu: &[f64], pat: &PatientRequests, tables: &mut DayTables) {
+    /// telehealth, from the packed uses alone (`padded_mu`: [`Relaxation::padded_caps`]).
+    /// The cheapest, and among equals the first in option order.
+    fn cheapest(
+        &self,
+        prefix: &[f64],
+        padded_mu: &[f64],
+        pat: &PatientRequests,
+        tables: &mut DayTables,
+    ) {
         let ndays = self.state.problem.days.len();
         let DayTables { in_person, tele } = tables;
         let none = (f64::INFINITY, u32::MAX);
@@ -404,34 +519,59 @@ impl<'s> Relaxation<'s> {
         in_person.resize(pat.requests.len() * ndays, none);
         tele.clear();
         tele.resize(pat.requests.len() * ndays, none);
+        let scan = &self.scan;
         for (i, &r) in pat.requests.iter().enumerate() {
             let row = i * ndays..(i + 1) * ndays;
             let (in_person, tele) = (&mut in_person[row.clone()], &mut tele[row]);
-            for (oi, u) in self.uses[r].iter().enumerate() {
-                let c = f64::from(u.cost) + self.raise_use(prefix, mu, u);
+            let of = &scan.of[r];
+            for run in &scan.runs[of.runs.start as usize..of.runs.end as usize] {
+                let mut best = (f64::INFINITY, u32::MAX);
+                for k in run.start..run.end {
+                    let u = &scan.packed[k as usize];
+                    // As `raise_use` adds it up, so that equal options tie alike.
+                    let raise =
+                        (prefix[u.hi as usize] - prefix[u.lo as usize]) + padded_mu[u.cap as usize];
+                    let c = f64::from(u.cost) + raise;
+                    if c < best.0 {
+                        best = (c, k);
+                    }
+                }
+                if best.1 != u32::MAX {
+                    let table = if run.in_person {
+                        &mut *in_person
+                    } else {
+                        &mut *tele
+                    };
+                    table[run.day as usize] = (best.0, scan.option[best.1 as usize]);
+                }
+            }
+            let with_resources = of.with_resources.start as usize..of.with_resources.end as usize;
+            for &oi in &scan.with_resources[with_resources] {
+                let u = &self.uses[r][oi as usize];
+                let c = f64::from(u.cost) + self.raise_use(prefix, padded_mu, u);
                 let table = if u.in_person {
                     &mut *in_person
                 } else {
                     &mut *tele
                 };
                 let slot = &mut table[u.day as usize];
-                if c < slot.0 {
-                    *slot = (c, oi as u32);
+                if c < slot.0 || (c == slot.0 && oi < slot.1) {
+                    *slot = (c, oi);
                 }
             }
         }
     }
 
-    /// A patient's quick minimum at the multipliers (`prefix`, `mu`), in `scratch`'s
-    /// buffers.
+    /// A patient's quick minimum at the multipliers (`prefix`, `padded_mu`: see
+    /// [`Relaxation::cheapest`]), in `scratch`'s buffers.
     fn quick_for(
         &self,
         prefix: &[f64],
-        mu: &[f64],
+        padded_mu: &[f64],
         pat: &PatientRequests,
         scratch: &mut QuickScratch,
     ) -> PatientWeek {
-        self.cheapest(prefix, mu, pat, &mut scratch.tables);
+        self.cheapest(prefix, padded_mu, pat, &mut scratch.tables);
         quick_minimum(
             self.state,
             pat,
@@ -452,11 +592,12 @@ impl<'s> Relaxation<'s> {
     fn quick(&self, duals: &[f64]) -> (f64, Vec<PatientWeek>) {
         let (pi, mu) = duals.split_at(self.instants);
         let prefix = self.prefix_of(pi);
+        let padded_mu = Self::padded_caps(mu);
         let solved: Vec<PatientWeek> = self
             .patients
             .par_iter()
             .map_init(QuickScratch::default, |scratch, pat| {
-                self.quick_for(&prefix, mu, pat, scratch)
+                self.quick_for(&prefix, &padded_mu, pat, scratch)
             })
             .collect();
         let value = solved.iter().map(|(c, _)| c).sum::<f64>() + self.constant(duals);
@@ -502,6 +643,7 @@ impl<'s> Relaxation<'s> {
     ) -> (Vec<f64>, Vec<bool>, Vec<master::Column>) {
         let (pi, mu) = duals.split_at(self.instants);
         let prefix = self.prefix_of(pi);
+        let padded_mu = Self::padded_caps(mu);
         let raised = |r: usize, oi: usize| self.raise_use(&prefix, mu, &self.uses[r][oi]);
         let state = self.state;
         let parts: Vec<(f64, bool, Vec<master::Column>)> = self
@@ -519,7 +661,7 @@ impl<'s> Relaxation<'s> {
                     if redo.is_some_and(|redo| !redo[p]) {
                         return (f64::NEG_INFINITY, false, Vec::new());
                     }
-                    let quick = self.quick_for(&prefix, mu, pat, buffers);
+                    let quick = self.quick_for(&prefix, &padded_mu, pat, buffers);
                     // Past the deadline the quick value stands (still a valid bound), as it
                     // does for a week with thinned requests left out.
                     if budget.expired() || pat.partial {

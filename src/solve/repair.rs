@@ -76,6 +76,9 @@ struct Search<'a> {
     best_choice: Option<Vec<Option<u32>>>,
     nodes: u64,
     node_limit: u64,
+    /// Per depth, the buffer of that node's values (cost, candidate): a node's values are
+    /// gathered anew at every visit, and a repair visits up to its node limit.
+    values_at: Vec<Vec<(i64, Option<u32>)>>,
 }
 
 /// What a repair chose.
@@ -304,6 +307,7 @@ pub fn repair(
         best_choice: None,
         nodes: 0,
         node_limit,
+        values_at: vec![Vec::new(); free.len()],
         cands,
         conflict_ranges,
         edges,
@@ -416,7 +420,8 @@ impl Search<'_> {
         if must_leave && must_place {
             return;
         }
-        let mut values: Vec<(i64, Option<u32>)> = Vec::new();
+        let mut values = std::mem::take(&mut self.values_at[k]);
+        values.clear();
         if !must_leave {
             for &c in &self.by_req[i] {
                 if self.blocked[c as usize] > 0 {
@@ -441,7 +446,7 @@ impl Search<'_> {
             values.push((self.unplaced[i], None));
         }
         values.sort_by_key(|&(cost, c)| (cost, c.map_or(u32::MAX, |c| c)));
-        for (marginal, value) in values {
+        for &(marginal, value) in &values {
             if self.cost + marginal >= self.best || self.nodes >= self.node_limit {
                 break;
             }
@@ -449,6 +454,7 @@ impl Search<'_> {
             self.dfs(k + 1);
             self.apply(i, value, marginal, false);
         }
+        self.values_at[k] = values;
     }
 
     /// Books (`on`) or takes back the choice `value` of request `i`.

@@ -508,11 +508,20 @@ impl<'a> State<'a> {
     /// Adds to `free` whatever must leave with its members ([`State::dependants`]), then
     /// sorts it and drops repeats.
     pub fn with_dependants(&self, free: &mut Vec<usize>) {
+        // The closure of `free` under "leaves with", as `dependants` of each member gives
+        // it, without a list per member (this runs in every repair).
         let mut i = 0;
         while i < free.len() {
-            for d in self.dependants(free[i]) {
-                if !free.contains(&d) {
-                    free.push(d);
+            let x = free[i];
+            let successors = self.succs[x]
+                .iter()
+                .map(|&k| self.problem.precedences[k].after);
+            let bundled = self.groups[x]
+                .iter()
+                .flat_map(|&g| self.problem.same_day[g].iter().copied());
+            for y in successors.chain(bundled) {
+                if self.assign[y].is_some() && !free.contains(&y) {
+                    free.push(y);
                 }
             }
             i += 1;
