@@ -48,8 +48,9 @@ fn refill<T: Copy>(v: &mut Vec<T>, len: usize, value: T) {
 pub struct WeekShape {
     /// The patient's requests (bit `i` of a set is `requests[i]`).
     pub requests: Vec<usize>,
-    /// Unplaced cost of each request (infinite when pinned).
-    unplaced: Vec<f64>,
+    /// Per set: the unplaced cost of the requests outside it (infinite when one is
+    /// pinned).
+    left_out: Vec<f64>,
     /// Trips allowed, counted in the state only when fewer than the days.
     max_trips: Option<usize>,
     /// Per day: the requests with an option that day.
@@ -75,7 +76,7 @@ impl WeekShape {
         let patient = problem.requests[*requests.first()?].patient;
         let pat = &problem.patients[patient];
         let bit = |r: usize| requests.iter().position(|&x| x == r).map(|i| 1u32 << i);
-        let unplaced = requests
+        let unplaced: Vec<f64> = requests
             .iter()
             .map(|&r| {
                 if problem.requests[r].pinned() {
@@ -175,9 +176,17 @@ impl WeekShape {
                 need
             })
             .collect();
+        let left_out = (0..1usize << k)
+            .map(|placed| {
+                (0..k)
+                    .filter(|&i| placed & 1 << i == 0)
+                    .map(|i| unplaced[i])
+                    .sum::<f64>()
+            })
+            .collect();
         Some(WeekShape {
             requests: requests.to_vec(),
-            unplaced,
+            left_out,
             max_trips: pat.max_trips.map(|m| m as usize).filter(|&m| m < ndays),
             offered,
             needs,
@@ -233,8 +242,39 @@ impl WeekShape {
             let offered = self.offered[d] as usize;
             let needs = &self.needs[d * sets..(d + 1) * sets];
             let counts_trips = self.max_trips.is_some();
+            if !counts_trips {
+                // One level: a set goes by telehealth or with a trip, whichever is cheaper
+                // (telehealth on a tie), into the same state.
+                for (placed, &base) in cost[..sets].iter().enumerate() {
+                    if base == INF {
+                        continue;
+                    }
+                    let base_trip = base + trip;
+                    let open = offered & !placed;
+                    let mut set = open;
+                    while set != 0 {
+                        if needs[set] as usize & !placed == 0 {
+                            let to = placed | set;
+                            let by_tele = base + all_tele[set];
+                            let by_trip = base_trip + cheapest[set];
+                            let (value, trip) = if by_trip < by_tele {
+                                (by_trip, true)
+                            } else {
+                                (by_tele, false)
+                            };
+                            if value < next[to] {
+                                next[to] = value;
+                                from[to] = (placed as u32, set as u32, trip);
+                            }
+                        }
+                        set = (set - 1) & open;
+                    }
+                }
+                std::mem::swap(cost, next);
+                continue;
+            }
             for level in 0..levels {
-                let up = if counts_trips { level + 1 } else { level };
+                let up = level + 1;
                 let (at, up_at) = (level * sets, up * sets);
                 for (placed, &base) in cost[at..at + sets].iter().enumerate() {
                     if base == INF {
@@ -276,11 +316,7 @@ impl WeekShape {
                 continue;
             }
             let placed = idx % sets;
-            let total = c
-                + (0..k)
-                    .filter(|&i| placed & 1 << i == 0)
-                    .map(|i| self.unplaced[i])
-                    .sum::<f64>();
+            let total = c + self.left_out[placed];
             if total < best.0 {
                 best = (total, idx);
             }

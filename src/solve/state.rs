@@ -8,6 +8,15 @@ use super::domain::{Domains, Opt, ProviderDayRun, Slot};
 /// Occupied `(start, end, request)` intervals of one provider-day or resource-day.
 type Busy = Vec<(i32, i32, u32)>;
 
+/// What a patient's bookings of one day come to.
+#[derive(Clone, Copy, Default)]
+struct DaySummary {
+    /// Trip and waiting ([`State::patient_day_cost`] with nothing added).
+    cost: i64,
+    /// Whether one of them is in person.
+    travels: bool,
+}
+
 /// A partial schedule over a problem's domains.
 #[derive(Clone)]
 pub struct State<'a> {
@@ -31,6 +40,9 @@ pub struct State<'a> {
     free_run: Vec<FreeRun>,
     resource_busy: Vec<Busy>,
     patient_day: Vec<Vec<u32>>,
+    /// Per patient-day, what its bookings come to, kept by `place` and `remove`: candidate
+    /// scans ask for it far more often than bookings change.
+    day_summary: Vec<DaySummary>,
     patient_trips: Vec<u32>,
     /// Precedence indices where the request is `after`.
     preds: Vec<Vec<usize>>,
@@ -76,6 +88,7 @@ impl<'a> State<'a> {
                 .collect(),
             resource_busy: vec![Vec::new(); problem.resources.len() * ndays],
             patient_day: vec![Vec::new(); problem.patients.len() * ndays],
+            day_summary: vec![DaySummary::default(); problem.patients.len() * ndays],
             patient_trips: vec![0; problem.patients.len()],
             preds,
             succs,
@@ -265,10 +278,7 @@ impl<'a> State<'a> {
         }
         if trips && o.in_person() && !travels_today {
             if let Some(max) = patient.max_trips {
-                let already = today
-                    .iter()
-                    .any(|&r2| self.placed(r2 as usize).is_some_and(Opt::in_person));
-                if !already && self.patient_trips[q] >= max {
+                if !self.travels(q, d) && self.patient_trips[q] >= max {
                     return false;
                 }
             }
@@ -326,6 +336,14 @@ impl<'a> State<'a> {
 
     /// Trip and idle cost of patient `q` on day `d`, with `extra` added.
     pub fn patient_day_cost(&self, q: usize, d: usize, extra: Option<&Opt>) -> i64 {
+        match extra {
+            None => self.day_summary[q * self.ndays + d].cost,
+            Some(_) => self.day_cost_counted(q, d, extra),
+        }
+    }
+
+    /// [`State::patient_day_cost`] counted from the bookings.
+    fn day_cost_counted(&self, q: usize, d: usize, extra: Option<&Opt>) -> i64 {
         // A day holds a few appointments: their spans go on the stack (this runs for every
         // candidate a search weighs), on the heap only past that.
         let mut stack = [(0i32, 0i32); 8];
@@ -418,6 +436,7 @@ impl<'a> State<'a> {
         }
         self.patient_day[q * self.ndays + d].push(r as u32);
         self.assign[r] = Some(oi);
+        self.summarise_day(q, d);
         if !had_trip && self.travels(q, d) {
             self.patient_trips[q] += 1;
         }
@@ -463,6 +482,7 @@ impl<'a> State<'a> {
         }
         self.patient_day[q * self.ndays + d].retain(|&x| x != r as u32);
         self.assign[r] = None;
+        self.summarise_day(q, d);
         if had_trip && !self.travels(q, d) {
             self.patient_trips[q] -= 1;
         }
@@ -477,9 +497,16 @@ impl<'a> State<'a> {
 
     /// Whether patient `q` comes in person on day `d`.
     pub fn travels(&self, q: usize, d: usize) -> bool {
-        self.patient_day[q * self.ndays + d]
+        self.day_summary[q * self.ndays + d].travels
+    }
+
+    /// Counts patient `q`'s day `d` anew into its summary, after a booking changed.
+    fn summarise_day(&mut self, q: usize, d: usize) {
+        let travels = self.patient_day[q * self.ndays + d]
             .iter()
-            .any(|&r| self.placed(r as usize).is_some_and(Opt::in_person))
+            .any(|&r| self.placed(r as usize).is_some_and(Opt::in_person));
+        let cost = self.day_cost_counted(q, d, None);
+        self.day_summary[q * self.ndays + d] = DaySummary { cost, travels };
     }
 
     /// Requests that must leave with `r`: placed successors (transitively) and bundle mates.
