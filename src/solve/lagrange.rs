@@ -1942,6 +1942,71 @@ mod tests {
     use crate::solve::test_caseloads::caseload as generated;
     use crate::solve::week_pricing;
 
+    /// The steps' packed scan picks, for every request, day and mode, what a look at every
+    /// option in order picks: the cheapest raised option, the first among equals. Generated
+    /// caseloads with scanners (options with resources) and provider caps on every other
+    /// provider, at random multipliers, half of them zero so that ties occur.
+    #[test]
+    fn the_packed_scan_picks_what_every_option_in_order_picks() {
+        use crate::solve::test_caseloads::caseload_with;
+        for (seed, grid_min) in [(3, 15), (4, 5)] {
+            let problem = caseload_with(40, seed, grid_min, |input| {
+                for provider in input.providers.iter_mut().step_by(2) {
+                    provider.max_per_day = Some(5);
+                }
+            });
+            let domains = Domains::build(&problem);
+            let comp: Vec<usize> = (0..problem.requests.len()).collect();
+            let empty = State::new(&problem, &domains);
+            let rel = Relaxation::new(&empty, &comp);
+            assert!(!rel.caps.is_empty(), "capped provider-days");
+            assert!(
+                !rel.scan.with_resources.is_empty(),
+                "options with resources"
+            );
+            let ndays = problem.days.len();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            for _ in 0..5 {
+                let mut draw = |len: usize| -> Vec<f64> {
+                    (0..len)
+                        .map(|_| {
+                            if rng.gen_bool(0.5) {
+                                0.0
+                            } else {
+                                f64::from(rng.gen_range(0..40)) / 4.0
+                            }
+                        })
+                        .collect()
+                };
+                let (pi, mu) = (draw(rel.instants), draw(rel.caps.len()));
+                let prefix = rel.prefix_of(&pi);
+                let padded = Relaxation::padded_caps(&mu);
+                let mut tables = DayTables::default();
+                for pat in &rel.patients {
+                    rel.cheapest(&prefix, &padded, pat, &mut tables);
+                    for (i, &r) in pat.requests.iter().enumerate() {
+                        let mut seen = vec![[(f64::INFINITY, u32::MAX); 2]; ndays];
+                        for (oi, u) in rel.uses[r].iter().enumerate() {
+                            let c = f64::from(u.cost) + rel.raise_use(&prefix, &mu, u);
+                            let slot = &mut seen[u.day as usize][usize::from(u.in_person)];
+                            if c < slot.0 {
+                                *slot = (c, oi as u32);
+                            }
+                        }
+                        for (d, [tele, in_person]) in seen.iter().enumerate() {
+                            assert_eq!(tables.tele[i * ndays + d], *tele, "request {r}, day {d}");
+                            assert_eq!(
+                                tables.in_person[i * ndays + d],
+                                *in_person,
+                                "request {r}, day {d}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Gaps are counted in grid steps unless a clock change moves the grid's lines.
     #[test]
     fn gaps_keep_to_the_grid_unless_a_change_moves_its_lines() {
