@@ -272,6 +272,7 @@ struct ScanRun {
     in_person: bool,
 }
 
+/// Where one request's options lie in an [`OptionScan`].
 #[derive(Clone, Default)]
 struct RequestScan {
     runs: std::ops::Range<u32>,
