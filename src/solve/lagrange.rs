@@ -523,7 +523,8 @@ impl<'s> Relaxation<'s> {
         let scan = &self.scan;
         for (i, &r) in pat.requests.iter().enumerate() {
             let row = i * ndays..(i + 1) * ndays;
-            let (in_person, tele) = (&mut in_person[row.clone()], &mut tele[row]);
+            // This request's rows, by mode: telehealth, in person.
+            let by_mode = [&mut tele[row.clone()], &mut in_person[row]];
             let of = &scan.of[r];
             for run in &scan.runs[of.runs.start as usize..of.runs.end as usize] {
                 let mut best = (f64::INFINITY, u32::MAX);
@@ -538,24 +539,15 @@ impl<'s> Relaxation<'s> {
                     }
                 }
                 if best.1 != u32::MAX {
-                    let table = if run.in_person {
-                        &mut *in_person
-                    } else {
-                        &mut *tele
-                    };
-                    table[run.day as usize] = (best.0, scan.option[best.1 as usize]);
+                    by_mode[usize::from(run.in_person)][run.day as usize] =
+                        (best.0, scan.option[best.1 as usize]);
                 }
             }
             let with_resources = of.with_resources.start as usize..of.with_resources.end as usize;
             for &oi in &scan.with_resources[with_resources] {
                 let u = &self.uses[r][oi as usize];
                 let c = f64::from(u.cost) + self.raise_use(prefix, padded_mu, u);
-                let table = if u.in_person {
-                    &mut *in_person
-                } else {
-                    &mut *tele
-                };
-                let slot = &mut table[u.day as usize];
+                let slot = &mut by_mode[usize::from(u.in_person)][u.day as usize];
                 if c < slot.0 || (c == slot.0 && oi < slot.1) {
                     *slot = (c, oi);
                 }

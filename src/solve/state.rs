@@ -338,12 +338,12 @@ impl<'a> State<'a> {
     pub fn patient_day_cost(&self, q: usize, d: usize, extra: Option<&Opt>) -> i64 {
         match extra {
             None => self.day_summary[q * self.ndays + d].cost,
-            Some(_) => self.day_cost_counted(q, d, extra),
+            Some(_) => self.count_day(q, d, extra).cost,
         }
     }
 
-    /// [`State::patient_day_cost`] counted from the bookings.
-    fn day_cost_counted(&self, q: usize, d: usize, extra: Option<&Opt>) -> i64 {
+    /// Patient `q`'s day `d` with `extra` added, counted from the bookings.
+    fn count_day(&self, q: usize, d: usize, extra: Option<&Opt>) -> DaySummary {
         // A day holds a few appointments: their spans go on the stack (this runs for every
         // candidate a search weighs), on the heap only past that.
         let mut stack = [(0i32, 0i32); 8];
@@ -366,7 +366,7 @@ impl<'a> State<'a> {
             n += 1;
         }
         if n == 0 {
-            return 0;
+            return DaySummary::default();
         }
         let spans = if n <= stack.len() {
             &mut stack[..n]
@@ -379,7 +379,10 @@ impl<'a> State<'a> {
             .windows(2)
             .map(|p| (p[1].0 - p[0].1).max(0) as i64)
             .sum();
-        w.trip + w.idle_per_min * idle
+        DaySummary {
+            cost: w.trip + w.idle_per_min * idle,
+            travels: true,
+        }
     }
 
     /// The part of the objective that belongs to a component's requests (each placed one's
@@ -502,44 +505,22 @@ impl<'a> State<'a> {
 
     /// Counts patient `q`'s day `d` anew into its summary, after a booking changed.
     fn summarise_day(&mut self, q: usize, d: usize) {
-        let travels = self.patient_day[q * self.ndays + d]
-            .iter()
-            .any(|&r| self.placed(r as usize).is_some_and(Opt::in_person));
-        let cost = self.day_cost_counted(q, d, None);
-        self.day_summary[q * self.ndays + d] = DaySummary { cost, travels };
+        self.day_summary[q * self.ndays + d] = self.count_day(q, d, None);
     }
 
     /// Requests that must leave with `r`: placed successors (transitively) and bundle mates.
     pub fn dependants(&self, r: usize) -> Vec<usize> {
         let mut out = vec![r];
-        let mut i = 0;
-        while i < out.len() {
-            let x = out[i];
-            let mut next: Vec<usize> = self.succs[x]
-                .iter()
-                .map(|&k| self.problem.precedences[k].after)
-                .collect();
-            for &g in &self.groups[x] {
-                next.extend(self.problem.same_day[g].iter().copied());
-            }
-            for y in next {
-                if self.assign[y].is_some() && !out.contains(&y) {
-                    out.push(y);
-                }
-            }
-            i += 1;
-        }
+        self.add_leaving_with(&mut out);
         out
     }
 
-    /// Adds to `free` whatever must leave with its members ([`State::dependants`]), then
-    /// sorts it and drops repeats.
-    pub fn with_dependants(&self, free: &mut Vec<usize>) {
-        // The closure of `free` under "leaves with", as `dependants` of each member gives
-        // it, without a list per member (this runs in every repair).
+    /// Adds to `list` the placed successors and bundle mates of its members, and theirs in
+    /// turn, without a list per member (this runs in every repair).
+    fn add_leaving_with(&self, list: &mut Vec<usize>) {
         let mut i = 0;
-        while i < free.len() {
-            let x = free[i];
+        while i < list.len() {
+            let x = list[i];
             let successors = self.succs[x]
                 .iter()
                 .map(|&k| self.problem.precedences[k].after);
@@ -547,12 +528,18 @@ impl<'a> State<'a> {
                 .iter()
                 .flat_map(|&g| self.problem.same_day[g].iter().copied());
             for y in successors.chain(bundled) {
-                if self.assign[y].is_some() && !free.contains(&y) {
-                    free.push(y);
+                if self.assign[y].is_some() && !list.contains(&y) {
+                    list.push(y);
                 }
             }
             i += 1;
         }
+    }
+
+    /// Adds to `free` whatever must leave with its members ([`State::dependants`]), then
+    /// sorts it and drops repeats.
+    pub fn with_dependants(&self, free: &mut Vec<usize>) {
+        self.add_leaving_with(free);
         free.sort_unstable();
         free.dedup();
     }
