@@ -20,21 +20,24 @@ pub fn order_with(
     requests: &[usize],
     tiebreak: &dyn Fn(usize) -> u64,
 ) -> Vec<usize> {
-    let problem = state.problem;
     let mut out = requests.to_vec();
+    out.sort_by_key(|&r| order_key(state, r, tiebreak(r)));
+    out
+}
+
+/// Where `r` comes in [`order_with`] given its `tiebreak`: every request's key differs.
+pub fn order_key(state: &State, r: usize, tiebreak: u64) -> impl Ord {
+    let problem = state.problem;
     // Pinned bookings first: they are kept exactly, whatever else wants their slot. Then
     // what they need (prerequisites, bundle mates), before anything else can take its room.
-    out.sort_by_key(|&r| {
-        (
-            !problem.requests[r].pinned(),
-            !state.required(r),
-            std::cmp::Reverse(problem.link_order[r].0),
-            problem.link_order[r].1,
-            tiebreak(r),
-            r,
-        )
-    });
-    out
+    (
+        !problem.requests[r].pinned(),
+        !state.required(r),
+        std::cmp::Reverse(problem.link_order[r].0),
+        problem.link_order[r].1,
+        tiebreak,
+        r,
+    )
 }
 
 /// Cheapest feasible option of `r` now (on day `on_day` when given), judged by its cost

@@ -349,13 +349,18 @@ fn pick(payoff: &[[f64; METHODS]; KINDS], explore: f64, rng: &mut ChaCha8Rng) ->
 }
 
 fn restore(state: &mut State, free: &[usize], old: &[Option<u32>]) {
-    // Prerequisites first, so nothing placed ever lacks its `before`.
-    let order = construct::order(state, free);
-    for r in order {
-        let i = free.iter().position(|&x| x == r).expect("in free");
-        if let Some(oi) = old[i] {
-            state.place(r, oi);
-        }
+    // Prerequisites first, so nothing placed ever lacks its `before`: in
+    // [`construct::order`], sorted with the options they held (most repairs end here).
+    let mut held: Vec<(usize, u32)> = free
+        .iter()
+        .zip(old)
+        .filter_map(|(&r, &oi)| Some((r, oi?)))
+        .collect();
+    held.sort_unstable_by_key(|&(r, _)| {
+        construct::order_key(state, r, state.domains.opts[r].len() as u64)
+    });
+    for (r, oi) in held {
+        state.place(r, oi);
     }
 }
 

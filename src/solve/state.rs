@@ -411,11 +411,14 @@ impl<'a> State<'a> {
     /// Places `r` with option `oi` (no check: call [`State::fits`] first).
     pub fn place(&mut self, r: usize, oi: u32) {
         debug_assert!(self.assign[r].is_none());
-        let delta = self.insert_delta(r, oi);
         let o = self.opt(r, oi);
         let q = self.problem.requests[r].patient;
         let d = o.day as usize;
         let had_trip = self.travels(q, d);
+        // The day with `o` is what the day's summary becomes: counted once, for both.
+        let day_before = self.patient_day_cost(q, d, None);
+        let day_after = self.count_day(q, d, Some(o));
+        let delta = o.cost - unplaced_weight(self.problem, r) + day_after.cost - day_before;
         let pd = o.provider as usize * self.ndays + d;
         insert_sorted(&mut self.provider_busy[pd], (o.start, o.end, r as u32));
         if let Some((lo, hi)) = self.minutes_of(d, o.start, o.end) {
@@ -439,7 +442,7 @@ impl<'a> State<'a> {
         }
         self.patient_day[q * self.ndays + d].push(r as u32);
         self.assign[r] = Some(oi);
-        self.summarise_day(q, d);
+        self.day_summary[q * self.ndays + d] = day_after;
         if !had_trip && self.travels(q, d) {
             self.patient_trips[q] += 1;
         }
@@ -453,6 +456,7 @@ impl<'a> State<'a> {
         let q = self.problem.requests[r].patient;
         let d = o.day as usize;
         let had_trip = self.travels(q, d);
+        let day_before = self.patient_day_cost(q, d, None);
         let pd = o.provider as usize * self.ndays + d;
         self.provider_busy[pd].retain(|x| x.2 != r as u32);
         if let Some((lo, hi)) = self.minutes_of(d, o.start, o.end) {
@@ -489,8 +493,8 @@ impl<'a> State<'a> {
         if had_trip && !self.travels(q, d) {
             self.patient_trips[q] -= 1;
         }
-        let delta = self.insert_delta(r, oi);
-        self.total -= delta;
+        let day_after = self.patient_day_cost(q, d, None);
+        self.total -= o.cost - unplaced_weight(self.problem, r) + day_before - day_after;
     }
 
     /// Appointments of patient `q` on day `d` (in person or not).
