@@ -10,7 +10,13 @@ use super::state::{unplaced_weight, State};
 
 /// Insertion order of `requests` for construction and greedy repair.
 pub fn order(state: &State, requests: &[usize]) -> Vec<usize> {
-    order_with(state, requests, &|r| state.domains.opts[r].len() as u64)
+    order_with(state, requests, &|r| domain_size(state, r))
+}
+
+/// [`order`]'s last criterion among equally urgent requests of equal depth: the number
+/// of options.
+pub fn domain_size(state: &State, r: usize) -> u64 {
+    state.domains.opts[r].len() as u64
 }
 
 /// [`order`] with a custom last criterion among equally urgent requests of equal depth

@@ -357,7 +357,7 @@ fn restore(state: &mut State, free: &[usize], old: &[Option<u32>]) {
         .filter_map(|(&r, &oi)| Some((r, oi?)))
         .collect();
     held.sort_unstable_by_key(|&(r, _)| {
-        construct::order_key(state, r, state.domains.opts[r].len() as u64)
+        construct::order_key(state, r, construct::domain_size(state, r))
     });
     for (r, oi) in held {
         state.place(r, oi);

@@ -331,7 +331,19 @@ impl<'a> State<'a> {
         let d = o.day as usize;
         let before = self.patient_day_cost(q, d, None);
         let after = self.patient_day_cost(q, d, Some(o));
-        o.cost - unplaced_weight(self.problem, r) + after - before
+        Self::booking_change(self.problem, r, o, before, after)
+    }
+
+    /// The objective's change when `r` is booked at `o` and its patient's day goes from
+    /// costing `day_without` to `day_with`.
+    fn booking_change(
+        problem: &Problem,
+        r: usize,
+        o: &Opt,
+        day_without: i64,
+        day_with: i64,
+    ) -> i64 {
+        o.cost - unplaced_weight(problem, r) + day_with - day_without
     }
 
     /// Trip and idle cost of patient `q` on day `d`, with `extra` added.
@@ -418,7 +430,7 @@ impl<'a> State<'a> {
         // The day with `o` is what the day's summary becomes: counted once, for both.
         let day_before = self.patient_day_cost(q, d, None);
         let day_after = self.count_day(q, d, Some(o));
-        let delta = o.cost - unplaced_weight(self.problem, r) + day_after.cost - day_before;
+        let delta = Self::booking_change(self.problem, r, o, day_before, day_after.cost);
         let pd = o.provider as usize * self.ndays + d;
         insert_sorted(&mut self.provider_busy[pd], (o.start, o.end, r as u32));
         if let Some((lo, hi)) = self.minutes_of(d, o.start, o.end) {
@@ -456,7 +468,7 @@ impl<'a> State<'a> {
         let q = self.problem.requests[r].patient;
         let d = o.day as usize;
         let had_trip = self.travels(q, d);
-        let day_before = self.patient_day_cost(q, d, None);
+        let day_with = self.patient_day_cost(q, d, None);
         let pd = o.provider as usize * self.ndays + d;
         self.provider_busy[pd].retain(|x| x.2 != r as u32);
         if let Some((lo, hi)) = self.minutes_of(d, o.start, o.end) {
@@ -493,8 +505,8 @@ impl<'a> State<'a> {
         if had_trip && !self.travels(q, d) {
             self.patient_trips[q] -= 1;
         }
-        let day_after = self.patient_day_cost(q, d, None);
-        self.total -= o.cost - unplaced_weight(self.problem, r) + day_before - day_after;
+        let day_without = self.patient_day_cost(q, d, None);
+        self.total -= Self::booking_change(self.problem, r, o, day_without, day_with);
     }
 
     /// Appointments of patient `q` on day `d` (in person or not).
