@@ -220,11 +220,11 @@ impl Master {
                 .par_iter()
                 .zip(&x)
                 .zip(&mut next_x)
-                .for_each_init(Vec::new, |sorted, ((block, xs), next)| {
+                .for_each_init(Vec::new, |active, ((block, xs), next)| {
                     for (k, n) in next.iter_mut().enumerate() {
                         *n = xs[k] - tau * block.priced(k, &y);
                     }
-                    project_to_simplex(next, sorted);
+                    project_to_simplex(next, active);
                 });
             load.iter_mut().for_each(|l| *l = 0.0);
             for ((block, xs), next) in self.blocks.iter().zip(&x).zip(&next_x) {
@@ -392,19 +392,23 @@ impl Master {
 }
 
 /// Euclidean projection of `values` onto the simplex `{x ≥ 0, Σ x = 1}`, in place;
-/// `sorted` is scratch.
-fn project_to_simplex(values: &mut [f64], sorted: &mut Vec<f64>) {
-    sorted.clear();
-    sorted.extend_from_slice(values);
-    sorted.sort_unstable_by(|a, b| b.total_cmp(a));
-    let mut sum = 0.0;
-    let mut threshold = 0.0;
-    for (j, v) in sorted.iter().enumerate() {
-        sum += v;
-        let t = (sum - 1.0) / (j + 1) as f64;
-        if v - t > 0.0 {
-            threshold = t;
-        }
+/// `active` is scratch.
+///
+/// The projection subtracts one threshold and clips at zero. Michelot's method finds it
+/// without sorting: the threshold that spreads the excess over the values still in play,
+/// then again over those above it, until none drops out. Each pass keeps the largest
+/// value, and the threshold only rises, so it ends within as many passes as values, and
+/// in a few on a master's blocks: 1.6-1.9 times as fast as sorting on blocks of 50-100
+/// columns, the same on 5 (the sort was a ninth of a 300-patient minute's samples).
+fn project_to_simplex(values: &mut [f64], active: &mut Vec<f64>) {
+    let mut threshold = (values.iter().sum::<f64>() - 1.0) / values.len() as f64;
+    active.clear();
+    active.extend(values.iter().copied().filter(|&v| v > threshold));
+    let mut kept = values.len();
+    while active.len() < kept {
+        kept = active.len();
+        threshold = (active.iter().sum::<f64>() - 1.0) / kept as f64;
+        active.retain(|&v| v > threshold);
     }
     for v in values {
         *v = (*v - threshold).max(0.0);
@@ -620,5 +624,46 @@ mod tests {
         let mut values = [0.6, 0.6, 0.0];
         project_to_simplex(&mut values, &mut scratch);
         assert_eq!(values, [0.5, 0.5, 0.0]);
+    }
+
+    /// The projection by sorting (the textbook one): the threshold is set by the largest
+    /// count of top values that all stay above it.
+    fn projected_by_sorting(values: &[f64]) -> Vec<f64> {
+        let mut sorted = values.to_vec();
+        sorted.sort_unstable_by(|a, b| b.total_cmp(a));
+        let (mut sum, mut threshold) = (0.0, 0.0);
+        for (j, v) in sorted.iter().enumerate() {
+            sum += v;
+            let t = (sum - 1.0) / (j + 1) as f64;
+            if v - t > 0.0 {
+                threshold = t;
+            }
+        }
+        values.iter().map(|v| (v - threshold).max(0.0)).collect()
+    }
+
+    #[test]
+    fn projection_matches_the_sorted_one() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut scratch = Vec::new();
+        for case in 0..2_000 {
+            let n = rng.gen_range(1..60);
+            // Near a vertex, spread, negative, far off: what a step may leave.
+            let scale = [0.01, 0.5, 3.0, 100.0][case % 4];
+            let mut values: Vec<f64> = (0..n).map(|_| rng.gen_range(-scale..scale)).collect();
+            if case % 3 == 0 {
+                values[rng.gen_range(0..n)] += 1.0;
+            }
+            let expected = projected_by_sorting(&values);
+            project_to_simplex(&mut values, &mut scratch);
+            let sum: f64 = values.iter().sum();
+            assert!((sum - 1.0).abs() < 1e-9, "case {case}: sum {sum}");
+            for (got, want) in values.iter().zip(&expected) {
+                assert!(
+                    *got >= 0.0 && (got - want).abs() < 1e-9,
+                    "case {case}: {got} against {want}"
+                );
+            }
+        }
     }
 }
