@@ -49,6 +49,13 @@ struct Block {
     starts: Vec<usize>,
     rows: Vec<u32>,
     factors: Vec<f64>,
+    /// The same columns as runs of consecutive rows with one factor, `(first row, end,
+    /// factor)` at `run_starts[k]..run_starts[k + 1]`: an appointment holds a stretch of
+    /// instants, so the steps price and load a column run by run (see [`running_sums`]).
+    /// Refbench 300 patients `--seed 2` (2,000 rows, 7 nonzeros a column): 468 -> 410 µs a
+    /// step over a minute's solves, 634 -> 593 µs at 11,000 columns.
+    run_starts: Vec<usize>,
+    runs: Vec<(u32, u32, f64)>,
 }
 
 impl Block {
@@ -65,9 +72,52 @@ impl Block {
             .map(|(&i, &a)| (i as usize, a))
     }
 
-    /// `cost_k + a_k · y`.
-    fn priced(&self, k: usize, y: &[f64]) -> f64 {
-        self.costs[k] + self.column(k).map(|(i, a)| a * y[i]).sum::<f64>()
+    /// Column `k`'s runs.
+    fn runs(&self, k: usize) -> &[(u32, u32, f64)] {
+        &self.runs[self.run_starts[k]..self.run_starts[k + 1]]
+    }
+
+    /// `cost_k + a_k · y`, given the running sums of `y` ([`running_sums`]).
+    fn priced(&self, k: usize, y_sums: &[f64]) -> f64 {
+        self.costs[k]
+            + self
+                .runs(k)
+                .iter()
+                .map(|&(lo, hi, a)| a * (y_sums[hi as usize] - y_sums[lo as usize]))
+                .sum::<f64>()
+    }
+
+    /// Adds `amount · a_k` to the rows whose running sums `changes` holds (see
+    /// [`loads_from`]).
+    fn spread(&self, k: usize, amount: f64, changes: &mut [f64]) {
+        for &(lo, hi, a) in self.runs(k) {
+            changes[lo as usize] += a * amount;
+            changes[hi as usize] -= a * amount;
+        }
+    }
+}
+
+/// `sums[i]` = `values[0] + … + values[i - 1]` (`sums` one longer than `values`): a run's
+/// total is then one difference.
+fn running_sums(values: &[f64], sums: &mut [f64]) {
+    let mut total = 0.0;
+    sums[0] = 0.0;
+    for (s, v) in sums[1..].iter_mut().zip(values) {
+        total += v;
+        *s = total;
+    }
+}
+
+/// Each row's load from the changes [`Block::spread`] left at the runs' ends; clears them.
+fn loads_from(changes: &mut [f64], load: &mut [f64]) {
+    let mut total = 0.0;
+    for (l, c) in load.iter_mut().zip(changes.iter_mut()) {
+        total += *c;
+        *l = total;
+        *c = 0.0;
+    }
+    if let Some(last) = changes.last_mut() {
+        *last = 0.0;
     }
 }
 
@@ -172,13 +222,25 @@ impl Master {
         let block = &mut self.blocks[column.patient];
         if block.starts.is_empty() {
             block.starts.push(0);
+            block.run_starts.push(0);
         }
         block.costs.push(column.cost);
+        let first_run = block.runs.len();
         for &(i, a) in &column.rows {
             block.rows.push(i);
             block.factors.push(a);
+            let extends = block.runs.len() > first_run
+                && block
+                    .runs
+                    .last()
+                    .is_some_and(|&(_, end, factor)| end == i && factor == a);
+            match block.runs.last_mut() {
+                Some(last) if extends => last.1 = i + 1,
+                _ => block.runs.push((i, i + 1, a)),
+            }
         }
         block.starts.push(block.rows.len());
+        block.run_starts.push(block.runs.len());
         let weights = &mut self.weights[column.patient];
         weights.push(if weights.is_empty() { 1.0 } else { 0.0 });
     }
@@ -213,30 +275,31 @@ impl Master {
         let mut steps = 0usize;
         let mut since_restart = 0usize;
         let mut load = vec![0.0; y.len()];
+        let mut y_sums = vec![0.0; y.len() + 1];
+        let mut changes = vec![0.0; y.len() + 1];
         loop {
             let (tau, sigma) = (step / weight, step * weight);
             // Primal: λ' = proj(λ − τ (cost + Aᵀ y)); dual: y' = (y + σ (A (2λ' − λ) − cap))⁺.
+            running_sums(&y, &mut y_sums);
             self.blocks
                 .par_iter()
                 .zip(&x)
                 .zip(&mut next_x)
                 .for_each_init(Vec::new, |active, ((block, xs), next)| {
                     for (k, n) in next.iter_mut().enumerate() {
-                        *n = xs[k] - tau * block.priced(k, &y);
+                        *n = xs[k] - tau * block.priced(k, &y_sums);
                     }
                     project_to_simplex(next, active);
                 });
-            load.iter_mut().for_each(|l| *l = 0.0);
             for ((block, xs), next) in self.blocks.iter().zip(&x).zip(&next_x) {
                 for (k, (old, new)) in xs.iter().zip(next).enumerate() {
                     let extrapolated = 2.0 * new - old;
                     if extrapolated != 0.0 {
-                        for (i, a) in block.column(k) {
-                            load[i] += a * extrapolated;
-                        }
+                        block.spread(k, extrapolated, &mut changes);
                     }
                 }
             }
+            loads_from(&mut changes, &mut load);
             for ((yi, l), cap) in y.iter_mut().zip(&load).zip(&self.capacities) {
                 *yi = (*yi + sigma * (l - cap)).max(0.0);
             }
@@ -310,6 +373,9 @@ impl Master {
     /// `P`, `D(y)` and the excess of a point.
     fn measure(&self, x: &Weights, y: &[f64]) -> Measured {
         let mut load = vec![0.0; self.capacities.len()];
+        let mut changes = vec![0.0; self.capacities.len() + 1];
+        let mut y_sums = vec![0.0; y.len() + 1];
+        running_sums(y, &mut y_sums);
         let mut primal = 0.0;
         let mut dual = -self
             .capacities
@@ -322,14 +388,13 @@ impl Master {
             for (k, &xk) in xs.iter().enumerate() {
                 primal += block.costs[k] * xk;
                 if xk != 0.0 {
-                    for (i, a) in block.column(k) {
-                        load[i] += a * xk;
-                    }
+                    block.spread(k, xk, &mut changes);
                 }
-                cheapest = cheapest.min(block.priced(k, y));
+                cheapest = cheapest.min(block.priced(k, &y_sums));
             }
             dual += cheapest;
         }
+        loads_from(&mut changes, &mut load);
         let (mut excess_norm, mut excess_max) = (0.0f64, 0.0f64);
         for (l, cap) in load.iter().zip(&self.capacities) {
             let excess = (l - cap).max(0.0);
@@ -624,6 +689,63 @@ mod tests {
         let mut values = [0.6, 0.6, 0.0];
         project_to_simplex(&mut values, &mut scratch);
         assert_eq!(values, [0.5, 0.5, 0.0]);
+    }
+
+    #[test]
+    fn runs_price_and_load_as_the_rows_do() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for case in 0..200 {
+            let rows = rng.gen_range(1..40u32);
+            let mut master = Master::new(1, &vec![1.0; rows as usize]);
+            // Stretches of rows with one factor, as an appointment's instants are, and
+            // single rows.
+            for _ in 0..rng.gen_range(1..6) {
+                let mut used: Vec<(u32, f64)> = Vec::new();
+                let mut i = rng.gen_range(0..rows);
+                while i < rows {
+                    let len = rng.gen_range(1..6).min(rows - i);
+                    let factor = rng.gen_range(1..3) as f64;
+                    used.extend((i..i + len).map(|r| (r, factor)));
+                    i += len + rng.gen_range(0..4);
+                }
+                let column = Column {
+                    patient: 0,
+                    cost: rng.gen_range(0..50) as f64,
+                    rows: used,
+                    week: vec![],
+                };
+                master.add(&column);
+            }
+            let block = &master.blocks[0];
+            let y: Vec<f64> = (0..rows).map(|_| rng.gen_range(0.0..10.0)).collect();
+            let mut sums = vec![0.0; y.len() + 1];
+            running_sums(&y, &mut sums);
+            let mut changes = vec![0.0; y.len() + 1];
+            let mut expected = vec![0.0; y.len()];
+            for k in 0..block.len() {
+                let direct = block.costs[k] + block.column(k).map(|(i, a)| a * y[i]).sum::<f64>();
+                let by_runs = block.priced(k, &sums);
+                assert!(
+                    (direct - by_runs).abs() < 1e-9,
+                    "case {case}: {direct} against {by_runs}"
+                );
+                let amount = rng.gen_range(-1.0..1.0);
+                block.spread(k, amount, &mut changes);
+                for (i, a) in block.column(k) {
+                    expected[i] += a * amount;
+                }
+            }
+            assert!(block.runs.len() <= block.rows.len());
+            let mut load = vec![0.0; y.len()];
+            loads_from(&mut changes, &mut load);
+            for (got, want) in load.iter().zip(&expected) {
+                assert!(
+                    (got - want).abs() < 1e-9,
+                    "case {case}: load {got} against {want}"
+                );
+            }
+            assert!(changes.iter().all(|&c| c == 0.0), "changes are cleared");
+        }
     }
 
     /// The projection by sorting (the textbook one): the threshold is set by the largest
