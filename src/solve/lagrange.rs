@@ -474,9 +474,7 @@ impl<'s> Relaxation<'s> {
     /// Running sums of the instants' multipliers, so that a range's total is a difference.
     fn prefix_of(&self, pi: &[f64]) -> Vec<f64> {
         let mut prefix = vec![0.0f64; self.instants + 1];
-        for i in 0..self.instants {
-            prefix[i + 1] = prefix[i] + pi[i];
-        }
+        running_sums(pi, &mut prefix);
         prefix
     }
 
@@ -1922,6 +1920,17 @@ fn gaps_grid(problem: &crate::problem::Problem) -> i32 {
         grid
     } else {
         1
+    }
+}
+
+/// `sums[i]` = `values[0] + … + values[i - 1]` (as many as `sums` has room for after
+/// `sums[0] = 0`): a stretch's total is then one difference.
+pub(super) fn running_sums(values: &[f64], sums: &mut [f64]) {
+    let mut total = 0.0;
+    sums[0] = 0.0;
+    for (s, v) in sums[1..].iter_mut().zip(values) {
+        total += v;
+        *s = total;
     }
 }
 

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use super::lagrange::running_sums;
 use super::master::Column;
 
 /// Relative duality gap (of `1 + |P| + |D|`) at which a solve stops as optimal.
@@ -41,19 +42,15 @@ const ARTIFICIAL_RESTART: f64 = 0.36;
 /// Step size as a share of the largest stable one, `1 / ‖A‖`.
 const STEP_SHARE: f64 = 0.95;
 
-/// One patient's columns, flat: costs, and each column's rows and factors at
-/// `starts[k]..starts[k + 1]`.
+/// One patient's columns, flat: costs, and each column's rows as runs of consecutive
+/// rows with one factor, `(first row, end, factor)` at `run_starts[k]..run_starts[k + 1]`.
+/// An appointment holds a stretch of instants, so the steps price and load a column run
+/// by run (see [`running_sums`]).
+/// Refbench 300 patients `--seed 2` (2,000 rows, 7 nonzeros a column): 468 -> 410 µs a
+/// step over a minute's solves, 634 -> 593 µs at 11,000 columns.
 #[derive(Default)]
 struct Block {
     costs: Vec<f64>,
-    starts: Vec<usize>,
-    rows: Vec<u32>,
-    factors: Vec<f64>,
-    /// The same columns as runs of consecutive rows with one factor, `(first row, end,
-    /// factor)` at `run_starts[k]..run_starts[k + 1]`: an appointment holds a stretch of
-    /// instants, so the steps price and load a column run by run (see [`running_sums`]).
-    /// Refbench 300 patients `--seed 2` (2,000 rows, 7 nonzeros a column): 468 -> 410 µs a
-    /// step over a minute's solves, 634 -> 593 µs at 11,000 columns.
     run_starts: Vec<usize>,
     runs: Vec<(u32, u32, f64)>,
 }
@@ -65,11 +62,9 @@ impl Block {
 
     /// Column `k`'s (row, factor) pairs.
     fn column(&self, k: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
-        let span = self.starts[k]..self.starts[k + 1];
-        self.rows[span.clone()]
+        self.runs(k)
             .iter()
-            .zip(&self.factors[span])
-            .map(|(&i, &a)| (i as usize, a))
+            .flat_map(|&(lo, hi, a)| (lo as usize..hi as usize).map(move |i| (i, a)))
     }
 
     /// Column `k`'s runs.
@@ -94,17 +89,6 @@ impl Block {
             changes[lo as usize] += a * amount;
             changes[hi as usize] -= a * amount;
         }
-    }
-}
-
-/// `sums[i]` = `values[0] + … + values[i - 1]` (`sums` one longer than `values`): a run's
-/// total is then one difference.
-fn running_sums(values: &[f64], sums: &mut [f64]) {
-    let mut total = 0.0;
-    sums[0] = 0.0;
-    for (s, v) in sums[1..].iter_mut().zip(values) {
-        total += v;
-        *s = total;
     }
 }
 
@@ -220,26 +204,18 @@ impl Master {
     /// with all its weight.
     pub fn add(&mut self, column: &Column) {
         let block = &mut self.blocks[column.patient];
-        if block.starts.is_empty() {
-            block.starts.push(0);
+        if block.run_starts.is_empty() {
             block.run_starts.push(0);
         }
         block.costs.push(column.cost);
         let first_run = block.runs.len();
         for &(i, a) in &column.rows {
-            block.rows.push(i);
-            block.factors.push(a);
-            let extends = block.runs.len() > first_run
-                && block
-                    .runs
-                    .last()
-                    .is_some_and(|&(_, end, factor)| end == i && factor == a);
-            match block.runs.last_mut() {
-                Some(last) if extends => last.1 = i + 1,
+            let tail = &mut block.runs[first_run..];
+            match tail.last_mut() {
+                Some(last) if last.1 == i && last.2 == a => last.1 = i + 1,
                 _ => block.runs.push((i, i + 1, a)),
             }
         }
-        block.starts.push(block.rows.len());
         block.run_starts.push(block.runs.len());
         let weights = &mut self.weights[column.patient];
         weights.push(if weights.is_empty() { 1.0 } else { 0.0 });
@@ -700,6 +676,7 @@ mod tests {
         for case in 0..200 {
             let rows = rng.gen_range(1..40u32);
             let mut master = Master::new(1, &vec![1.0; rows as usize]);
+            let mut columns = Vec::new();
             // Stretches of rows with one factor, as an appointment's instants are, and
             // single rows.
             for _ in 0..rng.gen_range(1..6) {
@@ -718,6 +695,7 @@ mod tests {
                     week: vec![],
                 };
                 master.add(&column);
+                columns.push(column);
             }
             let block = &master.blocks[0];
             let y: Vec<f64> = (0..rows).map(|_| rng.gen_range(0.0..10.0)).collect();
@@ -725,8 +703,13 @@ mod tests {
             running_sums(&y, &mut sums);
             let mut changes = vec![0.0; y.len() + 1];
             let mut expected = vec![0.0; y.len()];
-            for k in 0..block.len() {
-                let direct = block.costs[k] + block.column(k).map(|(i, a)| a * y[i]).sum::<f64>();
+            for (k, column) in columns.iter().enumerate() {
+                let direct = column.cost
+                    + column
+                        .rows
+                        .iter()
+                        .map(|&(i, a)| a * y[i as usize])
+                        .sum::<f64>();
                 let by_runs = block.priced(k, &sums);
                 assert!(
                     (direct - by_runs).abs() < 1e-9,
@@ -734,11 +717,15 @@ mod tests {
                 );
                 let amount = rng.gen_range(-1.0..1.0);
                 block.spread(k, amount, &mut changes);
-                for (i, a) in block.column(k) {
-                    expected[i] += a * amount;
+                for &(i, a) in &column.rows {
+                    expected[i as usize] += a * amount;
                 }
+                assert!(block
+                    .column(k)
+                    .eq(column.rows.iter().map(|&(i, a)| (i as usize, a))));
             }
-            assert!(block.runs.len() <= block.rows.len());
+            let rows: usize = columns.iter().map(|c| c.rows.len()).sum();
+            assert!(block.runs.len() <= rows);
             let mut load = vec![0.0; y.len()];
             loads_from(&mut changes, &mut load);
             for (got, want) in load.iter().zip(&expected) {
