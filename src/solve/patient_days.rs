@@ -27,6 +27,16 @@ use super::state::unplaced_weight;
 /// Most requests of one patient the programme takes (`3^12` transitions a day).
 pub const MAX_REQUESTS: usize = 12;
 
+/// Most requests of a patient whose programme runs on fixed-size tables (no trip cap):
+/// refbench's patients have one to five, and the bound's steps run it for each of them
+/// thousands of times, where the general tables' index checks and pointer reloads were
+/// half of its instructions.
+const SMALL_REQUESTS: usize = 5;
+const SMALL_SETS: usize = 1 << SMALL_REQUESTS;
+/// Any set of at most [`SMALL_REQUESTS`] requests masked by this indexes the small tables
+/// (and proves it to the compiler).
+const SMALL_MASK: usize = SMALL_SETS - 1;
+
 /// Buffers of [`WeekShape::minimum`], kept from one patient's call to the next: the bound
 /// calls it for every patient at every step.
 #[derive(Default)]
@@ -36,6 +46,8 @@ pub struct MinimumScratch {
     came_from: Vec<(u32, u32, bool)>,
     all_tele: Vec<f64>,
     cheapest: Vec<f64>,
+    /// [`WeekShape::minimum_small`]'s `came_from`, a table per day.
+    small_from: Vec<[(u8, u8, bool); SMALL_SETS]>,
 }
 
 /// `v` as `len` copies of `value`.
@@ -204,6 +216,121 @@ impl WeekShape {
         trip: f64,
         scratch: &mut MinimumScratch,
     ) -> (f64, Vec<(usize, u32)>) {
+        if self.max_trips.is_none() && self.requests.len() <= SMALL_REQUESTS {
+            self.minimum_small(in_person, tele, trip, scratch)
+        } else {
+            self.minimum_general(in_person, tele, trip, scratch)
+        }
+    }
+
+    /// [`WeekShape::minimum`] for a patient of at most [`SMALL_REQUESTS`] requests and no
+    /// trip cap, on fixed-size tables: the same programme, the same sums in the same order,
+    /// so the same minimum and plan.
+    fn minimum_small(
+        &self,
+        in_person: &[(f64, u32)],
+        tele: &[(f64, u32)],
+        trip: f64,
+        scratch: &mut MinimumScratch,
+    ) -> (f64, Vec<(usize, u32)>) {
+        const INF: f64 = f64::INFINITY;
+        const M: usize = SMALL_MASK;
+        let k = self.requests.len();
+        debug_assert!(k <= SMALL_REQUESTS && self.max_trips.is_none());
+        let ndays = self.offered.len();
+        let sets = 1usize << k;
+        let mut cost = [INF; SMALL_SETS];
+        cost[0] = 0.0;
+        let mut all_tele = [0.0f64; SMALL_SETS];
+        let mut cheapest = [0.0f64; SMALL_SETS];
+        let from_days = &mut scratch.small_from;
+        from_days.clear();
+        from_days.resize(ndays, [(u8::MAX, 0, false); SMALL_SETS]);
+        for (d, from) in from_days.iter_mut().enumerate() {
+            for set in 1..sets {
+                let i = set.trailing_zeros() as usize;
+                let rest = set & (set - 1);
+                let (t, p) = (tele[i * ndays + d].0, in_person[i * ndays + d].0);
+                all_tele[set & M] = all_tele[rest & M] + t;
+                cheapest[set & M] = cheapest[rest & M] + t.min(p);
+            }
+            let mut needs = [NOT_TOGETHER; SMALL_SETS];
+            needs[..sets].copy_from_slice(&self.needs[d * sets..(d + 1) * sets]);
+            let mut next = cost;
+            let offered = self.offered[d] as usize;
+            for placed in 0..sets {
+                let base = cost[placed & M];
+                if base == INF {
+                    continue;
+                }
+                let base_trip = base + trip;
+                let open = offered & !placed;
+                let mut set = open;
+                while set != 0 {
+                    if needs[set & M] as usize & !placed == 0 {
+                        let to = (placed | set) & M;
+                        let by_tele = base + all_tele[set & M];
+                        let by_trip = base_trip + cheapest[set & M];
+                        let (value, trip) = if by_trip < by_tele {
+                            (by_trip, true)
+                        } else {
+                            (by_tele, false)
+                        };
+                        if value < next[to] {
+                            next[to] = value;
+                            from[to] = (placed as u8, set as u8, trip);
+                        }
+                    }
+                    set = (set - 1) & open;
+                }
+            }
+            cost = next;
+        }
+
+        // Requests left out pay their unplaced cost.
+        let mut best = (INF, 0usize);
+        for (placed, &c) in cost[..sets].iter().enumerate() {
+            if c == INF {
+                continue;
+            }
+            let total = c + self.left_out[placed];
+            if total < best.0 {
+                best = (total, placed);
+            }
+        }
+        if best.0 == INF {
+            return (INF, Vec::new());
+        }
+
+        // Walk back through the days for the options chosen.
+        let mut chosen = Vec::new();
+        let mut idx = best.1;
+        for d in (0..ndays).rev() {
+            let (prev, set, by_trip) = from_days[d][idx & M];
+            if prev == u8::MAX {
+                continue;
+            }
+            let mut s = usize::from(set);
+            while s != 0 {
+                let i = s.trailing_zeros() as usize;
+                let (t, p) = (tele[i * ndays + d], in_person[i * ndays + d]);
+                let oi = if by_trip && p.0 < t.0 { p.1 } else { t.1 };
+                chosen.push((self.requests[i], oi));
+                s &= s - 1;
+            }
+            idx = usize::from(prev);
+        }
+        (best.0, chosen)
+    }
+
+    /// [`WeekShape::minimum`] on tables sized to the patient, for any shape.
+    fn minimum_general(
+        &self,
+        in_person: &[(f64, u32)],
+        tele: &[(f64, u32)],
+        trip: f64,
+        scratch: &mut MinimumScratch,
+    ) -> (f64, Vec<(usize, u32)>) {
         const INF: f64 = f64::INFINITY;
         let k = self.requests.len();
         let ndays = self.offered.len();
@@ -218,6 +345,7 @@ impl WeekShape {
             came_from,
             all_tele,
             cheapest,
+            ..
         } = scratch;
         refill(cost, states, INF);
         cost[0] = 0.0;
@@ -344,5 +472,94 @@ impl WeekShape {
             idx = prev as usize;
         }
         (best.0, chosen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    /// A random shape of `k` requests over `ndays` days, no trip cap: days that offer some
+    /// of them, sets that may not share a day (over a daily cap, or at random, as links and
+    /// bundles make them), sets that need others on an earlier day, and pinned requests.
+    fn random_shape(k: usize, ndays: usize, rng: &mut ChaCha8Rng) -> WeekShape {
+        let sets = 1usize << k;
+        let cap = rng.gen_range(1..=k as u32);
+        let offered = (0..ndays).map(|_| rng.gen_range(0..sets as u32)).collect();
+        let needs = (0..ndays * sets)
+            .map(|i| {
+                let set = (i % sets) as u32;
+                if set.count_ones() > cap || rng.gen_bool(0.1) {
+                    NOT_TOGETHER
+                } else if rng.gen_bool(0.2) {
+                    rng.gen_range(0..sets as u32) & !set
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let unplaced: Vec<f64> = (0..k)
+            .map(|_| {
+                if rng.gen_bool(0.1) {
+                    f64::INFINITY
+                } else {
+                    f64::from(rng.gen_range(1..5)) * 1000.0
+                }
+            })
+            .collect();
+        let left_out = (0..sets)
+            .map(|placed| {
+                (0..k)
+                    .filter(|&i| placed & 1 << i == 0)
+                    .map(|i| unplaced[i])
+                    .sum()
+            })
+            .collect();
+        WeekShape {
+            requests: (100..100 + k).collect(),
+            left_out,
+            max_trips: None,
+            offered,
+            needs,
+        }
+    }
+
+    /// Cheapest `(cost, option)` tables with missing entries and ties.
+    fn random_table(len: usize, rng: &mut ChaCha8Rng) -> Vec<(f64, u32)> {
+        (0..len)
+            .map(|_| {
+                if rng.gen_bool(0.3) {
+                    (f64::INFINITY, u32::MAX)
+                } else {
+                    (f64::from(rng.gen_range(0..40)) * 25.0, rng.gen_range(0..50))
+                }
+            })
+            .collect()
+    }
+
+    /// The fixed-size programme finds what the general one finds, bit for bit: the same
+    /// minimum and the same plan, ties and all, over one scratch reused across shapes.
+    #[test]
+    fn small_tables_find_the_general_programmes_minimum_and_plan() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut scratch = MinimumScratch::default();
+        let mut feasible = 0;
+        for case in 0..3_000 {
+            let k = rng.gen_range(1..=SMALL_REQUESTS);
+            let ndays = rng.gen_range(1..=7);
+            let shape = random_shape(k, ndays, &mut rng);
+            let in_person = random_table(k * ndays, &mut rng);
+            let tele = random_table(k * ndays, &mut rng);
+            let trip = f64::from(rng.gen_range(0..4)) * 50.0;
+            let small = shape.minimum_small(&in_person, &tele, trip, &mut scratch);
+            let general = shape.minimum_general(&in_person, &tele, trip, &mut scratch);
+            assert_eq!(small.0.to_bits(), general.0.to_bits(), "case {case}");
+            assert_eq!(small.1, general.1, "case {case}");
+            feasible += usize::from(small.0.is_finite() && !small.1.is_empty());
+        }
+        assert!(feasible > 1_000, "only {feasible} cases placed anything");
     }
 }
