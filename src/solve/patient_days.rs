@@ -287,40 +287,14 @@ impl WeekShape {
             cost = next;
         }
 
-        // Requests left out pay their unplaced cost.
-        let mut best = (INF, 0usize);
-        for (placed, &c) in cost[..sets].iter().enumerate() {
-            if c == INF {
-                continue;
-            }
-            let total = c + self.left_out[placed];
-            if total < best.0 {
-                best = (total, placed);
-            }
-        }
-        if best.0 == INF {
+        let Some((value, end)) = self.best_end(&cost[..sets], sets) else {
             return (INF, Vec::new());
-        }
-
-        // Walk back through the days for the options chosen.
-        let mut chosen = Vec::new();
-        let mut idx = best.1;
-        for d in (0..ndays).rev() {
+        };
+        let chosen = self.plan(end, in_person, tele, |d, idx| {
             let (prev, set, by_trip) = from_days[d][idx & M];
-            if prev == u8::MAX {
-                continue;
-            }
-            let mut s = usize::from(set);
-            while s != 0 {
-                let i = s.trailing_zeros() as usize;
-                let (t, p) = (tele[i * ndays + d], in_person[i * ndays + d]);
-                let oi = if by_trip && p.0 < t.0 { p.1 } else { t.1 };
-                chosen.push((self.requests[i], oi));
-                s &= s - 1;
-            }
-            idx = usize::from(prev);
-        }
-        (best.0, chosen)
+            (prev != u8::MAX).then_some((usize::from(prev), usize::from(set), by_trip))
+        });
+        (value, chosen)
     }
 
     /// [`WeekShape::minimum`] on tables sized to the patient, for any shape.
@@ -437,30 +411,50 @@ impl WeekShape {
             std::mem::swap(cost, next);
         }
 
-        // Requests left out pay their unplaced cost.
-        let mut best = (INF, 0usize);
+        let Some((value, end)) = self.best_end(cost, sets) else {
+            return (INF, Vec::new());
+        };
+        let chosen = self.plan(end, in_person, tele, |d, idx| {
+            let (prev, set, by_trip) = came_from[d * states + idx];
+            (prev != u32::MAX).then_some((prev as usize, set as usize, by_trip))
+        });
+        (value, chosen)
+    }
+
+    /// The programme's cheapest end, requests left out paying their unplaced cost:
+    /// `(total, state)` over the states' `cost` (`sets` states a trip level), `None` when
+    /// none is reached.
+    fn best_end(&self, cost: &[f64], sets: usize) -> Option<(f64, usize)> {
+        let mut best = (f64::INFINITY, 0usize);
         for (idx, &c) in cost.iter().enumerate() {
-            if c == INF {
+            if c == f64::INFINITY {
                 continue;
             }
-            let placed = idx % sets;
-            let total = c + self.left_out[placed];
+            let total = c + self.left_out[idx % sets];
             if total < best.0 {
                 best = (total, idx);
             }
         }
-        if best.0 == INF {
-            return (INF, Vec::new());
-        }
+        (best.0 != f64::INFINITY).then_some(best)
+    }
 
-        // Walk back through the days for the options chosen.
+    /// The options of the plan that ends in state `end`, walked back through the days:
+    /// `came_from(day, state)` is the state before that day, the set placed on it and
+    /// whether by a trip, or `None` where the state was carried over unchanged.
+    fn plan(
+        &self,
+        end: usize,
+        in_person: &[(f64, u32)],
+        tele: &[(f64, u32)],
+        came_from: impl Fn(usize, usize) -> Option<(usize, usize, bool)>,
+    ) -> Vec<(usize, u32)> {
+        let ndays = self.offered.len();
         let mut chosen = Vec::new();
-        let mut idx = best.1;
+        let mut idx = end;
         for d in (0..ndays).rev() {
-            let (prev, set, by_trip) = came_from[d * states + idx];
-            if prev == u32::MAX {
+            let Some((prev, set, by_trip)) = came_from(d, idx) else {
                 continue;
-            }
+            };
             let mut s = set;
             while s != 0 {
                 let i = s.trailing_zeros() as usize;
@@ -469,9 +463,9 @@ impl WeekShape {
                 chosen.push((self.requests[i], oi));
                 s &= s - 1;
             }
-            idx = prev as usize;
+            idx = prev;
         }
-        (best.0, chosen)
+        chosen
     }
 }
 
