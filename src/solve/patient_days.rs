@@ -30,7 +30,7 @@ pub const MAX_REQUESTS: usize = 12;
 /// Most requests of a patient whose programme runs on fixed-size tables (no trip cap):
 /// refbench's patients have one to five, and the bound's steps run it for each of them
 /// thousands of times, where the general tables' index checks and pointer reloads were
-/// half of its instructions.
+/// a fifth of its instructions.
 const SMALL_REQUESTS: usize = 5;
 const SMALL_SETS: usize = 1 << SMALL_REQUESTS;
 /// Any set of at most [`SMALL_REQUESTS`] requests masked by this indexes the small tables
