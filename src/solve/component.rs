@@ -13,7 +13,8 @@ use crate::problem::Problem;
 
 use super::domain::Domains;
 use super::state::State;
-use super::{bound, branch, construct, lagrange, lns, merge, milp};
+use super::trajectory::{Position, Trajectory};
+use super::{bound, branch, construct, lagrange, lns, milp, shares};
 
 /// Largest whole component the pure-Rust backend solves under a work budget, where nothing
 /// but the guard would stop a slow branch and bound.
@@ -340,7 +341,7 @@ fn solve_component(
     // A component far larger than a neighbourhood: its searches work on shares of it, on
     // one core too (in turn), as searching a share is far cheaper than the whole.
     let split = (ctx.work.is_none() && comp.len() >= SPLIT_MIN_REQUESTS)
-        .then(|| merge::Units::new(&state, comp));
+        .then(|| shares::Units::new(&state, comp));
     let portfolio_search = parallel || split.is_some();
     // A whole component's searches anneal; a split one's rounds (half a second each) would
     // spend them hot: refbench 1,000 `--seed 1` ended at 307755 annealed against 297045.
@@ -1005,8 +1006,11 @@ const SPLIT_MIN_REQUESTS: usize = 1_500;
 /// On two cores four shares (two in turn on each) did no better than two: 304295 / 305540
 /// against 298595 / 305395.
 const SPLIT_MIN_SHARES: usize = 2;
-/// How long split searches run apart: short, as the longer they run the more of what one
-/// finds no longer fits beside what the other found.
+/// How long the shares dealt to split searches last before they are dealt anew. When the
+/// searches ran apart and were merged after, short rounds kept more of what one found
+/// fitting beside the other's; on one trajectory, rounds of 2 s did no better (refbench
+/// 3,000 patients, 60 s, 2 threads, `--seed 13` 1203055 against 1200845, `--seed 7`
+/// 1521865 against 1519530).
 const SPLIT_ROUND: Duration = Duration::from_millis(500);
 /// Starting temperature of an annealed search ([`lns::Budget::anneal`]), in trips: a
 /// repair one trip worse is kept at first with probability 0.55. Refbench, 60 s, 2 threads,
@@ -1023,13 +1027,19 @@ const PORTFOLIO_ROUND: Duration = Duration::from_secs(4);
 /// with its own random stream; every `round` the best schedule (ties to the first worker)
 /// is where all of them go on from. With `split`, each search moves only its own share of
 /// the component's units, dealt at random every [`SPLIT_ROUND`] instead (with fewer workers
-/// than [`SPLIT_MIN_SHARES`], a worker searches several shares in turn), and what the
-/// others found is carried into the best (see [`merge`]). Returns the repairs performed.
+/// than [`SPLIT_MIN_SHARES`], a worker searches several shares in turn), and the searches
+/// walk one trajectory, each replaying the moves the others keep (see [`Trajectory`]):
+/// run apart and merged at the end of a round instead, only some 6 % of the second
+/// search's gains could be carried at 3,000 patients, both having filled the same free
+/// time (refbench, 60 s, 2 threads, one run each, merged against one trajectory: 3,000
+/// `--seed 13` 1208575 / 1201695, `--seed 7` 1528815 / 1518195, `--seed 5` 1173450 /
+/// 1157990, `--seed 23` 1338830 / 1322395, `--seed 13` solver seed 2 1204480 / 1203165;
+/// 1,000 `--seed 13` 364550 / 361935). Returns the repairs performed.
 #[allow(clippy::too_many_arguments)]
 fn portfolio(
     state: &mut State,
     comp: &[usize],
-    split: Option<&merge::Units>,
+    split: Option<&shares::Units>,
     rng: &mut ChaCha8Rng,
     budget: lns::Budget,
     workers: usize,
@@ -1059,11 +1069,15 @@ fn portfolio(
         };
         let shares = split.map(|units| units.deal(parts, state.problem.requests.len(), rng));
         let start: &State = state;
-        let results: Vec<(State, u64)> = seeds
+        // Split searches on more than one core walk one trajectory; the others run apart
+        // and the best of them is kept.
+        let walk = (shares.is_some() && workers > 1).then(|| Trajectory::new(start, comp));
+        let results: Vec<(State, Position, u64)> = seeds
             .par_iter()
             .enumerate()
             .map(|(k, &seed)| {
                 let mut own = start.clone();
+                let mut at = Position::default();
                 let mut own_rng = ChaCha8Rng::seed_from_u64(seed);
                 let turns: Vec<usize> = (k..parts).step_by(workers).collect();
                 let begin = Instant::now();
@@ -1075,22 +1089,27 @@ fn portfolio(
                         movable: shares.as_ref().map(|s| &s[share][..]),
                         ..budget
                     };
-                    done += lns::improve(&mut own, comp, &mut own_rng, turn, on_improve);
+                    let on = walk.as_ref().map(|w| (w, &mut at));
+                    done += lns::improve_on(&mut own, comp, &mut own_rng, turn, on_improve, on);
                 }
-                (own, done)
+                (own, at, done)
             })
             .collect();
-        iterations += results.iter().map(|r| r.1).sum::<u64>();
+        iterations += results.iter().map(|r| r.2).sum::<u64>();
         let before = state.total();
-        let mut ranked: Vec<State> = results.into_iter().map(|r| r.0).collect();
-        ranked.sort_by_key(State::total);
-        let mut ranked = ranked.into_iter();
-        let mut best = ranked.next().expect("at least one worker");
-        if let Some(units) = split {
-            for other in ranked.filter(|o| o.total() < before) {
-                merge::carry_over(&mut best, state, &other, units);
+        let best = match &walk {
+            Some(walk) => {
+                let (mut best, mut at, _) = results.into_iter().next().expect("a worker");
+                walk.catch_up(&mut best, &mut at);
+                walk.finish(&mut best);
+                best
             }
-        }
+            None => results
+                .into_iter()
+                .map(|r| r.0)
+                .min_by_key(State::total)
+                .expect("a worker"),
+        };
         let stalled = best.total() >= before && Instant::now() < round_end;
         *state = best;
         if stalled {

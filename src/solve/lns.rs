@@ -14,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use super::construct;
 use super::repair;
 use super::state::State;
+use super::trajectory::{restore, Position, Trajectory};
 
 /// Search limits.
 #[derive(Debug, Clone, Copy)]
@@ -137,6 +138,21 @@ pub fn improve(
     budget: Budget,
     on_improve: &dyn Fn(i64, &State),
 ) -> u64 {
+    improve_on(state, component, rng, budget, on_improve, None)
+}
+
+/// [`improve`], walking `walk`'s trajectory with other threads when given: each move kept
+/// is published there and the others' moves replayed first (see [`Trajectory`]); the
+/// state then ends where the trajectory stands, and [`Trajectory::finish`] puts the best
+/// of it back.
+pub(super) fn improve_on(
+    state: &mut State,
+    component: &[usize],
+    rng: &mut ChaCha8Rng,
+    budget: Budget,
+    on_improve: &dyn Fn(i64, &State),
+    mut walk: Option<(&Trajectory, &mut Position)>,
+) -> u64 {
     let problem = state.problem;
     let movable = |r: usize| budget.movable.is_none_or(|m| m[r]);
     let mut patients: Vec<usize> = component
@@ -202,6 +218,9 @@ pub fn improve(
             since_improvement = 0;
         }
         let limit = MAX_FREE * scale;
+        if let Some((trajectory, at)) = walk.as_mut() {
+            trajectory.catch_up(state, at);
+        }
         if iterations % UNPLACED_REFRESH == 0 {
             unplaced.clear();
             unplaced.extend(placeable.iter().filter(|&&r| state.assign[r].is_none()));
@@ -222,14 +241,32 @@ pub fn improve(
         };
         if kind == 4 {
             let before = state.total();
-            eject_chain(state, &unplaced, &movable, rng);
+            let log = eject_chain(state, &unplaced, &movable, rng);
+            if let Some((trajectory, at)) = walk.as_mut() {
+                if state.total() < before {
+                    // The first entry of each request holds its option before the chain.
+                    let mut changed: Vec<(usize, Option<u32>)> = Vec::with_capacity(log.len());
+                    for &(r, oi) in &log {
+                        if !changed.iter().any(|c| c.0 == r) {
+                            changed.push((r, oi));
+                        }
+                    }
+                    changed.sort_unstable_by_key(|c| c.0);
+                    let (requests, old): (Vec<usize>, Vec<Option<u32>>) =
+                        changed.into_iter().unzip();
+                    // A chain is kept only where it gains: so too after catching up.
+                    trajectory.publish(state, at, &requests, &old, -1);
+                }
+            }
             let gain = (before - state.total()).max(0) as f64;
             payoff[kind][method] = 0.9 * payoff[kind][method] + 0.1 * weigh(gain);
             let now = state.total();
             if now < best_total {
                 best_total = now;
-                for (k, &r) in component.iter().enumerate() {
-                    best[k] = state.assign[r];
+                if walk.is_none() {
+                    for (k, &r) in component.iter().enumerate() {
+                        best[k] = state.assign[r];
+                    }
                 }
                 since_improvement = 0;
                 on_improve(now, state);
@@ -294,13 +331,17 @@ pub fn improve(
                 state.remove(r);
             }
             restore(state, &free, &old);
+        } else if let Some((trajectory, at)) = walk.as_mut() {
+            trajectory.publish(state, at, &free, &old, (after - before).max(0));
         }
         let now = state.total();
         history[slot] = now;
         if now < best_total {
             best_total = now;
-            for (k, &r) in component.iter().enumerate() {
-                best[k] = state.assign[r];
+            if walk.is_none() {
+                for (k, &r) in component.iter().enumerate() {
+                    best[k] = state.assign[r];
+                }
             }
             since_improvement = 0;
             on_improve(now, state);
@@ -308,7 +349,7 @@ pub fn improve(
             since_improvement += 1;
         }
     }
-    if state.total() > best_total {
+    if walk.is_none() && state.total() > best_total {
         for &r in component {
             state.remove(r);
         }
@@ -346,22 +387,6 @@ fn pick(payoff: &[[f64; METHODS]; KINDS], explore: f64, rng: &mut ChaCha8Rng) ->
         }
     }
     (KINDS - 1, METHODS - 1)
-}
-
-fn restore(state: &mut State, free: &[usize], old: &[Option<u32>]) {
-    // Prerequisites first, so nothing placed ever lacks its `before`: in
-    // [`construct::order`], sorted with the options they held (most repairs end here).
-    let mut held: Vec<(usize, u32)> = free
-        .iter()
-        .zip(old)
-        .filter_map(|(&r, &oi)| Some((r, oi?)))
-        .collect();
-    held.sort_unstable_by_key(|&(r, _)| {
-        construct::order_key(state, r, construct::domain_size(state, r))
-    });
-    for (r, oi) in held {
-        state.place(r, oi);
-    }
 }
 
 /// Repairs `free` exactly (see [`repair::repair`]); false (state untouched) when the
@@ -446,7 +471,7 @@ fn at_cap_blocker(
     }
 }
 
-/// An ejection chain for an unplaced request drawn by priority: see [`chain`]. Makes room
+/// An ejection chain for an unplaced request drawn by priority: see [`chain`]; returns its log (empty when nothing moved). Makes room
 /// where a greedy repair, which puts the most urgent request back first, would retake the
 /// same slot, and where a scarce provider's week must shift by more than one booking.
 fn eject_chain(
@@ -454,13 +479,14 @@ fn eject_chain(
     listed: &[usize],
     movable: &dyn Fn(usize) -> bool,
     rng: &mut ChaCha8Rng,
-) {
+) -> Log {
     let unplaced = still_unplaced(state, listed);
     let Ok(&r) = unplaced.choose_weighted(rng, |&r| state.problem.requests[r].priority) else {
-        return;
+        return Log::new();
     };
     let mut log = Vec::new();
     chain(state, r, EJECT_DEPTH, movable, rng, &mut log);
+    log
 }
 
 /// Every placement and removal of a chain, to undo it: `(request, its option before)`.

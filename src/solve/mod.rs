@@ -30,7 +30,6 @@ mod explain;
 pub mod lagrange;
 pub mod lns;
 mod master;
-mod merge;
 pub mod milp;
 mod output;
 pub mod patient_days;
@@ -38,9 +37,11 @@ pub mod pins;
 #[cfg(not(feature = "highs"))]
 mod primal_dual;
 pub mod repair;
+mod shares;
 pub mod state;
 #[cfg(test)]
 mod test_caseloads;
+mod trajectory;
 mod week_pricing;
 
 use std::sync::atomic::AtomicBool;
