@@ -343,7 +343,7 @@ fn solve_component(
     let split = (ctx.work.is_none() && comp.len() >= SPLIT_MIN_REQUESTS)
         .then(|| shares::Units::new(&state, comp));
     let portfolio_search = parallel || split.is_some();
-    // A whole component's searches anneal; a split one's rounds (half a second each) would
+    // A whole component's searches anneal; a split one's rounds (a fraction of a second each) would
     // spend them hot: refbench 1,000 `--seed 1` ended at 307755 annealed against 297045.
     let anneal = (ctx.work.is_none() && split.is_none())
         .then_some(ANNEAL_TRIPS * problem.weights.trip as f64)
@@ -1006,12 +1006,17 @@ const SPLIT_MIN_REQUESTS: usize = 1_500;
 /// On two cores four shares (two in turn on each) did no better than two: 304295 / 305540
 /// against 298595 / 305395.
 const SPLIT_MIN_SHARES: usize = 2;
-/// How long the shares dealt to split searches last before they are dealt anew. When the
-/// searches ran apart and were merged after, short rounds kept more of what one found
-/// fitting beside the other's; on one trajectory, rounds of 2 s did no better (refbench
-/// 3,000 patients, 60 s, 2 threads, `--seed 13` 1203055 against 1200845, `--seed 7`
-/// 1521865 against 1519530).
-const SPLIT_ROUND: Duration = Duration::from_millis(500);
+/// How long the shares dealt to split searches last before they are dealt anew and the
+/// round's best schedule is where the next starts. On one trajectory, the shorter the
+/// better so far (refbench, 60 s, 2 threads, one run each). 125 ms against 250 ms: 3,000
+/// patients `--seed 13` 1182525 / 1198075, with solver seed 2 1191370 / 1193480, `--seed 7`
+/// 1508370 / 1505140, `--seed 5` 1148825 / 1157155. 250 ms against 500 ms: `--seed 13`
+/// 1194935 / 1209195 and 1193750 / 1207095, `--seed 7` 1515240 / 1523305, `--seed 5`
+/// 1163275 / 1169145, `--seed 23` 1333785 / 1332550, `--seed 17` 1283755 / 1283475;
+/// 1,000 patients `--seed 13` 356670 / 357750, `--seed 11` 583985 / 581780. Rounds of
+/// 2 s against 500 ms: `--seed 13` 1203055 / 1200845, `--seed 7` 1521865 / 1519530,
+/// `--seed 5` 1164625 / 1161765, 1,000 `--seed 13` 364020 / 361385.
+const SPLIT_ROUND: Duration = Duration::from_millis(125);
 /// Starting temperature of an annealed search ([`lns::Budget::anneal`]), in trips: a
 /// repair one trip worse is kept at first with probability 0.55. Refbench, 60 s, 2 threads,
 /// against late acceptance alone: the 5-minute grid at 100 patients `--seed 88` 47545 /

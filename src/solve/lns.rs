@@ -242,6 +242,8 @@ pub(super) fn improve_on(
         if kind == 4 {
             let before = state.total();
             let log = eject_chain(state, &unplaced, &movable, rng);
+            // What the chain itself gained, before any catching up with the trajectory.
+            let gain = (before - state.total()).max(0) as f64;
             if let Some((trajectory, at)) = walk.as_mut() {
                 if state.total() < before {
                     // The first entry of each request holds its option before the chain.
@@ -258,7 +260,6 @@ pub(super) fn improve_on(
                     trajectory.publish(state, at, &requests, &old, -1);
                 }
             }
-            let gain = (before - state.total()).max(0) as f64;
             payoff[kind][method] = 0.9 * payoff[kind][method] + 0.1 * weigh(gain);
             let now = state.total();
             if now < best_total {
@@ -471,9 +472,11 @@ fn at_cap_blocker(
     }
 }
 
-/// An ejection chain for an unplaced request drawn by priority: see [`chain`]; returns its log (empty when nothing moved). Makes room
+/// An ejection chain for an unplaced request drawn by priority: see [`chain`]. Makes room
 /// where a greedy repair, which puts the most urgent request back first, would retake the
 /// same slot, and where a scarce provider's week must shift by more than one booking.
+/// Returns the chain's log: each step's request and its option before the step (empty
+/// when nothing moved).
 fn eject_chain(
     state: &mut State,
     listed: &[usize],
