@@ -63,7 +63,6 @@ impl Units {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicBool;
-    use std::time::{Duration, Instant};
 
     use rand::SeedableRng;
 
@@ -71,7 +70,7 @@ mod tests {
     use crate::solve::construct;
     use crate::solve::domain::Domains;
     use crate::solve::lns;
-    use crate::solve::test_caseloads::{caseload, placeable};
+    use crate::solve::test_caseloads::{caseload, placeable, repairs_of};
 
     #[test]
     fn each_search_moves_only_its_own_share() {
@@ -97,19 +96,7 @@ mod tests {
         let cancel = AtomicBool::new(false);
         for (k, share) in shares.iter().enumerate() {
             let mut state = start.clone();
-            let budget = lns::Budget {
-                deadline: Instant::now() + Duration::from_secs(3600),
-                max_iterations: 300,
-                stall: u64::MAX,
-                cancel: &cancel,
-                stop: None,
-                target: i64::MIN,
-                deterministic: true,
-                repair_options: 60,
-                movable: Some(share),
-                guide: None,
-                anneal: None,
-            };
+            let budget = repairs_of(&cancel, 300, share);
             let mut rng = ChaCha8Rng::seed_from_u64(k as u64 + 1);
             lns::improve(&mut state, &comp, &mut rng, budget, &|_, _| {});
             assert!(state.total() < start.total());

@@ -1,9 +1,13 @@
 //! Generated caseloads for the solver's unit tests: built, optionally edited, validated.
 
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
 use crate::generate::{generate, GenerateOptions};
 use crate::model::{Input, Provider};
 use crate::problem::Problem;
 use crate::solve::domain::Domains;
+use crate::solve::lns;
 use crate::validate::validate;
 
 /// A generated caseload, validated.
@@ -76,4 +80,26 @@ pub fn placeable(domains: &Domains) -> Vec<usize> {
     (0..domains.opts.len())
         .filter(|&r| !domains.opts[r].is_empty())
         .collect()
+}
+
+/// A search budget of `repairs` repairs, counted as under `--work` (the clock only a
+/// guard), moving only the requests `movable` marks.
+pub fn repairs_of<'a>(
+    cancel: &'a AtomicBool,
+    repairs: u64,
+    movable: &'a [bool],
+) -> lns::Budget<'a> {
+    lns::Budget {
+        deadline: Instant::now() + Duration::from_secs(3600),
+        max_iterations: repairs,
+        stall: u64::MAX,
+        cancel,
+        stop: None,
+        target: i64::MIN,
+        deterministic: true,
+        repair_options: 60,
+        movable: Some(movable),
+        guide: None,
+        anneal: None,
+    }
 }

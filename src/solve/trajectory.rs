@@ -200,7 +200,6 @@ pub(super) fn restore(state: &mut State, requests: &[usize], options: &[Option<u
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicBool;
-    use std::time::{Duration, Instant};
 
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
@@ -209,7 +208,7 @@ mod tests {
     use crate::solve::domain::Domains;
     use crate::solve::lns;
     use crate::solve::shares::Units;
-    use crate::solve::test_caseloads::{caseload, placeable};
+    use crate::solve::test_caseloads::{caseload, placeable, repairs_of};
 
     /// The schedule `assign` gives, booked from nothing with every placement checked.
     fn rebooked<'a>(start: &State<'a>, comp: &[usize], assign: &[Option<u32>]) -> State<'a> {
@@ -249,100 +248,105 @@ mod tests {
             })
     }
 
-    #[test]
-    fn a_move_made_behind_is_rebooked_after_the_others() {
+    /// Two copies of one greedy schedule of a small caseload on a trajectory from it.
+    fn from_one_start(
+        test: impl for<'a> FnOnce(&State<'a>, &[usize], &Trajectory, [State<'a>; 2]),
+    ) {
         let problem = caseload(30, 5, 15);
         let domains = Domains::build(&problem);
         let comp = placeable(&domains);
         let mut start = State::new(&problem, &domains);
         construct::construct(&mut start, &comp);
         let walk = Trajectory::new(&start, &comp);
-        let (mut first, mut second) = (start.clone(), start.clone());
-        let (mut at_first, mut at_second) = (Position::default(), Position::default());
+        test(&start, &comp, &walk, [start.clone(), start.clone()]);
+    }
 
-        // The first copy moves one request and publishes at once.
-        let (r1, o1) = a_move(&[&first], &[]).expect("some request can move");
-        let old1 = [first.assign[r1]];
-        first.remove(r1);
-        first.place(r1, o1);
-        assert!(walk.publish(&mut first, &mut at_first, &[r1], &old1, i64::MAX));
+    #[test]
+    fn a_move_made_behind_is_rebooked_after_the_others() {
+        from_one_start(|start, comp, walk, [mut first, mut second]| {
+            let problem = start.problem;
+            let (mut at_first, mut at_second) = (Position::default(), Position::default());
 
-        // The second, still at the start, moves another one: rebooked after the first's.
-        let others: Vec<usize> = (0..problem.requests.len())
-            .filter(|&r| problem.requests[r].patient == problem.requests[r1].patient)
-            .collect();
-        let (r2, o2) = a_move(&[&first, &second], &others).expect("another request can move");
-        let old2 = [second.assign[r2]];
-        second.remove(r2);
-        second.place(r2, o2);
-        assert!(walk.publish(&mut second, &mut at_second, &[r2], &old2, i64::MAX));
-        assert_eq!((second.assign[r1], second.assign[r2]), (Some(o1), Some(o2)));
+            // The first copy moves one request and publishes at once.
+            let (r1, o1) = a_move(&[&first], &[]).expect("some request can move");
+            let old1 = [first.assign[r1]];
+            first.remove(r1);
+            first.place(r1, o1);
+            assert!(walk.publish(&mut first, &mut at_first, &[r1], &old1, i64::MAX));
 
-        walk.catch_up(&mut first, &mut at_first);
-        assert_eq!(first.assign, second.assign);
-        assert_eq!(first.total(), second.total());
-        let fresh = rebooked(&start, &comp, &first.assign);
-        assert_eq!(fresh.total(), first.total());
+            // The second, still at the start, moves another one: rebooked after the first's.
+            let others: Vec<usize> = (0..problem.requests.len())
+                .filter(|&r| problem.requests[r].patient == problem.requests[r1].patient)
+                .collect();
+            let (r2, o2) = a_move(&[&first, &second], &others).expect("another request can move");
+            let old2 = [second.assign[r2]];
+            second.remove(r2);
+            second.place(r2, o2);
+            assert!(walk.publish(&mut second, &mut at_second, &[r2], &old2, i64::MAX));
+            assert_eq!((second.assign[r1], second.assign[r2]), (Some(o1), Some(o2)));
+
+            walk.catch_up(&mut first, &mut at_first);
+            assert_eq!(first.assign, second.assign);
+            assert_eq!(first.total(), second.total());
+            let fresh = rebooked(start, comp, &first.assign);
+            assert_eq!(fresh.total(), first.total());
+        });
     }
 
     #[test]
     fn a_move_that_no_longer_fits_is_refused_and_the_copy_caught_up() {
-        let problem = caseload(30, 5, 15);
-        let domains = Domains::build(&problem);
-        let comp = placeable(&domains);
-        let mut start = State::new(&problem, &domains);
-        construct::construct(&mut start, &comp);
-        let walk = Trajectory::new(&start, &comp);
-        let (mut first, mut second) = (start.clone(), start.clone());
-        let (mut at_first, mut at_second) = (Position::default(), Position::default());
+        from_one_start(|start, comp, walk, [mut first, mut second]| {
+            let (problem, domains) = (start.problem, start.domains);
+            let (mut at_first, mut at_second) = (Position::default(), Position::default());
 
-        // A request that can move into time another patient's request could take at the
-        // start: the first copy makes that move and publishes it at once.
-        let rival = |r: usize, o: u32| {
-            let patient = problem.requests[r].patient;
-            let taken = start.opt(r, o);
-            (0..problem.requests.len())
-                .filter(|&x| problem.requests[x].patient != patient)
-                .find_map(|x| {
+            // A request that can move into time another patient's request could take at the
+            // start: the first copy makes that move and publishes it at once.
+            let rival = |r: usize, o: u32| {
+                let patient = problem.requests[r].patient;
+                let taken = start.opt(r, o);
+                (0..problem.requests.len())
+                    .filter(|&x| problem.requests[x].patient != patient)
+                    .find_map(|x| {
+                        let mut probe = start.clone();
+                        probe.remove(x);
+                        (0..domains.opts[x].len() as u32)
+                            .find(|&oi| {
+                                let a = probe.opt(x, oi);
+                                a.provider == taken.provider
+                                    && a.day == taken.day
+                                    && a.start < taken.end
+                                    && taken.start < a.end
+                                    && probe.fits(x, oi, &|_| false)
+                            })
+                            .map(|oi| (x, oi))
+                    })
+            };
+            let ((r, o), (x, oi)) = comp
+                .iter()
+                .filter(|&&r| start.assign[r].is_some())
+                .find_map(|&r| {
                     let mut probe = start.clone();
-                    probe.remove(x);
-                    (0..domains.opts[x].len() as u32)
-                        .find(|&oi| {
-                            let a = probe.opt(x, oi);
-                            a.provider == taken.provider
-                                && a.day == taken.day
-                                && a.start < taken.end
-                                && taken.start < a.end
-                                && probe.fits(x, oi, &|_| false)
-                        })
-                        .map(|oi| (x, oi))
+                    let held = probe.assign[r]?;
+                    probe.remove(r);
+                    (0..domains.opts[r].len() as u32)
+                        .filter(|&o| o != held && probe.fits(r, o, &|_| false))
+                        .find_map(|o| Some(((r, o), rival(r, o)?)))
                 })
-        };
-        let ((r, o), (x, oi)) = comp
-            .iter()
-            .filter(|&&r| start.assign[r].is_some())
-            .find_map(|&r| {
-                let mut probe = start.clone();
-                let held = probe.assign[r]?;
-                probe.remove(r);
-                (0..domains.opts[r].len() as u32)
-                    .filter(|&o| o != held && probe.fits(r, o, &|_| false))
-                    .find_map(|o| Some(((r, o), rival(r, o)?)))
-            })
-            .expect("some move takes time a rival could take");
-        let old = [first.assign[r]];
-        first.remove(r);
-        first.place(r, o);
-        assert!(walk.publish(&mut first, &mut at_first, &[r], &old, i64::MAX));
+                .expect("some move takes time a rival could take");
+            let old = [first.assign[r]];
+            first.remove(r);
+            first.place(r, o);
+            assert!(walk.publish(&mut first, &mut at_first, &[r], &old, i64::MAX));
 
-        // The second, still at the start, books the rival there: refused, and the copy
-        // left caught up without it.
-        let old_x = [second.assign[x]];
-        second.remove(x);
-        second.place(x, oi);
-        assert!(!walk.publish(&mut second, &mut at_second, &[x], &old_x, i64::MAX));
-        assert_eq!(second.assign, first.assign);
-        assert_eq!(second.total(), first.total());
+            // The second, still at the start, books the rival there: refused, and the copy
+            // left caught up without it.
+            let old_x = [second.assign[x]];
+            second.remove(x);
+            second.place(x, oi);
+            assert!(!walk.publish(&mut second, &mut at_second, &[x], &old_x, i64::MAX));
+            assert_eq!(second.assign, first.assign);
+            assert_eq!(second.total(), first.total());
+        });
     }
 
     #[test]
@@ -365,19 +369,7 @@ mod tests {
                     scope.spawn(move || {
                         let mut own = start.clone();
                         let mut at = Position::default();
-                        let budget = lns::Budget {
-                            deadline: Instant::now() + Duration::from_secs(3600),
-                            max_iterations: 2_000,
-                            stall: u64::MAX,
-                            cancel,
-                            stop: None,
-                            target: i64::MIN,
-                            deterministic: true,
-                            repair_options: 60,
-                            movable: Some(share),
-                            guide: None,
-                            anneal: None,
-                        };
+                        let budget = repairs_of(cancel, 2_000, share);
                         let mut rng = ChaCha8Rng::seed_from_u64(k as u64);
                         lns::improve_on(
                             &mut own,
