@@ -13,7 +13,7 @@ use crate::problem::Problem;
 
 use super::domain::Domains;
 use super::state::State;
-use super::trajectory::{Position, Trajectory};
+use super::trajectory::{self, Position, Trajectory};
 use super::{bound, branch, construct, lagrange, lns, milp, shares};
 
 /// Largest whole component the pure-Rust backend solves under a work budget, where nothing
@@ -1015,7 +1015,10 @@ const SPLIT_MIN_SHARES: usize = 2;
 /// 1163275 / 1169145, `--seed 23` 1333785 / 1332550, `--seed 17` 1283755 / 1283475;
 /// 1,000 patients `--seed 13` 356670 / 357750, `--seed 11` 583985 / 581780. Rounds of
 /// 2 s against 500 ms: `--seed 13` 1203055 / 1200845, `--seed 7` 1521865 / 1519530,
-/// `--seed 5` 1164625 / 1161765, 1,000 `--seed 13` 364020 / 361385.
+/// `--seed 5` 1164625 / 1161765, 1,000 `--seed 13` 364020 / 361385. Rounds of 62 ms
+/// against 125 ms, with the workers' copies kept from round to round: `--seed 13` 1185945 /
+/// 1196700, `--seed 7` 1527180 / 1520150, `--seed 5` 1156005 / 1151080, `--seed 23`
+/// 1353205 / 1329465 (behind on three of four).
 const SPLIT_ROUND: Duration = Duration::from_millis(125);
 /// Starting temperature of an annealed search ([`lns::Budget::anneal`]), in trips: a
 /// repair one trip worse is kept at first with probability 0.55. Refbench, 60 s, 2 threads,
@@ -1053,6 +1056,7 @@ fn portfolio(
 ) -> u64 {
     let round = if split.is_some() { SPLIT_ROUND } else { round };
     let mut iterations = 0;
+    let mut others: Vec<State> = Vec::new();
     loop {
         let now = Instant::now();
         if now >= budget.deadline || budget.stopped() || state.total() <= budget.target {
@@ -1073,15 +1077,27 @@ fn portfolio(
             workers
         };
         let shares = split.map(|units| units.deal(parts, state.problem.requests.len(), rng));
-        let start: &State = state;
+        let before = state.total();
+        // Worker 0 searches `state` itself; the others keep their copies from round to
+        // round, brought to the round's start by what differs: a fresh copy each round,
+        // and the whole component booked again at its end, had taken 3,000 patients' two
+        // cores 12 ms of every 137 ms round.
+        let start: Vec<Option<u32>> = comp.iter().map(|&r| state.assign[r]).collect();
+        while others.len() + 1 < workers {
+            others.push(state.clone());
+        }
         // Split searches on more than one core walk one trajectory; the others run apart
         // and the best of them is kept.
-        let walk = (shares.is_some() && workers > 1).then(|| Trajectory::new(start, comp));
-        let results: Vec<(State, Position, u64)> = seeds
-            .par_iter()
+        let walk = (shares.is_some() && workers > 1).then(|| Trajectory::new(state, comp));
+        let mut copies: Vec<&mut State> = std::iter::once(&mut *state)
+            .chain(others.iter_mut())
+            .collect();
+        let results: Vec<(Position, u64)> = copies
+            .par_iter_mut()
+            .zip(seeds.par_iter())
             .enumerate()
-            .map(|(k, &seed)| {
-                let mut own = start.clone();
+            .map(|(k, (own, &seed))| {
+                trajectory::sync(own, comp, &start);
                 let mut at = Position::default();
                 let mut own_rng = ChaCha8Rng::seed_from_u64(seed);
                 let turns: Vec<usize> = (k..parts).step_by(workers).collect();
@@ -1095,28 +1111,35 @@ fn portfolio(
                         ..budget
                     };
                     let on = walk.as_ref().map(|w| (w, &mut at));
-                    done += lns::improve_on(&mut own, comp, &mut own_rng, turn, on_improve, on);
+                    done += lns::improve_on(own, comp, &mut own_rng, turn, on_improve, on);
                 }
-                (own, at, done)
+                (at, done)
             })
             .collect();
-        iterations += results.iter().map(|r| r.2).sum::<u64>();
-        let before = state.total();
-        let best = match &walk {
+        iterations += results.iter().map(|r| r.1).sum::<u64>();
+        match &walk {
             Some(walk) => {
-                let (mut best, mut at, _) = results.into_iter().next().expect("a worker");
-                walk.catch_up(&mut best, &mut at);
-                walk.finish(&mut best);
-                best
+                let mut at = results[0].0;
+                walk.catch_up(state, &mut at);
+                walk.finish(state);
             }
-            None => results
-                .into_iter()
-                .map(|r| r.0)
-                .min_by_key(State::total)
-                .expect("a worker"),
-        };
-        let stalled = best.total() >= before && Instant::now() < round_end;
-        *state = best;
+            None => {
+                // The best search (ties to the first) is where all go on from.
+                let best = (1..workers).fold(0, |best, k| {
+                    if copies[k].total() < copies[best].total() {
+                        k
+                    } else {
+                        best
+                    }
+                });
+                if best > 0 {
+                    let target: Vec<Option<u32>> =
+                        comp.iter().map(|&r| copies[best].assign[r]).collect();
+                    trajectory::sync(copies[0], comp, &target);
+                }
+            }
+        }
+        let stalled = state.total() >= before && Instant::now() < round_end;
         if stalled {
             // Every search stopped early without a better schedule: nothing left to find.
             break;
