@@ -343,8 +343,9 @@ fn solve_component(
     let split = (ctx.work.is_none() && comp.len() >= SPLIT_MIN_REQUESTS)
         .then(|| shares::Units::new(&state, comp));
     let portfolio_search = parallel || split.is_some();
-    // A whole component's searches anneal; a split one's rounds (a fraction of a second each) would
-    // spend them hot: refbench 1,000 `--seed 1` ended at 307755 annealed against 297045.
+    // A whole component's searches anneal; a split one's rounds (a fraction of a second
+    // each) would spend them hot: refbench 1,000 `--seed 1` ended at 307755 annealed
+    // against 297045.
     let anneal = (ctx.work.is_none() && split.is_none())
         .then_some(ANNEAL_TRIPS * problem.weights.trip as f64)
         .filter(|&t| t > 0.0);
@@ -1097,7 +1098,9 @@ fn portfolio(
             .zip(seeds.par_iter())
             .enumerate()
             .map(|(k, (own, &seed))| {
-                trajectory::sync(own, comp, &start);
+                if k > 0 {
+                    trajectory::sync(own, comp, &start);
+                }
                 let mut at = Position::default();
                 let mut own_rng = ChaCha8Rng::seed_from_u64(seed);
                 let turns: Vec<usize> = (k..parts).step_by(workers).collect();
