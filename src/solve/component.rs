@@ -912,6 +912,7 @@ impl ColumnRun<'_> {
             node_limit: self.node_limit,
             cancel: self.ctx.cancel,
             max_branches: usize::MAX,
+            max_open_bytes: branch::MAX_OPEN_BYTES,
             trace,
         };
         let incumbent = state.assign.clone();
