@@ -917,10 +917,18 @@ mod tests {
 
     /// The same over two days, where a master may book each pair whole but on either day
     /// in part: the tree also splits on days, and stays at most the optimum.
+    #[test]
+    fn branching_on_days_stays_at_most_the_optimum() {
+        let (fractional, raised, on_days) = random_shared_slots(&["mon", "tue"], 8);
+        assert!(on_days > 0, "no branch on a day");
+        assert!(fractional >= 5, "only {fractional} roots below the optimum");
+        assert!(raised > 0, "none of {fractional} raised");
+    }
+
     /// A tree whose open branches pass its memory stops there, with its root's bound
     /// (the lowest open branch's): on the random cases where the tree would branch, no
-    /// branch is evaluated past a budget of one byte, and the bound is still at most the
-    /// optimum.
+    /// branch is evaluated past a budget of one byte, and the bound is the root's, at most
+    /// the whole tree's.
     #[test]
     fn a_tree_out_of_memory_stops_at_its_bound_so_far() {
         use rand::SeedableRng;
@@ -944,14 +952,6 @@ mod tests {
             stopped += 1;
         }
         assert!(stopped >= 3, "only {stopped} cases branched at all");
-    }
-
-    #[test]
-    fn branching_on_days_stays_at_most_the_optimum() {
-        let (fractional, raised, on_days) = random_shared_slots(&["mon", "tue"], 8);
-        assert!(on_days > 0, "no branch on a day");
-        assert!(fractional >= 5, "only {fractional} roots below the optimum");
-        assert!(raised > 0, "none of {fractional} raised");
     }
 
     /// Past the deadline of any split, a tree splits on placements alone (until theirs):
